@@ -1,0 +1,9 @@
+import type { Command } from '@commander-js/extra-typings';
+
+/**
+ * Every command of the CLI. Each command lives in its own file and exports `register(program)`.
+ * Add one import and one call per command; keep the list sorted by command name.
+ */
+export function registerCommands(program: Command): void {
+  void program;
+}

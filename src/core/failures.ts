@@ -1,0 +1,46 @@
+/**
+ * The failure taxonomy of DESIGN.md. Codes are stable: extend, never rename.
+ * Every trial ends `ok` or with exactly one of these and the log line that proves it.
+ */
+export const FAILURE_CODES = [
+  'task_invalid',
+  'unsupported_mode',
+  'gpus_insufficient',
+  'image_missing',
+  'build_failed',
+  'wheel_not_found',
+  'patch_empty',
+  'patch_apply_failed',
+  'patch_needs_build',
+  'server_start_timeout',
+  'server_crashed',
+  'server_oom',
+  'model_unsupported',
+  'model_unavailable',
+  'port_bind_bug',
+  'dependency_error',
+  'bench_failed',
+  'bench_timeout',
+  'no_metrics',
+  'requests_failed',
+  'correctness_mismatch',
+  'cancelled',
+  'internal_error',
+] as const;
+
+export type FailureCode = (typeof FAILURE_CODES)[number];
+
+/** A failure with its evidence: the log line that proves it and where it was found. */
+export interface Failure {
+  code: FailureCode;
+  /** The line (or short excerpt) that proves the code, secrets redacted. */
+  evidence: string;
+  /** 1-based line number of the evidence in the log it came from, when there is one. */
+  line?: number;
+  /** Which log the evidence came from, e.g. `server`, `bench`, `patch`. */
+  source?: string;
+}
+
+export function isFailureCode(value: string): value is FailureCode {
+  return (FAILURE_CODES as readonly string[]).includes(value);
+}

@@ -1,0 +1,4 @@
+export * from './errors.js';
+export * from './failures.js';
+export * from './metrics.js';
+export * from './secrets.js';
