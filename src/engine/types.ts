@@ -1,0 +1,74 @@
+import type { Failure } from '../core/index.js';
+import type { Task, VariantKind } from '../task/index.js';
+
+/** What a variant is, before any engine looks at it. */
+export interface VariantSpec {
+  /** Same as the store's VariantRecord id. */
+  id: string;
+  task: Task;
+  kind: VariantKind;
+  /** The engine commit the variant runs: the parent for baseline and agents, the commit for human. */
+  engineCommit: string;
+  agent?: { name: string; model: string; patchText: string; patchSha256: string };
+}
+
+/** A variant resolved to an engine environment (an image, a directory, a simulated profile), ready to start. */
+export interface PreparedVariant {
+  spec: VariantSpec;
+  /** Human-readable environment, e.g. `image anonymous/vllm-bench:abc…`, `venv /opt/venvs/abc`, `sim profile`. */
+  environment: string;
+  /** Engine-private data (image name, patched dir, sim profile...). */
+  detail: unknown;
+}
+
+/** A variant that could not be prepared is a recorded failure, not an exception. */
+export type PrepareResult = { status: 'ready'; variant: PreparedVariant } | { status: 'failed'; failure: Failure; log: string };
+
+export interface ServerStartOptions {
+  model: string;
+  /** Server-side arguments from the task's perf command (after `--model`), e.g. `--tensor-parallel-size 2`. */
+  serverArgs: string[];
+  env: Record<string, string>;
+  /** Port to listen on; 0 lets the engine choose a free one. */
+  port: number;
+}
+
+/** A server that was started; readiness is polled by run/, not here. */
+export interface ServerHandle {
+  /** e.g. `http://127.0.0.1:39123`. */
+  baseUrl: string;
+  /** Everything the server printed so far (stdout and stderr interleaved), secrets redacted. */
+  log(): string;
+  /** Settles when the server process/container/in-process server has exited. */
+  readonly exited: Promise<{ code: number | null; signal: string | null }>;
+  /** Stops the server and waits for it to be gone; safe to call twice. */
+  stop(): Promise<void>;
+}
+
+export interface ExecOptions {
+  argv: string[];
+  env: Record<string, string>;
+  timeoutMs: number;
+}
+
+export interface ExecResult {
+  exitCode: number | null;
+  /** stdout and stderr interleaved, secrets redacted. */
+  output: string;
+  timedOut: boolean;
+}
+
+/**
+ * An engine turns variants into running servers and runs scripts inside the variant's environment.
+ * Everything an engine starts is labelled `isobench=1` (and with the run id) so leftovers can be found and removed.
+ */
+export interface Engine {
+  readonly kind: 'sim' | 'process' | 'docker';
+  /** Resolves the variant's environment; patch problems come back as failures (patch_empty, patch_apply_failed, ...). */
+  prepare(spec: VariantSpec, signal: AbortSignal): Promise<PrepareResult>;
+  startServer(variant: PreparedVariant, opts: ServerStartOptions, signal: AbortSignal): Promise<ServerHandle>;
+  /** Runs a command (a standalone benchmark script) in the variant's environment. */
+  exec(variant: PreparedVariant, opts: ExecOptions, signal: AbortSignal): Promise<ExecResult>;
+  /** Stops and removes everything this engine started that is still there. */
+  cleanup(): Promise<void>;
+}

@@ -1,0 +1,126 @@
+import type { Failure, MetricSet } from '../core/index.js';
+import type { BenchmarkMode, Task, VariantKind } from '../task/index.js';
+
+/** One engine variant of one task. `id` is stable across runs so trials of re-runs land on the same variant. */
+export interface VariantRecord {
+  /** `${commit}:baseline`, `${commit}:human`, `${commit}:agent:${agentName}:${agentModel}:${patchSha256.slice(0,12)}`. */
+  id: string;
+  taskCommit: string;
+  kind: VariantKind;
+  agentName: string | null;
+  agentModel: string | null;
+  patchSha256: string | null;
+  /** The patch itself (agents only). */
+  patchText: string | null;
+}
+
+export type RunStatus = 'running' | 'finished' | 'cancelled' | 'failed';
+
+/** One invocation of `isobench run` (or one import). */
+export interface RunRecord {
+  id: string;
+  startedAt: string; // ISO 8601
+  finishedAt: string | null;
+  status: RunStatus;
+  /** `sim`, `process`, `docker`, or `import`. */
+  engine: string;
+  host: string;
+  /** The resolved options of the run, secrets removed. */
+  config: unknown;
+}
+
+/** One measurement of one variant: `ok` with metrics, or `failed` with exactly one failure code and its evidence. */
+export interface TrialRecord {
+  id: string;
+  /**
+   * Resume key, unique in the store: `${variantId}#${configKey}#${trialIndex}` for isobench runs (configKey = hash
+   * of the workload and engine settings), `import:${dataSource}:${file}:${role}` for imported records.
+   */
+  trialKey: string;
+  runId: string;
+  variantId: string;
+  taskCommit: string;
+  trialIndex: number;
+  mode: BenchmarkMode | null;
+  status: 'ok' | 'failed';
+  failure: Failure | null;
+  /** Canonical metric keys (see core/metrics.ts): ms, tok/s, req/s. Empty when failed before measuring. */
+  metrics: MetricSet;
+  /** Departures from the plan that apply to this trial, e.g. `max_model_len=2048 (oom fallback for every variant)`. */
+  deviations: string[];
+  /** Agreement of the correctness probe with the baseline's outputs (0..1), null when no probe ran. */
+  correctness: { agreement: number; probes: number } | null;
+  engine: string;
+  host: string;
+  /** Provenance: `isobench` for our runs, the legacy pipeline (`docker`, `modal`, `separate`, ...) for imports. */
+  dataSource: string;
+  model: string | null;
+  /** The benchmark command actually run (or the legacy perf command), secrets redacted. */
+  command: string | null;
+  workloadHash: string | null;
+  startedAt: string;
+  finishedAt: string;
+  durationS: number;
+}
+
+/** One request of a serving trial. */
+export interface SampleRecord {
+  trialId: string;
+  index: number;
+  ok: boolean;
+  /** Milliseconds since the trial's benchmark start when the request was sent. */
+  startMs: number;
+  ttftMs: number | null;
+  e2elMs: number | null;
+  itlMs: number[];
+  promptTokens: number;
+  outputTokens: number;
+  error: string | null;
+}
+
+export type LogKind = 'server' | 'bench' | 'probe' | 'patch' | 'raw';
+
+export interface LogRecord {
+  trialId: string;
+  kind: LogKind;
+  /** Stored compressed; secrets are redacted before this point. */
+  text: string;
+}
+
+export interface TrialFilter {
+  taskCommit?: string;
+  variantId?: string;
+  runId?: string;
+  dataSource?: string;
+}
+
+/**
+ * The record of tasks, variants, runs, trials, samples and logs. SQLite (default) and PostgreSQL implement it with
+ * the same schema. Every write is one transaction: a crash leaves either the whole trial or nothing.
+ */
+export interface Store {
+  /** `sqlite` or `postgres`. */
+  readonly kind: 'sqlite' | 'postgres';
+  /** Where the store lives, password removed (for messages). */
+  readonly location: string;
+  close(): Promise<void>;
+
+  upsertTask(task: Task): Promise<void>;
+  getTask(commit: string): Promise<Task | null>;
+  listTasks(): Promise<Task[]>;
+
+  upsertVariant(variant: VariantRecord): Promise<void>;
+  listVariants(taskCommit?: string): Promise<VariantRecord[]>;
+
+  createRun(run: RunRecord): Promise<void>;
+  finishRun(id: string, status: RunStatus, finishedAt: string): Promise<void>;
+  listRuns(): Promise<RunRecord[]>;
+
+  /** Writes the trial with its samples and logs in one transaction; an existing `trialKey` writes nothing. */
+  saveTrial(trial: TrialRecord, samples: readonly SampleRecord[], logs: readonly LogRecord[]): Promise<'inserted' | 'exists'>;
+  /** The trial keys already stored among `keys` (for resume). */
+  existingTrialKeys(keys: readonly string[]): Promise<Set<string>>;
+  listTrials(filter?: TrialFilter): Promise<TrialRecord[]>;
+  getSamples(trialId: string): Promise<SampleRecord[]>;
+  getLogs(trialId: string): Promise<LogRecord[]>;
+}

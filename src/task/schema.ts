@@ -1,0 +1,60 @@
+import { z } from 'zod';
+
+/**
+ * The task catalog format (ours). A catalog is `{ version: 1, tasks: Task[] }` in JSON or YAML.
+ * Field names follow ISO-Bench's snake_case so that imported data reads the same.
+ */
+const hex = (min: number, max: number) => z.string().regex(new RegExp(`^[0-9a-f]{${min},${max}}$`), `a hex commit hash of ${min}-${max} lowercase characters`);
+
+/** Speed and failure effects of one variant on the `sim` engine (multipliers on the sim's performance model). */
+export const SimEffectsSchema = z
+  .object({
+    /** Multiplies the prefill rate (tokens/s): > 1 is faster. */
+    prefill_speed: z.number().positive().optional(),
+    /** Multiplies the decode step time: < 1 is faster. */
+    decode_step: z.number().positive().optional(),
+    /** Multiplies every time of the standalone script simulators: < 1 is faster. */
+    standalone_time: z.number().positive().optional(),
+    /** Injected failure: the server crashes at start-up printing this log line. */
+    crash_at_start: z.string().optional(),
+    /** Injected failure: the server runs out of KV cache memory unless max_model_len <= this value. */
+    oom_above_max_model_len: z.number().int().positive().optional(),
+    /** Injected failure: outputs differ from the baseline's (a correctness bug). */
+    wrong_output: z.boolean().optional(),
+  })
+  .strict();
+export type SimEffects = z.infer<typeof SimEffectsSchema>;
+
+export const TaskSchema = z
+  .object({
+    /** Full 40-character hash of the commit under test (the human variant). */
+    commit: hex(40, 40),
+    /** The parent commit (baseline): full hash preferred, a short hash of at least 7 characters accepted. */
+    parent: hex(7, 40),
+    repo: z.string().default('vllm-project/vllm'),
+    subject: z.string().optional(),
+    pr_url: z.string().url().optional(),
+    files_changed: z.array(z.string()).default([]),
+    /** The benchmark command the human used; absent when the source had none (such a task is `task_invalid`). */
+    perf_command: z.string().optional(),
+    models: z.array(z.string()).default([]),
+    /** e.g. `H100:1`. */
+    gpu_config: z.string().optional(),
+    /** The mode label given by the source; isobench derives the mode from the command and reports a contradiction. */
+    benchmark_mode: z.string().optional(),
+    notes: z.string().optional(),
+    /** Per-variant effects for the `sim` engine: keys `baseline`, `human`, or an agent name. */
+    sim: z.record(z.string(), SimEffectsSchema).optional(),
+  })
+  .strict();
+export type Task = z.infer<typeof TaskSchema>;
+export type TaskInput = z.input<typeof TaskSchema>;
+
+export const CatalogSchema = z.object({ version: z.literal(1), tasks: z.array(TaskSchema) }).strict();
+export type Catalog = z.infer<typeof CatalogSchema>;
+
+/** The three roles of a variant. */
+export type VariantKind = 'baseline' | 'human' | 'agent';
+
+/** The benchmark modes a perf command can have; v5 folds `latency` and `throughput` into `standalone`. */
+export type BenchmarkMode = 'serving' | 'latency' | 'throughput' | 'prefix_caching';
