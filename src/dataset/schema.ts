@@ -1,0 +1,113 @@
+/**
+ * ISO-Bench schema v5 as data: the 76 published columns (names, order, DuckDB/Parquet types exactly as in the
+ * published `updated_dataset.parquet`), then isobench's extension columns. The dataset card, the Parquet writer,
+ * the reader and the lint are all generated from these tables.
+ */
+export type ColumnType = 'VARCHAR' | 'VARCHAR[]' | 'BOOLEAN' | 'DOUBLE' | 'INTEGER';
+
+export interface ColumnSpec {
+  readonly name: string;
+  readonly type: ColumnType;
+}
+
+/** The v5 variants and the metrics each variant has a column for, in published order. */
+export const V5_VARIANTS = ['baseline', 'human', 'agent'] as const;
+export type V5Variant = (typeof V5_VARIANTS)[number];
+export const V5_METRICS = [
+  'ttft_mean', 'ttft_median', 'ttft_p99', 'tpot_mean', 'tpot_median', 'tpot_p99', 'itl_mean', 'itl_median', 'itl_p99',
+  'latency_avg', 'throughput',
+] as const;
+export type V5Metric = (typeof V5_METRICS)[number];
+
+/** The three comparisons: column prefix, the variant compared and its reference. */
+export const V5_COMPARISONS = [
+  { prefix: 'human_improvement', x: 'human', ref: 'baseline' },
+  { prefix: 'agent_improvement', x: 'agent', ref: 'baseline' },
+  { prefix: 'agent_vs_human', x: 'agent', ref: 'human' },
+] as const;
+export type V5Comparison = (typeof V5_COMPARISONS)[number];
+
+/** The metrics that have improvement columns (order of the published file is fixed below). */
+export const V5_IMPROVEMENT_METRICS = ['ttft_mean', 'tpot_mean', 'itl_mean', 'ttft_median', 'ttft_p99', 'latency_avg', 'throughput'] as const;
+export type V5ImprovementMetric = (typeof V5_IMPROVEMENT_METRICS)[number];
+
+const V = (name: string): ColumnSpec => ({ name, type: 'VARCHAR' });
+const D = (name: string): ColumnSpec => ({ name, type: 'DOUBLE' });
+/** Improvement columns of one block of metrics: comparison-major, as in the published file. */
+const improvementBlock = (metrics: readonly string[]): ColumnSpec[] =>
+  V5_COMPARISONS.flatMap((c) => metrics.map((m) => D(`${c.prefix}_${m}`)));
+
+/** The 76 published columns, in order. Pinned by test/dataset/schema.test.ts against the published file. */
+export const V5_COLUMNS: readonly ColumnSpec[] = [
+  V('commit_hash'), V('commit_short'), V('commit_subject'), V('repo'), V('perf_command'),
+  { name: 'files_changed', type: 'VARCHAR[]' }, V('pr_url'), { name: 'models', type: 'VARCHAR[]' },
+  V('parent_commit'), V('gpu_config'), V('benchmark_mode'), V('agent_name'), V('agent_model'), V('benchmark_date'),
+  V('model'), { name: 'has_agent_patch', type: 'BOOLEAN' }, V('patch_path'),
+  ...V5_VARIANTS.flatMap((v) => V5_METRICS.map((m) => D(`${v}_${m}`))),
+  // The published file has three blocks of improvement columns (means; ttft median/p99; latency/throughput),
+  // added by successive schema versions.
+  ...improvementBlock(['ttft_mean', 'tpot_mean', 'itl_mean']),
+  ...improvementBlock(['ttft_median', 'ttft_p99']),
+  ...improvementBlock(['latency_avg', 'throughput']),
+  V('baseline_raw'), V('human_raw'), V('agent_raw'), V('test_script'), V('data_source'),
+];
+
+/** A column of the extension block with the sentence the dataset card shows for it. */
+export interface ExtensionColumnSpec extends ColumnSpec {
+  readonly description: string;
+}
+
+const ext = (name: string, type: ColumnType, description: string): ExtensionColumnSpec => ({ name, type, description });
+const perVariant = (suffix: string, type: ColumnType, what: string): ExtensionColumnSpec[] =>
+  V5_VARIANTS.map((v) => ext(`${v}_${suffix}`, type, `${what} (${v})`));
+const perComparison = (suffix: string, type: ColumnType, what: string): ExtensionColumnSpec[] =>
+  V5_COMPARISONS.map((c) => ext(`${c.prefix}_${suffix}`, type, `${what} (${c.x} vs ${c.ref})`));
+
+/** isobench's columns after the 76: trials, uncertainty, verdicts, failures, correctness, provenance. */
+export const EXTENSION_COLUMNS: readonly ExtensionColumnSpec[] = [
+  ext('primary_metric', 'VARCHAR', 'the v5 metric the CI and verdict columns are about (per mode)'),
+  ...perVariant('trials', 'INTEGER', 'number of trials measured'),
+  ...perVariant('ok_trials', 'INTEGER', 'number of trials that ended ok'),
+  ...perVariant('primary_ci_low', 'DOUBLE', 'bootstrap 95% CI lower bound of the primary metric'),
+  ...perVariant('primary_ci_high', 'DOUBLE', 'bootstrap 95% CI upper bound of the primary metric'),
+  ...perComparison('primary', 'DOUBLE', 'improvement of the primary metric in percent, positive = better'),
+  ...perComparison('primary_ci_low', 'DOUBLE', 'bootstrap 95% CI lower bound of the primary improvement'),
+  ...perComparison('primary_ci_high', 'DOUBLE', 'bootstrap 95% CI upper bound of the primary improvement'),
+  ...perComparison('verdict', 'VARCHAR', 'better / worse / tie / inconclusive'),
+  ...perVariant('failure_code', 'VARCHAR', 'failure code of the variant when no trial ended ok'),
+  ...perVariant('failure_evidence', 'VARCHAR', 'the log line that proves the failure code'),
+  ...(['human', 'agent'] as const).map((v) => ext(`${v}_correctness_agreement`, 'DOUBLE', `agreement of the correctness probe with the baseline's outputs, 0..1 (${v})`)),
+  ...perVariant('engine', 'VARCHAR', 'engine that measured the variant (sim, process, docker, import)'),
+  ...perVariant('host', 'VARCHAR', 'host that measured the variant'),
+  ...perVariant('date', 'VARCHAR', 'date (ISO 8601) of the last trial of the variant'),
+  ...perVariant('data_source', 'VARCHAR', 'provenance of the variant (isobench, docker, modal, separate, rerun, ...)'),
+];
+
+/** Every column isobench writes: the 76 v5 columns then the extensions. */
+export const ALL_COLUMNS: readonly ColumnSpec[] = [...V5_COLUMNS, ...EXTENSION_COLUMNS];
+
+/** The value a cell of a column of this type holds. */
+export type CellValue = string | number | boolean | string[] | null;
+
+/**
+ * One dataset row: every v5 column (null where a value does not exist) plus, optionally, extension columns.
+ * Keys are column names; `v5Cell`/typed accessors in rows.ts read them safely.
+ */
+export type DatasetRow = Record<string, CellValue>;
+
+/** The column spec with this name, if it is a known column. */
+export function columnSpec(name: string): ColumnSpec | undefined {
+  return ALL_COLUMNS.find((c) => c.name === name);
+}
+
+/** The v5 column name of a variant's metric, e.g. `agent_ttft_mean`. */
+export function metricColumn(variant: V5Variant, metric: V5Metric): string {
+  return `${variant}_${metric}`;
+}
+
+/** A row with every v5 column set to null (the starting point of a built row). */
+export function emptyRow(): DatasetRow {
+  const row: DatasetRow = {};
+  for (const c of V5_COLUMNS) row[c.name] = null;
+  return row;
+}
