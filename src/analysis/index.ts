@@ -1,0 +1,23 @@
+/** Statistics, comparisons with verdicts, primary metrics and completeness categories. */
+export { bootstrapCi, finiteValues, mean, median, percentile, seededRandom, summarize } from './stats.js';
+export type { BootstrapOptions, Summary } from './stats.js';
+export { compare, DEFAULT_TIE_THRESHOLD, tallyVerdicts, verdictFromCi, verdictFromPoint } from './compare.js';
+export type { CompareOptions, Comparison, NotComparableReason, Verdict, VerdictBasis, VerdictTally } from './compare.js';
+export {
+  analysisMode,
+  ANALYSIS_MODES,
+  choosePrimaryMetric,
+  DEFAULT_PRIMARY_METRICS,
+  parsePrimaryMetricSpec,
+  primaryCandidates,
+} from './primary.js';
+export type { AnalysisMode, PrimaryMetricOverrides } from './primary.js';
+export {
+  AGENT_STATUS_LABELS,
+  agentStatus,
+  completenessCategory,
+  COMPLETENESS_LABELS,
+  countBy,
+  failureBreakdown,
+} from './categories.js';
+export type { AgentAttempt, AgentStatus, CompletenessCategory, FailureGroup, FailureItem, Presence } from './categories.js';
