@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { register as registerDataset } from './dataset.js';
 
 /**
  * Every command of the CLI. Each command lives in its own file and exports `register(program)`.
@@ -6,4 +7,5 @@ import type { Command } from '@commander-js/extra-typings';
  */
 export function registerCommands(program: Command): void {
   void program;
+  registerDataset(program);
 }

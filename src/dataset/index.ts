@@ -2,3 +2,5 @@ export * from './schema.js';
 export { readDataset, DATASET_FILES, parseListLiteral } from './io.js';
 export { renderCard, type CardOptions } from './card.js';
 export { writeDataset, type WrittenDataset } from './write.js';
+export { checkDataset, normalizeLabel, IMPROVEMENT_TOLERANCE, THROUGHPUT_UNIT_RATIO, type CheckReport, type Finding, type FindingCode, type FindingExample } from './check.js';
+export { v5Improvement, fillImprovements, improvementColumn, numberCell } from './formula.js';
