@@ -1,1 +1,4 @@
 export type * from './types.js';
+export { DEFAULT_STORE_FILE, parseStoreLocation, redactUrl, type StoreLocation } from './location.js';
+export { LATEST_VERSION as STORE_SCHEMA_VERSION } from './migrations.js';
+export { openStore } from './open.js';

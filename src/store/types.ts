@@ -92,6 +92,21 @@ export interface TrialFilter {
   variantId?: string;
   runId?: string;
   dataSource?: string;
+  status?: 'ok' | 'failed';
+}
+
+/** Trials of one variant of one task, by outcome (for `isobench status`). */
+export interface TrialCount {
+  taskCommit: string;
+  variantId: string;
+  ok: number;
+  failed: number;
+}
+
+/** How `openStore` treats a store that does not exist yet. */
+export interface OpenStoreOptions {
+  /** Create the store (file or tables) when missing; default true. `false` fails with E_STORE instead (status). */
+  create?: boolean;
 }
 
 /**
@@ -120,7 +135,15 @@ export interface Store {
   saveTrial(trial: TrialRecord, samples: readonly SampleRecord[], logs: readonly LogRecord[]): Promise<'inserted' | 'exists'>;
   /** The trial keys already stored among `keys` (for resume). */
   existingTrialKeys(keys: readonly string[]): Promise<Set<string>>;
+  /** Trials in insertion order. Loads them all: prefer `iterateTrials` for large stores. */
   listTrials(filter?: TrialFilter): Promise<TrialRecord[]>;
+  /** Trials in insertion order, read in pages of `pageSize` (default 5,000) so memory stays bounded. */
+  iterateTrials(filter?: TrialFilter, opts?: { pageSize?: number }): AsyncIterable<TrialRecord>;
+  countTrials(filter?: TrialFilter): Promise<number>;
+  /** Counts of ok and failed trials per task and variant. */
+  trialCounts(): Promise<TrialCount[]>;
+  /** The `limit` most recently finished failed trials, newest first. */
+  recentFailures(limit: number): Promise<TrialRecord[]>;
   getSamples(trialId: string): Promise<SampleRecord[]>;
   getLogs(trialId: string): Promise<LogRecord[]>;
 }

@@ -1,0 +1,246 @@
+import type { CompiledQuery, SelectQueryBuilder } from 'kysely';
+import type { Task } from '../task/index.js';
+import { storeError, type Backend } from './backend.js';
+import { decodeSamples, encodeSamples, SAMPLES_ENCODING } from './samples-codec.js';
+import type { Database } from './schema.js';
+import { logToRow, rowToLog, rowToRun, rowToTrial, rowToVariant, runToRow, taskToJson, trialToRow, variantToRow } from './rows.js';
+import type {
+  LogRecord,
+  RunRecord,
+  RunStatus,
+  SampleRecord,
+  Store,
+  TrialCount,
+  TrialFilter,
+  TrialRecord,
+  VariantRecord,
+} from './types.js';
+
+/** Keys per `IN (...)` list: far below SQLite's and PostgreSQL's bound-parameter limits. */
+const KEY_CHUNK = 500;
+const DEFAULT_PAGE = 5000;
+
+/** The Store over any backend: every query is built with kysely, so SQLite and PostgreSQL share this code. */
+export class KyselyStore implements Store {
+  readonly kind: Backend['kind'];
+  readonly location: string;
+  readonly #b: Backend;
+
+  constructor(backend: Backend) {
+    this.#b = backend;
+    this.kind = backend.kind;
+    this.location = backend.location;
+  }
+
+  async close(): Promise<void> {
+    await this.#b.close();
+  }
+
+  upsertTask(task: Task): Promise<void> {
+    return this.#guard(`saving task ${task.commit}`, async () => {
+      const json = taskToJson(task);
+      await this.#b.db
+        .insertInto('tasks')
+        .values({ commit: task.commit, json })
+        .onConflict((oc) => oc.column('commit').doUpdateSet({ json }))
+        .execute();
+    });
+  }
+
+  getTask(commit: string): Promise<Task | null> {
+    return this.#guard(`reading task ${commit}`, async () => {
+      const row = await this.#b.db.selectFrom('tasks').select('json').where('commit', '=', commit).executeTakeFirst();
+      return row === undefined ? null : (JSON.parse(row.json) as Task);
+    });
+  }
+
+  listTasks(): Promise<Task[]> {
+    return this.#guard('listing tasks', async () => {
+      const rows = await this.#b.db.selectFrom('tasks').select('json').orderBy('commit').execute();
+      return rows.map((r) => JSON.parse(r.json) as Task);
+    });
+  }
+
+  upsertVariant(variant: VariantRecord): Promise<void> {
+    return this.#guard(`saving variant ${variant.id}`, async () => {
+      const row = variantToRow(variant);
+      const { id: _id, ...rest } = row;
+      await this.#b.db
+        .insertInto('variants')
+        .values(row)
+        .onConflict((oc) => oc.column('id').doUpdateSet(rest))
+        .execute();
+    });
+  }
+
+  listVariants(taskCommit?: string): Promise<VariantRecord[]> {
+    return this.#guard('listing variants', async () => {
+      let q = this.#b.db.selectFrom('variants').selectAll();
+      if (taskCommit !== undefined) q = q.where('task_commit', '=', taskCommit);
+      const rows = await q.orderBy('id').execute();
+      return rows.map(rowToVariant);
+    });
+  }
+
+  createRun(run: RunRecord): Promise<void> {
+    return this.#guard(`creating run ${run.id}`, async () => {
+      // Idempotent: an import that re-uses its run id, or a retried call, keeps the first record.
+      await this.#b.db
+        .insertInto('runs')
+        .values(runToRow(run))
+        .onConflict((oc) => oc.column('id').doNothing())
+        .execute();
+    });
+  }
+
+  finishRun(id: string, status: RunStatus, finishedAt: string): Promise<void> {
+    return this.#guard(`finishing run ${id}`, async () => {
+      const res = await this.#b.db.updateTable('runs').set({ status, finished_at: finishedAt }).where('id', '=', id).executeTakeFirst();
+      if (res.numUpdatedRows === 0n) throw new Error(`no run with id ${id}`);
+    });
+  }
+
+  listRuns(): Promise<RunRecord[]> {
+    return this.#guard('listing runs', async () => {
+      const rows = await this.#b.db.selectFrom('runs').selectAll().orderBy('started_at').orderBy('id').execute();
+      return rows.map(rowToRun);
+    });
+  }
+
+  saveTrial(trial: TrialRecord, samples: readonly SampleRecord[], logs: readonly LogRecord[]): Promise<'inserted' | 'exists'> {
+    return this.#guard(`saving trial ${trial.trialKey}`, async () => {
+      const db = this.#b.db;
+      const statements: CompiledQuery[] = [
+        db
+          .insertInto('trials')
+          .values(trialToRow(trial))
+          .onConflict((oc) => oc.column('trial_key').doNothing())
+          .compile(),
+      ];
+      if (samples.length > 0) {
+        statements.push(
+          db.insertInto('samples').values({ trial_id: trial.id, count: samples.length, encoding: SAMPLES_ENCODING, data: encodeSamples(samples) }).compile(),
+        );
+      }
+      if (logs.length > 0) {
+        statements.push(db.insertInto('logs').values(logs.map((log, i) => logToRow(trial.id, i, log))).compile());
+      }
+      return (await this.#b.write(statements, true)) ? 'inserted' : 'exists';
+    });
+  }
+
+  existingTrialKeys(keys: readonly string[]): Promise<Set<string>> {
+    return this.#guard('reading trial keys', async () => {
+      const found = new Set<string>();
+      for (let i = 0; i < keys.length; i += KEY_CHUNK) {
+        const chunk = keys.slice(i, i + KEY_CHUNK);
+        const rows = await this.#b.db.selectFrom('trials').select('trial_key').where('trial_key', 'in', chunk).execute();
+        for (const r of rows) found.add(r.trial_key);
+      }
+      return found;
+    });
+  }
+
+  listTrials(filter: TrialFilter = {}): Promise<TrialRecord[]> {
+    return this.#guard('listing trials', async () => {
+      const out: TrialRecord[] = [];
+      for await (const t of this.iterateTrials(filter)) out.push(t);
+      return out;
+    });
+  }
+
+  /** Keyset paging on the insertion sequence: each page is one short query, so writers are never held up. */
+  async *iterateTrials(filter: TrialFilter = {}, opts: { pageSize?: number } = {}): AsyncIterable<TrialRecord> {
+    const pageSize = opts.pageSize ?? DEFAULT_PAGE;
+    let after = -1;
+    for (;;) {
+      const rows = await this.#guard('listing trials', () =>
+        applyFilter(this.#b.db.selectFrom('trials').selectAll(), filter)
+          .where('seq', '>', after)
+          .orderBy('seq')
+          .limit(pageSize)
+          .execute(),
+      );
+      for (const r of rows) yield rowToTrial(r);
+      const last = rows[rows.length - 1];
+      if (last === undefined || rows.length < pageSize) return;
+      after = Number(last.seq);
+    }
+  }
+
+  countTrials(filter: TrialFilter = {}): Promise<number> {
+    return this.#guard('counting trials', async () => {
+      const row = await applyFilter(this.#b.db.selectFrom('trials'), filter)
+        .select((eb) => eb.fn.countAll().as('n'))
+        .executeTakeFirst();
+      return Number(row?.n ?? 0);
+    });
+  }
+
+  trialCounts(): Promise<TrialCount[]> {
+    return this.#guard('counting trials', async () => {
+      const rows = await this.#b.db
+        .selectFrom('trials')
+        .select(['task_commit', 'variant_id', 'status', (eb) => eb.fn.countAll().as('n')])
+        .groupBy(['task_commit', 'variant_id', 'status'])
+        .orderBy('task_commit')
+        .orderBy('variant_id')
+        .execute();
+      const byVariant = new Map<string, TrialCount>();
+      for (const r of rows) {
+        const key = `${r.task_commit}\u0000${r.variant_id}`;
+        const c = byVariant.get(key) ?? { taskCommit: r.task_commit, variantId: r.variant_id, ok: 0, failed: 0 };
+        if (r.status === 'ok') c.ok += Number(r.n);
+        else c.failed += Number(r.n);
+        byVariant.set(key, c);
+      }
+      return [...byVariant.values()];
+    });
+  }
+
+  recentFailures(limit: number): Promise<TrialRecord[]> {
+    return this.#guard('listing failures', async () => {
+      const rows = await this.#b.db
+        .selectFrom('trials')
+        .selectAll()
+        .where('status', '=', 'failed')
+        .orderBy('finished_at', 'desc')
+        .orderBy('seq', 'desc')
+        .limit(limit)
+        .execute();
+      return rows.map(rowToTrial);
+    });
+  }
+
+  getSamples(trialId: string): Promise<SampleRecord[]> {
+    return this.#guard(`reading samples of trial ${trialId}`, async () => {
+      const row = await this.#b.db.selectFrom('samples').selectAll().where('trial_id', '=', trialId).executeTakeFirst();
+      return row === undefined ? [] : decodeSamples(trialId, row.encoding, row.data);
+    });
+  }
+
+  getLogs(trialId: string): Promise<LogRecord[]> {
+    return this.#guard(`reading logs of trial ${trialId}`, async () => {
+      const rows = await this.#b.db.selectFrom('logs').selectAll().where('trial_id', '=', trialId).orderBy('seq').execute();
+      return rows.map(rowToLog);
+    });
+  }
+
+  async #guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
+    try {
+      return await fn();
+    } catch (err) {
+      throw storeError(this.location, what, err);
+    }
+  }
+}
+
+function applyFilter<O>(q: SelectQueryBuilder<Database, 'trials', O>, f: TrialFilter): SelectQueryBuilder<Database, 'trials', O> {
+  let out = q;
+  if (f.taskCommit !== undefined) out = out.where('task_commit', '=', f.taskCommit);
+  if (f.variantId !== undefined) out = out.where('variant_id', '=', f.variantId);
+  if (f.runId !== undefined) out = out.where('run_id', '=', f.runId);
+  if (f.dataSource !== undefined) out = out.where('data_source', '=', f.dataSource);
+  if (f.status !== undefined) out = out.where('status', '=', f.status);
+  return out;
+}

@@ -1,0 +1,124 @@
+import { sql, type CompiledQuery, type Kysely } from 'kysely';
+import type { Database } from './schema.js';
+
+export type Dialect = 'sqlite' | 'postgres';
+
+/** One schema version: its statements run in one transaction together with the row that records it. */
+export interface Migration {
+  version: number;
+  name: string;
+  statements(db: Kysely<Database>, dialect: Dialect): CompiledQuery[];
+}
+
+const LOG_KINDS = sql`kind in ('server', 'bench', 'probe', 'patch', 'raw')`;
+
+/** Versions in order. Append new ones; never edit one that has shipped (stores out there already ran it). */
+export const MIGRATIONS: readonly Migration[] = [
+  {
+    version: 1,
+    name: 'tasks, variants, runs, trials, samples, logs',
+    statements(db, dialect) {
+      const blob = dialect === 'postgres' ? 'bytea' : 'blob';
+      const s = db.schema;
+      return [
+        s.createTable('tasks').addColumn('commit', 'text', (c) => c.primaryKey()).addColumn('json', 'text', (c) => c.notNull()).compile(),
+        s
+          .createTable('variants')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('task_commit', 'text', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('agent_name', 'text')
+          .addColumn('agent_model', 'text')
+          .addColumn('patch_sha256', 'text')
+          .addColumn('patch_text', 'text')
+          .addCheckConstraint('variants_kind', sql`kind in ('baseline', 'human', 'agent')`)
+          .compile(),
+        s.createIndex('variants_task').on('variants').column('task_commit').compile(),
+        s
+          .createTable('runs')
+          .addColumn('id', 'text', (c) => c.primaryKey())
+          .addColumn('started_at', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('engine', 'text', (c) => c.notNull())
+          .addColumn('host', 'text', (c) => c.notNull())
+          .addColumn('config_json', 'text', (c) => c.notNull())
+          .addCheckConstraint('runs_status', sql`status in ('running', 'finished', 'cancelled', 'failed')`)
+          .compile(),
+        s
+          .createTable('trials')
+          .addColumn('seq', dialect === 'postgres' ? 'bigserial' : 'integer', (c) => c.primaryKey())
+          .addColumn('id', 'text', (c) => c.notNull().unique())
+          .addColumn('trial_key', 'text', (c) => c.notNull().unique())
+          .addColumn('run_id', 'text', (c) => c.notNull().references('runs.id'))
+          .addColumn('variant_id', 'text', (c) => c.notNull().references('variants.id'))
+          .addColumn('task_commit', 'text', (c) => c.notNull())
+          .addColumn('trial_index', 'integer', (c) => c.notNull())
+          .addColumn('mode', 'text')
+          .addColumn('status', 'text', (c) => c.notNull())
+          .addColumn('failure_code', 'text')
+          .addColumn('failure_json', 'text')
+          .addColumn('metrics_json', 'text', (c) => c.notNull())
+          .addColumn('deviations_json', 'text', (c) => c.notNull())
+          .addColumn('correctness_json', 'text')
+          .addColumn('engine', 'text', (c) => c.notNull())
+          .addColumn('host', 'text', (c) => c.notNull())
+          .addColumn('data_source', 'text', (c) => c.notNull())
+          .addColumn('model', 'text')
+          .addColumn('command', 'text')
+          .addColumn('workload_hash', 'text')
+          .addColumn('started_at', 'text', (c) => c.notNull())
+          .addColumn('finished_at', 'text', (c) => c.notNull())
+          .addColumn('duration_s', 'double precision', (c) => c.notNull())
+          // A failed trial carries exactly one failure code; an ok one none.
+          .addCheckConstraint('trials_status', sql`(status = 'ok' and failure_code is null) or (status = 'failed' and failure_code is not null)`)
+          .compile(),
+        s.createIndex('trials_task').on('trials').column('task_commit').compile(),
+        s.createIndex('trials_variant').on('trials').column('variant_id').compile(),
+        s.createIndex('trials_run').on('trials').column('run_id').compile(),
+        s.createIndex('trials_status_finished').on('trials').columns(['status', 'finished_at']).compile(),
+        s
+          .createTable('samples')
+          .addColumn('trial_id', 'text', (c) => c.primaryKey().references('trials.id').onDelete('cascade'))
+          .addColumn('count', 'integer', (c) => c.notNull())
+          .addColumn('encoding', 'text', (c) => c.notNull())
+          .addColumn('data', blob, (c) => c.notNull())
+          .compile(),
+        s
+          .createTable('logs')
+          .addColumn('trial_id', 'text', (c) => c.notNull().references('trials.id').onDelete('cascade'))
+          .addColumn('seq', 'integer', (c) => c.notNull())
+          .addColumn('kind', 'text', (c) => c.notNull())
+          .addColumn('encoding', 'text', (c) => c.notNull())
+          .addColumn('size', 'integer', (c) => c.notNull())
+          .addColumn('data', blob, (c) => c.notNull())
+          .addPrimaryKeyConstraint('logs_pk', ['trial_id', 'seq'])
+          .addCheckConstraint('logs_kind', LOG_KINDS)
+          .compile(),
+      ];
+    },
+  },
+];
+
+/** The schema version this isobench writes. */
+export const LATEST_VERSION = MIGRATIONS[MIGRATIONS.length - 1]?.version ?? 0;
+
+/** The statement that creates the migrations table, safe to run by several openers at once. */
+export function createMigrationsTable(db: Kysely<Database>): CompiledQuery {
+  return db.schema
+    .createTable('isobench_migrations')
+    .ifNotExists()
+    .addColumn('version', 'integer', (c) => c.primaryKey())
+    .addColumn('name', 'text', (c) => c.notNull())
+    .addColumn('applied_at', 'text', (c) => c.notNull())
+    .compile();
+}
+
+/** Records `m` as applied; does nothing when another opener recorded it first (the guard of its transaction). */
+export function recordMigration(db: Kysely<Database>, m: Migration, appliedAt: string): CompiledQuery {
+  return db
+    .insertInto('isobench_migrations')
+    .values({ version: m.version, name: m.name, applied_at: appliedAt })
+    .onConflict((oc) => oc.column('version').doNothing())
+    .compile();
+}

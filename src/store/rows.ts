@@ -1,0 +1,141 @@
+import { gunzipSync, gzipSync } from 'node:zlib';
+import type { Selectable } from 'kysely';
+import { isSecretEnvName, redactSecrets, type Failure } from '../core/index.js';
+import type { BenchmarkMode, Task, VariantKind } from '../task/index.js';
+import type { LogsTable, RunsTable, TrialsTable, VariantsTable } from './schema.js';
+import type { LogKind, LogRecord, RunRecord, RunStatus, TrialRecord, VariantRecord } from './types.js';
+
+/** Conversions between records and rows. Text that came from outside is redacted on the way in. */
+
+export const LOG_ENCODING = 'gzip';
+
+export type TrialRow = Omit<Selectable<TrialsTable>, 'seq'>;
+
+export function trialToRow(t: TrialRecord): TrialRow {
+  const failure: Failure | null = t.failure === null ? null : { ...t.failure, evidence: redactSecrets(t.failure.evidence) };
+  return {
+    id: t.id,
+    trial_key: t.trialKey,
+    run_id: t.runId,
+    variant_id: t.variantId,
+    task_commit: t.taskCommit,
+    trial_index: t.trialIndex,
+    mode: t.mode,
+    status: t.status,
+    failure_code: failure?.code ?? null,
+    failure_json: failure === null ? null : JSON.stringify(failure),
+    metrics_json: JSON.stringify(t.metrics),
+    deviations_json: JSON.stringify(t.deviations.map(redactSecrets)),
+    correctness_json: t.correctness === null ? null : JSON.stringify(t.correctness),
+    engine: t.engine,
+    host: t.host,
+    data_source: t.dataSource,
+    model: t.model,
+    command: t.command === null ? null : redactSecrets(t.command),
+    workload_hash: t.workloadHash,
+    started_at: t.startedAt,
+    finished_at: t.finishedAt,
+    duration_s: t.durationS,
+  };
+}
+
+export function rowToTrial(r: TrialRow): TrialRecord {
+  return {
+    id: r.id,
+    trialKey: r.trial_key,
+    runId: r.run_id,
+    variantId: r.variant_id,
+    taskCommit: r.task_commit,
+    trialIndex: r.trial_index,
+    mode: r.mode as BenchmarkMode | null,
+    status: r.status as TrialRecord['status'],
+    failure: r.failure_json === null ? null : (JSON.parse(r.failure_json) as Failure),
+    metrics: JSON.parse(r.metrics_json) as Record<string, number>,
+    deviations: JSON.parse(r.deviations_json) as string[],
+    correctness: r.correctness_json === null ? null : (JSON.parse(r.correctness_json) as TrialRecord['correctness']),
+    engine: r.engine,
+    host: r.host,
+    dataSource: r.data_source,
+    model: r.model,
+    command: r.command,
+    workloadHash: r.workload_hash,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    durationS: r.duration_s,
+  };
+}
+
+export function variantToRow(v: VariantRecord): Selectable<VariantsTable> {
+  return {
+    id: v.id,
+    task_commit: v.taskCommit,
+    kind: v.kind,
+    agent_name: v.agentName,
+    agent_model: v.agentModel,
+    patch_sha256: v.patchSha256,
+    // The patch is kept byte for byte: redacting it would change what gets applied and its hash.
+    patch_text: v.patchText,
+  };
+}
+
+export function rowToVariant(r: Selectable<VariantsTable>): VariantRecord {
+  return {
+    id: r.id,
+    taskCommit: r.task_commit,
+    kind: r.kind as VariantKind,
+    agentName: r.agent_name,
+    agentModel: r.agent_model,
+    patchSha256: r.patch_sha256,
+    patchText: r.patch_text,
+  };
+}
+
+export function runToRow(r: RunRecord): Selectable<RunsTable> {
+  return {
+    id: r.id,
+    started_at: r.startedAt,
+    finished_at: r.finishedAt,
+    status: r.status,
+    engine: r.engine,
+    host: r.host,
+    config_json: JSON.stringify(redactDeep(r.config) ?? null),
+  };
+}
+
+export function rowToRun(r: Selectable<RunsTable>): RunRecord {
+  return {
+    id: r.id,
+    startedAt: r.started_at,
+    finishedAt: r.finished_at,
+    status: r.status as RunStatus,
+    engine: r.engine,
+    host: r.host,
+    config: JSON.parse(r.config_json) as unknown,
+  };
+}
+
+export function taskToJson(task: Task): string {
+  return JSON.stringify(task);
+}
+
+export function logToRow(trialId: string, seq: number, log: LogRecord): Selectable<LogsTable> {
+  const text = Buffer.from(redactSecrets(log.text), 'utf8');
+  return { trial_id: trialId, seq, kind: log.kind, encoding: LOG_ENCODING, size: text.length, data: gzipSync(text) };
+}
+
+export function rowToLog(r: Selectable<LogsTable>): LogRecord {
+  return { trialId: r.trial_id, kind: r.kind as LogKind, text: gunzipSync(r.data).toString('utf8') };
+}
+
+/**
+ * A copy of a JSON-like value with every string redacted and the values of secret-named keys (`HF_TOKEN`...)
+ * replaced: redacting the serialized JSON instead could break its quoting.
+ */
+function redactDeep(value: unknown): unknown {
+  if (typeof value === 'string') return redactSecrets(value);
+  if (Array.isArray(value)) return value.map(redactDeep);
+  if (value !== null && typeof value === 'object') {
+    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretEnvName(k) && typeof v === 'string' ? '***' : redactDeep(v)]));
+  }
+  return value;
+}

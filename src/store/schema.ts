@@ -1,0 +1,96 @@
+import type { Generated } from 'kysely';
+
+/**
+ * The tables as kysely sees them. One logical schema on SQLite and PostgreSQL: JSON goes in text columns, binary
+ * (compressed samples and logs) in blob/bytea, timestamps as ISO 8601 text so both backends sort them alike.
+ */
+export interface Database {
+  isobench_migrations: MigrationsTable;
+  tasks: TasksTable;
+  variants: VariantsTable;
+  runs: RunsTable;
+  trials: TrialsTable;
+  samples: SamplesTable;
+  logs: LogsTable;
+}
+
+export interface MigrationsTable {
+  version: number;
+  name: string;
+  applied_at: string;
+}
+
+export interface TasksTable {
+  commit: string;
+  json: string;
+}
+
+export interface VariantsTable {
+  id: string;
+  task_commit: string;
+  kind: string;
+  agent_name: string | null;
+  agent_model: string | null;
+  patch_sha256: string | null;
+  patch_text: string | null;
+}
+
+export interface RunsTable {
+  id: string;
+  started_at: string;
+  finished_at: string | null;
+  status: string;
+  engine: string;
+  host: string;
+  config_json: string;
+}
+
+export interface TrialsTable {
+  /** Insertion order, for stable paging (PostgreSQL returns bigint as text). */
+  seq: Generated<number | string>;
+  id: string;
+  trial_key: string;
+  run_id: string;
+  variant_id: string;
+  task_commit: string;
+  trial_index: number;
+  mode: string | null;
+  status: string;
+  failure_code: string | null;
+  failure_json: string | null;
+  metrics_json: string;
+  deviations_json: string;
+  correctness_json: string | null;
+  engine: string;
+  host: string;
+  data_source: string;
+  model: string | null;
+  command: string | null;
+  workload_hash: string | null;
+  started_at: string;
+  finished_at: string;
+  duration_s: number;
+}
+
+export interface SamplesTable {
+  trial_id: string;
+  count: number;
+  /** Codec of `data`, see samples-codec.ts. */
+  encoding: string;
+  data: Uint8Array;
+}
+
+export interface LogsTable {
+  trial_id: string;
+  /** Position of the log among the trial's logs. */
+  seq: number;
+  kind: string;
+  encoding: string;
+  /** Uncompressed size in bytes. */
+  size: number;
+  data: Uint8Array;
+}
+
+/** Every table isobench owns: one of them without the migrations table means the place is not an isobench store. */
+export const STORE_TABLES = ['tasks', 'variants', 'runs', 'trials', 'samples', 'logs'] as const;
+export const MIGRATIONS_TABLE = 'isobench_migrations';

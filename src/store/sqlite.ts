@@ -1,0 +1,103 @@
+import { existsSync } from 'node:fs';
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
+import { Kysely, SqliteDialect, sql, type CompiledQuery } from 'kysely';
+import { IsobenchError, errorMessage } from '../core/index.js';
+import { driverCode, storeError, type Backend } from './backend.js';
+import { noStore } from './migrate.js';
+import type { Database } from './schema.js';
+
+/** How long a writer waits for another process's write transaction before failing (they last milliseconds). */
+const BUSY_TIMEOUT_MS = 15_000;
+const STATEMENT_CACHE = 256;
+
+/**
+ * Opens the SQLite file at `file`. WAL lets readers (status, dataset) run beside a writer. synchronous=NORMAL is
+ * enough for kill -9: in WAL mode a commit has been written to the WAL file (the OS holds it) before COMMIT returns,
+ * so a killed process loses nothing committed; only a power loss can drop the last commits, never corrupt the file.
+ */
+export function openSqlite(file: string, create: boolean): Backend {
+  const location = path.resolve(file);
+  if (!create && !existsSync(location)) throw noStore(location);
+  let raw: BetterSqlite3.Database;
+  try {
+    raw = new BetterSqlite3(location, { fileMustExist: !create, timeout: BUSY_TIMEOUT_MS });
+  } catch (err) {
+    throw new IsobenchError('E_STORE', `cannot open the SQLite store ${location}: ${errorMessage(err)}`, {
+      hint: 'pass --store with a file in a directory that exists and is writable',
+      cause: err,
+    });
+  }
+  try {
+    raw.pragma('journal_mode = WAL');
+    raw.pragma('synchronous = NORMAL');
+    raw.pragma('foreign_keys = ON');
+  } catch (err) {
+    raw.close();
+    if (driverCode(err) === 'SQLITE_NOTADB') {
+      throw new IsobenchError('E_STORE', `${location} is not an isobench store (not an SQLite database)`, {
+        hint: 'pass --store with the path of an isobench store or of a file to create',
+        cause: err,
+      });
+    }
+    throw storeError(location, 'opening', err);
+  }
+  return new SqliteBackend(location, raw);
+}
+
+class SqliteBackend implements Backend {
+  readonly kind = 'sqlite';
+  readonly db: Kysely<Database>;
+  readonly #raw: BetterSqlite3.Database;
+  readonly #statements = new Map<string, BetterSqlite3.Statement>();
+
+  constructor(
+    readonly location: string,
+    raw: BetterSqlite3.Database,
+  ) {
+    this.#raw = raw;
+    this.db = new Kysely<Database>({ dialect: new SqliteDialect({ database: raw }) });
+  }
+
+  /**
+   * Synchronous on purpose: the whole transaction runs without yielding to the event loop, so another store on the
+   * same file in this process can never wait (blocking the loop) on a lock that this one holds across an await.
+   * BEGIN IMMEDIATE takes the write lock up front, so a busy writer is waited for instead of failing mid-way.
+   */
+  write(statements: readonly CompiledQuery[], guardFirst = false): Promise<boolean> {
+    try {
+      const run = this.#raw.transaction(() => {
+        for (let i = 0; i < statements.length; i++) {
+          const q = statements[i]!;
+          const changes = this.#prepare(q.sql).run(...q.parameters).changes;
+          if (i === 0 && guardFirst && changes === 0) return false;
+        }
+        return true;
+      });
+      return Promise.resolve(run.immediate());
+    } catch (err) {
+      return Promise.reject(err instanceof Error ? err : new Error(String(err)));
+    }
+  }
+
+  async tableNames(): Promise<string[]> {
+    const res = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(this.db);
+    return res.rows.map((r) => r.name);
+  }
+
+  async close(): Promise<void> {
+    this.#statements.clear();
+    await this.db.destroy();
+  }
+
+  #prepare(text: string): BetterSqlite3.Statement {
+    let stmt = this.#statements.get(text);
+    if (stmt === undefined) {
+      // Multi-row inserts vary in shape; a bounded cache keeps the common statements compiled.
+      if (this.#statements.size >= STATEMENT_CACHE) this.#statements.clear();
+      stmt = this.#raw.prepare(text);
+      this.#statements.set(text, stmt);
+    }
+    return stmt;
+  }
+}
