@@ -1,0 +1,12 @@
+export { parsePerfCommand } from './perf-command.js';
+export type { PerfCommand, ParsedPerfCommand, ScriptKind, PerfMode, ServerConfig, ClientConfig } from './perf-command.js';
+export { splitShellWords } from './shell-words.js';
+export type { ShellWords } from './shell-words.js';
+export { ENGINE_FLAGS, API_SERVER_FLAGS, SERVING_CLIENT_FLAGS, LATENCY_CLIENT_FLAGS, THROUGHPUT_CLIENT_FLAGS, PREFIX_CACHING_CLIENT_FLAGS } from './flags.js';
+export type { FlagSpec } from './flags.js';
+export { parseBenchmarkOutput } from './output.js';
+export type { OutputParse, OutputFormat } from './output.js';
+export { classifyFailure, FAILURE_SIGNATURES } from './failure.js';
+export type { FailureInput, FailureSignature } from './failure.js';
+export { defaultImages, imageName, v5BenchmarkMode } from './images.js';
+export type { ImageVars } from './images.js';
