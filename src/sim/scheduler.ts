@@ -1,0 +1,238 @@
+import type { Generation } from './generation.js';
+import { Prng } from './prng.js';
+import { kvCapacity, type SimProfile } from './profile.js';
+
+/** Called for every token a scheduler emits and every request it finishes (metrics, failure injection). */
+export interface SchedulerHooks {
+  onAdmit(gen: Generation, now: number): void;
+  onToken(gen: Generation, now: number): void;
+  onFinish(gen: Generation, now: number): void;
+}
+
+/** One timer loop that drives every stream of a server. */
+export interface Scheduler {
+  add(gen: Generation): void;
+  readonly running: number;
+  readonly waiting: number;
+  /** Fraction of the KV cache reserved by running requests. */
+  readonly kvUsage: number;
+  stop(): void;
+}
+
+/**
+ * vLLM-like continuous batching: each step admits waiting requests (FIFO) while max_num_seqs and the KV-cache
+ * capacity allow, prefills them, and emits one token for every running request at the end of the step.
+ * Step time = decode_base_ms + decode_per_seq_ms * running + admitted prompt tokens / prefill rate, times noise.
+ * Steps follow each other on absolute deadlines so timer lateness does not accumulate.
+ */
+export class BatchScheduler implements Scheduler {
+  private readonly queue: Generation[] = [];
+  private head = 0;
+  private readonly batch: Generation[] = [];
+  private kvUsed = 0;
+  private timer: NodeJS.Timeout | undefined;
+  private stepEnd = 0;
+  private readonly capacity: number;
+  private readonly noise: Prng;
+  private stopped = false;
+
+  constructor(
+    private readonly profile: SimProfile,
+    private readonly hooks: SchedulerHooks,
+  ) {
+    this.capacity = kvCapacity(profile);
+    this.noise = new Prng(profile.seed ^ 0x1234567);
+  }
+
+  get running(): number {
+    return this.batch.length;
+  }
+  get waiting(): number {
+    return this.queue.length - this.head;
+  }
+  get kvUsage(): number {
+    return Math.min(1, this.kvUsed / this.capacity);
+  }
+
+  add(gen: Generation): void {
+    this.queue.push(gen);
+    if (this.timer === undefined && !this.stopped) this.startStep(performance.now());
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private admit(now: number): number {
+    let prefill = 0;
+    while (this.head < this.queue.length && this.batch.length < this.profile.max_num_seqs) {
+      const gen = this.queue[this.head];
+      if (!gen) break;
+      if (gen.aborted) {
+        this.head++;
+        continue;
+      }
+      // A request larger than the whole cache still runs alone rather than waiting forever.
+      if (this.kvUsed + gen.kvNeed > this.capacity && this.batch.length > 0) break;
+      this.head++;
+      this.kvUsed += gen.kvNeed;
+      this.batch.push(gen);
+      gen.admittedAt = now;
+      prefill += gen.plan.promptIds.length;
+      this.hooks.onAdmit(gen, now);
+    }
+    if (this.head > 1024 && this.head * 2 > this.queue.length) {
+      this.queue.splice(0, this.head);
+      this.head = 0;
+    }
+    return prefill;
+  }
+
+  private startStep(now: number): void {
+    this.timer = undefined;
+    const prefill = this.admit(now);
+    if (this.batch.length === 0) return;
+    const p = this.profile;
+    let ms = p.decode_base_ms + p.decode_per_seq_ms * this.batch.length + (prefill * 1000) / p.prefill_tokens_per_s;
+    if (p.noise > 0) ms *= 1 + p.noise * (2 * this.noise.next() - 1);
+    // Continue from the previous deadline unless the loop fell behind by more than a step.
+    const start = this.stepEnd > now - ms ? this.stepEnd : now;
+    this.stepEnd = start + ms;
+    this.timer = setTimeout(() => this.endStep(), Math.max(0, this.stepEnd - performance.now()));
+  }
+
+  private endStep(): void {
+    const now = performance.now();
+    let kept = 0;
+    for (let i = 0; i < this.batch.length; i++) {
+      const gen = this.batch[i];
+      if (!gen) continue;
+      if (gen.aborted || gen.done) {
+        this.kvUsed -= gen.kvNeed;
+        continue;
+      }
+      if (!gen.stalled) {
+        gen.emit(now);
+        this.hooks.onToken(gen, now);
+        if (this.stopped) return;
+        if (gen.done) {
+          this.kvUsed -= gen.kvNeed;
+          this.hooks.onFinish(gen, now);
+          continue;
+        }
+      }
+      this.batch[kept++] = gen;
+    }
+    this.batch.length = kept;
+    if (!this.stopped) this.startStep(now);
+  }
+}
+
+/** A binary min-heap of generations ordered by `due`. */
+class DueHeap {
+  readonly items: Generation[] = [];
+  push(gen: Generation): void {
+    const a = this.items;
+    a.push(gen);
+    let i = a.length - 1;
+    while (i > 0) {
+      const parent = (i - 1) >> 1;
+      const p = a[parent];
+      if (!p || p.due <= gen.due) break;
+      a[i] = p;
+      i = parent;
+    }
+    a[i] = gen;
+  }
+  pop(): Generation | undefined {
+    const a = this.items;
+    const top = a[0];
+    const last = a.pop();
+    if (a.length === 0 || !last) return top;
+    let i = 0;
+    for (;;) {
+      const l = 2 * i + 1;
+      if (l >= a.length) break;
+      const r = l + 1;
+      const right = a[r];
+      const left = a[l];
+      if (!left) break;
+      const c = right && right.due < left.due ? r : l;
+      const child = a[c];
+      if (!child || child.due >= last.due) break;
+      a[i] = child;
+      i = c;
+    }
+    a[i] = last;
+    return top;
+  }
+}
+
+/**
+ * Exact mode: every request gets its first chunk exact_first_ms after arrival, then one every exact_interval_ms,
+ * planned on absolute times (no drift), with no batching limits. One timer serves the earliest due chunk.
+ */
+export class ExactScheduler implements Scheduler {
+  private readonly heap = new DueHeap();
+  private timer: NodeJS.Timeout | undefined;
+  private timerAt = Infinity;
+  private stopped = false;
+
+  constructor(
+    private readonly profile: SimProfile,
+    private readonly hooks: SchedulerHooks,
+  ) {}
+
+  get running(): number {
+    return this.heap.items.length;
+  }
+  get waiting(): number {
+    return 0;
+  }
+  get kvUsage(): number {
+    return 0;
+  }
+
+  add(gen: Generation): void {
+    gen.due = gen.arrival + this.profile.exact_first_ms;
+    this.hooks.onAdmit(gen, gen.arrival);
+    this.heap.push(gen);
+    this.arm();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+    this.timer = undefined;
+  }
+
+  private arm(): void {
+    const next = this.heap.items[0];
+    if (!next || this.stopped || next.due >= this.timerAt) return;
+    if (this.timer) clearTimeout(this.timer);
+    this.timerAt = next.due;
+    this.timer = setTimeout(() => this.fire(), Math.max(0, next.due - performance.now()));
+  }
+
+  private fire(): void {
+    this.timer = undefined;
+    this.timerAt = Infinity;
+    const now = performance.now();
+    // Chunks due within the next 0.25 ms go now: a timer cannot be armed for less than a millisecond.
+    for (let next = this.heap.items[0]; next && next.due <= now + 0.25; next = this.heap.items[0]) {
+      const gen = this.heap.pop();
+      if (!gen || gen.aborted || gen.done || gen.stalled) continue;
+      gen.emit(now);
+      this.hooks.onToken(gen, now);
+      if (this.stopped) return;
+      if (gen.done) this.hooks.onFinish(gen, now);
+      else if (!gen.stalled) {
+        gen.due += this.profile.exact_interval_ms;
+        this.heap.push(gen);
+      }
+    }
+    this.arm();
+  }
+}
