@@ -1,5 +1,12 @@
 import type { Command } from '@commander-js/extra-typings';
+import { register as registerClassify } from './classify.js';
 import { register as registerDataset } from './dataset.js';
+import { register as registerImport } from './import.js';
+import { register as registerReport } from './report.js';
+import { register as registerParse } from './parse.js';
+import { register as registerPerfCommand } from './perf-command.js';
+import { register as registerRun } from './run.js';
+import { register as registerTasks } from './tasks.js';
 
 /**
  * Every command of the CLI. Each command lives in its own file and exports `register(program)`.
@@ -7,5 +14,12 @@ import { register as registerDataset } from './dataset.js';
  */
 export function registerCommands(program: Command): void {
   void program;
+  registerClassify(program);
   registerDataset(program);
+  registerImport(program);
+  registerReport(program);
+  registerParse(program);
+  registerPerfCommand(program);
+  registerRun(program);
+  registerTasks(program);
 }

@@ -1,0 +1,13 @@
+import { jsonReporter } from './json.js';
+import { plainReporter } from './plain.js';
+import { ttyReporter } from './tty.js';
+import type { Reporter } from './types.js';
+
+export { formatResults } from './table.js';
+export type { Reporter } from './types.js';
+
+/** `--json-events` → JSON lines on stdout; a TTY → the live tree; else plain lines (both on stderr). */
+export function createReporter(opts: { jsonEvents: boolean }): Reporter {
+  if (opts.jsonEvents) return jsonReporter();
+  return process.stderr.isTTY ? ttyReporter(process.stderr) : plainReporter(process.stderr);
+}

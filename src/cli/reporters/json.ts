@@ -1,0 +1,12 @@
+import type { RunEvent } from '../../run/index.js';
+import type { Reporter } from './types.js';
+
+/** `--json-events`: one JSON object per line on stdout, nothing else. */
+export function jsonReporter(out: NodeJS.WritableStream = process.stdout): Reporter {
+  return {
+    onEvent(event: RunEvent) {
+      out.write(`${JSON.stringify({ ts: new Date().toISOString(), ...event })}\n`);
+    },
+    close() {},
+  };
+}

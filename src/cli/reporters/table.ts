@@ -1,0 +1,22 @@
+import type { ResultRow } from '../../run/index.js';
+import { metricValue, short } from './format.js';
+
+function pad(cells: string[][]): string {
+  const widths = cells[0]?.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length))) ?? [];
+  return cells.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
+}
+
+/** The results table: per task and variant, trials ok/failed, primary metric median, improvement vs baseline. */
+export function formatResults(rows: readonly ResultRow[]): string {
+  const cells: string[][] = [['task', 'variant', 'ok', 'failed', 'metric', 'median', 'vs baseline', 'notes']];
+  for (const r of rows) {
+    const vs = r.vsBaseline ? `${r.vsBaseline.improvementPct >= 0 ? '+' : ''}${r.vsBaseline.improvementPct.toFixed(1)}% ${r.vsBaseline.verdict}` : '';
+    const notes = [
+      ...r.failures.map((f) => `${f.code}×${f.count}`),
+      ...r.deviations.filter((d) => d.includes('oom fallback')).map(() => 'oom fallback'),
+      ...(r.agreement !== null && r.agreement < 1 ? [`probe ${(r.agreement * 100).toFixed(0)}%`] : []),
+    ].join(', ');
+    cells.push([short(r.taskCommit), r.label, String(r.ok), String(r.failed), r.metric ?? '', r.median === null ? '' : metricValue(r.median), vs, notes]);
+  }
+  return pad(cells);
+}

@@ -1,0 +1,222 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { execFileSync } from 'node:child_process';
+import { Command, Option } from '@commander-js/extra-typings';
+import YAML from 'yaml';
+import { z } from 'zod';
+import { IsobenchError, errorMessage, redactSecrets, usageError } from '../core/index.js';
+import { createEngine, parseEngineConfig, type Engine } from '../engine/index.js';
+import {
+  loadAgent,
+  parseAgentArg,
+  planRun,
+  runBenchmarks,
+  summarizeResults,
+  WORKLOAD_DEFAULTS,
+  type AgentSource,
+  type ResultRow,
+  type RunSettings,
+  type RunSummary,
+  type TaskPlan,
+} from '../run/index.js';
+import { openStore } from '../store/index.js';
+import { loadCatalog, type Task, type VariantKind } from '../task/index.js';
+import { opt, parseOptions } from './options.js';
+import { createReporter, formatResults } from './reporters/index.js';
+
+const ENGINES = ['sim', 'process', 'docker'] as const;
+const VARIANT_KINDS = ['baseline', 'human', 'agent'] as const;
+
+const list = (name: string) =>
+  z
+    .string()
+    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
+    .refine((xs) => xs.length > 0, `${name} needs at least one value`);
+
+/** The options of `isobench run`, validated once at the boundary; every default is resolved here. */
+export const RunOptionsSchema = z.object({
+  tasks: z.string({ error: 'is required: the task catalog (JSON or YAML)' }).min(1),
+  engine: z.enum(ENGINES, { error: `must be one of ${ENGINES.join(', ')}` }).default('sim'),
+  engineConfig: z.string().optional(),
+  store: z.string().optional(),
+  agent: z.array(z.string()).default([]),
+  trials: opt.posInt('--trials').default(3),
+  warmups: opt.nonNegInt('--warmups').default(WORKLOAD_DEFAULTS.warmups),
+  only: list('--only')
+    .refine((xs) => xs.every((x) => /^[0-9a-fA-F]{4,40}$/.test(x)), 'give commit hashes or prefixes (hex, 4+ characters), comma-separated')
+    .optional(),
+  variants: list('--variants')
+    .refine((xs) => xs.every((x) => (VARIANT_KINDS as readonly string[]).includes(x)), `give a comma-separated subset of ${VARIANT_KINDS.join(',')}`)
+    .default(['baseline', 'human', 'agent']),
+  timeoutStartup: opt.posInt('--timeout-startup').default(WORKLOAD_DEFAULTS.timeoutStartupS),
+  timeoutTrial: opt.posInt('--timeout-trial').default(WORKLOAD_DEFAULTS.timeoutTrialS),
+  gpus: opt.nonNegInt('--gpus').optional(),
+  oomFallbackMaxModelLen: opt.nonNegInt('--oom-fallback-max-model-len').default(WORKLOAD_DEFAULTS.oomFallbackMaxModelLen),
+  jsonEvents: z.boolean().default(false),
+});
+export type RunOptions = z.output<typeof RunOptionsSchema>;
+
+function readConfigFile(file: string): unknown {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (err) {
+    throw usageError('--engine-config', `cannot read ${file}: ${errorMessage(err)}`);
+  }
+  try {
+    return file.endsWith('.json') ? JSON.parse(text) : YAML.parse(text);
+  } catch (err) {
+    throw usageError('--engine-config', `${file} is not valid JSON/YAML: ${errorMessage(err)}`);
+  }
+}
+
+/** GPUs on this host: `--gpus`, else `nvidia-smi -L` for real engines; null (no check) for sim or when unknown. */
+function detectGpus(engine: RunOptions['engine'], given: number | undefined): number | null {
+  if (given !== undefined) return given;
+  if (engine === 'sim') return null;
+  try {
+    const out = execFileSync('nvidia-smi', ['-L'], { encoding: 'utf8', stdio: ['ignore', 'pipe', 'ignore'], timeout: 5000 });
+    return out.split('\n').filter((l) => l.startsWith('GPU ')).length;
+  } catch {
+    return null;
+  }
+}
+
+/** Engine config from `--engine-config` with the kind and run id filled in; its hash goes into every trial key. */
+export function resolveEngineConfig(engine: RunOptions['engine'], file: string | undefined, runId: string): { config: ReturnType<typeof parseEngineConfig>; key: string } {
+  const raw = file === undefined ? {} : readConfigFile(file);
+  if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw usageError('--engine-config', 'must hold an object of engine settings');
+  const given = raw as Record<string, unknown>;
+  if (given.kind !== undefined && given.kind !== engine) throw usageError('--engine-config', `is for engine "${JSON.stringify(given.kind)}" but --engine is ${engine}`, 'make them agree');
+  const config = parseEngineConfig({ ...given, kind: engine, runId });
+  const { runId: _ignored, ...settings } = config;
+  void _ignored;
+  return { config, key: createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16) };
+}
+
+/** A fresh run id: sortable by time, safe as a label value. */
+export function newRunId(): string {
+  return `run-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 8)}`;
+}
+
+/** Everything `run` and `demo` share once their inputs are resolved. */
+export interface ExecuteRunInput {
+  tasks: readonly Task[];
+  agents: readonly AgentSource[];
+  settings: RunSettings;
+  engine: Engine;
+  store?: string;
+  runId: string;
+  jsonEvents: boolean;
+  config: unknown;
+}
+
+/** Plans, runs with a reporter, handles Ctrl-C, prints the results table; returns the summary and the table rows. */
+export async function executeRun(input: ExecuteRunInput): Promise<{ summary: RunSummary; rows: ResultRow[]; plans: TaskPlan[]; storeLocation: string }> {
+  const plans = planRun(input.tasks, input.agents, input.settings);
+  if (plans.length === 0) throw usageError('--only', `matches no task of the catalog (${input.settings.only.join(', ')})`, 'give a prefix of a task commit');
+  const store = await openStore(input.store);
+  const abort = new AbortController();
+  const onSignal = (sig: NodeJS.Signals) => {
+    if (abort.signal.aborted) process.exit(130);
+    abort.abort(new IsobenchError('E_CANCELLED', `cancelled by ${sig}`));
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+  const reporter = createReporter({ jsonEvents: input.jsonEvents });
+  try {
+    const summary = await runBenchmarks({
+      plans,
+      engine: input.engine,
+      store,
+      settings: input.settings,
+      config: input.config,
+      runId: input.runId,
+      onEvent: (e) => reporter.onEvent(e),
+      signal: abort.signal,
+    });
+    reporter.close();
+    const rows = await summarizeResults(store, plans);
+    return { summary, rows, plans, storeLocation: store.location };
+  } finally {
+    reporter.close();
+    await input.engine.cleanup().catch(() => undefined);
+    await store.close().catch(() => undefined);
+    process.off('SIGINT', onSignal);
+    process.off('SIGTERM', onSignal);
+  }
+}
+
+/** Exit code of a run: 130 when cancelled, 1 when it failed, 0 otherwise (failed trials are data, not errors). */
+export function exitCodeOf(summary: RunSummary): number {
+  if (summary.status === 'cancelled') return 130;
+  return summary.status === 'failed' ? 1 : 0;
+}
+
+/** Prints the table (human output) or nothing (JSON events carry everything). */
+export function printResults(rows: readonly ResultRow[], summary: RunSummary, jsonEvents: boolean): void {
+  if (jsonEvents) {
+    process.stdout.write(`${JSON.stringify({ type: 'results', rows })}\n`);
+    return;
+  }
+  process.stdout.write(`\n${formatResults(rows)}\n`);
+  if (summary.error) process.stderr.write(`run failed: ${redactSecrets(summary.error)}\n`);
+  if (summary.status === 'cancelled') process.stderr.write('run cancelled: finished trials are stored; run the same command again to resume\n');
+}
+
+async function runCommand(raw: unknown): Promise<void> {
+  const opts = parseOptions(RunOptionsSchema, raw);
+  const tasks = await loadCatalog(opts.tasks);
+  const agents = opts.agent.map((a) => loadAgent(parseAgentArg(a)));
+  const runId = newRunId();
+  const engineConfig = resolveEngineConfig(opts.engine, opts.engineConfig, runId);
+  const settings: RunSettings = {
+    trials: opts.trials,
+    warmups: opts.warmups,
+    variants: opts.variants as VariantKind[],
+    only: opts.only ?? [],
+    timeoutStartupS: opts.timeoutStartup,
+    timeoutTrialS: opts.timeoutTrial,
+    gpuCount: detectGpus(opts.engine, opts.gpus),
+    oomFallbackMaxModelLen: opts.oomFallbackMaxModelLen,
+    engineSettingsKey: engineConfig.key,
+  };
+  const engine = createEngine(engineConfig.config);
+  const config = { ...opts, agent: agents.map((a) => ({ name: a.name, model: a.model, patchPath: a.patchPath })), store: opts.store === undefined ? undefined : redactSecrets(opts.store) };
+  const { summary, rows } = await executeRun({
+    tasks,
+    agents,
+    settings,
+    engine,
+    ...(opts.store === undefined ? {} : { store: opts.store }),
+    runId,
+    jsonEvents: opts.jsonEvents,
+    config,
+  });
+  printResults(rows, summary, opts.jsonEvents);
+  process.exitCode = exitCodeOf(summary);
+}
+
+/** `isobench run`: baseline, human and agent variants of every task, interleaved trials, recorded in the store. */
+export function register(program: Command): void {
+  program
+    .command('run')
+    .description('Benchmark the baseline, human and agent variants of each task with interleaved trials; re-running resumes')
+    .requiredOption('--tasks <catalog>', 'task catalog (JSON or YAML)')
+    .addOption(new Option('--engine <kind>', 'engine that runs the variants').choices(ENGINES).default('sim' as const))
+    .option('--engine-config <file>', 'engine settings (JSON or YAML; see docs/engines.md)')
+    .option('--store <file.sqlite|postgres://...>', 'where trials are recorded (default: isobench.sqlite here)')
+    .option('--agent <name:model=patch>', 'an agent and its patch file or directory of <commit>.patch files (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
+    .option('--trials <n>', 'trials per variant', '3')
+    .option('--warmups <n>', 'warm-up requests before each measured serving run', String(WORKLOAD_DEFAULTS.warmups))
+    .option('--only <commits>', 'comma-separated commit prefixes to run')
+    .option('--variants <kinds>', 'comma-separated subset of baseline,human,agent', 'baseline,human,agent')
+    .option('--timeout-startup <s>', 'seconds a server may take to become ready', String(WORKLOAD_DEFAULTS.timeoutStartupS))
+    .option('--timeout-trial <s>', 'seconds the measured run (or standalone script) may take', String(WORKLOAD_DEFAULTS.timeoutTrialS))
+    .option('--gpus <n>', 'GPUs on this host for the tensor-parallel check (default: nvidia-smi; sim: no check)')
+    .option('--oom-fallback-max-model-len <n>', '--max-model-len for every variant of a task whose server runs out of memory at start (0: off)', String(WORKLOAD_DEFAULTS.oomFallbackMaxModelLen))
+    .option('--json-events', 'print progress as one JSON object per line on stdout')
+    .action(async (raw) => {
+      await runCommand(raw);
+    });
+}

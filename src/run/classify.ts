@@ -1,0 +1,17 @@
+import type { Failure, MetricSet } from '../core/index.js';
+import type { BenchmarkMode } from '../task/index.js';
+import { classifyFailure, parseBenchmarkOutput } from '../vllm/index.js';
+
+/** The failure a server or benchmark log shows (src/vllm's classifier); null for an empty log. */
+export function classifyLog(text: string, source: 'server' | 'bench'): Failure | null {
+  if (text.trim() === '') return null;
+  return classifyFailure(source === 'server' ? { server: text } : { bench: text });
+}
+
+/** Metrics of a standalone script's output, or why there are none. */
+export function parseStandaloneOutput(mode: BenchmarkMode, output: string): { status: 'ok'; metrics: MetricSet } | { status: 'no_metrics'; reason: string } {
+  const parsed = parseBenchmarkOutput(output);
+  if (parsed.status !== 'ok') return { status: 'no_metrics', reason: parsed.reason };
+  if (Object.keys(parsed.metrics).length === 0) return { status: 'no_metrics', reason: `a ${parsed.format} result without values (mode ${mode})` };
+  return { status: 'ok', metrics: parsed.metrics };
+}

@@ -1,0 +1,46 @@
+import type { Failure, FailureCode, MetricSet } from '../core/index.js';
+import type { BenchmarkMode, VariantKind } from '../task/index.js';
+
+/** The phases a trial goes through, in order; a trial that fails stops at the phase it failed in. */
+export type TrialPhase = 'prepare' | 'start' | 'ready' | 'probe' | 'warmup' | 'measure' | 'stop';
+
+/** One variant as the reporters see it. */
+export interface VariantInfo {
+  id: string;
+  kind: VariantKind;
+  /** `baseline`, `human`, or the agent's name. */
+  label: string;
+}
+
+/** The outcome of one trial, as reported (the full record is in the store). */
+export interface TrialOutcome {
+  trialKey: string;
+  taskCommit: string;
+  variantId: string;
+  trialIndex: number;
+  status: 'ok' | 'failed' | 'skipped';
+  failure: Failure | null;
+  metrics: MetricSet;
+  /** The mode's primary metric (see primaryMetric) and its value, when measured. */
+  primary: { key: string; value: number } | null;
+  deviations: string[];
+  correctness: { agreement: number; probes: number } | null;
+  /** Seconds spent in each phase of this trial; `measure` is the measured run itself. */
+  phaseS: Partial<Record<TrialPhase, number>>;
+  durationS: number;
+}
+
+/** Typed progress events of `runBenchmarks`; only src/cli draws them. */
+export type RunEvent =
+  | { type: 'run_start'; runId: string; engine: string; store: string; tasks: number; trialsPlanned: number; trialsToRun: number; resumed: number }
+  | { type: 'task_start'; taskCommit: string; subject: string | null; mode: BenchmarkMode | null; variants: VariantInfo[]; trialsToRun: number }
+  | { type: 'task_invalid'; taskCommit: string; code: FailureCode; evidence: string }
+  | { type: 'variant_prepare'; taskCommit: string; variantId: string; status: 'start' | 'ready' | 'failed'; environment?: string; failure?: Failure }
+  | { type: 'oom_precheck'; taskCommit: string; variantId: string; result: 'ok' | 'oom' | 'other'; fallbackMaxModelLen: number | null }
+  | { type: 'trial_phase'; taskCommit: string; variantId: string; trialKey: string; trialIndex: number; phase: TrialPhase; elapsedS: number }
+  | { type: 'trial_requests'; taskCommit: string; variantId: string; trialKey: string; done: number; total: number; failed: number }
+  | { type: 'trial_end'; taskCommit: string; variantId: string; outcome: TrialOutcome }
+  | { type: 'task_end'; taskCommit: string }
+  | { type: 'run_end'; runId: string; status: 'finished' | 'cancelled' | 'failed'; ok: number; failed: number; skipped: number; durationS: number };
+
+export type RunEventListener = (event: RunEvent) => void;

@@ -1,0 +1,15 @@
+/** Planning, interleaved trials, readiness, correctness probe, failure glue, resume, cancellation and progress events. */
+export { loadAgent, parseAgentArg, patchSha256 } from './agents.js';
+export type { AgentArg, AgentPatch, AgentSource } from './agents.js';
+export { agreement, MISMATCH_BELOW, PROBE_MAX_TOKENS, PROBE_PROMPTS, probeSimilarity } from './agreement.js';
+export type { RunEvent, RunEventListener, TrialOutcome, TrialPhase, VariantInfo } from './events.js';
+export { configKeyOf, interleaveTrials, planRun, planVariants, trialKey, variantId } from './plan.js';
+export { primaryMetric } from './primary.js';
+export { READY_POLL_MS, waitReady } from './readiness.js';
+export type { ReadyResult } from './readiness.js';
+export { summarizeResults } from './results.js';
+export type { ResultRow } from './results.js';
+export { oomDeviation, runBenchmarks, withMaxModelLen } from './runner.js';
+export type { RunInput, RunSummary } from './runner.js';
+export { WORKLOAD_DEFAULTS } from './types.js';
+export type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';

@@ -1,0 +1,120 @@
+import { createHash } from 'node:crypto';
+import type { Failure } from '../core/index.js';
+import type { VariantSpec } from '../engine/index.js';
+import type { VariantRecord } from '../store/index.js';
+import type { Task, VariantKind } from '../task/index.js';
+import type { AgentSource } from './agents.js';
+import { perfInfoOf } from './perf.js';
+import type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
+
+/** Bumped when the trial procedure changes in a way that makes old trials incomparable. */
+const PROCEDURE_VERSION = 1;
+
+/** The stable variant id of src/store/types.ts. */
+export function variantId(commit: string, kind: VariantKind, agent?: { name: string; model: string; patchSha256: string }): string {
+  if (kind !== 'agent') return `${commit}:${kind}`;
+  if (!agent) throw new Error('an agent variant needs its agent');
+  return `${commit}:agent:${agent.name}:${agent.model}:${agent.patchSha256.slice(0, 12)}`;
+}
+
+/** `${variantId}#${configKey}#${trialIndex}`: the resume key of one trial. */
+export function trialKey(variant: string, configKey: string, trialIndex: number): string {
+  return `${variant}#${configKey}#${trialIndex}`;
+}
+
+/** Hash (16 hex) of what makes trials comparable: the workload, server arguments, engine settings and options. */
+export function configKeyOf(perf: PerfInfo | null, settings: RunSettings, task: Task): string {
+  const material = {
+    v: PROCEDURE_VERSION,
+    mode: perf?.mode ?? null,
+    command: perf ? { env: perf.env, model: perf.model, server: perf.serverArgs, client: perf.clientArgs, script: perf.scriptArgv } : (task.perf_command ?? null),
+    engine: settings.engineSettingsKey,
+    warmups: settings.warmups,
+    oomFallback: settings.oomFallbackMaxModelLen,
+  };
+  return createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 16);
+}
+
+function baseSpec(task: Task, kind: VariantKind, id: string): VariantSpec {
+  return { id, task, kind, engineCommit: kind === 'human' ? task.commit : task.parent };
+}
+
+function record(task: Task, kind: VariantKind, id: string, agent?: { name: string; model: string; sha: string; text: string }): VariantRecord {
+  return {
+    id,
+    taskCommit: task.commit,
+    kind,
+    agentName: agent?.name ?? null,
+    agentModel: agent?.model ?? null,
+    patchSha256: agent?.sha ?? null,
+    patchText: agent?.text ?? null,
+  };
+}
+
+/** The variants of one task in run order: baseline, human, then agents in `--agent` order. */
+export function planVariants(task: Task, agents: readonly AgentSource[], kinds: readonly VariantKind[]): PlannedVariant[] {
+  const out: PlannedVariant[] = [];
+  for (const kind of ['baseline', 'human'] as const) {
+    if (!kinds.includes(kind)) continue;
+    const id = variantId(task.commit, kind);
+    out.push({ record: record(task, kind, id), spec: baseSpec(task, kind, id), label: kind });
+  }
+  if (!kinds.includes('agent')) return out;
+  for (const agent of agents) {
+    const patch = agent.patchFor(task.commit);
+    if (!patch) continue;
+    const id = variantId(task.commit, 'agent', { name: agent.name, model: agent.model, patchSha256: patch.sha256 });
+    const spec: VariantSpec = {
+      ...baseSpec(task, 'agent', id),
+      agent: { name: agent.name, model: agent.model, patchText: patch.text, patchSha256: patch.sha256 },
+    };
+    out.push({ record: record(task, 'agent', id, { name: agent.name, model: agent.model, sha: patch.sha256, text: patch.text }), spec, label: agent.name });
+  }
+  return out;
+}
+
+/** Trial slots interleaved B H A1 A2, B H A1 A2, ... so that drift hits every variant alike. */
+export function interleaveTrials(variants: readonly PlannedVariant[], configKey: string, trials: number): PlannedTrial[] {
+  const out: PlannedTrial[] = [];
+  for (let index = 1; index <= trials; index++) {
+    for (const v of variants) out.push({ key: trialKey(v.record.id, configKey, index), variantId: v.record.id, trialIndex: index });
+  }
+  return out;
+}
+
+function preFailureOf(task: Task, perf: PerfInfo | Failure, settings: RunSettings): Failure | null {
+  if ('code' in perf) return perf;
+  if (perf.mode === 'unknown') {
+    return { code: 'unsupported_mode', evidence: `${perf.problem ?? 'the perf command names no known benchmark'}: ${perf.command}`, source: 'perf_command' };
+  }
+  if (settings.gpuCount !== null && perf.gpusNeeded > settings.gpuCount) {
+    return {
+      code: 'gpus_insufficient',
+      evidence: `the perf command needs ${perf.gpusNeeded} GPUs (tensor x pipeline parallel size), this host has ${settings.gpuCount}`,
+      source: 'perf_command',
+    };
+  }
+  void task;
+  return null;
+}
+
+/** Turns the selected tasks into plans; tasks that cannot run still get trials that record why. */
+export function planRun(tasks: readonly Task[], agents: readonly AgentSource[], settings: RunSettings): TaskPlan[] {
+  const selected = settings.only.length === 0 ? tasks : tasks.filter((t) => settings.only.some((p) => t.commit.startsWith(p.toLowerCase())));
+  return selected.map((task) => {
+    const perfOrFailure = perfInfoOf(task);
+    const perf = 'code' in perfOrFailure ? null : perfOrFailure;
+    const configKey = configKeyOf(perf, settings, task);
+    const variants = planVariants(task, agents, settings.variants);
+    const mode = perf && perf.mode !== 'unknown' ? perf.mode : null;
+    return {
+      task,
+      perf,
+      mode,
+      configKey,
+      variants,
+      trials: interleaveTrials(variants, configKey, settings.trials),
+      preFailure: preFailureOf(task, perfOrFailure, settings),
+    };
+  });
+}

@@ -1,0 +1,79 @@
+import { compare, median, type Verdict } from '../analysis/index.js';
+import type { FailureCode } from '../core/index.js';
+import type { Store, TrialRecord } from '../store/index.js';
+import type { VariantKind } from '../task/index.js';
+import { primaryMetric } from './primary.js';
+import type { TaskPlan } from './types.js';
+
+/** One line of the results table: one variant of one task over every stored trial of the planned configuration. */
+export interface ResultRow {
+  taskCommit: string;
+  subject: string | null;
+  variantId: string;
+  kind: VariantKind;
+  label: string;
+  ok: number;
+  failed: number;
+  /** Failure codes with their counts, most frequent first. */
+  failures: { code: FailureCode; count: number }[];
+  metric: string | null;
+  median: number | null;
+  /** Improvement over the baseline on `metric` (positive = better), with the analysis' verdict. */
+  vsBaseline: { improvementPct: number; verdict: Verdict } | null;
+  deviations: string[];
+  /** Lowest probe agreement over the trials; null when no probe ran. */
+  agreement: number | null;
+}
+
+function metricOf(plan: TaskPlan, trials: readonly TrialRecord[]): string | null {
+  for (const t of trials) {
+    const p = primaryMetric(plan.mode, t.metrics);
+    if (p) return p.key;
+  }
+  return null;
+}
+
+function failureCounts(trials: readonly TrialRecord[]): ResultRow['failures'] {
+  const counts = new Map<FailureCode, number>();
+  for (const t of trials) if (t.failure) counts.set(t.failure.code, (counts.get(t.failure.code) ?? 0) + 1);
+  return [...counts].map(([code, count]) => ({ code, count })).sort((a, b) => b.count - a.count);
+}
+
+function values(trials: readonly TrialRecord[], metric: string | null): number[] {
+  if (metric === null) return [];
+  return trials.filter((t) => t.status === 'ok').flatMap((t) => (t.metrics[metric] === undefined ? [] : [t.metrics[metric]]));
+}
+
+/** The results table of the planned tasks, from the store (so resumed trials count alike). */
+export async function summarizeResults(store: Store, plans: readonly TaskPlan[]): Promise<ResultRow[]> {
+  const rows: ResultRow[] = [];
+  for (const plan of plans) {
+    const keys = new Set(plan.trials.map((t) => t.key));
+    const trials = (await store.listTrials({ taskCommit: plan.task.commit })).filter((t) => keys.has(t.trialKey));
+    const metric = metricOf(plan, trials);
+    const baseline = plan.variants.find((v) => v.record.kind === 'baseline');
+    const baseValues = baseline ? values(trials.filter((t) => t.variantId === baseline.record.id), metric) : [];
+    for (const v of plan.variants) {
+      const mine = trials.filter((t) => t.variantId === v.record.id);
+      const vals = values(mine, metric);
+      const cmp = metric !== null && v !== baseline ? compare(metric, baseValues, vals) : null;
+      const agreements = mine.flatMap((t) => (t.correctness ? [t.correctness.agreement] : []));
+      rows.push({
+        taskCommit: plan.task.commit,
+        subject: plan.task.subject ?? null,
+        variantId: v.record.id,
+        kind: v.record.kind,
+        label: v.label,
+        ok: mine.filter((t) => t.status === 'ok').length,
+        failed: mine.filter((t) => t.status === 'failed').length,
+        failures: failureCounts(mine),
+        metric,
+        median: vals.length > 0 ? median(vals) : null,
+        vsBaseline: cmp?.status === 'ok' ? { improvementPct: cmp.improvementPct, verdict: cmp.verdict } : null,
+        deviations: [...new Set(mine.flatMap((t) => t.deviations))],
+        agreement: agreements.length > 0 ? Math.min(...agreements) : null,
+      });
+    }
+  }
+  return rows;
+}

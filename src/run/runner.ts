@@ -1,0 +1,311 @@
+import { randomUUID } from 'node:crypto';
+import { hostname } from 'node:os';
+import { errorMessage, type Failure } from '../core/index.js';
+import type { Engine, PreparedVariant } from '../engine/index.js';
+import type { RunRecord, Store } from '../store/index.js';
+import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
+import { buildTaskWorkload, workloadPlanOf, type TaskWorkload } from './serving.js';
+import { failedTrial, runTrial, startupCheck, type TaskState, type TrialContext, type TrialResult } from './trial.js';
+import type { PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
+
+/** What `runBenchmarks` needs: the plans, an engine and a store (both owned by the caller), and where to report. */
+export interface RunInput {
+  plans: readonly TaskPlan[];
+  engine: Engine;
+  store: Store;
+  settings: RunSettings;
+  /** The resolved options, secrets removed (stored with the run). */
+  config: unknown;
+  runId?: string;
+  onEvent?: RunEventListener;
+  signal?: AbortSignal;
+}
+
+/** The result of a run: its status and every trial outcome of this invocation (skipped ones included). */
+export interface RunSummary {
+  runId: string;
+  status: 'finished' | 'cancelled' | 'failed';
+  outcomes: TrialOutcome[];
+  durationS: number;
+  error: string | null;
+}
+
+const OOM_DEVIATION = /^max_model_len=(\d+) \(oom fallback/;
+
+/** The deviation recorded on every trial of a task that runs with the OOM fallback. */
+export function oomDeviation(maxModelLen: number): string {
+  return `max_model_len=${maxModelLen} (oom fallback for every variant of the task)`;
+}
+
+/** Server arguments with `--max-model-len` set to `value` (replacing any given value). */
+export function withMaxModelLen(args: readonly string[], value: number): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (a === '--max-model-len') {
+      i++;
+      continue;
+    }
+    if (a.startsWith('--max-model-len=')) continue;
+    out.push(a);
+  }
+  return [...out, '--max-model-len', String(value)];
+}
+
+class Runner {
+  private readonly outcomes: TrialOutcome[] = [];
+  private readonly emit: (event: RunEvent) => void;
+  private readonly ctx: TrialContext;
+  private readonly signal: AbortSignal;
+
+  constructor(
+    private readonly input: RunInput,
+    readonly runId: string,
+  ) {
+    const listener = input.onEvent;
+    this.emit = (event) => {
+      // A reporter that throws must not break the measurement.
+      try {
+        listener?.(event);
+      } catch {
+        /* ignored */
+      }
+    };
+    this.signal = input.signal ?? new AbortController().signal;
+    this.ctx = { engine: input.engine, settings: input.settings, runId, host: hostname(), emit: this.emit, signal: this.signal };
+  }
+
+  async run(): Promise<RunSummary['status']> {
+    const { store, plans } = this.input;
+    const allKeys = plans.flatMap((p) => p.trials.map((t) => t.key));
+    const existing = await store.existingTrialKeys(allKeys);
+    this.emit({
+      type: 'run_start',
+      runId: this.runId,
+      engine: this.input.engine.kind,
+      store: store.location,
+      tasks: plans.length,
+      trialsPlanned: allKeys.length,
+      trialsToRun: allKeys.length - existing.size,
+      resumed: existing.size,
+    });
+    for (const plan of plans) {
+      if (this.signal.aborted) return 'cancelled';
+      await this.runTask(plan, existing);
+    }
+    return this.signal.aborted ? 'cancelled' : 'finished';
+  }
+
+  private async runTask(plan: TaskPlan, existing: Set<string>): Promise<void> {
+    const { store } = this.input;
+    const todo = plan.trials.filter((t) => !existing.has(t.key));
+    for (const t of plan.trials) if (existing.has(t.key)) this.outcomes.push(skipped(t, plan));
+    await store.upsertTask(plan.task);
+    for (const v of plan.variants) await store.upsertVariant(v.record);
+    this.emit({
+      type: 'task_start',
+      taskCommit: plan.task.commit,
+      subject: plan.task.subject ?? null,
+      mode: plan.mode,
+      variants: plan.variants.map((v) => ({ id: v.record.id, kind: v.record.kind, label: v.label })),
+      trialsToRun: todo.length,
+    });
+    if (todo.length > 0) {
+      const state = this.taskState(plan);
+      if (plan.preFailure) {
+        this.emit({ type: 'task_invalid', taskCommit: plan.task.commit, code: plan.preFailure.code, evidence: plan.preFailure.evidence });
+        for (const t of todo) await this.save(failedTrial(this.ctx, state, variantOf(plan, t), t, plan.preFailure, plan.task.perf_command ?? '', 'raw'));
+      } else {
+        await this.runTaskTrials(plan, state, todo);
+      }
+    }
+    this.emit({ type: 'task_end', taskCommit: plan.task.commit });
+  }
+
+  private taskState(plan: TaskPlan): TaskState {
+    const perf = plan.perf;
+    const workloadPlan = perf && plan.mode === 'serving' ? workloadPlanOf(perf) : null;
+    let built: Promise<TaskWorkload> | null = null;
+    return {
+      plan,
+      serverArgs: perf?.serverArgs ?? [],
+      deviations: [...(perf?.fixes.map((f) => `perf command fix: ${f}`) ?? []), ...(workloadPlan?.deviations ?? [])],
+      workload: (baseUrl, signal) => {
+        if (!workloadPlan) throw new Error('no serving workload for a standalone task');
+        // Built once per task from the first server that is up, so every variant gets the identical requests.
+        built ??= buildTaskWorkload(workloadPlan, baseUrl, perf?.model ?? '', signal).catch((err: unknown) => {
+          built = null;
+          throw err;
+        });
+        return built;
+      },
+      reference: null,
+    };
+  }
+
+  private async runTaskTrials(plan: TaskPlan, state: TaskState, todo: PlannedTrial[]): Promise<void> {
+    const needed = plan.variants.filter((v) => todo.some((t) => t.variantId === v.record.id));
+    const prepared = new Map<string, { status: 'ready'; variant: PreparedVariant } | { status: 'failed'; failure: Failure; log: string }>();
+    for (const v of needed) {
+      if (this.signal.aborted) return;
+      prepared.set(v.record.id, await this.prepare(plan, v));
+    }
+    if (plan.mode === 'serving') {
+      await this.loadReference(plan, state);
+      await this.decideOomFallback(plan, state, prepared);
+    }
+    for (const t of todo) {
+      if (this.signal.aborted) return;
+      const variant = variantOf(plan, t);
+      const prep = prepared.get(t.variantId);
+      if (!prep) continue;
+      if (prep.status === 'failed') {
+        await this.save(failedTrial(this.ctx, state, variant, t, prep.failure, prep.log, 'patch'));
+        continue;
+      }
+      const result = await runTrial(this.ctx, state, variant, prep.variant, t);
+      if (result) await this.save(result);
+    }
+  }
+
+  private async prepare(plan: TaskPlan, v: PlannedVariant): Promise<{ status: 'ready'; variant: PreparedVariant } | { status: 'failed'; failure: Failure; log: string }> {
+    this.emit({ type: 'variant_prepare', taskCommit: plan.task.commit, variantId: v.record.id, status: 'start' });
+    let result: { status: 'ready'; variant: PreparedVariant } | { status: 'failed'; failure: Failure; log: string };
+    try {
+      result = await this.input.engine.prepare(v.spec, this.signal);
+    } catch (err) {
+      result = { status: 'failed', failure: { code: 'internal_error', evidence: errorMessage(err), source: 'engine' }, log: errorMessage(err) };
+    }
+    this.emit(
+      result.status === 'ready'
+        ? { type: 'variant_prepare', taskCommit: plan.task.commit, variantId: v.record.id, status: 'ready', environment: result.variant.environment }
+        : { type: 'variant_prepare', taskCommit: plan.task.commit, variantId: v.record.id, status: 'failed', failure: result.failure },
+    );
+    return result;
+  }
+
+  /** The baseline's probe outputs from an earlier run of the same configuration, so a resumed run compares alike. */
+  private async loadReference(plan: TaskPlan, state: TaskState): Promise<void> {
+    const baseline = plan.variants.find((v) => v.record.kind === 'baseline');
+    if (!baseline) return;
+    const trials = await this.input.store.listTrials({ variantId: baseline.record.id, status: 'ok' });
+    const mine = trials.filter((t) => t.trialKey.includes(`#${plan.configKey}#`)).sort((a, b) => a.trialIndex - b.trialIndex);
+    for (const t of mine) {
+      const probe = (await this.input.store.getLogs(t.id)).find((l) => l.kind === 'probe');
+      if (!probe) continue;
+      try {
+        state.reference = JSON.parse(probe.text) as (string | null)[];
+        return;
+      } catch {
+        /* a corrupt probe log: try the next trial */
+      }
+    }
+  }
+
+  /**
+   * Decides the OOM fallback before anything of the task is measured, so every variant runs alike: adopt the
+   * decision of stored trials of this configuration, else start each variant's server once and look for server_oom.
+   */
+  private async decideOomFallback(plan: TaskPlan, state: TaskState, prepared: Map<string, { status: string; variant?: PreparedVariant }>): Promise<void> {
+    const fallback = this.input.settings.oomFallbackMaxModelLen;
+    if (fallback <= 0 || !plan.perf) return;
+    const stored = (await this.input.store.listTrials({ taskCommit: plan.task.commit })).filter((t) => t.trialKey.includes(`#${plan.configKey}#`));
+    let use: boolean | null = null;
+    if (stored.length > 0) use = stored.some((t) => t.deviations.some((d) => OOM_DEVIATION.test(d)));
+    for (const v of plan.variants) {
+      if (use !== null || this.signal.aborted) break;
+      const p = prepared.get(v.record.id);
+      if (!p?.variant) continue;
+      let failure: Failure | null;
+      try {
+        failure = await startupCheck(this.ctx, p.variant, plan.perf, state.serverArgs);
+      } catch (err) {
+        failure = { code: 'internal_error', evidence: errorMessage(err) };
+      }
+      const oom = failure?.code === 'server_oom';
+      this.emit({ type: 'oom_precheck', taskCommit: plan.task.commit, variantId: v.record.id, result: failure === null ? 'ok' : oom ? 'oom' : 'other', fallbackMaxModelLen: oom ? fallback : null });
+      if (oom) use = true;
+    }
+    if (use === true) {
+      state.serverArgs = withMaxModelLen(state.serverArgs, fallback);
+      state.deviations = [...state.deviations, oomDeviation(fallback)];
+    }
+  }
+
+  private async save(result: TrialResult): Promise<void> {
+    await this.input.store.saveTrial(result.record, result.samples, result.logs);
+    this.outcomes.push(result.outcome);
+    this.emit({ type: 'trial_end', taskCommit: result.record.taskCommit, variantId: result.record.variantId, outcome: result.outcome });
+  }
+
+  summary(status: RunSummary['status'], durationS: number, error: string | null): RunSummary {
+    return { runId: this.runId, status, outcomes: this.outcomes, durationS, error };
+  }
+
+  counts(): { ok: number; failed: number; skipped: number } {
+    const c = { ok: 0, failed: 0, skipped: 0 };
+    for (const o of this.outcomes) c[o.status]++;
+    return c;
+  }
+
+  emitEnd(status: RunSummary['status'], durationS: number): void {
+    this.emit({ type: 'run_end', runId: this.runId, status, durationS, ...this.counts() });
+  }
+}
+
+function variantOf(plan: TaskPlan, trial: PlannedTrial): PlannedVariant {
+  const v = plan.variants.find((x) => x.record.id === trial.variantId);
+  if (!v) throw new Error(`trial ${trial.key} names no variant of its task`);
+  return v;
+}
+
+function skipped(t: PlannedTrial, plan: TaskPlan): TrialOutcome {
+  void plan;
+  return {
+    trialKey: t.key,
+    taskCommit: plan.task.commit,
+    variantId: t.variantId,
+    trialIndex: t.trialIndex,
+    status: 'skipped',
+    failure: null,
+    metrics: {},
+    primary: null,
+    deviations: [],
+    correctness: null,
+    phaseS: {},
+    durationS: 0,
+  };
+}
+
+/**
+ * Runs every planned trial that the store does not hold yet, interleaved per task, recording each one (ok or failed)
+ * in one transaction. Cancelling `signal` stops at once: servers are stopped, the trial in flight is not recorded,
+ * the run is marked cancelled. The caller owns the engine (and its cleanup) and the store.
+ */
+export async function runBenchmarks(input: RunInput): Promise<RunSummary> {
+  const runId = input.runId ?? `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
+  const runner = new Runner(input, runId);
+  const t0 = performance.now();
+  const record: RunRecord = {
+    id: runId,
+    startedAt: new Date().toISOString(),
+    finishedAt: null,
+    status: 'running',
+    engine: input.engine.kind,
+    host: hostname(),
+    config: input.config,
+  };
+  await input.store.createRun(record);
+  let status: RunSummary['status'] = 'failed';
+  let error: string | null = null;
+  try {
+    status = await runner.run();
+  } catch (err) {
+    status = input.signal?.aborted ? 'cancelled' : 'failed';
+    error = errorMessage(err);
+  } finally {
+    await input.store.finishRun(runId, status, new Date().toISOString());
+    runner.emitEnd(status, (performance.now() - t0) / 1000);
+  }
+  return runner.summary(status, (performance.now() - t0) / 1000, error);
+}

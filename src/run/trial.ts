@@ -1,0 +1,306 @@
+import { randomUUID } from 'node:crypto';
+import { errorMessage, redactSecrets, type Failure, type MetricSet } from '../core/index.js';
+import type { Engine, PreparedVariant, ServerHandle } from '../engine/index.js';
+import type { LogRecord, SampleRecord, TrialRecord } from '../store/index.js';
+import { agreement, MISMATCH_BELOW } from './agreement.js';
+import { classifyLog, parseStandaloneOutput } from './classify.js';
+import type { RunEvent, TrialOutcome, TrialPhase } from './events.js';
+import { primaryMetric } from './primary.js';
+import { waitReady } from './readiness.js';
+import { measureServing, runProbe, type TaskWorkload } from './serving.js';
+import type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
+
+/** Per-task state shared by the trials of one task. */
+export interface TaskState {
+  plan: TaskPlan;
+  /** Server arguments after the OOM fallback (same for every variant). */
+  serverArgs: string[];
+  /** Deviations recorded on every trial of the task. */
+  deviations: string[];
+  /** Built once per task (first server up) so that every variant gets the identical workload. */
+  workload: (baseUrl: string, signal: AbortSignal) => Promise<TaskWorkload>;
+  /** The baseline's probe outputs (first baseline trial of this run, or stored); null when none is known yet. */
+  reference: (string | null)[] | null;
+}
+
+/** What a trial needs from the run. */
+export interface TrialContext {
+  engine: Engine;
+  settings: RunSettings;
+  runId: string;
+  host: string;
+  emit: (event: RunEvent) => void;
+  signal: AbortSignal;
+}
+
+/** The trial before it is written: the record, its samples and logs. */
+export interface TrialResult {
+  record: TrialRecord;
+  samples: SampleRecord[];
+  logs: LogRecord[];
+  outcome: TrialOutcome;
+}
+
+/** Internal: how a trial body ended. */
+type Ending =
+  | { status: 'ok'; metrics: MetricSet; correctness: TrialRecord['correctness'] }
+  | { status: 'failed'; failure: Failure; correctness?: TrialRecord['correctness'] }
+  | { status: 'cancelled' };
+
+/** Thrown inside a trial body when the run is cancelled, so that `finally` blocks still stop servers. */
+export class TrialCancelled extends Error {}
+
+class TrialRecorder {
+  readonly id = randomUUID();
+  readonly startedAt = new Date();
+  private readonly t0 = performance.now();
+  private phaseStart = this.t0;
+  private phase: TrialPhase | null = null;
+  readonly phaseS: Partial<Record<TrialPhase, number>> = {};
+  readonly logs: LogRecord[] = [];
+  samples: Omit<SampleRecord, 'trialId'>[] = [];
+  command: string | null = null;
+  workloadHash: string | null = null;
+
+  constructor(
+    private readonly ctx: TrialContext,
+    private readonly variant: PlannedVariant,
+    private readonly trial: PlannedTrial,
+  ) {}
+
+  get trialKey(): string {
+    return this.trial.key;
+  }
+
+  enter(phase: TrialPhase): void {
+    this.closePhase();
+    this.phase = phase;
+    this.phaseStart = performance.now();
+    this.ctx.emit({
+      type: 'trial_phase',
+      taskCommit: this.variant.record.taskCommit,
+      variantId: this.variant.record.id,
+      trialKey: this.trial.key,
+      trialIndex: this.trial.trialIndex,
+      phase,
+      elapsedS: this.elapsedS(),
+    });
+  }
+
+  closePhase(): void {
+    if (this.phase === null) return;
+    this.phaseS[this.phase] = (this.phaseS[this.phase] ?? 0) + (performance.now() - this.phaseStart) / 1000;
+    this.phase = null;
+  }
+
+  elapsedS(): number {
+    return (performance.now() - this.t0) / 1000;
+  }
+
+  log(kind: LogRecord['kind'], text: string): void {
+    if (text.length > 0) this.logs.push({ trialId: this.id, kind, text: redactSecrets(text) });
+  }
+}
+
+function cancelledIfAborted(signal: AbortSignal): void {
+  if (signal.aborted) throw new TrialCancelled('cancelled');
+}
+
+function tail(text: string, lines = 5): string {
+  return text.trimEnd().split('\n').slice(-lines).join('\n');
+}
+
+/** A server that exited during start-up: classified from its log, `server_crashed` when nothing more specific shows. */
+function startupFailure(log: string, exit: { code: number | null; signal: string | null }): Failure {
+  const classified = classifyLog(log, 'server');
+  if (classified && classified.code !== 'internal_error') return classified;
+  const evidence = classified?.evidence ?? (tail(log, 1) || `server exited with code ${String(exit.code)} signal ${String(exit.signal)} before it was ready`);
+  return { code: 'server_crashed', evidence, source: 'server' };
+}
+
+async function startAndWait(
+  ctx: TrialContext,
+  prepared: PreparedVariant,
+  perf: PerfInfo,
+  serverArgs: string[],
+  rec: TrialRecorder | null,
+): Promise<{ server: ServerHandle; failure: Failure | null }> {
+  rec?.enter('start');
+  const server = await ctx.engine.startServer(prepared, { model: perf.model ?? '', serverArgs, env: perf.env, port: 0 }, ctx.signal);
+  rec?.enter('ready');
+  const ready = await waitReady(server, ctx.settings.timeoutStartupS, ctx.signal);
+  if (ready.status === 'aborted') return { server, failure: null };
+  if (ready.status === 'exited') return { server, failure: startupFailure(server.log(), ready) };
+  if (ready.status === 'timeout') {
+    return {
+      server,
+      failure: {
+        code: 'server_start_timeout',
+        evidence: `not ready after ${ctx.settings.timeoutStartupS} s (${ready.lastError})${server.log() ? `; last log line: ${tail(server.log(), 1)}` : ''}`,
+        source: 'server',
+      },
+    };
+  }
+  return { server, failure: null };
+}
+
+/** Starts a variant's server once to see whether it runs out of memory at start-up (the OOM fallback pre-check). */
+export async function startupCheck(ctx: TrialContext, prepared: PreparedVariant, perf: PerfInfo, serverArgs: string[]): Promise<Failure | null> {
+  const { server, failure } = await startAndWait(ctx, prepared, perf, serverArgs, null);
+  await server.stop();
+  return failure;
+}
+
+async function servingBody(ctx: TrialContext, state: TaskState, variant: PlannedVariant, prepared: PreparedVariant, rec: TrialRecorder): Promise<Ending> {
+  const perf = state.plan.perf;
+  if (!perf) return { status: 'failed', failure: { code: 'task_invalid', evidence: 'no perf command' } };
+  let server: ServerHandle | null = null;
+  try {
+    const started = await startAndWait(ctx, prepared, perf, state.serverArgs, rec);
+    server = started.server;
+    cancelledIfAborted(ctx.signal);
+    if (started.failure) return { status: 'failed', failure: started.failure };
+    const workload = await state.workload(server.baseUrl, ctx.signal);
+    rec.workloadHash = workload.hash;
+    rec.command = redactSecrets(`${perf.command}  # isobench: ${workload.describe}`);
+
+    rec.enter('probe');
+    const outputs = await runProbe(server.baseUrl, perf.model ?? '', ctx.signal);
+    cancelledIfAborted(ctx.signal);
+    rec.log('probe', JSON.stringify(outputs));
+    if (variant.record.kind === 'baseline' && state.reference === null && outputs.some((o) => o !== null)) state.reference = outputs;
+    const correctness = state.reference === null ? null : agreement(state.reference, outputs);
+    if (correctness && correctness.agreement < MISMATCH_BELOW) {
+      return {
+        status: 'failed',
+        correctness,
+        failure: {
+          code: 'correctness_mismatch',
+          evidence: `greedy outputs agree ${(correctness.agreement * 100).toFixed(0)}% with the baseline's (below ${MISMATCH_BELOW * 100}%)`,
+          source: 'probe',
+        },
+      };
+    }
+
+    const budget = AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.settings.timeoutTrialS * 1000)]);
+    rec.enter('warmup');
+    const measured = await measureServing(server.baseUrl, perf.model ?? '', workload, ctx.settings.warmups, budget, (e) => {
+      if (e.type === 'phase' && e.phase === 'measure') rec.enter('measure');
+      if (e.type === 'progress') ctx.emit({ type: 'trial_requests', taskCommit: variant.record.taskCommit, variantId: variant.record.id, trialKey: rec.trialKey, done: e.completed + e.failed, total: e.total, failed: e.failed });
+    });
+    cancelledIfAborted(ctx.signal);
+    rec.log('bench', measured.output);
+    rec.samples = measured.samples;
+    if (budget.aborted || measured.status === 'timeout') {
+      return { status: 'failed', correctness, failure: { code: 'bench_timeout', evidence: `the measured run did not finish within ${ctx.settings.timeoutTrialS} s`, source: 'bench' } };
+    }
+    if (measured.status === 'all_failed') {
+      return { status: 'failed', correctness, failure: { code: 'requests_failed', evidence: measured.evidence, source: 'bench' } };
+    }
+    return { status: 'ok', metrics: measured.metrics, correctness };
+  } finally {
+    rec.closePhase();
+    if (server) {
+      rec.enter('stop');
+      await server.stop();
+      rec.log('server', server.log());
+      rec.closePhase();
+    }
+  }
+}
+
+async function standaloneBody(ctx: TrialContext, state: TaskState, prepared: PreparedVariant, rec: TrialRecorder): Promise<Ending> {
+  const perf = state.plan.perf;
+  if (!perf || state.plan.mode === null) return { status: 'failed', failure: { code: 'task_invalid', evidence: 'no perf command' } };
+  rec.command = redactSecrets(perf.scriptArgv.join(' '));
+  rec.enter('measure');
+  const result = await ctx.engine.exec(prepared, { argv: perf.scriptArgv, env: perf.env, timeoutMs: ctx.settings.timeoutTrialS * 1000 }, ctx.signal);
+  rec.closePhase();
+  cancelledIfAborted(ctx.signal);
+  rec.log('bench', result.output);
+  if (result.timedOut) {
+    return { status: 'failed', failure: { code: 'bench_timeout', evidence: `the script did not finish within ${ctx.settings.timeoutTrialS} s`, source: 'bench' } };
+  }
+  if (result.exitCode !== 0) {
+    const classified = classifyLog(result.output, 'bench');
+    return {
+      status: 'failed',
+      failure: classified && classified.code !== 'internal_error' ? classified : { code: 'bench_failed', evidence: classified?.evidence ?? `exit code ${String(result.exitCode)}: ${tail(result.output, 1)}`, source: 'bench' },
+    };
+  }
+  const parsed = parseStandaloneOutput(state.plan.mode, result.output);
+  if (parsed.status === 'no_metrics') return { status: 'failed', failure: { code: 'no_metrics', evidence: parsed.reason, source: 'bench' } };
+  return { status: 'ok', metrics: parsed.metrics, correctness: null };
+}
+
+function finish(ctx: TrialContext, state: TaskState, variant: PlannedVariant, trial: PlannedTrial, rec: TrialRecorder, ending: Exclude<Ending, { status: 'cancelled' }>): TrialResult {
+  rec.closePhase();
+  const finishedAt = new Date();
+  const durationS = rec.elapsedS();
+  const metrics = ending.status === 'ok' ? ending.metrics : {};
+  const correctness = ending.correctness ?? null;
+  const record: TrialRecord = {
+    id: rec.id,
+    trialKey: trial.key,
+    runId: ctx.runId,
+    variantId: variant.record.id,
+    taskCommit: variant.record.taskCommit,
+    trialIndex: trial.trialIndex,
+    mode: state.plan.mode,
+    status: ending.status,
+    failure: ending.status === 'failed' ? { ...ending.failure, evidence: redactSecrets(ending.failure.evidence) } : null,
+    metrics,
+    deviations: state.deviations,
+    correctness,
+    engine: ctx.engine.kind,
+    host: ctx.host,
+    dataSource: 'isobench',
+    model: state.plan.perf?.model ?? state.plan.task.models[0] ?? null,
+    command: rec.command ?? (state.plan.task.perf_command ? redactSecrets(state.plan.task.perf_command) : null),
+    workloadHash: rec.workloadHash,
+    startedAt: rec.startedAt.toISOString(),
+    finishedAt: finishedAt.toISOString(),
+    durationS,
+  };
+  const primary = primaryMetric(state.plan.mode, metrics);
+  const outcome: TrialOutcome = {
+    trialKey: trial.key,
+    taskCommit: record.taskCommit,
+    variantId: record.variantId,
+    trialIndex: trial.trialIndex,
+    status: ending.status,
+    failure: record.failure,
+    metrics,
+    primary,
+    deviations: state.deviations,
+    correctness,
+    phaseS: rec.phaseS,
+    durationS,
+  };
+  return { record, samples: rec.samples.map((s) => ({ ...s, trialId: rec.id })), logs: rec.logs, outcome };
+}
+
+/** A trial that fails before it starts (invalid task, failed preparation): the failure is repeated into the record. */
+export function failedTrial(ctx: TrialContext, state: TaskState, variant: PlannedVariant, trial: PlannedTrial, failure: Failure, log: string, logKind: LogRecord['kind']): TrialResult {
+  const rec = new TrialRecorder(ctx, variant, trial);
+  rec.log(logKind, log);
+  return finish(ctx, state, variant, trial, rec, { status: 'failed', failure });
+}
+
+/**
+ * Runs one trial of a prepared variant: server up, ready, probe, warm-up, measure, server down (serving), or the
+ * engine's own script (standalone). Returns null when the run was cancelled (a cancelled trial is not recorded, so a
+ * re-run measures it).
+ */
+export async function runTrial(ctx: TrialContext, state: TaskState, variant: PlannedVariant, prepared: PreparedVariant, trial: PlannedTrial): Promise<TrialResult | null> {
+  const rec = new TrialRecorder(ctx, variant, trial);
+  let ending: Ending;
+  try {
+    ending = state.plan.mode === 'serving' ? await servingBody(ctx, state, variant, prepared, rec) : await standaloneBody(ctx, state, prepared, rec);
+  } catch (err) {
+    if (err instanceof TrialCancelled || ctx.signal.aborted) ending = { status: 'cancelled' };
+    else ending = { status: 'failed', failure: { code: 'internal_error', evidence: errorMessage(err), source: 'isobench' } };
+  }
+  if (ending.status === 'cancelled' || ctx.signal.aborted) return null;
+  return finish(ctx, state, variant, trial, rec, ending);
+}
