@@ -1,0 +1,51 @@
+import { existsSync } from 'node:fs';
+import { parseEngineConfig, type EngineConfig } from './config.js';
+import { cleanupContainerLeftovers, dockerClient } from './docker-client.js';
+import { DockerEngine } from './docker.js';
+import { cleanupProcessLeftovers } from './leftovers.js';
+import { ProcessEngine } from './process.js';
+import { defaultRegistryDir } from './registry.js';
+import { SimEngine } from './sim.js';
+import type { Engine } from './types.js';
+
+/** Builds the engine a config names, after validating it (a bad config is an E_USAGE error naming the key). */
+export function createEngine(config: EngineConfig): Engine {
+  const c = parseEngineConfig(config);
+  switch (c.kind) {
+    case 'sim':
+      return new SimEngine(c);
+    case 'process':
+      return new ProcessEngine(c);
+    case 'docker':
+      return new DockerEngine(c);
+  }
+}
+
+/** What `cleanupLeftovers` stopped and removed. */
+export interface LeftoversReport {
+  processes: number[];
+  containers: string[];
+  /** Why containers were not looked at (no Docker reachable), when so. */
+  dockerSkipped?: string;
+}
+
+/**
+ * Finds and removes what engines left behind: processes and containers of `runId`, or, without one, those whose
+ * isobench process is gone (a crashed run); a live run's servers are left alone.
+ */
+export async function cleanupLeftovers(
+  runId?: string,
+  opts: { registryDir?: string; dockerHost?: string; graceMs?: number } = {},
+): Promise<LeftoversReport> {
+  const processes = await cleanupProcessLeftovers(opts.registryDir ?? defaultRegistryDir(), runId, opts.graceMs ?? 5000);
+  const host = opts.dockerHost ?? process.env.DOCKER_HOST;
+  if ((host === undefined || host === '') && !existsSync('/var/run/docker.sock')) {
+    return { processes, containers: [], dockerSkipped: 'no Docker daemon configured' };
+  }
+  try {
+    const containers = await cleanupContainerLeftovers(dockerClient(host), runId);
+    return { processes, containers };
+  } catch (err) {
+    return { processes, containers: [], dockerSkipped: `Docker not reachable: ${err instanceof Error ? err.message : String(err)}` };
+  }
+}

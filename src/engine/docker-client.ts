@@ -1,0 +1,38 @@
+import { hostname } from 'node:os';
+import Docker from 'dockerode';
+import { LABELS } from './docker-labels.js';
+import { isAlive } from './registry.js';
+
+/** A Docker client for `unix:///path`, `tcp://host:port`, or $DOCKER_HOST / the default socket when none is given. */
+export function dockerClient(host?: string): Docker {
+  const h = host ?? process.env.DOCKER_HOST;
+  if (h === undefined || h === '') return new Docker({ socketPath: '/var/run/docker.sock' });
+  if (h.startsWith('unix://')) return new Docker({ socketPath: h.slice('unix://'.length) });
+  const url = new URL(h.replace(/^tcp:/, 'http:'));
+  return new Docker({ host: url.hostname, port: Number(url.port || 2375) });
+}
+
+/** True when the container's owner label names a process of this host that is gone. */
+function ownerGone(owner: string | undefined): boolean {
+  if (owner === undefined) return true;
+  const i = owner.lastIndexOf(':');
+  const host = owner.slice(0, i);
+  const pid = Number(owner.slice(i + 1));
+  return host === hostname() && Number.isInteger(pid) && !isAlive(pid);
+}
+
+/**
+ * Removes containers labelled by isobench: those of `runId`, or, without a run id, those whose owning isobench
+ * process on this host is gone. Returns the removed containers' names.
+ */
+export async function cleanupContainerLeftovers(docker: Docker, runId: string | undefined): Promise<string[]> {
+  const label = runId === undefined ? [`${LABELS.marker}=1`] : [`${LABELS.marker}=1`, `${LABELS.run}=${runId}`];
+  const containers = await docker.listContainers({ all: true, filters: { label } });
+  const removed: string[] = [];
+  for (const c of containers) {
+    if (runId === undefined && !ownerGone(c.Labels[LABELS.owner])) continue;
+    await docker.getContainer(c.Id).remove({ force: true }).catch(() => undefined);
+    removed.push(c.Names[0]?.replace(/^\//, '') ?? c.Id);
+  }
+  return removed;
+}

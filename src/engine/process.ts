@@ -1,0 +1,182 @@
+import { cp, mkdir, rm, stat } from 'node:fs/promises';
+import { createServer } from 'node:net';
+import path from 'node:path';
+import { IsobenchError, errorMessage } from '../core/index.js';
+import { startChild, type ChildHandle } from './child.js';
+import type { ProcessEngineConfig } from './config.js';
+import { cleanupProcessLeftovers } from './leftovers.js';
+import { applyPatchToTree, inspectPatch } from './patch.js';
+import { expandArgv, expandString } from './template.js';
+import type { Engine, ExecOptions, ExecResult, PrepareResult, PreparedVariant, ServerHandle, ServerStartOptions, VariantSpec } from './types.js';
+import { resolvePerVariant, variantVariables } from './variables.js';
+
+/** What the process engine keeps about a prepared variant. */
+export interface ProcessVariantDetail {
+  venv: string;
+  /** The variant's source tree: the patched copy for agents. */
+  source: string | undefined;
+  vars: Record<string, string>;
+}
+
+/** A free TCP port on 127.0.0.1 (bound, read, released). */
+export function freePort(): Promise<number> {
+  return new Promise((resolve, reject) => {
+    const srv = createServer();
+    srv.once('error', reject);
+    srv.listen(0, '127.0.0.1', () => {
+      const addr = srv.address();
+      const port = typeof addr === 'object' && addr !== null ? addr.port : 0;
+      srv.close(() => resolve(port));
+    });
+  });
+}
+
+async function isDirectory(p: string): Promise<boolean> {
+  try {
+    return (await stat(p)).isDirectory();
+  } catch {
+    return false;
+  }
+}
+
+/** Stops `stop` when `signal` aborts; returns the function that detaches the listener. */
+export function stopOnAbort(signal: AbortSignal, stop: () => Promise<void>): () => void {
+  const onAbort = (): void => void stop();
+  if (signal.aborted) onAbort();
+  else signal.addEventListener('abort', onAbort, { once: true });
+  return () => signal.removeEventListener('abort', onAbort);
+}
+
+/** The process engine: a real child process per server, from per-variant command templates (venvs, source trees). */
+export class ProcessEngine implements Engine {
+  readonly kind = 'process' as const;
+  private readonly children = new Set<ChildHandle>();
+
+  constructor(private readonly config: ProcessEngineConfig) {}
+
+  async prepare(spec: VariantSpec, signal: AbortSignal): Promise<PrepareResult> {
+    const vars = variantVariables(spec, this.config.repo);
+    const venv = resolvePerVariant(this.config.venv, spec, vars) ?? '';
+    const usesVenv = /\{venv\}/.test(this.config.serverTemplate) || /\{venv\}/.test(this.config.execTemplate);
+    if (usesVenv && !(await isDirectory(venv))) {
+      return { status: 'failed', failure: { code: 'image_missing', evidence: `venv ${venv} does not exist`, source: 'engine' }, log: `venv ${venv} does not exist\n` };
+    }
+    let source = resolvePerVariant(this.config.sourceDir, spec, vars);
+    if (spec.kind === 'agent') {
+      if (!spec.agent) throw new IsobenchError('E_INTERNAL', `agent variant ${spec.id} has no patch`);
+      const inspection = inspectPatch(spec.agent.patchText);
+      if (inspection.status === 'failed') return { status: 'failed', failure: inspection.failure, log: `${inspection.failure.evidence}\n` };
+      if (source === undefined) {
+        throw new IsobenchError('E_USAGE', `process engine: agent variant ${spec.id} needs a source tree to apply its patch to, and sourceDir is not set`, {
+          hint: 'set sourceDir (e.g. "/src/vllm-{commit}") to the parent commit\'s checkout; the patched copy is put first on PYTHONPATH',
+        });
+      }
+      if (!(await isDirectory(source))) {
+        throw new IsobenchError('E_USAGE', `process engine: sourceDir ${source} (for variant ${spec.id}) is not a directory`, { hint: 'check the sourceDir setting' });
+      }
+      const check = await applyPatchToTree(source, spec.agent.patchText, 'check', signal);
+      if (check.status === 'failed') return { status: 'failed', failure: check.failure, log: check.log };
+      source = await this.patchedCopy(source, spec, signal);
+    }
+    const detail: ProcessVariantDetail = { venv, source, vars: { ...vars, venv, source: source ?? '' } };
+    const environment = [usesVenv ? `venv ${venv}` : 'process', source ? `source ${source}` : ''].filter(Boolean).join(', ');
+    return { status: 'ready', variant: { spec, environment, detail } };
+  }
+
+  private async patchedCopy(source: string, spec: VariantSpec, signal: AbortSignal): Promise<string> {
+    const dest = path.join(this.config.workDir, this.config.runId, spec.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    await rm(dest, { recursive: true, force: true });
+    await mkdir(path.dirname(dest), { recursive: true });
+    // The copy keeps built extensions (an in-place build's .so files); the .git folder is not needed to apply.
+    await cp(source, dest, { recursive: true, verbatimSymlinks: true, filter: (src) => path.basename(src) !== '.git' || path.dirname(src) !== source });
+    const applied = await applyPatchToTree(dest, spec.agent?.patchText ?? '', 'apply', signal);
+    if (applied.status === 'failed') throw new IsobenchError('E_ENGINE', `patch passed --check but failed to apply in ${dest}: ${applied.failure.evidence}`);
+    return dest;
+  }
+
+  private detail(variant: PreparedVariant): ProcessVariantDetail {
+    return variant.detail as ProcessVariantDetail;
+  }
+
+  private childEnv(variant: PreparedVariant, extra: Record<string, string>): Record<string, string> {
+    const d = this.detail(variant);
+    const env: Record<string, string> = {};
+    for (const [k, v] of Object.entries(this.config.env)) env[k] = expandString(v, d.vars);
+    if (variant.spec.kind === 'agent' && d.source) {
+      env.PYTHONPATH = [d.source, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
+    }
+    return { ...env, ...extra };
+  }
+
+  async startServer(variant: PreparedVariant, opts: ServerStartOptions, signal: AbortSignal): Promise<ServerHandle> {
+    if (signal.aborted) throw new IsobenchError('E_CANCELLED', 'cancelled before the server started');
+    const d = this.detail(variant);
+    const port = opts.port === 0 ? await freePort() : opts.port;
+    const argv = expandArgv(this.config.serverTemplate, { ...d.vars, model: opts.model, port: String(port) }, { server_args: opts.serverArgs });
+    const child = await this.spawn(variant, argv, this.childEnv(variant, opts.env));
+    const stop = async (): Promise<void> => {
+      await child.stop(this.config.stopGraceMs);
+      this.children.delete(child);
+    };
+    const detach = stopOnAbort(signal, stop);
+    void child.exited.then(detach);
+    return { baseUrl: `http://127.0.0.1:${port}`, log: () => child.log(), exited: child.exited, stop };
+  }
+
+  async exec(variant: PreparedVariant, opts: ExecOptions, signal: AbortSignal): Promise<ExecResult> {
+    const d = this.detail(variant);
+    const argv = this.execArgv(d, opts.argv);
+    const child = await this.spawn(variant, argv, this.childEnv(variant, opts.env));
+    let timedOut = false;
+    const timer = setTimeout(() => {
+      timedOut = true;
+      void child.stop(this.config.stopGraceMs);
+    }, opts.timeoutMs);
+    const detach = stopOnAbort(signal, () => child.stop(this.config.stopGraceMs));
+    try {
+      const { code } = await child.exited;
+      await child.stop(this.config.stopGraceMs);
+      return { exitCode: code, output: child.log(), timedOut };
+    } finally {
+      clearTimeout(timer);
+      detach();
+      this.children.delete(child);
+    }
+  }
+
+  /** A `.py` script goes through the exec template; `python`/`python3` become the venv's python; else as given. */
+  private execArgv(d: ProcessVariantDetail, argv: string[]): string[] {
+    const [first, ...rest] = argv;
+    if (first === undefined) throw new IsobenchError('E_INTERNAL', 'exec with an empty argv');
+    if (first.endsWith('.py')) return expandArgv(this.config.execTemplate, { ...d.vars, script: first }, { args: rest });
+    if ((first === 'python' || first === 'python3') && d.venv !== '') return [path.join(d.venv, 'bin', 'python'), ...rest];
+    return argv;
+  }
+
+  private async spawn(variant: PreparedVariant, argv: string[], env: Record<string, string>): Promise<ChildHandle> {
+    const d = this.detail(variant);
+    try {
+      const child = await startChild({
+        argv,
+        env,
+        ...(d.source ? { cwd: d.source } : {}),
+        runId: this.config.runId,
+        variant: variant.spec.id,
+        registryDir: this.config.registryDir,
+        logLimitBytes: this.config.logLimitBytes,
+      });
+      this.children.add(child);
+      return child;
+    } catch (err) {
+      throw new IsobenchError('E_ENGINE', `cannot start ${argv[0] ?? ''}: ${errorMessage(err)}`);
+    }
+  }
+
+  async cleanup(): Promise<void> {
+    await Promise.all([...this.children].map((c) => c.stop(this.config.stopGraceMs)));
+    this.children.clear();
+    await cleanupProcessLeftovers(this.config.registryDir, this.config.runId, this.config.stopGraceMs);
+    await rm(path.join(this.config.workDir, this.config.runId), { recursive: true, force: true });
+  }
+}
+
