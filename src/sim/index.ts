@@ -17,3 +17,4 @@ export {
 export { SIM_KNOBS, parseSimServeArgs, type SimServeArgs } from './args.js';
 export { startSimServer, startupFailureLines, type SimServer, type SimServerOptions, type SimRecord, type SimExit } from './server.js';
 export { SimTokenizer } from './tokenizer.js';
+export { runSimScript, simulateOffline, type SimScriptKind, type SimScriptResult } from './scripts.js';

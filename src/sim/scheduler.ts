@@ -9,6 +9,17 @@ export interface SchedulerHooks {
   onFinish(gen: Generation, now: number): void;
 }
 
+/** The time of one continuous-batching step in ms; `u` in [0, 1) draws the noise. */
+export function stepTimeMs(profile: SimProfile, running: number, prefillTokens: number, u: number): number {
+  const ms = profile.decode_base_ms + profile.decode_per_seq_ms * running + (prefillTokens * 1000) / profile.prefill_tokens_per_s;
+  return profile.noise > 0 ? ms * (1 + profile.noise * (2 * u - 1)) : ms;
+}
+
+/** Whether a request needing `need` KV tokens fits; a request larger than the cache still runs alone. */
+export function fitsKv(used: number, need: number, capacity: number, running: number): boolean {
+  return used + need <= capacity || running === 0;
+}
+
 /** One timer loop that drives every stream of a server. */
 export interface Scheduler {
   add(gen: Generation): void;
@@ -74,8 +85,7 @@ export class BatchScheduler implements Scheduler {
         this.head++;
         continue;
       }
-      // A request larger than the whole cache still runs alone rather than waiting forever.
-      if (this.kvUsed + gen.kvNeed > this.capacity && this.batch.length > 0) break;
+      if (!fitsKv(this.kvUsed, gen.kvNeed, this.capacity, this.batch.length)) break;
       this.head++;
       this.kvUsed += gen.kvNeed;
       this.batch.push(gen);
@@ -94,9 +104,7 @@ export class BatchScheduler implements Scheduler {
     this.timer = undefined;
     const prefill = this.admit(now);
     if (this.batch.length === 0) return;
-    const p = this.profile;
-    let ms = p.decode_base_ms + p.decode_per_seq_ms * this.batch.length + (prefill * 1000) / p.prefill_tokens_per_s;
-    if (p.noise > 0) ms *= 1 + p.noise * (2 * this.noise.next() - 1);
+    const ms = stepTimeMs(this.profile, this.batch.length, prefill, this.noise.next());
     // Continue from the previous deadline unless the loop fell behind by more than a step.
     const start = this.stepEnd > now - ms ? this.stepEnd : now;
     this.stepEnd = start + ms;
