@@ -5,6 +5,8 @@ export interface Presence {
   baseline: boolean;
   human: boolean;
   agent: boolean;
+  /** False when both values exist but cannot be compared (e.g. req/s against tok/s). */
+  comparable?: boolean;
 }
 
 /** 3-way completeness of one (task, agent) row, as the original analyses' tables counted them. */
@@ -41,7 +43,14 @@ export function completenessCategory(p: Presence): CompletenessCategory {
 }
 
 /** Status of an agent on one task, for the per-agent comparison table. */
-export type AgentStatus = 'valid' | 'patch_failure' | 'crash' | 'agent_failed' | 'missing_agent_metrics' | 'missing_human_metrics';
+export type AgentStatus =
+  | 'valid'
+  | 'patch_failure'
+  | 'crash'
+  | 'agent_failed'
+  | 'missing_agent_metrics'
+  | 'missing_human_metrics'
+  | 'not_comparable';
 
 export const AGENT_STATUS_LABELS: Readonly<Record<AgentStatus, string>> = {
   valid: 'Valid for comparison',
@@ -50,6 +59,7 @@ export const AGENT_STATUS_LABELS: Readonly<Record<AgentStatus, string>> = {
   agent_failed: 'Other agent failure',
   missing_agent_metrics: 'Missing agent metrics',
   missing_human_metrics: 'Missing human metrics',
+  not_comparable: 'Not comparable (units differ)',
 };
 
 const PATCH_CODES: ReadonlySet<string> = new Set<FailureCode>(['patch_empty', 'patch_apply_failed', 'patch_needs_build']);
@@ -63,6 +73,8 @@ export interface AgentAttempt {
   agentFailure: string | null;
   human: boolean;
   agent: boolean;
+  /** False when both values exist but cannot be compared (e.g. req/s against tok/s). */
+  comparable?: boolean;
 }
 
 /**
@@ -73,7 +85,8 @@ export function agentStatus(a: AgentAttempt): AgentStatus {
   if (a.hasAgentPatch === false || (a.agentFailure !== null && PATCH_CODES.has(a.agentFailure))) return 'patch_failure';
   if (a.agentFailure !== null && CRASH_CODES.has(a.agentFailure)) return 'crash';
   if (!a.agent) return a.agentFailure !== null ? 'agent_failed' : 'missing_agent_metrics';
-  return a.human ? 'valid' : 'missing_human_metrics';
+  if (!a.human) return 'missing_human_metrics';
+  return a.comparable === false ? 'not_comparable' : 'valid';
 }
 
 /** One failure occurrence for the breakdown. */

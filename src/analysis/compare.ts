@@ -11,7 +11,13 @@ export type VerdictBasis = 'ci' | 'single_trial';
 export const DEFAULT_TIE_THRESHOLD = 2;
 
 /** Why two samples could not be compared. */
-export type NotComparableReason = 'missing_ref' | 'missing_x' | 'metric_not_judged' | 'zero_ref';
+export type NotComparableReason =
+  | 'missing_ref'
+  | 'missing_x'
+  | 'metric_not_judged'
+  | 'zero_ref'
+  /** Set by callers that see both values cannot share a unit (e.g. req/s against tok/s); `compare` never returns it. */
+  | 'units_mismatch';
 
 /** The comparison of x against a reference on one metric. */
 export type Comparison =

@@ -57,6 +57,7 @@ describe('categories', () => {
     expect(agentStatus({ ...a, agentFailure: 'bench_timeout', agent: false })).toBe('agent_failed');
     expect(agentStatus({ ...a, agent: false })).toBe('missing_agent_metrics');
     expect(agentStatus({ ...a, human: false })).toBe('missing_human_metrics');
+    expect(agentStatus({ ...a, comparable: false })).toBe('not_comparable');
   });
 
   it('failure breakdown by code, most frequent first, with examples', () => {

@@ -1,0 +1,50 @@
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import type { Command } from '@commander-js/extra-typings';
+import { z } from 'zod';
+import { parsePrimaryMetricSpec, type PrimaryMetricOverrides } from '../analysis/index.js';
+import { usageError } from '../core/index.js';
+import { readDataset, type DatasetRow } from '../dataset/index.js';
+import { buildReport } from '../report/index.js';
+import { opt, parseOptions } from './options.js';
+
+const ReportOptionsSchema = z
+  .object({
+    store: z.string().min(1).optional(),
+    dataset: z.string().min(1).optional(),
+    out: z.string().min(1, '--out is required'),
+    tieThreshold: opt.num('--tie-threshold').refine((t) => t >= 0, '--tie-threshold must be >= 0').default(2),
+    primaryMetric: z.string().optional(),
+    seed: opt.nonNegInt('--seed').default(1),
+  })
+  .refine((o) => !(o.store !== undefined && o.dataset !== undefined), { message: 'give either --store or --dataset, not both', path: ['dataset'] });
+
+/** `isobench report`: Markdown + self-contained HTML report from a dataset file (or a store). */
+export function register(program: Command): void {
+  program
+    .command('report')
+    .description('Write report.md and report.html (self-contained, charts as inline SVG) from a dataset file or a store')
+    .option('--store <location>', 'store to report on: SQLite file or postgres:// URL (default isobench.sqlite)')
+    .option('--dataset <file>', 'a dataset in ISO-Bench schema v5 (.parquet, .csv, .jsonl) instead of a store')
+    .requiredOption('--out <dir>', 'directory for report.md and report.html')
+    .option('--tie-threshold <pct>', 'half-width of the tie band in percent', '2')
+    .option('--primary-metric <spec>', 'primary metric per mode, e.g. serving=ttft_mean,latency=latency_avg')
+    .option('--seed <n>', 'bootstrap seed', '1')
+    .action(async (raw) => {
+      const opts = parseOptions(ReportOptionsSchema, raw);
+      const primaryMetrics: PrimaryMetricOverrides = opts.primaryMetric === undefined ? {} : parsePrimaryMetricSpec(opts.primaryMetric);
+      const { rows, source } = await loadRows(opts.dataset, opts.store);
+      const report = await buildReport(rows, { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics, source });
+      await mkdir(opts.out, { recursive: true });
+      const md = path.join(opts.out, 'report.md');
+      const html = path.join(opts.out, 'report.html');
+      await writeFile(md, report.markdown);
+      await writeFile(html, report.html);
+      process.stdout.write(`${rows.length} rows from ${source}\nwrote ${md}\nwrote ${html}\n`);
+    });
+}
+
+async function loadRows(dataset: string | undefined, store: string | undefined): Promise<{ rows: DatasetRow[]; source: string }> {
+  if (dataset !== undefined) return { rows: await readDataset(dataset), source: path.basename(dataset) };
+  throw usageError('--store', `reading a store${store === undefined ? '' : ` (${store})`} is not available yet`, 'build a dataset with `isobench dataset build` and pass it with --dataset');
+}

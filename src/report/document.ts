@@ -1,0 +1,327 @@
+import {
+  AGENT_STATUS_LABELS,
+  COMPLETENESS_LABELS,
+  tallyVerdicts,
+  type AgentStatus,
+  type Comparison,
+  type CompletenessCategory,
+  type Summary,
+} from '../analysis/index.js';
+import { COMPARISONS, SIDES, totals, type ComparisonKey, type ReportModel, type RowAnalysis } from './model.js';
+import { ciChart, distributionChart, perTaskChart, type ChartSpec } from './charts.js';
+
+/** A cell of a table: text, or text with a CSS class (verdict colouring in HTML). */
+export type Cell = string | { text: string; cls: string };
+
+/** The renderer-neutral content of a report: Markdown and HTML draw the same blocks. */
+export type Block =
+  | { kind: 'p'; text: string }
+  | { kind: 'list'; items: string[] }
+  | { kind: 'table'; head: string[]; rows: Cell[][]; numeric?: boolean[] }
+  | { kind: 'chart'; title: string; spec: ChartSpec; caption: string }
+  | { kind: 'details'; summary: string; blocks: Block[] };
+
+export interface Section {
+  id: string;
+  title: string;
+  blocks: Block[];
+}
+
+const COMPLETENESS_ORDER = Object.keys(COMPLETENESS_LABELS) as CompletenessCategory[];
+const STATUS_ORDER = Object.keys(AGENT_STATUS_LABELS) as AgentStatus[];
+
+/** `12 (34.5%)`. */
+export function countPct(n: number, total: number): string {
+  return total === 0 ? `${n}` : `${n} (${((n / total) * 100).toFixed(1)}%)`;
+}
+
+/** A signed percentage with one decimal, `+3.1%`. */
+export function signedPct(x: number): string {
+  return `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
+}
+
+/** A metric value with up to 4 significant decimals. */
+export function value(x: number | null): string {
+  if (x === null) return '-';
+  return Math.abs(x) >= 100 ? x.toFixed(1) : Math.abs(x) >= 1 ? x.toFixed(2) : x.toPrecision(3);
+}
+
+function summaryText(s: Summary): string {
+  if (s.status === 'empty') return '-';
+  const ci = s.ciLow === null || s.ciHigh === null ? '' : ` [${signedPct(s.ciLow)}, ${signedPct(s.ciHigh)}]`;
+  return `${signedPct(s.mean)}${ci}`;
+}
+
+/** A comparison as a short verdict cell: `+3.1% better` (with `¹` for a single measurement), or why not comparable. */
+export function comparisonCell(c: Comparison): Cell {
+  if (c.status !== 'ok') return { text: c.reason.replace(/_/g, ' '), cls: 'na' };
+  const ci = c.ciLow === null || c.ciHigh === null ? '' : ` [${signedPct(c.ciLow)}, ${signedPct(c.ciHigh)}]`;
+  return { text: `${signedPct(c.improvementPct)}${ci} ${c.verdict}${c.basis === 'single_trial' ? ' ¹' : ''}`, cls: c.verdict };
+}
+
+/** Builds every section of the report from the model. */
+export function buildSections(model: ReportModel): Section[] {
+  return [
+    executiveSummary(model),
+    modesSection(model),
+    completenessSection(model),
+    outcomesSection(model),
+    perAgentSection(model),
+    failuresSection(model),
+    qualitySection(model),
+    gapsSection(model),
+    perTaskSection(model),
+    methodSection(model),
+  ];
+}
+
+function executiveSummary(model: ReportModel): Section {
+  const t = totals(model);
+  const n = model.rows.length;
+  const items = [
+    `${n} rows (one per task and agent), ${model.commits.length} tasks (commits), ${model.agents.length} agent labels: ${model.agents.join(', ')}.`,
+    `Modes: ${model.modes.map((m) => `${m.label} ${m.rows} rows`).join(', ')}.`,
+    `Valid 3-way rows (baseline + human + agent on the primary metric): ${countPct(t.categories.valid_3way, n)}; rows where the agent can be compared with the human: ${countPct(t.statuses.valid, n)}.`,
+    ...model.agentSummaries.map((s) => {
+      const tally = tallyVerdicts(model.rows.filter((r) => r.agent === s.agent).map((r) => r.comparisons.agent_vs_human));
+      const imp = s.improvements.agent_vs_human.summary;
+      const med = imp.status === 'ok' ? `, median ${signedPct(imp.median)}, mean ${summaryText(imp)}` : '';
+      return `${s.agent}: valid for comparison ${countPct(s.statuses.valid, s.rows)}, patch failure ${countPct(s.statuses.patch_failure, s.rows)}; agent vs human better ${tally.better} / tie ${tally.tie} / worse ${tally.worse} / inconclusive ${tally.inconclusive}${med}.`;
+    }),
+  ];
+  if (model.allSingleTrial) {
+    items.push('Every variant has a single measurement in these rows: verdicts come from point estimates (marked ¹ "single measurement"), not from confidence intervals.');
+  }
+  const errors = model.check.findings.filter((f) => f.severity === 'error');
+  if (errors.length > 0) items.push(`Data quality: ${errors.length} kinds of errors found by the dataset check (${errors.map((f) => `${f.code} ×${f.count}`).join(', ')}); see "Data quality".`);
+  return { id: 'summary', title: 'Executive summary', blocks: [{ kind: 'list', items }] };
+}
+
+function modesSection(model: ReportModel): Section {
+  const n = model.rows.length;
+  const pct = (k: number) => (n === 0 ? '-' : `${((k / n) * 100).toFixed(0)}%`);
+  return {
+    id: 'modes',
+    title: 'Benchmark modes and metric availability',
+    blocks: [
+      { kind: 'table', head: ['Mode', 'Rows', 'Tasks'], rows: model.modes.map((m) => [m.label, countPct(m.rows, n), `${m.commits}`]), numeric: [false, true, true] },
+      { kind: 'p', text: 'Rows with a value per metric and variant (fill rate over all rows):' },
+      {
+        kind: 'table',
+        head: ['Metric', 'Baseline', 'Human', 'Agent'],
+        rows: model.metricFill.map((m) => [m.metric, ...SIDES.map((s) => `${m.counts[s]} (${pct(m.counts[s])})`)]),
+        numeric: [false, true, true, true],
+      },
+      { kind: 'p', text: `Columns filled per row, by completeness category (of ${model.totalColumns} columns):` },
+      {
+        kind: 'table',
+        head: ['Category', 'Rows', 'Avg columns filled', 'Fill rate'],
+        rows: COMPLETENESS_ORDER.flatMap((c) => {
+          const e = model.categoryColumnFill.find((x) => x.category === c);
+          return e ? [[COMPLETENESS_LABELS[c], `${e.rows}`, e.avgFilled.toFixed(1), `${((e.avgFilled / Math.max(1, model.totalColumns)) * 100).toFixed(0)}%`]] : [];
+        }),
+        numeric: [false, true, true, true],
+      },
+      {
+        kind: 'details',
+        summary: `Fill rate of every column (${model.totalColumns})`,
+        blocks: [{ kind: 'table', head: ['Column', 'Filled', 'Fill rate'], rows: model.columnFill.map((c) => [c.column, `${c.filled}`, pct(c.filled)]), numeric: [false, true, true] }],
+      },
+    ],
+  };
+}
+
+function completenessSection(model: ReportModel): Section {
+  const t = totals(model);
+  const n = model.rows.length;
+  return {
+    id: 'completeness',
+    title: '3-way completeness',
+    blocks: [
+      { kind: 'p', text: "Per row, which variants have a value for the row's primary metric (see Method). An agent row without a patch (has_agent_patch = false) counts as not measured." },
+      {
+        kind: 'table',
+        head: ['Category', ...model.agents, 'Total'],
+        rows: COMPLETENESS_ORDER.map((c) => [COMPLETENESS_LABELS[c], ...model.agentSummaries.map((s) => countPct(s.categories[c], s.rows)), countPct(t.categories[c], n)]),
+        numeric: [false, ...model.agents.map(() => true), true],
+      },
+    ],
+  };
+}
+
+function tallyRow(label: string, rows: readonly RowAnalysis[], key: ComparisonKey, model: ReportModel): Cell[] {
+  const cmps = rows.map((r) => r.comparisons[key]);
+  const t = tallyVerdicts(cmps);
+  const comparable = cmps.length - t.notComparable;
+  const sum = model.agentSummaries.find((s) => s.agent === label)?.improvements[key].summary;
+  const median = sum?.status === 'ok' ? signedPct(sum.median) : '-';
+  return [
+    label,
+    `${comparable}`,
+    { text: countPct(t.better, comparable), cls: 'better' },
+    { text: countPct(t.tie, comparable), cls: 'tie' },
+    { text: countPct(t.worse, comparable), cls: 'worse' },
+    { text: countPct(t.inconclusive, comparable), cls: 'inconclusive' },
+    `${t.notComparable}`,
+    `${t.singleTrial}`,
+    median,
+    sum ? summaryText(sum) : '-',
+  ];
+}
+
+function outcomesSection(model: ReportModel): Section {
+  const head = ['Agent', 'Comparable', 'Better', 'Tie', 'Worse', 'Inconclusive', 'Not comparable', 'Single measurement', 'Median', 'Mean [95% CI]'];
+  const numeric = head.map((_, i) => i > 0);
+  const blocks: Block[] = [
+    {
+      kind: 'p',
+      text: `Verdicts with a tie band of ±${model.options.tieThreshold}%, positive = better. Human vs baseline is counted on every agent's row because each v5 row carries its own baseline and human measurements. "Median" is the median of the improvements; "Mean [95% CI]" is a seeded bootstrap CI of the mean across tasks.`,
+    },
+  ];
+  for (const c of COMPARISONS) {
+    blocks.push({ kind: 'p', text: `${c.label}:` });
+    blocks.push({ kind: 'table', head, rows: model.agents.map((a) => tallyRow(a, model.rows.filter((r) => r.agent === a), c.key, model)), numeric });
+  }
+  blocks.push(
+    { kind: 'chart', title: 'Agent vs human per task', spec: perTaskChart(model), caption: `Improvement of each agent over the human commit per task, on the row's primary metric; grey band: tie (±${model.options.tieThreshold}%). Values beyond ±100% are drawn at the edge.` },
+    { kind: 'chart', title: 'Distribution of improvements', spec: distributionChart(model), caption: 'Histograms of the improvements of every comparable row, per comparison (bins of 5 points; values beyond ±100% fall in the edge bins).' },
+  );
+  return { id: 'outcomes', title: 'Outcomes: human vs baseline, agent vs baseline, agent vs human', blocks };
+}
+
+function perAgentSection(model: ReportModel): Section {
+  return {
+    id: 'agents',
+    title: 'Per-agent comparison',
+    blocks: [
+      { kind: 'p', text: "Status of each agent's rows (first match: patch failure, server crash, other agent failure, missing agent metrics, missing human metrics, not comparable because the units differ, else valid for comparison)." },
+      {
+        kind: 'table',
+        head: ['Status', ...model.agents],
+        rows: [
+          ['Rows', ...model.agentSummaries.map((s) => `${s.rows}`)],
+          ...STATUS_ORDER.map((st) => [AGENT_STATUS_LABELS[st], ...model.agentSummaries.map((s) => countPct(s.statuses[st], s.rows))]),
+        ],
+        numeric: [false, ...model.agents.map(() => true)],
+      },
+      { kind: 'chart', title: 'Mean improvement per agent with 95% CI', spec: ciChart(model), caption: 'Mean improvement across tasks per agent and comparison, with a seeded bootstrap 95% CI of the mean (the spread across tasks, not trial noise).' },
+    ],
+  };
+}
+
+function failuresSection(model: ReportModel): Section {
+  const blocks: Block[] = [
+    {
+      kind: 'p',
+      text: 'Failure codes per variant from the failure columns; where a v5 row has none, they are inferred (marked "inferred"): has_agent_patch = false → patch_empty; a data_source with "FAILED: ... crashed" → server_crashed; no value and no failure recorded → no_metrics. Baseline and human failures are counted once per task.',
+    },
+  ];
+  blocks.push(
+    model.failures.length === 0
+      ? { kind: 'p', text: 'No failures.' }
+      : {
+          kind: 'table',
+          head: ['Code', 'Count', 'Examples'],
+          rows: model.failures.map((g) => [g.code, `${g.count}`, g.examples.map((e) => `${e.where}: ${e.evidence}`).join('; ')]),
+          numeric: [false, true, false],
+        },
+  );
+  return { id: 'failures', title: 'Failures by code', blocks };
+}
+
+function qualitySection(model: ReportModel): Section {
+  const f = model.check.findings;
+  const blocks: Block[] = [
+    { kind: 'p', text: `Findings of the dataset check (isobench dataset check) on these ${model.check.rows} rows. Labels are reported as they are in the data; spellings of one agent are flagged, not merged.` },
+  ];
+  blocks.push(
+    f.length === 0
+      ? { kind: 'p', text: 'No findings.' }
+      : {
+          kind: 'table',
+          head: ['Severity', 'Finding', 'Count', 'What', 'Example'],
+          rows: f.map((x) => [
+            { text: x.severity, cls: x.severity === 'error' ? 'worse' : 'inconclusive' },
+            x.code,
+            `${x.count} ${x.unit}`,
+            x.message,
+            x.examples[0] ? `row ${x.examples[0].row} (${(x.examples[0].commit ?? '').slice(0, 8)} ${x.examples[0].agent ?? ''}): ${x.examples[0].detail}` : '',
+          ]),
+          numeric: [false, false, true, false, false],
+        },
+  );
+  return { id: 'quality', title: 'Data quality', blocks };
+}
+
+const shorts = (commits: readonly string[]): string => (commits.length === 0 ? 'none' : commits.map((c) => c.slice(0, 8)).join(', '));
+
+function gapsSection(model: ReportModel): Section {
+  const g = model.dataGaps;
+  const items = [
+    `Tasks with no baseline value on the primary metric in any row (${g.noBaseline.length}): ${shorts(g.noBaseline)}.`,
+    `Tasks with no human value (${g.noHuman.length}): ${shorts(g.noHuman)}.`,
+    `Tasks where no agent has a value (${g.noAgent.length}): ${shorts(g.noAgent)}.`,
+    `Tasks with rows whose benchmark_mode is missing or unknown (${g.modeMissing.length}): ${shorts(g.modeMissing)}.`,
+    `Comparisons excluded because the two throughputs differ by more than 10x (req/s against tok/s) (${g.unitsMismatch.length}): ${g.unitsMismatch.map((u) => `${u.commit.slice(0, 8)} ${u.agent} (${u.detail})`).join('; ') || 'none'}.`,
+    `Rows with has_agent_patch = false that still carry agent metrics, ignored (${g.agentValuesWithoutPatch.length}): ${g.agentValuesWithoutPatch.map((u) => `${u.commit.slice(0, 8)} ${u.agent}`).join('; ') || 'none'}.`,
+  ];
+  return { id: 'gaps', title: 'Data gaps', blocks: [{ kind: 'list', items }] };
+}
+
+function perTaskSection(model: ReportModel): Section {
+  const byCommit = new Map<string, RowAnalysis[]>();
+  for (const r of model.rows) byCommit.set(r.commit, [...(byCommit.get(r.commit) ?? []), r]);
+  const rows: Cell[][] = [...byCommit.values()].map((rs) => {
+    // The row with the most variants measured speaks for the task's baseline and human.
+    const best = [...rs].sort((a, b) => measuredCount(b) - measuredCount(a))[0] ?? rs[0]!;
+    return [
+      best.short,
+      best.subject.length > 60 ? `${best.subject.slice(0, 57)}...` : best.subject,
+      best.modeLabel,
+      best.metric,
+      value(best.values.baseline),
+      value(best.values.human),
+      comparisonCell(best.comparisons.human_vs_baseline),
+      ...model.agents.map((a) => agentCell(rs.find((r) => r.agent === a), best.metric)),
+    ];
+  });
+  return {
+    id: 'tasks',
+    title: 'Per-task table',
+    blocks: [
+      { kind: 'p', text: 'One line per task; agent cells show agent vs human on the primary metric, or the status of the agent row. ¹ = single measurement (verdict from the point estimate).' },
+      { kind: 'table', head: ['Commit', 'Subject', 'Mode', 'Metric', 'Baseline', 'Human', 'Human vs baseline', ...model.agents], rows },
+    ],
+  };
+}
+
+const measuredCount = (r: RowAnalysis): number => SIDES.filter((s) => r.values[s] !== null).length;
+
+function agentCell(r: RowAnalysis | undefined, taskMetric: string): Cell {
+  if (!r) return { text: '', cls: 'na' };
+  if (r.status !== 'valid') return { text: AGENT_STATUS_LABELS[r.status].toLowerCase(), cls: 'na' };
+  const cell = comparisonCell(r.comparisons.agent_vs_human);
+  const suffix = r.metric === taskMetric ? '' : ` (${r.metric})`;
+  return typeof cell === 'string' ? cell + suffix : { text: cell.text + suffix, cls: cell.cls };
+}
+
+function methodSection(model: ReportModel): Section {
+  const o = model.options;
+  const overrides = Object.entries(o.primaryMetrics).map(([m, k]) => `${m}=${k}`).join(', ');
+  return {
+    id: 'method',
+    title: 'Method',
+    blocks: [
+      {
+        kind: 'list',
+        items: [
+          `Improvement: latency (ref - x) / ref × 100, throughput (x - ref) / ref × 100; positive = better. Recomputed from the metric values, never read from the improvement columns.`,
+          `Primary metric per row: the first of the mode's candidates measured for the most variants. Defaults: serving ttft_mean then throughput; latency latency_avg; throughput and prefix_caching throughput; v5 standalone throughput then latency_avg; unknown mode ttft_mean, throughput, latency_avg.${overrides ? ` Overrides: ${overrides} (used strictly).` : ''}`,
+          `Verdicts with tie threshold t = ${o.tieThreshold}%: with a 95% CI, better if the CI is entirely above +t, worse if entirely below -t, tie if within ±t, otherwise inconclusive. With a single measurement on a side: better above +t, worse below -t, tie otherwise, marked ¹ (single measurement).`,
+          `Bootstrap: percentile method, 2000 resamples, seed ${o.seed}; CIs are of the mean.`,
+          `Source: ${o.source}. Generated ${o.generatedAt}.`,
+        ],
+      },
+    ],
+  };
+}
