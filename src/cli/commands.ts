@@ -1,6 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import { register as registerClassify } from './classify.js';
 import { register as registerDataset } from './dataset.js';
+import { register as registerDemo } from './demo.js';
 import { register as registerImport } from './import.js';
 import { register as registerReport } from './report.js';
 import { register as registerParse } from './parse.js';
@@ -16,6 +17,7 @@ export function registerCommands(program: Command): void {
   void program;
   registerClassify(program);
   registerDataset(program);
+  registerDemo(program);
   registerImport(program);
   registerReport(program);
   registerParse(program);
