@@ -114,7 +114,9 @@ export class KyselyStore implements Store {
         db
           .insertInto('trials')
           .values(trialToRow(trial))
-          .onConflict((oc) => oc.column('trial_key').doNothing())
+          // No conflict target: under concurrent writers PostgreSQL may meet the unique `id` first; which one
+          // conflicted is sorted out below.
+          .onConflict((oc) => oc.doNothing())
           .compile(),
       ];
       if (samples.length > 0) {
@@ -125,7 +127,10 @@ export class KyselyStore implements Store {
       if (logs.length > 0) {
         statements.push(db.insertInto('logs').values(logs.map((log, i) => logToRow(trial.id, i, log))).compile());
       }
-      return (await this.#b.write(statements, true)) ? 'inserted' : 'exists';
+      if (await this.#b.write(statements, true)) return 'inserted';
+      const stored = await this.#b.db.selectFrom('trials').select('trial_key').where('trial_key', '=', trial.trialKey).executeTakeFirst();
+      if (stored === undefined) throw new Error(`trial id ${trial.id} is already used by a trial with another key`);
+      return 'exists';
     });
   }
 

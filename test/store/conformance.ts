@@ -239,6 +239,7 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       expect((await store.getSamples(t.id)).length).toBe(5);
       expect(await store.getSamples('t-other')).toEqual([]);
       expect(await store.countTrials()).toBe(1);
+      await expectStoreError(store.saveTrial({ ...t, trialKey: 'other-key' }, [], []), /trial id t-dup is already used by a trial with another key/);
     });
 
     it('answers existingTrialKeys for many keys (resume)', async () => {
