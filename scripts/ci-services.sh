@@ -42,6 +42,41 @@ pg_stop() {
   rm -rf "$state/pg" "$state/pg.port"
 }
 
+# Docker: a private dockerd with its data, exec root and socket under "$state" (overlay2, vfs where overlay2 cannot
+# mount). Bridge networking works in this sandbox; containers publish ports on 127.0.0.1. See docs/engines.md.
+docker_start() {
+  local sock="$state/docker.sock" driver
+  command -v dockerd >/dev/null 2>&1 || { echo "ci-services: dockerd is not installed (run: $0 install)" >&2; return 1; }
+  if ! { [ -S "$sock" ] && DOCKER_HOST="unix://$sock" docker version >/dev/null 2>&1; }; then
+    for driver in overlay2 vfs; do
+      rm -f "$state/dockerd.pid" "$sock"
+      dockerd --storage-driver="$driver" --data-root "$state/docker" --exec-root "$state/docker-exec" \
+        --host "unix://$sock" --pidfile "$state/dockerd.pid" >"$state/dockerd.log" 2>&1 &
+      for _ in $(seq 1 100); do
+        DOCKER_HOST="unix://$sock" docker version >/dev/null 2>&1 && break 2
+        kill -0 $! 2>/dev/null || break
+        sleep 0.1
+      done
+      kill $! 2>/dev/null || true
+      echo "ci-services: dockerd did not start with --storage-driver=$driver" >&2
+      tail -n 5 "$state/dockerd.log" >&2
+    done
+    DOCKER_HOST="unix://$sock" docker version >/dev/null 2>&1 || return 1
+  fi
+  echo "export ISOBENCH_TEST_DOCKER_HOST=unix://$sock"
+}
+docker_stop() {
+  local pid
+  if [ -f "$state/dockerd.pid" ]; then
+    pid=$(cat "$state/dockerd.pid")
+    DOCKER_HOST="unix://$state/docker.sock" docker ps -aq --filter label=isobench=1 2>/dev/null \
+      | xargs -r env DOCKER_HOST="unix://$state/docker.sock" docker rm -f >/dev/null 2>&1 || true
+    kill "$pid" 2>/dev/null || true
+    for _ in $(seq 1 100); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    rm -f "$state/dockerd.pid"
+  fi
+}
+
 case "$cmd" in
   install)
     need=()
@@ -56,8 +91,10 @@ case "$cmd" in
   start)
     mkdir -p "$state"
     if wants pg; then pg_start; fi
+    if wants docker; then docker_start; fi
     ;;
   stop)
     if wants pg; then pg_stop; fi
+    if wants docker; then docker_stop; fi
     ;;
 esac
