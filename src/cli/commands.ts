@@ -7,6 +7,7 @@ import { register as registerReport } from './report.js';
 import { register as registerParse } from './parse.js';
 import { register as registerPerfCommand } from './perf-command.js';
 import { register as registerRun } from './run.js';
+import { register as registerSim } from './sim.js';
 import { register as registerTasks } from './tasks.js';
 
 /**
@@ -23,5 +24,6 @@ export function registerCommands(program: Command): void {
   registerParse(program);
   registerPerfCommand(program);
   registerRun(program);
+  registerSim(program);
   registerTasks(program);
 }

@@ -31,6 +31,8 @@ export const TaskSchema = z
     commit: hex(40, 40),
     /** The parent commit (baseline): full hash preferred, a short hash of at least 7 characters accepted. */
     parent: hex(7, 40),
+    /** The short hash a source used as the task's name; `tasks check` verifies it prefixes `commit`. */
+    commit_short: hex(7, 40).optional(),
     repo: z.string().default('vllm-project/vllm'),
     subject: z.string().optional(),
     pr_url: z.string().url().optional(),

@@ -1,0 +1,47 @@
+import type { Command } from '@commander-js/extra-typings';
+import pc from 'picocolors';
+import { z } from 'zod';
+import { IsobenchError, redactEnv, redactSecrets } from '../core/index.js';
+import { parsePerfCommand, type ParsedPerfCommand } from '../vllm/index.js';
+import { parseOptions } from './options.js';
+
+const Options = z.object({ json: z.boolean().default(false) });
+
+/** `isobench perf-command "<command>"`: how isobench reads a benchmark command. */
+export function register(program: Command): void {
+  program
+    .command('perf-command')
+    .description('Parse a vLLM benchmark command (without a shell): env, script, mode, server and client arguments, fixes')
+    .argument('<command>', 'the command, quoted as one argument, e.g. "python benchmarks/benchmark_serving.py --model M"')
+    .option('--json', 'print the parse as JSON')
+    .action((command, raw) => {
+      const opts = parseOptions(Options, raw);
+      const parsed = parsePerfCommand(command);
+      if (parsed.status === 'error') {
+        throw new IsobenchError('E_INPUT', `cannot parse the command: ${parsed.message}`, { hint: 'quote the whole command once, e.g. isobench perf-command "python benchmarks/benchmark_serving.py --model M"' });
+      }
+      const safe = { ...parsed, command: redactSecrets(parsed.command), env: redactEnv(parsed.env) };
+      process.stdout.write(opts.json ? `${JSON.stringify(safe, null, 2)}\n` : formatPerfCommand(safe));
+      if (parsed.invalid.length > 0) process.exitCode = 1;
+    });
+}
+
+const words = (args: readonly string[]) => (args.length === 0 ? pc.dim('(none)') : args.map((a) => (/[\s'"]/.test(a) ? JSON.stringify(a) : a)).join(' '));
+
+/** The parse as indented lines; `indent` lets `tasks check` reuse it under a task header. */
+export function formatPerfCommand(p: ParsedPerfCommand, indent = ''): string {
+  const out = [
+    `${indent}mode:    ${pc.bold(p.mode)} ${pc.dim(`(${p.modeReason})`)}`,
+    `${indent}script:  ${p.script}${p.scriptPath ? ` ${pc.dim(p.scriptPath)}` : ''}`,
+    `${indent}model:   ${p.model ?? pc.dim('(none)')}`,
+  ];
+  const envText = Object.entries(p.env).map(([k, v]) => `${k}=${v}`);
+  if (envText.length > 0) out.push(`${indent}env:     ${envText.join(' ')}`);
+  out.push(`${indent}server:  ${words(p.serverArgs)}${p.server.gpus > 1 ? pc.dim(`  (${p.server.gpus} GPUs)`) : ''}`);
+  out.push(`${indent}client:  ${words(p.clientArgs)}`);
+  if (p.unknownArgs.length > 0) out.push(`${indent}unknown: ${words(p.unknownArgs)}`);
+  for (const fix of p.fixes) out.push(`${indent}${pc.cyan('fix')}      ${fix}`);
+  for (const w of p.warnings) out.push(`${indent}${pc.yellow('warning')}  ${w}`);
+  for (const e of p.invalid) out.push(`${indent}${pc.red('invalid')}  ${e}`);
+  return `${out.join('\n')}\n`;
+}

@@ -1,0 +1,91 @@
+import { parsePerfCommand, v5BenchmarkMode, type PerfCommand, type PerfMode } from '../vllm/index.js';
+import type { Task } from './schema.js';
+
+/** What kind of problem a task has. */
+export type ContradictionKind =
+  | 'no_perf_command'
+  | 'command_unparsable'
+  | 'unknown_script'
+  | 'invalid_value'
+  | 'mode_label'
+  | 'model_mismatch'
+  | 'short_hash'
+  | 'gpu_count'
+  | 'unknown_flag';
+
+export interface Contradiction {
+  kind: ContradictionKind;
+  /** `error`: the task cannot run as written; `warning`: it runs, the source disagrees with itself. */
+  severity: 'error' | 'warning';
+  message: string;
+}
+
+/** A task normalized and checked. */
+export interface TaskCheck {
+  id: string;
+  /** `invalid` when any contradiction is an error. */
+  status: 'ok' | 'warning' | 'invalid';
+  task: Task;
+  command: PerfCommand | undefined;
+  mode: PerfMode;
+  /** The v5 dataset's mode column for this task. */
+  v5Mode: 'serving' | 'standalone' | 'prefix_caching' | null;
+  contradictions: Contradiction[];
+}
+
+/** Labels a source may use for a mode, mapped to the modes they allow. */
+const LABEL_MODES: Record<string, readonly PerfMode[]> = {
+  serving: ['serving'],
+  standalone: ['latency', 'throughput'],
+  latency: ['latency'],
+  throughput: ['throughput'],
+  prefix_caching: ['prefix_caching'],
+};
+
+/** Parses the task's command and lists every contradiction between the command and the task's other fields. */
+export function checkTask(task: Task): TaskCheck {
+  const id = task.commit_short ?? task.commit.slice(0, 8);
+  const found: Contradiction[] = [];
+  const add = (kind: ContradictionKind, severity: 'error' | 'warning', message: string) => found.push({ kind, severity, message });
+  if (task.commit_short !== undefined && !task.commit.startsWith(task.commit_short)) {
+    add('short_hash', 'error', `short hash ${task.commit_short} does not prefix commit ${task.commit}`);
+  }
+  const command = task.perf_command === undefined ? undefined : parsePerfCommand(task.perf_command);
+  if (command === undefined) add('no_perf_command', 'error', 'no perf_command: nothing to benchmark');
+  else if (command.status === 'error') add('command_unparsable', 'error', `perf_command cannot be parsed: ${command.message}`);
+  else checkCommand(task, command, add);
+  const mode = command?.status === 'ok' ? command.mode : 'unknown';
+  const status = found.some((c) => c.severity === 'error') ? 'invalid' : found.length > 0 ? 'warning' : 'ok';
+  return { id, status, task, command, mode, v5Mode: v5BenchmarkMode(mode), contradictions: found };
+}
+
+type Add = (kind: ContradictionKind, severity: 'error' | 'warning', message: string) => void;
+
+function checkCommand(task: Task, cmd: Extract<PerfCommand, { status: 'ok' }>, add: Add): void {
+  if (cmd.mode === 'unknown') add('unknown_script', 'error', `unsupported benchmark: ${cmd.modeReason}`);
+  for (const problem of cmd.invalid) add('invalid_value', 'error', problem);
+  for (const flag of cmd.unknownArgs.filter((a) => a.startsWith('-'))) {
+    if (cmd.mode !== 'unknown') add('unknown_flag', 'warning', `${flag} is not a flag of ${cmd.script}: kept aside, not passed on`);
+  }
+  const label = task.benchmark_mode;
+  if (label !== undefined && cmd.mode !== 'unknown') {
+    const allowed = LABEL_MODES[label];
+    if (allowed === undefined) add('mode_label', 'warning', `benchmark_mode "${label}" is not a known mode label`);
+    else if (!allowed.includes(cmd.mode)) add('mode_label', 'warning', `benchmark_mode says "${label}" but the command runs ${cmd.script} (${cmd.mode})`);
+  }
+  if (cmd.model !== undefined && task.models.length > 0 && !task.models.includes(cmd.model)) {
+    add('model_mismatch', 'warning', `models says ${task.models.join(', ')} but the command's --model is ${cmd.model}`);
+  }
+  const gpus = gpuCount(task.gpu_config);
+  if (gpus !== undefined && gpus < cmd.server.gpus) {
+    add('gpu_count', 'error', `gpu_config ${task.gpu_config ?? ''} has ${gpus} GPU(s) but the command needs ${cmd.server.gpus} (tensor × pipeline × data parallel)`);
+  }
+}
+
+/** `H100:2` → 2, `H100` → 1; undefined when there is no config or it has no count. */
+export function gpuCount(config: string | undefined): number | undefined {
+  if (config === undefined) return undefined;
+  const m = /:(\d+)\s*$/.exec(config);
+  if (m) return Number(m[1]);
+  return /^[A-Za-z0-9-]+$/.test(config.trim()) ? 1 : undefined;
+}
