@@ -13,3 +13,4 @@ export { oomDeviation, runBenchmarks, withMaxModelLen } from './runner.js';
 export type { RunInput, RunSummary } from './runner.js';
 export { WORKLOAD_DEFAULTS } from './types.js';
 export type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
+export { DEMO_AGENTS, DEMO_TASKS } from './demo-catalog.js';

@@ -5,6 +5,7 @@ import type { Reporter } from './types.js';
 /** Plain lines for logs and CI (no TTY): one line per task, preparation, trial start and trial result. */
 export function plainReporter(out: NodeJS.WritableStream = process.stderr): Reporter {
   const labels = new Map<string, string>();
+  const started = new Set<string>();
   const line = (text: string) => out.write(`${text}\n`);
   const label = (id: string) => labels.get(id) ?? id;
   const remember = (variants: VariantInfo[]) => {
@@ -31,7 +32,8 @@ export function plainReporter(out: NodeJS.WritableStream = process.stderr): Repo
           if (e.result === 'oom') line(`  ${label(e.variantId)}: out of memory at start; every variant runs with --max-model-len ${e.fallbackMaxModelLen ?? ''}`);
           break;
         case 'trial_phase':
-          if (e.phase === 'start' || (e.phase === 'measure' && e.elapsedS === 0)) line(`  ${label(e.variantId)} #${e.trialIndex}: starting`);
+          if (!started.has(e.trialKey)) line(`  ${label(e.variantId)} #${e.trialIndex}: ${e.phase}`);
+          started.add(e.trialKey);
           break;
         case 'trial_requests':
           break;

@@ -1,0 +1,89 @@
+import { mkdirSync, rmSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from '@commander-js/extra-typings';
+import { z } from 'zod';
+import { createEngine } from '../engine/index.js';
+import { DEMO_AGENTS, DEMO_TASKS, patchSha256, WORKLOAD_DEFAULTS, type AgentSource, type RunSettings } from '../run/index.js';
+import { TaskSchema } from '../task/index.js';
+import { parseOptions } from './options.js';
+import { executeRun, exitCodeOf, newRunId, printResults, resolveEngineConfig } from './run.js';
+import { writeDemoOutputs } from './demo-outputs.js';
+
+const DemoOptionsSchema = z.object({
+  out: z.string().min(1, 'give a directory').default('isobench-demo'),
+  store: z.string().optional(),
+  jsonEvents: z.boolean().default(false),
+});
+
+/** The demo's settings: three interleaved trials, two warm-ups, tight timeouts (the sim starts in milliseconds). */
+function demoSettings(engineSettingsKey: string): RunSettings {
+  return {
+    trials: 3,
+    warmups: 2,
+    variants: ['baseline', 'human', 'agent'],
+    only: [],
+    timeoutStartupS: 30,
+    timeoutTrialS: 120,
+    gpuCount: null,
+    oomFallbackMaxModelLen: WORKLOAD_DEFAULTS.oomFallbackMaxModelLen,
+    engineSettingsKey,
+  };
+}
+
+function demoAgents(): AgentSource[] {
+  return DEMO_AGENTS.map((a) => ({
+    name: a.name,
+    model: a.model,
+    patchPath: `built-in:${a.name}`,
+    patchFor(commit: string) {
+      const text = a.patches[commit];
+      return text === undefined ? null : { text, sha256: patchSha256(text), source: `built-in:${a.name}/${commit}.patch` };
+    },
+  }));
+}
+
+async function demoCommand(raw: unknown): Promise<void> {
+  const opts = parseOptions(DemoOptionsSchema, raw);
+  const outDir = path.resolve(opts.out);
+  mkdirSync(outDir, { recursive: true });
+  // The demo's own store is fresh every time (a demo shows a whole run); --store keeps trials and resumes.
+  const store = opts.store ?? path.join(outDir, 'demo.sqlite');
+  if (opts.store === undefined) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${store}${suffix}`, { force: true });
+  const runId = newRunId();
+  const engineConfig = resolveEngineConfig('sim', undefined, runId);
+  const t0 = performance.now();
+  const { summary, rows } = await executeRun({
+    tasks: DEMO_TASKS.map((t) => TaskSchema.parse(t)),
+    agents: demoAgents(),
+    settings: demoSettings(engineConfig.key),
+    engine: createEngine(engineConfig.config),
+    store,
+    runId,
+    jsonEvents: opts.jsonEvents,
+    config: { demo: true, out: outDir },
+  });
+  printResults(rows, summary, opts.jsonEvents);
+  const written = summary.status === 'finished' ? await writeDemoOutputs(store, outDir) : [];
+  const lines = [
+    '',
+    `demo ${summary.status} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
+    `  store:   ${store}`,
+    ...written.map((w) => `  ${`${w.what}:`.padEnd(8)} ${w.path}`),
+    `  next:    isobench status --store ${store}`,
+  ];
+  (opts.jsonEvents ? process.stderr : process.stdout).write(`${lines.join('\n')}\n`);
+  process.exitCode = exitCodeOf(summary);
+}
+
+/** `isobench demo`: the whole pipeline on the sim engine with a built-in catalog, in about a minute. */
+export function register(program: Command): void {
+  program
+    .command('demo')
+    .description('Run a built-in catalog of three tasks with two agents on the simulated engine, then write the dataset and report')
+    .option('--out <dir>', 'where the demo writes its store, dataset and report', 'isobench-demo')
+    .option('--store <file.sqlite|postgres://...>', 'record into this store instead of a fresh <out>/demo.sqlite (resumes)')
+    .option('--json-events', 'print progress as one JSON object per line on stdout')
+    .action(async (raw) => {
+      await demoCommand(raw);
+    });
+}
