@@ -8,6 +8,7 @@ import { register as registerParse } from './parse.js';
 import { register as registerPerfCommand } from './perf-command.js';
 import { register as registerRun } from './run.js';
 import { register as registerSim } from './sim.js';
+import { register as registerStatus } from './status.js';
 import { register as registerTasks } from './tasks.js';
 
 /**
@@ -25,5 +26,6 @@ export function registerCommands(program: Command): void {
   registerPerfCommand(program);
   registerRun(program);
   registerSim(program);
+  registerStatus(program);
   registerTasks(program);
 }
