@@ -43,7 +43,7 @@ describe('sim engine', () => {
     const human = await ready(spec('human'));
     const agent = await ready(spec('agent', 'good_agent'));
     const base = await ready(spec('agent', 'unknown_agent'));
-    const profile = (v: PreparedVariant) => (v.detail as { profile: Record<string, number> }).profile;
+    const profile = (v: PreparedVariant) => (v.detail as { profile: Record<string, number> }).profile as Record<string, number> & { decode_base_ms: number; prefill_tokens_per_s: number };
     expect(profile(human).decode_base_ms).toBe(5);
     expect(profile(agent).prefill_tokens_per_s).toBe(2 * profile(base).prefill_tokens_per_s);
     expect(human.environment).toBe('sim profile (decode_step=0.5)');
