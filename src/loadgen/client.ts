@@ -1,0 +1,157 @@
+import { performance } from 'node:perf_hooks';
+import { request, type Dispatcher } from 'undici';
+import { errorMessage } from '../core/index.js';
+import { SseOverflowError, SseParser } from './sse.js';
+
+/** What one streamed request produced. Times are performance.now() milliseconds. */
+export interface StreamOutcome {
+  ok: boolean;
+  /** When the request was handed to the HTTP client. */
+  startT: number;
+  /** Arrival time of every content chunk (the first one is the TTFT chunk). */
+  chunkTimes: number[];
+  text: string;
+  /** `usage.completion_tokens` of the final usage chunk, when the server sent one. */
+  usageTokens: number | null;
+  error: string | null;
+}
+
+export interface StreamRequest {
+  dispatcher: Dispatcher;
+  url: string;
+  headers: Record<string, string>;
+  body: string;
+  chat: boolean;
+  timeoutMs: number;
+  maxEventBytes: number;
+  signal?: AbortSignal | undefined;
+}
+
+/**
+ * Sends one streaming completion and times its chunks. Never throws: every way a server can misbehave (non-200,
+ * reset, malformed chunk, early end, stall) comes back as `ok: false` with the reason.
+ */
+export async function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
+  const out: StreamOutcome = { ok: false, startT: performance.now(), chunkTimes: [], text: '', usageTokens: null, error: null };
+  let res: Dispatcher.ResponseData;
+  try {
+    res = await request(req.url, {
+      dispatcher: req.dispatcher,
+      method: 'POST',
+      headers: req.headers,
+      body: req.body,
+      signal: req.signal,
+      headersTimeout: req.timeoutMs,
+      bodyTimeout: req.timeoutMs,
+    });
+  } catch (err) {
+    out.error = describeHttpError(err, req.timeoutMs);
+    return out;
+  }
+  if (res.statusCode !== 200) {
+    const text = await res.body.text().catch(() => '');
+    out.error = `HTTP ${res.statusCode}: ${text.slice(0, 500).trim()}`;
+    return out;
+  }
+  await readStream(res.body, out, req);
+  return out;
+}
+
+function readStream(body: Dispatcher.ResponseData['body'], out: StreamOutcome, req: StreamRequest): Promise<void> {
+  return new Promise((resolve) => {
+    let done = false;
+    let settled = false;
+    const fail = (reason: string): void => {
+      if (out.error === null) out.error = reason;
+    };
+    const parser = new SseParser((data, t) => {
+      if (out.error !== null || done) return;
+      if (data === '[DONE]') {
+        done = true;
+        return;
+      }
+      const problem = absorbChunk(data, t, out, req.chat);
+      if (problem !== null) fail(problem);
+    }, req.maxEventBytes);
+    const finish = (): void => {
+      if (settled) return;
+      settled = true;
+      if (out.error === null) {
+        if (!done) fail(`stream ended before data: [DONE] after ${out.chunkTimes.length} content chunks`);
+        else if (out.chunkTimes.length === 0) fail('stream finished without any content chunk (no TTFT)');
+      }
+      out.ok = out.error === null;
+      resolve();
+    };
+    body.on('data', (chunk: Buffer) => {
+      const t = performance.now();
+      try {
+        parser.push(chunk, t);
+      } catch (err) {
+        fail(err instanceof SseOverflowError ? err.message : `SSE parse error: ${errorMessage(err)}`);
+      }
+      if (out.error !== null) body.destroy();
+    });
+    body.on('end', finish);
+    body.on('error', (err) => {
+      fail(describeHttpError(err, req.timeoutMs));
+      finish();
+    });
+    body.on('close', finish);
+  });
+}
+
+interface ChunkShape {
+  choices?: { text?: unknown; delta?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown } }[];
+  usage?: { completion_tokens?: unknown } | null;
+  error?: unknown;
+  object?: unknown;
+  message?: unknown;
+}
+
+/** Records one parsed chunk; returns a failure reason or null. Role-only and empty chunks are not tokens. */
+function absorbChunk(data: string, t: number, out: StreamOutcome, chat: boolean): string | null {
+  let obj: ChunkShape;
+  try {
+    obj = JSON.parse(data) as ChunkShape;
+  } catch {
+    return `malformed JSON in stream chunk: ${data.slice(0, 200)}`;
+  }
+  if (obj === null || typeof obj !== 'object') return `stream chunk is not a JSON object: ${data.slice(0, 200)}`;
+  if (obj.error !== undefined || obj.object === 'error') {
+    return `server error in stream: ${JSON.stringify(obj.error ?? obj.message).slice(0, 300)}`;
+  }
+  const choice = Array.isArray(obj.choices) ? obj.choices[0] : undefined;
+  if (choice !== undefined) {
+    const piece = chat ? (choice.delta?.content ?? choice.delta?.reasoning_content ?? choice.delta?.reasoning) : choice.text;
+    if (typeof piece === 'string' && piece.length > 0) {
+      out.chunkTimes.push(t);
+      out.text += piece;
+    }
+  }
+  const tokens = obj.usage?.completion_tokens;
+  if (typeof tokens === 'number') out.usageTokens = tokens;
+  return null;
+}
+
+/** A short reason for a transport failure, naming undici's stable codes in words. */
+export function describeHttpError(err: unknown, timeoutMs: number): string {
+  const code = (err as { code?: unknown } | null)?.code;
+  switch (code) {
+    case 'UND_ERR_BODY_TIMEOUT':
+      return `stalled: no data for ${timeoutMs / 1000} s (--request-timeout)`;
+    case 'UND_ERR_HEADERS_TIMEOUT':
+      return `no response headers within ${timeoutMs / 1000} s (--request-timeout)`;
+    case 'UND_ERR_SOCKET':
+      return `connection reset: ${errorMessage(err)}`;
+    case 'ECONNREFUSED':
+      return `connection refused: ${errorMessage(err)}`;
+    case 'ECONNRESET':
+      return `connection reset: ${errorMessage(err)}`;
+    case 'UND_ERR_ABORTED':
+    case 'ABORT_ERR':
+      return 'cancelled';
+    default:
+      return `request failed: ${typeof code === 'string' ? `${code} ` : ''}${errorMessage(err)}`;
+  }
+}

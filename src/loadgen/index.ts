@@ -1,0 +1,33 @@
+/**
+ * The serving load generator: datasets, arrival schedules, SSE client, metrics and vLLM-compatible JSON and text.
+ * The only entry point of src/loadgen/ for other folders.
+ */
+export type {
+  Backend,
+  DatasetName,
+  GoodputMetric,
+  LoadgenEvent,
+  LoadgenSample,
+  MetricStats,
+  PercentileMetric,
+  RampUpStrategy,
+  SamplingParams,
+  ServeBenchConfig,
+  ServeBenchResult,
+  Tokenizer,
+  Workload,
+  WorkloadConfig,
+  WorkloadRequest,
+} from './types.js';
+export { BACKENDS, DATASET_NAMES, PERCENTILE_METRICS } from './types.js';
+export { buildWorkload, defaultWorkloadConfig, workloadHash } from './workload.js';
+export { resolveTokenizer, loadTokenizerFile, findInHfCache, type TokenizerRequest } from './tokenizer.js';
+export { runServeBenchmark, requestBody, type RunOptions } from './runner.js';
+export { defaultServeBenchConfig } from './config.js';
+export { planArrivals, type ArrivalPlan } from './arrivals.js';
+export { toMetricSet } from './metric-set.js';
+export { formatServeSummary, buildResultJson, resultFilePath, resultDate, type ResultFileInfo } from './report.js';
+export { completeGreedy } from './greedy.js';
+export { SseParser, SseOverflowError } from './sse.js';
+export { percentiles, mean, std } from './stats.js';
+export { Prng } from './prng.js';

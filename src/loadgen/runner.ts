@@ -1,0 +1,248 @@
+import { performance } from 'node:perf_hooks';
+import { Pool } from 'undici';
+import { IsobenchError } from '../core/index.js';
+import { planArrivals, waitUntil } from './arrivals.js';
+import { streamCompletion, type StreamOutcome } from './client.js';
+import { computeMetrics, toSample, type RequestRecord } from './metrics.js';
+import type { LoadgenEvent, ServeBenchConfig, ServeBenchResult, Tokenizer, Workload, WorkloadRequest } from './types.js';
+
+export interface RunOptions {
+  signal?: AbortSignal;
+  onEvent?: (e: LoadgenEvent) => void;
+  /** Counts output tokens of responses that carried no usage; without it the content chunk count is used. */
+  tokenizer?: Tokenizer;
+}
+
+/** A FIFO counting semaphore for --max-concurrency. */
+class Slots {
+  private free: number;
+  private readonly waiters: (() => void)[] = [];
+  constructor(limit: number) {
+    this.free = limit;
+  }
+  acquire(): Promise<void> | null {
+    if (this.free > 0) {
+      this.free--;
+      return null;
+    }
+    return new Promise((r) => this.waiters.push(r));
+  }
+  release(): void {
+    const next = this.waiters.shift();
+    if (next) next();
+    else this.free++;
+  }
+}
+
+/** The JSON body of one request, as vLLM's openai / openai-chat request functions build it. */
+export function requestBody(cfg: ServeBenchConfig, req: WorkloadRequest): string {
+  const chat = cfg.backend === 'openai-chat';
+  const body: Record<string, unknown> = { model: cfg.servedModelName ?? cfg.model };
+  if (chat) {
+    body.messages = [{ role: 'user', content: req.prompt }];
+    body.max_completion_tokens = req.maxTokens;
+  } else {
+    body.prompt = req.prompt;
+    body.max_tokens = req.maxTokens;
+  }
+  body.stream = true;
+  body.stream_options = { include_usage: true };
+  if (cfg.ignoreEos) body.ignore_eos = true;
+  const s = cfg.sampling;
+  const sampling: [string, number | null][] = [
+    ['temperature', s.temperature],
+    ['top_p', s.topP],
+    ['top_k', s.topK],
+    ['min_p', s.minP],
+    ['frequency_penalty', s.frequencyPenalty],
+    ['presence_penalty', s.presencePenalty],
+    ['repetition_penalty', s.repetitionPenalty],
+  ];
+  for (const [k, v] of sampling) if (v !== null) body[k] = v;
+  if (cfg.extraBody) Object.assign(body, cfg.extraBody);
+  return JSON.stringify(body);
+}
+
+function requestHeaders(cfg: ServeBenchConfig): Record<string, string> {
+  const h: Record<string, string> = { 'content-type': 'application/json' };
+  if (cfg.apiKey) h.authorization = `Bearer ${cfg.apiKey}`;
+  return { ...h, ...cfg.headers };
+}
+
+/**
+ * Runs a serving benchmark: warm-ups, then every workload request on its planned arrival time (absolute deadlines),
+ * at most --max-concurrency at once. Failed requests are data; only cancellation throws (E_CANCELLED).
+ */
+export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workload, opts: RunOptions = {}): Promise<ServeBenchResult> {
+  const { signal, onEvent } = opts;
+  const reqs = workload.requests;
+  const url = new URL(cfg.endpoint, `${cfg.baseUrl}/`);
+  const pool = new Pool(url.origin, {
+    connections: cfg.maxConcurrency,
+    pipelining: 1,
+    keepAliveTimeout: 60_000,
+    keepAliveMaxTimeout: 600_000,
+  });
+  const headers = requestHeaders(cfg);
+  const chat = cfg.backend === 'openai-chat';
+  const send = (req: WorkloadRequest): Promise<StreamOutcome> =>
+    streamCompletion({
+      dispatcher: pool,
+      url: url.href,
+      headers,
+      body: requestBody(cfg, req),
+      chat,
+      timeoutMs: cfg.requestTimeoutMs,
+      maxEventBytes: cfg.maxEventBytes,
+      signal,
+    });
+  try {
+    if (cfg.numWarmups > 0 && reqs.length > 0) {
+      onEvent?.({ type: 'phase', phase: 'warmup', total: cfg.numWarmups });
+      const slots = new Slots(cfg.maxConcurrency ?? Infinity);
+      await Promise.all(
+        Array.from({ length: cfg.numWarmups }, async () => {
+          await slots.acquire();
+          try {
+            await send(reqs[0]!);
+          } finally {
+            slots.release();
+          }
+        }),
+      );
+      signal?.throwIfAborted();
+    }
+    onEvent?.({ type: 'phase', phase: 'measure', total: reqs.length });
+    const plan = planArrivals(reqs.length, cfg);
+    const slots = new Slots(cfg.maxConcurrency ?? Infinity);
+    const records = new Array<RequestRecord>(reqs.length);
+    const lag = new Array<number>(reqs.length).fill(0);
+    const rpsEvents: { rps: number; timestamp: string }[] = [];
+    let lastIntRps = cfg.rampUp ? cfg.rampUp.startRps : -1;
+    if (cfg.rampUp) rpsEvents.push({ rps: lastIntRps, timestamp: new Date().toISOString() });
+    let completed = 0;
+    let failed = 0;
+    const start = performance.now();
+    const one = async (req: WorkloadRequest, arrival: number): Promise<void> => {
+      const wait = slots.acquire();
+      if (wait) await wait;
+      let outcome: StreamOutcome;
+      try {
+        outcome = await send(req);
+      } finally {
+        slots.release();
+      }
+      const rec = toRecord(req, outcome, start, arrival);
+      records[req.index] = rec;
+      if (rec.ok) completed++;
+      else {
+        failed++;
+        onEvent?.({ type: 'request-failed', index: req.index, error: rec.error ?? '' });
+      }
+      onEvent?.({ type: 'progress', completed, failed, total: reqs.length });
+    };
+    const inflight: Promise<void>[] = [];
+    for (let i = 0; i < reqs.length; i++) {
+      const deadline = start + plan.offsetsMs[i]!;
+      if (deadline > performance.now()) await waitUntil(deadline, signal);
+      if (signal?.aborted) break;
+      const arrival = performance.now();
+      lag[i] = arrival - deadline;
+      if (cfg.rampUp) {
+        const intRps = Math.trunc(plan.rates[i]!);
+        for (let r = lastIntRps + 1; r <= intRps; r++) rpsEvents.push({ rps: r, timestamp: new Date().toISOString() });
+        lastIntRps = Math.max(lastIntRps, intRps);
+      }
+      inflight.push(one(reqs[i]!, arrival));
+    }
+    await Promise.all(inflight);
+    if (signal?.aborted) throw new IsobenchError('E_CANCELLED', 'serving benchmark cancelled');
+    const durationS = (performance.now() - start) / 1000;
+    await countMissingTokens(records, opts.tokenizer, signal);
+    onEvent?.({ type: 'phase', phase: 'done', total: reqs.length });
+    return assembleResult(cfg, workload, records, durationS, lag, cfg.rampUp ? rpsEvents : null);
+  } finally {
+    await pool.destroy().catch(() => undefined);
+  }
+}
+
+function toRecord(req: WorkloadRequest, o: StreamOutcome, start: number, arrival: number): RequestRecord {
+  const first = o.chunkTimes[0];
+  const last = o.chunkTimes[o.chunkTimes.length - 1];
+  const itl: number[] = [];
+  for (let k = 1; k < o.chunkTimes.length; k++) itl.push(o.chunkTimes[k]! - o.chunkTimes[k - 1]!);
+  return {
+    index: req.index,
+    ok: o.ok,
+    promptTokens: req.promptTokens,
+    startMs: o.startT - start,
+    queueMs: o.startT - arrival,
+    ttftMs: first === undefined ? null : first - o.startT,
+    itlMs: o.ok ? itl : [],
+    e2elMs: last === undefined ? null : last - o.startT,
+    // -1 marks "no usage": filled by the tokenizer or the chunk count before metrics are computed.
+    outputTokens: o.ok ? (o.usageTokens ?? -1) : 0,
+    text: o.text,
+    error: o.error,
+  };
+}
+
+async function countMissingTokens(records: RequestRecord[], tokenizer: Tokenizer | undefined, signal?: AbortSignal): Promise<void> {
+  const missing = records.filter((r) => r.outputTokens === -1);
+  if (missing.length === 0) return;
+  if (tokenizer) {
+    const ids = await tokenizer.encode(missing.map((r) => r.text), { addSpecialTokens: false, ...(signal ? { signal } : {}) });
+    missing.forEach((r, k) => (r.outputTokens = ids[k]!.length));
+  } else {
+    for (const r of missing) r.outputTokens = r.itlMs.length + 1;
+  }
+}
+
+function assembleResult(
+  cfg: ServeBenchConfig,
+  workload: Workload,
+  records: RequestRecord[],
+  durationS: number,
+  lag: number[],
+  rpsEvents: { rps: number; timestamp: string }[] | null,
+): ServeBenchResult {
+  const m = computeMetrics(records, durationS, cfg);
+  return {
+    status: 'ok',
+    backend: cfg.backend,
+    modelId: cfg.model,
+    numPrompts: workload.requests.length,
+    requestRate: cfg.requestRate,
+    burstiness: cfg.burstiness,
+    maxConcurrency: cfg.maxConcurrency,
+    rampUp: cfg.rampUp,
+    duration: durationS,
+    completed: m.completed,
+    failed: m.failed,
+    total_input_tokens: m.total_input_tokens,
+    total_output_tokens: m.total_output_tokens,
+    request_throughput: m.request_throughput,
+    request_goodput: m.request_goodput,
+    output_throughput: m.output_throughput,
+    total_token_throughput: m.total_token_throughput,
+    max_output_tokens_per_s: m.max_output_tokens_per_s,
+    max_concurrent_requests: m.max_concurrent_requests,
+    input_lens: records.map((r) => r.promptTokens),
+    output_lens: records.map((r) => (r.ok ? r.outputTokens : 0)),
+    ttfts: records.map((r) => (r.ok ? (r.ttftMs ?? 0) / 1000 : 0)),
+    itls: records.map((r) => r.itlMs.map((x) => x / 1000)),
+    latencies: records.map((r) => (r.ok ? (r.e2elMs ?? 0) / 1000 : 0)),
+    start_times: records.map((r) => r.startMs / 1000),
+    queue_times: records.map((r) => r.queueMs / 1000),
+    generated_texts: records.map((r) => r.text),
+    errors: records.map((r) => r.error ?? ''),
+    rps_change_events: rpsEvents,
+    stats: m.stats,
+    allStats: m.allStats,
+    samples: records.map(toSample),
+    scheduleLagMs: lag,
+    percentileMetrics: cfg.percentileMetrics,
+    metricPercentiles: cfg.metricPercentiles,
+    goodput: cfg.goodput,
+  };
+}

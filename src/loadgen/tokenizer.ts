@@ -1,0 +1,181 @@
+import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
+import os from 'node:os';
+import path from 'node:path';
+import * as hfTokenizers from '@huggingface/tokenizers';
+import { request } from 'undici';
+import { IsobenchError, errorMessage } from '../core/index.js';
+import type { Tokenizer } from './types.js';
+
+/** Words whose tokens make the sampling pool of a server tokenizer (its vocabulary size is not exposed). */
+const POOL_TEXT = `the of and to in is was for on that with as by at from his it an were are which this be or has had not
+first one their its new after but who they have her she two been other when there all during into school time may years
+more most only over city some world would where later up such used many can state about national out known university
+united then made team under series american year high also people between part film through being life three area each
+company game season group well both year government river music first number house water light word system program
+example question history family service market point information power development place country order story report
+number money business problem night study result change interest member morning reason research girl guy moment air
+teacher force education foot boy age policy process music market sense nation plan college interest death experience
+effect class control care field development role effort rate heart drug show leader light voice wife police mind price`;
+
+/** The part of @huggingface/tokenizers we use (its bundled .d.ts files do not resolve under NodeNext). */
+interface HfTokenizer {
+  encode(text: string, opts: { add_special_tokens: boolean }): { ids: number[] };
+  decode(ids: number[], opts: { skip_special_tokens: boolean }): string;
+  get_vocab(withAddedTokens: boolean): Map<string, number>;
+  get_added_tokens_decoder(): Map<number, { special?: boolean }>;
+}
+const HfTokenizerClass = (hfTokenizers as unknown as { Tokenizer: new (json: object, config: object) => HfTokenizer }).Tokenizer;
+
+/** Where to look for a tokenizer, in order: an explicit path, the server, the Hugging Face cache. */
+export interface TokenizerRequest {
+  baseUrl?: string;
+  model: string;
+  /** A tokenizer.json path, a directory holding one, or a Hugging Face model name. */
+  tokenizer?: string;
+}
+
+/**
+ * Finds a tokenizer for `model`: an explicit --tokenizer path, else the server's /tokenize + /detokenize, else a
+ * tokenizer.json in the Hugging Face cache. Throws E_TOKENIZER_UNAVAILABLE naming what to pass when none works.
+ */
+export async function resolveTokenizer(opts: TokenizerRequest, signal?: AbortSignal): Promise<Tokenizer> {
+  const tried: string[] = [];
+  if (opts.tokenizer !== undefined && existsSync(opts.tokenizer)) return loadTokenizerFile(tokenizerJsonIn(opts.tokenizer));
+  if (opts.baseUrl !== undefined) {
+    const server = await probeServerTokenizer(opts.baseUrl, opts.model, signal);
+    if (server.status === 'ok') return server.tokenizer;
+    tried.push(`${opts.baseUrl}/tokenize: ${server.reason}`);
+  }
+  const name = opts.tokenizer ?? opts.model;
+  const cached = findInHfCache(name);
+  if (cached !== null) return loadTokenizerFile(cached);
+  tried.push(`no tokenizer.json for ${name} in the Hugging Face cache (${hfHubCache()})`);
+  throw new IsobenchError('E_TOKENIZER_UNAVAILABLE', `no tokenizer for model ${opts.model}: ${tried.join('; ')}`, {
+    hint: 'pass --tokenizer /path/to/tokenizer.json (or a directory holding one), or benchmark a server that serves /tokenize and /detokenize (vLLM does)',
+  });
+}
+
+function tokenizerJsonIn(p: string): string {
+  return statSync(p).isDirectory() ? path.join(p, 'tokenizer.json') : p;
+}
+
+function hfHubCache(): string {
+  if (process.env.HF_HUB_CACHE) return process.env.HF_HUB_CACHE;
+  const home = process.env.HF_HOME ?? path.join(os.homedir(), '.cache', 'huggingface');
+  return path.join(home, 'hub');
+}
+
+/** `org/name` → the newest snapshot's tokenizer.json in the Hugging Face hub cache, or null. */
+export function findInHfCache(model: string): string | null {
+  const dir = path.join(hfHubCache(), `models--${model.replaceAll('/', '--')}`, 'snapshots');
+  if (!existsSync(dir)) return null;
+  const candidates = readdirSync(dir)
+    .map((snap) => path.join(dir, snap, 'tokenizer.json'))
+    .filter((f) => existsSync(f))
+    .sort((a, b) => statSync(b).mtimeMs - statSync(a).mtimeMs);
+  return candidates[0] ?? null;
+}
+
+/** A tokenizer from a local tokenizer.json (with tokenizer_config.json beside it when present). */
+export function loadTokenizerFile(file: string): Tokenizer {
+  let json: unknown;
+  let config: unknown = {};
+  try {
+    json = JSON.parse(readFileSync(file, 'utf8'));
+    const cfgFile = path.join(path.dirname(file), 'tokenizer_config.json');
+    if (existsSync(cfgFile)) config = JSON.parse(readFileSync(cfgFile, 'utf8'));
+  } catch (err) {
+    throw new IsobenchError('E_TOKENIZER_UNAVAILABLE', `cannot read tokenizer ${file}: ${errorMessage(err)}`, {
+      hint: 'pass --tokenizer with a valid tokenizer.json',
+    });
+  }
+  let tok: HfTokenizer;
+  try {
+    tok = new HfTokenizerClass(json as object, config as object);
+  } catch (err) {
+    throw new IsobenchError('E_TOKENIZER_UNAVAILABLE', `unsupported tokenizer ${file}: ${errorMessage(err)}`);
+  }
+  const special = new Set<number>();
+  for (const [id, added] of tok.get_added_tokens_decoder()) if (added.special) special.add(id);
+  const numSpecialTokens = tok.encode('', { add_special_tokens: true }).ids.length;
+  return {
+    id: `file:${file}`,
+    source: 'file',
+    numSpecialTokens,
+    encode: (texts, o) => Promise.resolve(texts.map((t) => tok.encode(t, { add_special_tokens: o.addSpecialTokens }).ids)),
+    decode: (ids) => Promise.resolve(ids.map((x) => tok.decode([...x], { skip_special_tokens: false }))),
+    samplingIds: () =>
+      Promise.resolve(
+        [...new Set(tok.get_vocab(true).values())].filter((id) => !special.has(id)).sort((a, b) => a - b),
+      ),
+  };
+}
+
+type Probe = { status: 'ok'; tokenizer: Tokenizer } | { status: 'unavailable'; reason: string };
+
+async function postJson(url: string, body: unknown, signal?: AbortSignal): Promise<unknown> {
+  const res = await request(url, {
+    method: 'POST',
+    headers: { 'content-type': 'application/json' },
+    body: JSON.stringify(body),
+    signal,
+    headersTimeout: 30_000,
+    bodyTimeout: 30_000,
+  });
+  const text = await res.body.text();
+  if (res.statusCode !== 200) throw new Error(`HTTP ${res.statusCode}: ${text.slice(0, 200)}`);
+  return JSON.parse(text);
+}
+
+/** Runs `fn` over `items` with at most `limit` in flight, keeping order. */
+async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+  const out = new Array<R>(items.length);
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const i = next++;
+      out[i] = await fn(items[i]!);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, worker));
+  return out;
+}
+
+/** The server's /tokenize and /detokenize as a Tokenizer, when they answer. */
+export async function probeServerTokenizer(baseUrl: string, model: string, signal?: AbortSignal): Promise<Probe> {
+  const tokenize = async (text: string, add: boolean): Promise<number[]> => {
+    const res = (await postJson(`${baseUrl}/tokenize`, { model, prompt: text, add_special_tokens: add }, signal)) as { tokens?: unknown };
+    if (!Array.isArray(res.tokens)) throw new Error('/tokenize answered without a tokens array');
+    return res.tokens as number[];
+  };
+  const detokenize = async (tokens: readonly number[]): Promise<string> => {
+    const res = (await postJson(`${baseUrl}/detokenize`, { model, tokens }, signal)) as { prompt?: unknown };
+    if (typeof res.prompt !== 'string') throw new Error('/detokenize answered without a prompt string');
+    return res.prompt;
+  };
+  let numSpecialTokens: number;
+  try {
+    const withSpecial = await tokenize('hello', true);
+    const without = await tokenize('hello', false);
+    await detokenize(without);
+    numSpecialTokens = Math.max(0, withSpecial.length - without.length);
+  } catch (err) {
+    if (signal?.aborted) throw err;
+    return { status: 'unavailable', reason: errorMessage(err) };
+  }
+  let pool: number[] | null = null;
+  return {
+    status: 'ok',
+    tokenizer: {
+      id: `server:${baseUrl}`,
+      source: 'server',
+      numSpecialTokens,
+      encode: (texts, o) => mapLimited(texts, 16, (t) => tokenize(t, o.addSpecialTokens)),
+      decode: (ids) => mapLimited(ids, 16, detokenize),
+      samplingIds: async () => {
+        pool ??= [...new Set(await tokenize(POOL_TEXT.replace(/\s+/g, ' '), false))].sort((a, b) => a - b);
+        return pool;
+      },
+    },
+  };
+}

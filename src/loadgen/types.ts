@@ -1,0 +1,172 @@
+import type { SampleRecord } from '../store/index.js';
+
+export type DatasetName = 'random' | 'sharegpt' | 'sonnet' | 'prefix_repetition' | 'custom';
+export const DATASET_NAMES: readonly DatasetName[] = ['random', 'sharegpt', 'sonnet', 'prefix_repetition', 'custom'];
+
+export type Backend = 'openai' | 'openai-chat' | 'vllm';
+export const BACKENDS: readonly Backend[] = ['openai', 'openai-chat', 'vllm'];
+
+/** What decides the prompts of a serving workload. Every field has vLLM's default (see `defaultWorkloadConfig`). */
+export interface WorkloadConfig {
+  datasetName: DatasetName;
+  /** File for sharegpt (JSON), sonnet (text) and custom (JSONL). */
+  datasetPath: string | null;
+  numPrompts: number;
+  seed: number;
+  randomInputLen: number;
+  randomOutputLen: number;
+  randomRangeRatio: number;
+  randomPrefixLen: number;
+  /** Overrides each ShareGPT conversation's own completion length when set. */
+  sharegptOutputLen: number | null;
+  sonnetInputLen: number;
+  sonnetOutputLen: number;
+  sonnetPrefixLen: number;
+  prefixRepetitionPrefixLen: number;
+  prefixRepetitionSuffixLen: number;
+  prefixRepetitionNumPrefixes: number;
+  prefixRepetitionOutputLen: number;
+  customOutputLen: number;
+}
+
+/** One request of a workload. */
+export interface WorkloadRequest {
+  index: number;
+  prompt: string;
+  promptTokens: number;
+  /** `max_tokens` (`max_completion_tokens` for chat). */
+  maxTokens: number;
+}
+
+/** The deterministic list of requests every variant of a task receives. */
+export interface Workload {
+  config: WorkloadConfig;
+  /** Which tokenizer counted the prompt tokens (part of the hash: another tokenizer gives other prompts). */
+  tokenizerId: string;
+  requests: WorkloadRequest[];
+}
+
+/** Counts and converts tokens for one model. Batched and async because the server's /tokenize may be the source. */
+export interface Tokenizer {
+  /** `server:<base url>`, `file:<path>`, ... */
+  readonly id: string;
+  readonly source: 'server' | 'file';
+  /** How many special tokens encoding adds to a text (e.g. 1 for a BOS token). */
+  readonly numSpecialTokens: number;
+  encode(texts: readonly string[], opts: { addSpecialTokens: boolean; signal?: AbortSignal }): Promise<number[][]>;
+  decode(ids: readonly (readonly number[])[], signal?: AbortSignal): Promise<string[]>;
+  /** Non-special token ids to build synthetic prompts from, ascending. */
+  samplingIds(signal?: AbortSignal): Promise<number[]>;
+}
+
+export type RampUpStrategy = 'linear' | 'exponential';
+export type GoodputMetric = 'ttft' | 'tpot' | 'e2el';
+export const PERCENTILE_METRICS = ['ttft', 'tpot', 'itl', 'e2el', 'client_queue_time', 'e2el_including_client_queue'] as const;
+export type PercentileMetric = (typeof PERCENTILE_METRICS)[number];
+
+/** Optional sampling parameters sent with every request (omitted when null). */
+export interface SamplingParams {
+  temperature: number | null;
+  topP: number | null;
+  topK: number | null;
+  minP: number | null;
+  frequencyPenalty: number | null;
+  presencePenalty: number | null;
+  repetitionPenalty: number | null;
+}
+
+/** How to drive the server: target, load shape, timeouts and what to report. */
+export interface ServeBenchConfig {
+  backend: Backend;
+  /** e.g. `http://127.0.0.1:8000` (no trailing slash). */
+  baseUrl: string;
+  /** e.g. `/v1/completions`. */
+  endpoint: string;
+  /** The model id (used for the file name and as the request's model unless servedModelName is set). */
+  model: string;
+  servedModelName: string | null;
+  headers: Readonly<Record<string, string>>;
+  /** Sent as `Authorization: Bearer` (OPENAI_API_KEY). */
+  apiKey: string | null;
+  /** Requests per second; Infinity sends everything at once. */
+  requestRate: number;
+  burstiness: number;
+  maxConcurrency: number | null;
+  numWarmups: number;
+  rampUp: { strategy: RampUpStrategy; startRps: number; endRps: number } | null;
+  ignoreEos: boolean;
+  sampling: SamplingParams;
+  extraBody: Readonly<Record<string, unknown>> | null;
+  /** A request fails when no byte arrives for this long (before the headers or between chunks). */
+  requestTimeoutMs: number;
+  /** Seed of the arrival times (the prompts have their own in WorkloadConfig). */
+  seed: number;
+  percentileMetrics: readonly PercentileMetric[];
+  metricPercentiles: readonly number[];
+  /** SLOs in ms; null when no --goodput. */
+  goodput: Partial<Record<GoodputMetric, number>> | null;
+  /** Largest SSE event accepted, in bytes; a bigger one fails the request. */
+  maxEventBytes: number;
+}
+
+/** One request's measurement (the store's SampleRecord without trialId, plus client queue time). */
+export interface LoadgenSample extends Omit<SampleRecord, 'trialId'> {
+  /** Time spent waiting for a --max-concurrency slot. */
+  queueMs: number;
+}
+
+/** Mean/median/std/percentiles of one metric in ms, under vLLM's keys (`mean_ttft_ms`, `p99_ttft_ms`, ...). */
+export type MetricStats = Record<string, number>;
+
+/** The outcome of one benchmark run: vLLM's result fields (same names), plus errors and samples. */
+export interface ServeBenchResult {
+  status: 'ok';
+  backend: Backend;
+  modelId: string;
+  numPrompts: number;
+  requestRate: number;
+  burstiness: number;
+  maxConcurrency: number | null;
+  rampUp: ServeBenchConfig['rampUp'];
+  /** Seconds from the first arrival to the last response. */
+  duration: number;
+  completed: number;
+  failed: number;
+  total_input_tokens: number;
+  total_output_tokens: number;
+  request_throughput: number;
+  request_goodput: number | null;
+  output_throughput: number;
+  total_token_throughput: number;
+  max_output_tokens_per_s: number;
+  max_concurrent_requests: number;
+  input_lens: number[];
+  output_lens: number[];
+  /** Seconds, per request (0 for failed ones), as vLLM. */
+  ttfts: number[];
+  itls: number[][];
+  latencies: number[];
+  /** Seconds since the benchmark start. */
+  start_times: number[];
+  queue_times: number[];
+  generated_texts: string[];
+  /** Per request: '' when it succeeded, else the reason. */
+  errors: string[];
+  rps_change_events: { rps: number; timestamp: string }[] | null;
+  /** `mean_ttft_ms`, `median_ttft_ms`, `std_ttft_ms`, `p99_ttft_ms`, ... for the selected percentile metrics. */
+  stats: MetricStats;
+  /** The same statistics for every metric, whatever was selected (for the store and toMetricSet). */
+  allStats: MetricStats;
+  samples: LoadgenSample[];
+  /** Arrival-schedule lag per request (actual dispatch minus planned time), ms. */
+  scheduleLagMs: number[];
+  percentileMetrics: readonly PercentileMetric[];
+  metricPercentiles: readonly number[];
+  goodput: ServeBenchConfig['goodput'];
+}
+
+/** Progress of a benchmark, for reporters. */
+export type LoadgenEvent =
+  | { type: 'phase'; phase: 'warmup' | 'measure' | 'done'; total: number }
+  | { type: 'progress'; completed: number; failed: number; total: number }
+  | { type: 'request-failed'; index: number; error: string };

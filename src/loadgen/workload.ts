@@ -1,0 +1,271 @@
+import { createHash } from 'node:crypto';
+import { readFileSync } from 'node:fs';
+import { IsobenchError, errorMessage, usageError } from '../core/index.js';
+import { Prng } from './prng.js';
+import type { Tokenizer, Workload, WorkloadConfig, WorkloadRequest } from './types.js';
+
+/** vLLM's defaults for every dataset parameter. */
+export function defaultWorkloadConfig(overrides: Partial<WorkloadConfig> = {}): WorkloadConfig {
+  return {
+    datasetName: 'random',
+    datasetPath: null,
+    numPrompts: 1000,
+    seed: 0,
+    randomInputLen: 1024,
+    randomOutputLen: 128,
+    randomRangeRatio: 0,
+    randomPrefixLen: 0,
+    sharegptOutputLen: null,
+    sonnetInputLen: 550,
+    sonnetOutputLen: 150,
+    sonnetPrefixLen: 200,
+    prefixRepetitionPrefixLen: 256,
+    prefixRepetitionSuffixLen: 256,
+    prefixRepetitionNumPrefixes: 10,
+    prefixRepetitionOutputLen: 128,
+    customOutputLen: 256,
+    ...overrides,
+  };
+}
+
+function opt(addSpecialTokens: boolean, signal: AbortSignal | undefined): { addSpecialTokens: boolean; signal?: AbortSignal } {
+  return signal ? { addSpecialTokens, signal } : { addSpecialTokens };
+}
+
+function turnText(v: unknown): string {
+  return typeof v === 'string' ? v : '';
+}
+
+type Draft = Omit<WorkloadRequest, 'index'>;
+
+/** Builds the deterministic request list of a workload: the same config and tokenizer give the same prompts. */
+export async function buildWorkload(cfg: WorkloadConfig, tokenizer: Tokenizer, signal?: AbortSignal): Promise<Workload> {
+  let drafts: Draft[];
+  switch (cfg.datasetName) {
+    case 'random':
+      drafts = await randomDataset(cfg, tokenizer, signal);
+      break;
+    case 'sharegpt':
+      drafts = await sharegptDataset(cfg, tokenizer, signal);
+      break;
+    case 'sonnet':
+      drafts = await sonnetDataset(cfg, tokenizer, signal);
+      break;
+    case 'prefix_repetition':
+      drafts = await prefixRepetitionDataset(cfg, tokenizer, signal);
+      break;
+    case 'custom':
+      drafts = await customDataset(cfg, tokenizer, signal);
+      break;
+  }
+  return { config: cfg, tokenizerId: tokenizer.id, requests: drafts.map((d, index) => ({ index, ...d })) };
+}
+
+/** A stable hash of the workload's requests and the tokenizer that counted them (sha256 hex). */
+export function workloadHash(w: Workload): string {
+  const h = createHash('sha256');
+  h.update(`isobench-workload-v1\n${w.tokenizerId}\n`);
+  for (const r of w.requests) h.update(`${r.index}\t${r.promptTokens}\t${r.maxTokens}\t${JSON.stringify(r.prompt)}\n`);
+  return h.digest('hex');
+}
+
+/** vLLM's decode/re-encode loop: pad with random ids or truncate until the prompt encodes to `target` tokens. */
+async function fitToLength(
+  tok: Tokenizer,
+  seqs: number[][],
+  targets: readonly number[],
+  pool: readonly number[],
+  rng: Prng,
+  signal?: AbortSignal,
+): Promise<{ prompts: string[]; lengths: number[] }> {
+  const prompts = new Array<string>(seqs.length).fill('');
+  let pending = seqs.map((_, i) => i);
+  for (let attempt = 0; pending.length > 0; attempt++) {
+    signal?.throwIfAborted();
+    const decoded = await tok.decode(pending.map((i) => seqs[i]!), signal);
+    const encoded = await tok.encode(decoded, opt(false, signal));
+    const still: number[] = [];
+    pending.forEach((i, k) => {
+      prompts[i] = decoded[k]!;
+      const ids = encoded[k]!;
+      seqs[i] = ids;
+      const target = targets[i]!;
+      if (attempt >= 10 || ids.length === target) return;
+      seqs[i] = ids.length > target ? ids.slice(0, target) : ids.concat(randomIds(pool, target - ids.length, rng));
+      still.push(i);
+    });
+    pending = still;
+  }
+  return { prompts, lengths: seqs.map((s) => s.length) };
+}
+
+function randomIds(pool: readonly number[], n: number, rng: Prng): number[] {
+  const out: number[] = [];
+  for (let i = 0; i < n; i++) out.push(pool[rng.int(0, pool.length - 1)]!);
+  return out;
+}
+
+async function samplingPool(tok: Tokenizer, signal?: AbortSignal): Promise<number[]> {
+  const pool = await tok.samplingIds(signal);
+  if (pool.length === 0) throw new IsobenchError('E_TOKENIZER_UNAVAILABLE', `tokenizer ${tok.id} has no usable token ids`);
+  return pool;
+}
+
+async function randomDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: AbortSignal): Promise<Draft[]> {
+  const ratio = cfg.randomRangeRatio;
+  if (!(ratio >= 0 && ratio < 1)) throw usageError('--random-range-ratio', `must be in [0, 1), got ${ratio}`);
+  const realInput = Math.max(0, cfg.randomInputLen - tok.numSpecialTokens);
+  const inLo = Math.floor(realInput * (1 - ratio));
+  const inHi = Math.ceil(realInput * (1 + ratio));
+  const outLo = Math.max(Math.floor(cfg.randomOutputLen * (1 - ratio)), 1);
+  const outHi = Math.max(Math.ceil(cfg.randomOutputLen * (1 + ratio)), 1);
+  if (cfg.randomPrefixLen + inLo < 1) {
+    throw usageError('--random-input-len', `too small: at least one prompt token is needed (the tokenizer adds ${tok.numSpecialTokens} special tokens)`, 'increase --random-input-len or --random-prefix-len');
+  }
+  const rng = new Prng(cfg.seed);
+  const pool = await samplingPool(tok, signal);
+  const n = cfg.numPrompts;
+  const inputLens = Array.from({ length: n }, () => rng.int(inLo, inHi));
+  const outputLens = Array.from({ length: n }, () => rng.int(outLo, outHi));
+  const offsets = Array.from({ length: n }, () => rng.int(0, pool.length - 1));
+  const prefix = randomIds(pool, cfg.randomPrefixLen, rng);
+  const seqs = inputLens.map((len, i) => {
+    const inner: number[] = [];
+    for (let j = 0; j < len; j++) inner.push(pool[(offsets[i]! + i + j) % pool.length]!);
+    return prefix.concat(inner);
+  });
+  const targets = inputLens.map((len) => cfg.randomPrefixLen + len);
+  const { prompts, lengths } = await fitToLength(tok, seqs, targets, pool, rng, signal);
+  return prompts.map((prompt, i) => ({ prompt, promptTokens: lengths[i]!, maxTokens: outputLens[i]! }));
+}
+
+function readDatasetFile(cfg: WorkloadConfig): string {
+  if (cfg.datasetPath === null) {
+    throw usageError('--dataset-path', `required for --dataset-name ${cfg.datasetName}`, 'pass the path of a local dataset file');
+  }
+  try {
+    return readFileSync(cfg.datasetPath, 'utf8');
+  } catch (err) {
+    throw new IsobenchError('E_INPUT', `cannot read --dataset-path ${cfg.datasetPath}: ${errorMessage(err)}`);
+  }
+}
+
+/** Pads a too-short request list by sampling it with replacement (vLLM's oversampling). */
+function oversample(drafts: Draft[], n: number, rng: Prng, what: string): Draft[] {
+  if (drafts.length === 0) throw new IsobenchError('E_INPUT', `${what} yields no usable request`);
+  const out = drafts.slice(0, n);
+  while (out.length < n) out.push(drafts[rng.int(0, drafts.length - 1)]!);
+  return out;
+}
+
+/** ShareGPT's pruning: prompts and outputs of at least 4 tokens, prompt ≤ 1024, prompt + output ≤ 2048. */
+function validSequence(promptLen: number, outputLen: number, skipMinOutput: boolean): boolean {
+  return !(promptLen < 4 || (!skipMinOutput && outputLen < 4) || promptLen > 1024 || promptLen + outputLen > 2048);
+}
+
+async function sharegptDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: AbortSignal): Promise<Draft[]> {
+  const text = readDatasetFile(cfg);
+  let data: unknown;
+  try {
+    data = JSON.parse(text);
+  } catch (err) {
+    throw new IsobenchError('E_INPUT', `--dataset-path ${cfg.datasetPath}: not JSON (${errorMessage(err)})`);
+  }
+  if (!Array.isArray(data)) throw new IsobenchError('E_INPUT', `--dataset-path ${cfg.datasetPath}: expected a JSON list of conversations`);
+  const convs = (data as { conversations?: { value?: unknown }[] }[])
+    .filter((e) => Array.isArray(e?.conversations) && e.conversations.length >= 2)
+    .map((e) => [turnText(e.conversations![0]!.value), turnText(e.conversations![1]!.value)] as const);
+  const rng = new Prng(cfg.seed);
+  rng.shuffle(convs);
+  const out: Draft[] = [];
+  const batch = 64;
+  for (let start = 0; start < convs.length && out.length < cfg.numPrompts; start += batch) {
+    const slice = convs.slice(start, start + batch);
+    const promptIds = await tok.encode(slice.map((c) => c[0]), opt(true, signal));
+    const completionIds = cfg.sharegptOutputLen === null ? await tok.encode(slice.map((c) => c[1]), opt(true, signal)) : null;
+    for (let k = 0; k < slice.length && out.length < cfg.numPrompts; k++) {
+      const promptLen = promptIds[k]!.length;
+      const outputLen = cfg.sharegptOutputLen ?? completionIds![k]!.length;
+      if (!validSequence(promptLen, outputLen, cfg.sharegptOutputLen !== null)) continue;
+      out.push({ prompt: slice[k]![0], promptTokens: promptLen, maxTokens: outputLen });
+    }
+  }
+  return oversample(out, cfg.numPrompts, rng, `ShareGPT file ${cfg.datasetPath}`);
+}
+
+const SONNET_BASE_PROMPT = 'Pick as many lines as you can from these poem lines:\n';
+
+async function sonnetDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: AbortSignal): Promise<Draft[]> {
+  const lines = readDatasetFile(cfg).split(/(?<=\n)/).filter((l) => l.length > 0);
+  if (lines.length === 0) throw new IsobenchError('E_INPUT', `--dataset-path ${cfg.datasetPath}: no lines`);
+  const [baseIds] = await tok.encode([SONNET_BASE_PROMPT], opt(true, signal));
+  const baseOffset = baseIds!.length;
+  if (cfg.sonnetInputLen <= baseOffset) {
+    throw usageError('--sonnet-input-len', `must be greater than the base prompt's ${baseOffset} tokens`);
+  }
+  const lineIds = await tok.encode(lines, opt(true, signal));
+  const avgLen = lineIds.reduce((s, ids) => s + ids.length, 0) / lines.length;
+  const numPrefixLines = Math.max(Math.round((cfg.sonnetPrefixLen - baseOffset) / avgLen), 0);
+  const numInputLines = Math.round((cfg.sonnetInputLen - baseOffset) / avgLen);
+  const prefix = lines.slice(0, numPrefixLines).join('');
+  const rng = new Prng(cfg.seed);
+  const out: Draft[] = [];
+  for (let round = 0; out.length < cfg.numPrompts; round++) {
+    if (round > 100) throw new IsobenchError('E_INPUT', `sonnet prompts never fit in --sonnet-input-len ${cfg.sonnetInputLen}`);
+    const need = cfg.numPrompts - out.length;
+    const candidates = Array.from({ length: need }, () => {
+      let extra = '';
+      for (let k = 0; k < numInputLines - numPrefixLines; k++) extra += lines[rng.int(0, lines.length - 1)]!;
+      return `${SONNET_BASE_PROMPT}${prefix}${extra}`;
+    });
+    const ids = await tok.encode(candidates, opt(true, signal));
+    candidates.forEach((prompt, k) => {
+      const len = ids[k]!.length;
+      if (len <= cfg.sonnetInputLen) out.push({ prompt, promptTokens: len, maxTokens: cfg.sonnetOutputLen });
+    });
+  }
+  return out;
+}
+
+async function prefixRepetitionDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: AbortSignal): Promise<Draft[]> {
+  const perPrefix = Math.floor(cfg.numPrompts / cfg.prefixRepetitionNumPrefixes);
+  if (perPrefix === 0) {
+    throw usageError('--prefix-repetition-num-prefixes', `(${cfg.prefixRepetitionNumPrefixes}) must not exceed --num-prompts (${cfg.numPrompts})`);
+  }
+  const rng = new Prng(cfg.seed);
+  const pool = await samplingPool(tok, signal);
+  const exact = async (lens: number[]): Promise<number[][]> => {
+    const seqs = lens.map((len) => randomIds(pool, len, rng));
+    await fitToLength(tok, seqs, lens, pool, rng, signal);
+    return seqs;
+  };
+  const prefixes = await exact(Array.from({ length: cfg.prefixRepetitionNumPrefixes }, () => cfg.prefixRepetitionPrefixLen));
+  const suffixes = await exact(Array.from({ length: perPrefix * prefixes.length }, () => cfg.prefixRepetitionSuffixLen));
+  const combined = suffixes.map((s, k) => prefixes[Math.floor(k / perPrefix)]!.concat(s));
+  const prompts = await tok.decode(combined, signal);
+  const out = prompts.map((prompt, k) => ({ prompt, promptTokens: combined[k]!.length, maxTokens: cfg.prefixRepetitionOutputLen }));
+  rng.shuffle(out);
+  return oversample(out, cfg.numPrompts, rng, 'prefix_repetition');
+}
+
+async function customDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: AbortSignal): Promise<Draft[]> {
+  const text = readDatasetFile(cfg);
+  const prompts: string[] = [];
+  text.split('\n').forEach((line, i) => {
+    if (line.trim() === '') return;
+    let row: { prompt?: unknown };
+    try {
+      row = JSON.parse(line) as { prompt?: unknown };
+    } catch (err) {
+      throw new IsobenchError('E_INPUT', `--dataset-path ${cfg.datasetPath} line ${i + 1}: not JSON (${errorMessage(err)})`);
+    }
+    if (typeof row?.prompt !== 'string') throw new IsobenchError('E_INPUT', `--dataset-path ${cfg.datasetPath} line ${i + 1}: no "prompt" string`);
+    prompts.push(row.prompt);
+  });
+  const rng = new Prng(cfg.seed);
+  rng.shuffle(prompts);
+  const chosen = prompts.slice(0, cfg.numPrompts);
+  const ids = await tok.encode(chosen, opt(true, signal));
+  const out = chosen.map((prompt, k) => ({ prompt, promptTokens: ids[k]!.length, maxTokens: cfg.customOutputLen }));
+  return oversample(out, cfg.numPrompts, rng, `custom file ${cfg.datasetPath}`);
+}
