@@ -1,0 +1,76 @@
+import type { Command } from '@commander-js/extra-typings';
+import { z } from 'zod';
+import { openStore, readStoreStatus, type StoreStatus } from '../store/index.js';
+import { opt, parseOptions } from './options.js';
+import { failureText, short } from './reporters/format.js';
+
+const StatusOptionsSchema = z.object({
+  store: z.string().min(1, '--store must not be empty').optional(),
+  json: z.boolean().default(false),
+  failures: opt.nonNegInt('--failures').default(10),
+});
+
+/** `isobench status`: what a store holds: runs, trials per task and variant, the latest failures. */
+export function register(program: Command): void {
+  program
+    .command('status')
+    .description('Show the runs, trial counts per task and variant, and the most recent failures in a store')
+    .option('--store <location>', 'SQLite file or postgres:// URL (default isobench.sqlite in the working directory)')
+    .option('--json', 'print the status as JSON')
+    .option('--failures <n>', 'how many recent failures to show', '10')
+    .action(async (raw) => {
+      const opts = parseOptions(StatusOptionsSchema, raw);
+      // create: false — looking at a store must never leave an empty one behind.
+      const store = await openStore(opts.store, { create: false });
+      try {
+        const status = await readStoreStatus(store, opts.failures);
+        process.stdout.write(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+      } finally {
+        await store.close();
+      }
+    });
+}
+
+/** The status as aligned plain text. */
+export function formatStatus(s: StoreStatus): string {
+  const out = [`store   ${s.store.location} (${s.store.kind})`, `trials  ${s.totals.trials}: ${s.totals.ok} ok, ${s.totals.failed} failed`];
+  out.push('', `runs (${s.runs.length})`);
+  out.push(
+    ...columns([
+      ['id', 'engine', 'status', 'started', 'finished'],
+      ...s.runs.map((r) => [r.id, r.engine, r.status, r.startedAt, r.finishedAt ?? '-']),
+    ]),
+  );
+  if (s.variants.length > 0) {
+    out.push('', 'trials per task and variant');
+    out.push(...columns([['task', 'variant', 'ok', 'failed'], ...s.variants.map((v) => [short(v.taskCommit), variantLabel(v), String(v.ok), String(v.failed)])]));
+  }
+  if (s.recentFailures.length > 0) {
+    out.push('', `recent failures (${s.recentFailures.length})`);
+    out.push(
+      ...columns([
+        ['finished', 'task', 'variant', 'trial', 'failure'],
+        ...s.recentFailures.map((f) => [f.finishedAt, short(f.taskCommit), variantLabel(f), `#${f.trialIndex}`, evidence(f.failure)]),
+      ]),
+    );
+  }
+  return `${out.join('\n')}\n`;
+}
+
+function variantLabel(v: { variantId: string; taskCommit: string; kind: string | null; agent: string | null }): string {
+  if (v.kind === 'agent' && v.agent !== null) return `agent ${v.agent}`;
+  if (v.kind !== null) return v.kind;
+  return v.variantId.startsWith(`${v.taskCommit}:`) ? v.variantId.slice(v.taskCommit.length + 1) : v.variantId;
+}
+
+function evidence(f: StoreStatus['recentFailures'][number]['failure']): string {
+  const where = f.source === undefined ? '' : ` (${f.source}${f.line === undefined ? '' : ` line ${f.line}`})`;
+  return `${failureText(f, 100)}${where}`;
+}
+
+/** Rows of cells as lines with every column padded to its widest cell. */
+function columns(rows: string[][]): string[] {
+  const widths: number[] = [];
+  for (const r of rows) r.forEach((c, i) => (widths[i] = Math.max(widths[i] ?? 0, c.length)));
+  return rows.map((r) => `  ${r.map((c, i) => (i === r.length - 1 ? c : c.padEnd(widths[i] ?? 0))).join('  ')}`);
+}

@@ -1,0 +1,41 @@
+import type { Failure } from '../core/index.js';
+import type { RunRecord, Store, TrialCount } from './types.js';
+
+/** What `isobench status` shows: the runs, trial counts per task and variant, and the latest failures. */
+export interface StoreStatus {
+  store: { kind: Store['kind']; location: string };
+  runs: Omit<RunRecord, 'config'>[];
+  totals: { trials: number; ok: number; failed: number };
+  variants: (TrialCount & { kind: string | null; agent: string | null })[];
+  recentFailures: {
+    trialKey: string;
+    taskCommit: string;
+    variantId: string;
+    kind: string | null;
+    agent: string | null;
+    trialIndex: number;
+    finishedAt: string;
+    failure: Failure;
+  }[];
+}
+
+/** Reads the status of `store`, with up to `failures` most recent failures. */
+export async function readStoreStatus(store: Store, failures = 10): Promise<StoreStatus> {
+  const [runs, counts, variants, recent] = await Promise.all([store.listRuns(), store.trialCounts(), store.listVariants(), store.recentFailures(failures)]);
+  const byId = new Map(variants.map((v) => [v.id, v]));
+  const describe = (variantId: string) => {
+    const v = byId.get(variantId);
+    return { kind: v?.kind ?? null, agent: v?.agentName == null ? null : `${v.agentName}:${v.agentModel ?? '?'}` };
+  };
+  const ok = counts.reduce((n, c) => n + c.ok, 0);
+  const failed = counts.reduce((n, c) => n + c.failed, 0);
+  return {
+    store: { kind: store.kind, location: store.location },
+    runs: runs.map(({ config: _config, ...r }) => r),
+    totals: { trials: ok + failed, ok, failed },
+    variants: counts.map((c) => ({ ...c, ...describe(c.variantId) })),
+    recentFailures: recent.flatMap((t) =>
+      t.failure === null ? [] : [{ trialKey: t.trialKey, taskCommit: t.taskCommit, variantId: t.variantId, ...describe(t.variantId), trialIndex: t.trialIndex, finishedAt: t.finishedAt, failure: t.failure }],
+    ),
+  };
+}
