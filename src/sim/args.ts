@@ -1,4 +1,5 @@
 import { usageError } from '../core/index.js';
+import { API_SERVER_FLAGS, ENGINE_FLAGS, type FlagSpec } from '../vllm/index.js';
 import type { SimProfile } from './profile.js';
 
 type Kind = 'int' | 'num' | 'bool' | 'str' | 'strs';
@@ -44,32 +45,10 @@ const ALIASES: Readonly<Record<string, keyof SimProfile>> = {
   '--tp': 'tensor_parallel_size',
 };
 
-/** vLLM server flags that take a value and do not change the simulation: accepted silently. */
-const VLLM_VALUE_FLAGS = new Set([
-  '--dtype', '--tokenizer', '--tokenizer-mode', '--revision', '--download-dir', '--load-format', '--quantization', '-q',
-  '--kv-cache-dtype', '--max-num-batched-tokens', '--block-size', '--swap-space', '--pipeline-parallel-size', '-pp',
-  '--data-parallel-size', '-dp', '--speculative-model', '--num-speculative-tokens', '--speculative-config',
-  '--speculative-draft-tensor-parallel-size', '--ngram-prompt-lookup-max', '--ngram-prompt-lookup-min',
-  '--spec-decoding-acceptance-method', '--uvicorn-log-level', '--chat-template', '--compilation-config', '-O',
-  '--api-key', '--root-path', '--distributed-executor-backend', '--cpu-offload-gb', '--max-seq-len-to-capture',
-  '--limit-mm-per-prompt', '--rope-scaling', '--rope-theta', '--hf-overrides', '--guided-decoding-backend',
-  '--scheduling-policy', '--num-scheduler-steps', '--max-logprobs', '--generation-config', '--max-loras',
-  '--max-lora-rank', '--lora-modules', '--tool-call-parser', '--reasoning-parser', '--code-revision',
-  '--tokenizer-revision', '--max-parallel-loading-workers', '--kv-transfer-config', '--preemption-mode',
-  '--num-gpu-blocks-override', '--override-neuron-config', '--override-pooler-config', '--worker-cls',
-  '--enable-prefix-caching-hash-algo', '--prefix-caching-hash-algo', '--long-prefill-token-threshold',
-  '--max-num-partial-prefills', '--config', '--mm-processor-kwargs', '--served-model', '--task', '--runner',
-]);
-
-/** vLLM boolean server flags that do not change the simulation: accepted silently. */
-const VLLM_BOOL_FLAGS = new Set([
-  '--trust-remote-code', '--disable-log-requests', '--disable-log-stats', '--enforce-eager', '--enable-chunked-prefill',
-  '--no-enable-chunked-prefill', '--disable-custom-all-reduce', '--use-v2-block-manager',
-  '--disable-frontend-multiprocessing', '--enable-lora', '--disable-sliding-window', '--enable-auto-tool-choice',
-  '--async-scheduling', '--enable-expert-parallel', '--disable-async-output-proc', '--multi-step-stream-outputs',
-  '--skip-tokenizer-init', '--enable-log-requests', '--disable-cascade-attn', '--enable-sleep-mode',
-  '--disable-uvicorn-access-log', '--enable-server-load-tracking', '--no-enable-log-requests',
-]);
+/** vLLM's own server flags (engine and API server) by every spelling, from src/vllm's flag table. */
+const VLLM_FLAGS: ReadonlyMap<string, FlagSpec> = new Map(
+  [...ENGINE_FLAGS, ...API_SERVER_FLAGS].flatMap((spec) => [spec.name, ...(spec.aliases ?? [])].map((name) => [name, spec] as const)),
+);
 
 /** What `sim serve` arguments (or a perf command's server arguments) resolve to, before validation. */
 export interface SimServeArgs {
@@ -128,8 +107,6 @@ export function parseSimServeArgs(argv: readonly string[]): SimServeArgs {
     if (flag === '--profile') out.profileFile = takeValue();
     else if (flag === '--host') out.host = takeValue();
     else if (flag === '--port') out.port = parseNumber(flag, takeValue(), 'int');
-    else if (VLLM_VALUE_FLAGS.has(flag)) takeValue();
-    else if (VLLM_BOOL_FLAGS.has(flag)) continue;
     else if (flag === '--served-model-name') {
       const names: string[] = inline !== undefined ? [inline] : [];
       while (inline === undefined && args[i + 1] !== undefined && !isFlag(args[i + 1])) names.push(args[++i] ?? '');
@@ -139,6 +116,13 @@ export function parseSimServeArgs(argv: readonly string[]): SimServeArgs {
       const negated = flag.startsWith('--no-') ? flag.slice(5) : undefined;
       const key = ALIASES[flag] ?? (negated ?? flag.replace(/^--?/, '')).replace(/-/g, '_');
       const kind = (SIM_KNOBS as Record<string, Kind | undefined>)[key];
+      const known = kind === undefined ? VLLM_FLAGS.get(flag) : undefined;
+      if (known !== undefined) {
+        // A flag of vLLM's that does not change the simulation: consume its value, if any, and move on.
+        if (known.arity === 'value') takeValue();
+        else if (known.arity === 'optbool' && inline === undefined && /^(true|false)$/i.test(args[i + 1] ?? '')) i++;
+        continue;
+      }
       if (kind === undefined) {
         const value = inline ?? (args[i + 1] !== undefined && !isFlag(args[i + 1]) ? args[++i] : undefined);
         out.warnings.push(`WARNING: isobench sim ignores unknown flag ${flag}${value === undefined ? '' : ` ${value}`}`);
