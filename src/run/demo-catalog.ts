@@ -15,14 +15,14 @@ export const DEMO_TASKS: readonly TaskInput[] = [
     pr_url: 'https://github.com/vllm-project/vllm/pull/0000',
     files_changed: ['vllm/attention/backends/flash_attn.py', 'vllm/model_executor/layers/rotary_embedding.py'],
     perf_command:
-      'python benchmarks/benchmark_serving.py --model meta-llama/Llama-3.1-8B-Instruct --dataset-name random --random-input-len 256 --random-output-len 24 --num-prompts 24 --max-concurrency 8 --seed 42',
+      'python benchmarks/benchmark_serving.py --model meta-llama/Llama-3.1-8B-Instruct --dataset-name random --random-input-len 1024 --random-output-len 16 --num-prompts 24 --max-concurrency 8 --seed 42',
     models: ['meta-llama/Llama-3.1-8B-Instruct'],
     gpu_config: 'H100:1',
     notes: 'demo: the human clearly wins',
     sim: {
-      human: { prefill_speed: 1.8, decode_step: 0.7 },
-      'agent-a': { prefill_speed: 1.1, decode_step: 0.97 },
-      'agent-b': { decode_step: 1.04 },
+      human: { prefill_speed: 3, decode_step: 0.6 },
+      'agent-a': { prefill_speed: 1.05 },
+      'agent-b': { prefill_speed: 0.97 },
     },
   },
   {
@@ -32,14 +32,14 @@ export const DEMO_TASKS: readonly TaskInput[] = [
     pr_url: 'https://github.com/vllm-project/vllm/pull/0001',
     files_changed: ['vllm/core/scheduler.py'],
     perf_command:
-      'VLLM_USE_V1=1 vllm bench serve --model Qwen/Qwen2.5-7B-Instruct --dataset-name random --random-input-len 128 --random-output-len 32 --num-prompts 24 --max-concurrency 8 --seed 7',
+      'VLLM_USE_V1=1 vllm bench serve --model Qwen/Qwen2.5-7B-Instruct --dataset-name random --random-input-len 1024 --random-output-len 16 --num-prompts 24 --max-concurrency 8 --seed 7',
     models: ['Qwen/Qwen2.5-7B-Instruct'],
     gpu_config: 'H100:1',
     notes: 'demo: an agent beats the human',
     sim: {
-      human: { decode_step: 0.9 },
-      'agent-a': { decode_step: 0.6, prefill_speed: 1.6 },
-      'agent-b': { decode_step: 0.95 },
+      human: { prefill_speed: 1.3 },
+      'agent-a': { prefill_speed: 2.5, decode_step: 0.8 },
+      'agent-b': { prefill_speed: 1.02 },
     },
   },
   {
@@ -49,7 +49,7 @@ export const DEMO_TASKS: readonly TaskInput[] = [
     pr_url: 'https://github.com/vllm-project/vllm/pull/0002',
     files_changed: ['vllm/worker/cache_engine.py', 'csrc/attention/paged_attention_v2.cu'],
     perf_command:
-      'python benchmarks/benchmark_serving.py --model mistralai/Mistral-7B-Instruct-v0.3 --dataset-name random --random-input-len 256 --random-output-len 24 --num-prompts 24 --max-concurrency 8 --seed 3',
+      'python benchmarks/benchmark_serving.py --model mistralai/Mistral-7B-Instruct-v0.3 --dataset-name random --random-input-len 1024 --random-output-len 16 --num-prompts 24 --max-concurrency 8 --seed 3',
     models: ['mistralai/Mistral-7B-Instruct-v0.3'],
     gpu_config: 'H100:1',
     notes: 'demo: a patch that needs a build, a wrong output, and an out-of-memory fallback',

@@ -20,6 +20,8 @@ export interface ResultRow {
   median: number | null;
   /** Improvement over the baseline on `metric` (positive = better), with the analysis' verdict. */
   vsBaseline: { improvementPct: number; verdict: Verdict } | null;
+  /** Agents only: improvement over the human variant on `metric`. */
+  vsHuman: { improvementPct: number; verdict: Verdict } | null;
   deviations: string[];
   /** Lowest probe agreement over the trials; null when no probe ran. */
   agreement: number | null;
@@ -53,10 +55,13 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[])
     const metric = metricOf(plan, trials);
     const baseline = plan.variants.find((v) => v.record.kind === 'baseline');
     const baseValues = baseline ? values(trials.filter((t) => t.variantId === baseline.record.id), metric) : [];
+    const human = plan.variants.find((v) => v.record.kind === 'human');
+    const humanValues = human ? values(trials.filter((t) => t.variantId === human.record.id), metric) : [];
     for (const v of plan.variants) {
       const mine = trials.filter((t) => t.variantId === v.record.id);
       const vals = values(mine, metric);
       const cmp = metric !== null && v !== baseline ? compare(metric, baseValues, vals) : null;
+      const cmpHuman = metric !== null && v.record.kind === 'agent' ? compare(metric, humanValues, vals) : null;
       const agreements = mine.flatMap((t) => (t.correctness ? [t.correctness.agreement] : []));
       rows.push({
         taskCommit: plan.task.commit,
@@ -70,6 +75,7 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[])
         metric,
         median: vals.length > 0 ? median(vals) : null,
         vsBaseline: cmp?.status === 'ok' ? { improvementPct: cmp.improvementPct, verdict: cmp.verdict } : null,
+        vsHuman: cmpHuman?.status === 'ok' ? { improvementPct: cmpHuman.improvementPct, verdict: cmpHuman.verdict } : null,
         deviations: [...new Set(mine.flatMap((t) => t.deviations))],
         agreement: agreements.length > 0 ? Math.min(...agreements) : null,
       });

@@ -1,6 +1,6 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
-import { errorMessage, type Failure } from '../core/index.js';
+import { errorMessage, IsobenchError, type Failure } from '../core/index.js';
 import type { Engine, PreparedVariant } from '../engine/index.js';
 import type { RunRecord, Store } from '../store/index.js';
 import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
@@ -174,6 +174,8 @@ class Runner {
     try {
       result = await this.input.engine.prepare(v.spec, this.signal);
     } catch (err) {
+      // A misconfigured engine is the user's to fix, not a property of the variant: stop the run with the message.
+      if (err instanceof IsobenchError && err.code === 'E_USAGE') throw err;
       result = { status: 'failed', failure: { code: 'internal_error', evidence: errorMessage(err), source: 'engine' }, log: errorMessage(err) };
     }
     this.emit(
@@ -298,14 +300,17 @@ export async function runBenchmarks(input: RunInput): Promise<RunSummary> {
   await input.store.createRun(record);
   let status: RunSummary['status'] = 'failed';
   let error: string | null = null;
+  let usage: IsobenchError | null = null;
   try {
     status = await runner.run();
   } catch (err) {
     status = input.signal?.aborted ? 'cancelled' : 'failed';
     error = errorMessage(err);
+    if (err instanceof IsobenchError && err.code === 'E_USAGE') usage = err;
   } finally {
     await input.store.finishRun(runId, status, new Date().toISOString());
     runner.emitEnd(status, (performance.now() - t0) / 1000);
   }
+  if (usage) throw usage;
   return runner.summary(status, (performance.now() - t0) / 1000, error);
 }

@@ -8,15 +8,15 @@ function pad(cells: string[][]): string {
 
 /** The results table: per task and variant, trials ok/failed, primary metric median, improvement vs baseline. */
 export function formatResults(rows: readonly ResultRow[]): string {
-  const cells: string[][] = [['task', 'variant', 'ok', 'failed', 'metric', 'median', 'vs baseline', 'notes']];
+  const cells: string[][] = [['task', 'variant', 'ok', 'failed', 'metric', 'median', 'vs baseline', 'vs human', 'notes']];
+  const pct = (c: ResultRow['vsBaseline']) => (c ? `${c.improvementPct >= 0 ? '+' : ''}${c.improvementPct.toFixed(1)}% ${c.verdict}` : '');
   for (const r of rows) {
-    const vs = r.vsBaseline ? `${r.vsBaseline.improvementPct >= 0 ? '+' : ''}${r.vsBaseline.improvementPct.toFixed(1)}% ${r.vsBaseline.verdict}` : '';
     const notes = [
       ...r.failures.map((f) => `${f.code}×${f.count}`),
       ...r.deviations.filter((d) => d.includes('oom fallback')).map(() => 'oom fallback'),
       ...(r.agreement !== null && r.agreement < 1 ? [`probe ${(r.agreement * 100).toFixed(0)}%`] : []),
     ].join(', ');
-    cells.push([short(r.taskCommit), r.label, String(r.ok), String(r.failed), r.metric ?? '', r.median === null ? '' : metricValue(r.median), vs, notes]);
+    cells.push([short(r.taskCommit), r.label, String(r.ok), String(r.failed), r.metric ?? '', r.median === null ? '' : metricValue(r.median), pct(r.vsBaseline), pct(r.vsHuman), notes]);
   }
   return pad(cells);
 }
