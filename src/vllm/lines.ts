@@ -1,18 +1,19 @@
-/** Calls `fn` for each line (split on \n, \r\n or \r) with its 1-based number, without building an array. */
+/**
+ * Calls `fn` for each line with its 1-based number, without building an array: lines end at \n, \r\n, or a lone \r
+ * (tqdm redraws progress bars with \r, and an editor shows each redraw as a line).
+ */
 export function forEachLine(text: string, fn: (line: string, lineNo: number) => void): void {
   let start = 0;
   let lineNo = 0;
   const n = text.length;
   while (start <= n) {
-    let end = start;
-    while (end < n) {
-      const c = text.charCodeAt(end);
-      if (c === 10 || c === 13) break;
-      end++;
-    }
-    lineNo++;
-    fn(text.slice(start, end), lineNo);
-    if (end < n && text.charCodeAt(end) === 13 && text.charCodeAt(end + 1) === 10) end++;
-    start = end + 1;
+    let nl = text.indexOf('\n', start);
+    if (nl < 0) nl = n;
+    let segment = text.slice(start, nl);
+    if (segment.endsWith('\r')) segment = segment.slice(0, -1);
+    if (segment.includes('\r')) {
+      for (const piece of segment.split('\r')) fn(piece, ++lineNo);
+    } else fn(segment, ++lineNo);
+    start = nl + 1;
   }
 }

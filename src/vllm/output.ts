@@ -40,6 +40,8 @@ const SERVING_LABELS: Record<string, string> = {
 };
 const escape = (s: string) => s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 const SERVING_LABEL_RE = new RegExp(`(${Object.keys(SERVING_LABELS).map(escape).join('|')}):[ \\t]*${NUM}`);
+/** Substrings every serving label line contains (one of). */
+const SERVING_LABEL_HINTS = ['requests:', '(s):', '/s):', 'tokens:'];
 const SERVING_STAT_RE = new RegExp(String.raw`(Mean|Median|Std|P\d+(?:\.\d+)?) (TTFT|TPOT|ITL|E2EL) \(ms\):[ \t]*${NUM}`);
 const SERVING_HEADER = 'Serving Benchmark Result';
 const LATENCY_AVG_RE = new RegExp(String.raw`Avg latency: ${NUM} seconds`);
@@ -82,9 +84,17 @@ interface Scan {
   latencyLine: number;
   throughput: MetricSet;
   throughputLine: number;
-  prefix: MetricSet;
+  prefixCosts: { phase: PrefixPhase; ms: number; speed: Speed | undefined }[];
+  prefixSpeed: Speed | undefined;
   prefixLine: number;
-  prefixPhase: 'none' | 'warmup' | 'generate';
+  prefixPhase: PrefixPhase;
+}
+
+type PrefixPhase = 'none' | 'warmup' | 'generate';
+/** The last tqdm "est. speed input: X toks/s, output: Y toks/s" of LLM.generate before a "cost time" line. */
+interface Speed {
+  input: number | undefined;
+  output: number | undefined;
 }
 
 /**
@@ -99,7 +109,7 @@ export function parseBenchmarkOutput(text: string): OutputParse {
     serving: {}, servingLine: 0, servingHeaderSeen: false,
     latency: {}, latencyLine: 0,
     throughput: {}, throughputLine: 0,
-    prefix: {}, prefixLine: 0, prefixPhase: 'none',
+    prefixCosts: [], prefixSpeed: undefined, prefixLine: 0, prefixPhase: 'none',
   };
   forEachLine(text, (line, lineNo) => {
     // A pathological single line (megabytes without a newline) is cut: metric lines are short.
@@ -118,7 +128,8 @@ function scanLine(line: string, lineNo: number, s: Scan): void {
     return;
   }
   if (line.includes(':')) {
-    const stat = SERVING_STAT_RE.exec(line);
+    // Cheap substring checks first: a 100 MB server log must not run every pattern on every line.
+    const stat = line.includes('(ms):') ? SERVING_STAT_RE.exec(line) : null;
     if (stat) {
       const which = (stat[1] ?? '').toLowerCase();
       const key = `${(stat[2] ?? '').toLowerCase()}_${which}`;
@@ -126,17 +137,17 @@ function scanLine(line: string, lineNo: number, s: Scan): void {
       if (!s.servingLine) s.servingLine = lineNo;
       return;
     }
-    const label = SERVING_LABEL_RE.exec(line);
+    const label = SERVING_LABEL_HINTS.some((h) => line.includes(h)) ? SERVING_LABEL_RE.exec(line) : null;
     if (label) {
       const key = SERVING_LABELS[label[1] ?? ''];
       if (key) setMetric(s.serving, key, toNumber(label[2]));
       if (!s.servingLine) s.servingLine = lineNo;
       return;
     }
-    if (scanLatency(line, lineNo, s)) return;
-    if (scanThroughput(line, lineNo, s)) return;
+    if (line.includes('latency:') && scanLatency(line, lineNo, s)) return;
+    if ((line.includes('Throughput:') || line.includes('Total num')) && scanThroughput(line, lineNo, s)) return;
   }
-  scanPrefix(line, lineNo, s);
+  if (line.includes('------') || line.includes('est. speed') || line.includes('cost time')) scanPrefix(line, lineNo, s);
 }
 
 function scanLatency(line: string, lineNo: number, s: Scan): boolean {
@@ -191,21 +202,33 @@ function scanPrefix(line: string, lineNo: number, s: Scan): void {
     s.prefixLine ||= lineNo;
     return;
   }
-  if (s.prefixPhase === 'generate' && line.includes('est. speed')) {
+  if (line.includes('est. speed')) {
     const speed = EST_SPEED_RE.exec(line);
-    if (speed) {
-      setMetric(s.prefix, 'input_throughput', toNumber(speed[1]));
-      setMetric(s.prefix, 'output_throughput', toNumber(speed[2]));
-    }
+    if (speed) s.prefixSpeed = { input: toNumber(speed[1]), output: toNumber(speed[2]) };
     return;
   }
   if (!line.includes('cost time')) return;
-  const cost = COST_TIME_RE.exec(line);
-  const seconds = toNumber(cost?.[1]);
+  const seconds = toNumber(COST_TIME_RE.exec(line)?.[1]);
   if (seconds === undefined) return;
-  const key = s.prefixPhase === 'generate' ? 'generate_time' : 'warmup_time';
-  setMetric(s.prefix, key, seconds * 1000);
+  s.prefixCosts.push({ phase: s.prefixPhase, ms: seconds * 1000, speed: s.prefixSpeed });
+  s.prefixSpeed = undefined;
   s.prefixLine ||= lineNo;
+}
+
+/**
+ * The script prints "cost time" after the warm-up and after the generation, in that order. When a truncated log
+ * lost the phase markers, the last cost time is the generation's (it is printed last).
+ */
+function prefixMetrics(s: Scan): MetricSet {
+  const costs = s.prefixCosts;
+  const generate = costs.filter((c) => c.phase === 'generate').pop() ?? (costs.some((c) => c.phase !== 'none') ? undefined : costs[costs.length - 1]);
+  const warmup = costs.filter((c) => c !== generate && c.phase !== 'generate').pop();
+  const out: MetricSet = {};
+  setMetric(out, 'warmup_time', warmup?.ms);
+  setMetric(out, 'generate_time', generate?.ms);
+  setMetric(out, 'input_throughput', generate?.speed?.input);
+  setMetric(out, 'output_throughput', generate?.speed?.output);
+  return out;
 }
 
 function setMetric(set: MetricSet, key: string, value: number | undefined): void {
@@ -222,9 +245,11 @@ function pickResult(s: Scan, text: string): OutputParse {
   }
   if (Object.keys(s.latency).length > 0) return ok('latency', s.latency, s.latencyLine, []);
   if (s.throughput.throughput !== undefined) return ok('throughput', s.throughput, s.throughputLine, []);
-  if (s.prefix.generate_time !== undefined || s.prefix.warmup_time !== undefined) {
-    const notes = s.prefix.generate_time === undefined ? ['only the warm-up finished: no generation time'] : [];
-    return ok('prefix_caching', s.prefix, s.prefixLine, notes);
+  if (s.prefixCosts.length > 0) {
+    const prefix = prefixMetrics(s);
+    const notes = prefix.generate_time === undefined ? ['only the warm-up finished: no generation time'] : [];
+    if (s.prefixPhase === 'none') notes.push('the warm-up/generation markers were cut off: the last "cost time" is taken as the generation');
+    return ok('prefix_caching', prefix, s.prefixLine, notes);
   }
   return { status: 'no_metrics', reason: noMetricsReason(s, text) };
 }

@@ -170,7 +170,7 @@ export function parsePerfCommand(command: string): PerfCommand {
   const finalModel = parsed.server.model ?? parsed.client.model;
   if (finalModel === undefined && target.info.mode !== 'unknown') warnings.push('no --model given: the script would use its default model');
   else if (finalModel !== undefined && (finalModel.startsWith('/') || finalModel.startsWith('./'))) {
-    warnings.push(`--model ${finalModel} is a local path, not a Hugging Face model id: it exists only on the author's machine`);
+    parsed.invalid.push(`--model ${finalModel} is a local path, not a Hugging Face model id: it exists only on the author's machine`);
   }
   return {
     status: 'ok',
