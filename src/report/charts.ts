@@ -12,21 +12,28 @@ const clamp = (x: number): number => Math.max(-LIMIT, Math.min(LIMIT, x));
 const CONFIG = {
   font: 'system-ui, -apple-system, Segoe UI, Helvetica, Arial, sans-serif',
   view: { stroke: null },
-  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e6e6e6' },
-  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom' },
+  axis: { labelFontSize: 11, titleFontSize: 12, gridColor: '#e6e6e6', labelLimit: 320 },
+  legend: { labelFontSize: 11, titleFontSize: 12, orient: 'bottom', labelLimit: 400, columns: 3 },
 } as const;
 
 function tieBand(t: number) {
   return { mark: { type: 'rect', color: '#d9d9d9', opacity: 0.5 }, encoding: { x: { datum: -t, type: 'quantitative' }, x2: { datum: t } } } as const;
 }
 
+/** The per-task chart draws at most this many tasks (the ones with the largest |agent vs human|) to stay legible. */
+export const PER_TASK_CHART_MAX = 80;
+
 /** Dot plot: one line per task, one dot per agent, x = agent vs human improvement. */
 export function perTaskChart(model: ReportModel): ChartSpec {
-  const values = model.rows.flatMap((r) => {
+  const all = model.rows.flatMap((r) => {
     const c = r.comparisons.agent_vs_human;
     return c.status === 'ok' ? [{ task: r.short, agent: r.agent, improvement: clamp(c.improvementPct), metric: r.metric }] : [];
   });
-  const tasks = new Set(values.map((v) => v.task)).size;
+  const extent = new Map<string, number>();
+  for (const v of all) extent.set(v.task, Math.max(extent.get(v.task) ?? 0, Math.abs(v.improvement)));
+  const kept = new Set([...extent.entries()].sort((a, b) => b[1] - a[1]).slice(0, PER_TASK_CHART_MAX).map(([t]) => t));
+  const values = all.filter((v) => kept.has(v.task));
+  const tasks = kept.size;
   const x = { field: 'improvement', type: 'quantitative', title: 'agent vs human improvement (%)', scale: { domain: [-LIMIT, LIMIT] } } as const;
   return {
     config: CONFIG,
@@ -40,7 +47,7 @@ export function perTaskChart(model: ReportModel): ChartSpec {
         mark: { type: 'point', filled: true, size: 55, opacity: 0.85 },
         encoding: {
           x,
-          y: { field: 'task', type: 'nominal', title: 'task', sort: 'ascending', axis: { labelFontSize: 10 } },
+          y: { field: 'task', type: 'nominal', title: 'task', sort: 'ascending', axis: { labelFontSize: 10, labelLimit: 400 } },
           color: { field: 'agent', type: 'nominal', title: 'agent' },
           shape: { field: 'agent', type: 'nominal', title: 'agent' },
         },
@@ -84,13 +91,13 @@ export function ciChart(model: ReportModel): ChartSpec {
     }),
   );
   const x = { type: 'quantitative', scale: { domain: [-LIMIT, LIMIT] }, title: 'mean improvement (%), 95% CI' } as const;
-  const y = { field: 'agent', type: 'nominal', title: null } as const;
+  const y = { field: 'agent', type: 'nominal', title: null, axis: { labelLimit: 400 } } as const;
   const yOffset = { field: 'comparison', type: 'nominal', sort: COMPARISONS.map((c) => c.label) } as const;
   const color = { field: 'comparison', type: 'nominal', title: 'comparison', sort: COMPARISONS.map((c) => c.label) } as const;
   return {
     config: CONFIG,
     width: 760,
-    height: { step: 54 },
+    height: Math.max(80, model.agentSummaries.length * 66),
     data: { values },
     layer: [
       tieBand(model.options.tieThreshold),
@@ -99,6 +106,35 @@ export function ciChart(model: ReportModel): ChartSpec {
       { mark: { type: 'point', filled: true, size: 60 }, encoding: { x: { ...x, field: 'mean' }, y, yOffset, color } },
     ],
   } as ChartSpec;
+}
+
+const VERDICT_ORDER = ['better', 'tie', 'worse', 'inconclusive'];
+const VERDICT_COLORS = ['#2e8b57', '#b0b0b0', '#d9534f', '#f0ad4e'];
+
+/** Stacked bars of verdict counts per agent, one panel per comparison. */
+export function verdictChart(model: ReportModel): ChartSpec {
+  const values = model.rows.flatMap((r) =>
+    COMPARISONS.flatMap((c) => {
+      const cmp = r.comparisons[c.key];
+      return cmp.status === 'ok' ? [{ comparison: c.label, agent: r.agent, verdict: cmp.verdict, order: VERDICT_ORDER.indexOf(cmp.verdict) }] : [];
+    }),
+  );
+  return {
+    config: CONFIG,
+    data: { values },
+    facet: { column: { field: 'comparison', type: 'nominal', title: null, sort: COMPARISONS.map((c) => c.label) } },
+    spec: {
+      width: 260,
+      height: Math.max(60, model.agents.length * 26),
+      mark: { type: 'bar' },
+      encoding: {
+        y: { field: 'agent', type: 'nominal', title: null, axis: { labelLimit: 400 } },
+        x: { aggregate: 'count', type: 'quantitative', title: 'comparable rows' },
+        color: { field: 'verdict', type: 'nominal', title: 'verdict', scale: { domain: VERDICT_ORDER, range: VERDICT_COLORS }, legend: { orient: 'right', columns: 1 } },
+        order: { field: 'order', type: 'quantitative' },
+      },
+    },
+  };
 }
 
 /**

@@ -7,8 +7,8 @@ import {
   type CompletenessCategory,
   type Summary,
 } from '../analysis/index.js';
-import { COMPARISONS, SIDES, totals, type ComparisonKey, type ReportModel, type RowAnalysis } from './model.js';
-import { ciChart, distributionChart, perTaskChart, type ChartSpec } from './charts.js';
+import { COMPARISONS, groupByCommit, SIDES, totals, type ComparisonKey, type ReportModel, type RowAnalysis } from './model.js';
+import { ciChart, distributionChart, PER_TASK_CHART_MAX, perTaskChart, verdictChart, type ChartSpec } from './charts.js';
 
 /** A cell of a table: text, or text with a CSS class (verdict colouring in HTML). */
 export type Cell = string | { text: string; cls: string };
@@ -79,22 +79,42 @@ function executiveSummary(model: ReportModel): Section {
   const t = totals(model);
   const n = model.rows.length;
   const items = [
-    `${n} rows (one per task and agent), ${model.commits.length} tasks (commits), ${model.agents.length} agent labels: ${model.agents.join(', ')}.`,
-    `Modes: ${model.modes.map((m) => `${m.label} ${m.rows} rows`).join(', ')}.`,
+    `${n} rows (one per task and agent), ${model.commits.length} tasks (commits), ${model.agents.length} agent labels, modes: ${model.modes.map((m) => `${m.label} ${m.rows}`).join(', ')}.`,
     `Valid 3-way rows (baseline + human + agent on the primary metric): ${countPct(t.categories.valid_3way, n)}; rows where the agent can be compared with the human: ${countPct(t.statuses.valid, n)}.`,
-    ...model.agentSummaries.map((s) => {
-      const tally = tallyVerdicts(model.rows.filter((r) => r.agent === s.agent).map((r) => r.comparisons.agent_vs_human));
-      const imp = s.improvements.agent_vs_human.summary;
-      const med = imp.status === 'ok' ? `, median ${signedPct(imp.median)}, mean ${summaryText(imp)}` : '';
-      return `${s.agent}: valid for comparison ${countPct(s.statuses.valid, s.rows)}, patch failure ${countPct(s.statuses.patch_failure, s.rows)}; agent vs human better ${tally.better} / tie ${tally.tie} / worse ${tally.worse} / inconclusive ${tally.inconclusive}${med}.`;
-    }),
   ];
   if (model.allSingleTrial) {
-    items.push('Every variant has a single measurement in these rows: verdicts come from point estimates (marked ¹ "single measurement"), not from confidence intervals.');
+    items.push('Every variant has a single measurement in these rows: verdicts come from point estimates (marked ¹, "single measurement"), not from confidence intervals.');
   }
+  const labelFinding = model.check.findings.find((f) => f.code === 'agent_label_variants');
+  if (labelFinding) items.push(`Agent labels are reported as written; ${labelFinding.count} rows spell an agent differently from its other rows (e.g. ${labelFinding.examples[0]?.detail ?? ''}).`);
   const errors = model.check.findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) items.push(`Data quality: ${errors.length} kinds of errors found by the dataset check (${errors.map((f) => `${f.code} ×${f.count}`).join(', ')}); see "Data quality".`);
-  return { id: 'summary', title: 'Executive summary', blocks: [{ kind: 'list', items }] };
+  const head = ['Agent', 'Rows', 'Valid for comparison', 'Patch failure', 'Better', 'Tie', 'Worse', 'Inconclusive', 'Median agent vs human'];
+  const rows: Cell[][] = model.agentSummaries.map((s) => {
+    const tally = tallyVerdicts(model.rows.filter((r) => r.agent === s.agent).map((r) => r.comparisons.agent_vs_human));
+    const imp = s.improvements.agent_vs_human.summary;
+    return [
+      s.agent,
+      `${s.rows}`,
+      countPct(s.statuses.valid, s.rows),
+      countPct(s.statuses.patch_failure, s.rows),
+      { text: `${tally.better}`, cls: 'better' },
+      { text: `${tally.tie}`, cls: 'tie' },
+      { text: `${tally.worse}`, cls: 'worse' },
+      { text: `${tally.inconclusive}`, cls: 'inconclusive' },
+      imp.status === 'ok' ? signedPct(imp.median) : '-',
+    ];
+  });
+  return {
+    id: 'summary',
+    title: 'Executive summary',
+    blocks: [
+      { kind: 'list', items },
+      { kind: 'p', text: `Per agent: agent vs human verdicts on the primary metric (tie band ±${model.options.tieThreshold}%).` },
+      { kind: 'table', head, rows, numeric: head.map((_, i) => i > 0) },
+      { kind: 'chart', title: 'Verdicts per agent', spec: verdictChart(model), caption: 'Verdict counts of the comparable rows per agent and comparison.' },
+    ],
+  };
 }
 
 function modesSection(model: ReportModel): Section {
@@ -183,7 +203,7 @@ function outcomesSection(model: ReportModel): Section {
     blocks.push({ kind: 'table', head, rows: model.agents.map((a) => tallyRow(a, model.rows.filter((r) => r.agent === a), c.key, model)), numeric });
   }
   blocks.push(
-    { kind: 'chart', title: 'Agent vs human per task', spec: perTaskChart(model), caption: `Improvement of each agent over the human commit per task, on the row's primary metric; grey band: tie (±${model.options.tieThreshold}%). Values beyond ±100% are drawn at the edge.` },
+    { kind: 'chart', title: 'Agent vs human per task', spec: perTaskChart(model), caption: `Improvement of each agent over the human commit per task, on the row's primary metric; grey band: tie (±${model.options.tieThreshold}%). Values beyond ±100% are drawn at the edge. At most ${PER_TASK_CHART_MAX} tasks are drawn (those with the largest absolute improvement); the per-task table lists all.` },
     { kind: 'chart', title: 'Distribution of improvements', spec: distributionChart(model), caption: 'Histograms of the improvements of every comparable row, per comparison (bins of 5 points; values beyond ±100% fall in the edge bins).' },
   );
   return { id: 'outcomes', title: 'Outcomes: human vs baseline, agent vs baseline, agent vs human', blocks };
@@ -269,9 +289,7 @@ function gapsSection(model: ReportModel): Section {
 }
 
 function perTaskSection(model: ReportModel): Section {
-  const byCommit = new Map<string, RowAnalysis[]>();
-  for (const r of model.rows) byCommit.set(r.commit, [...(byCommit.get(r.commit) ?? []), r]);
-  const rows: Cell[][] = [...byCommit.values()].map((rs) => {
+  const rows: Cell[][] = [...groupByCommit(model.rows).values()].map((rs) => {
     // The row with the most variants measured speaks for the task's baseline and human.
     const best = [...rs].sort((a, b) => measuredCount(b) - measuredCount(a))[0] ?? rs[0]!;
     return [

@@ -363,9 +363,19 @@ function columnFill(rows: readonly DatasetRow[], analysed: readonly RowAnalysis[
   };
 }
 
-function dataGaps(rows: readonly RowAnalysis[]): DataGaps {
+/** Rows grouped by commit, in first-seen order. */
+export function groupByCommit(rows: readonly RowAnalysis[]): Map<string, RowAnalysis[]> {
   const byCommit = new Map<string, RowAnalysis[]>();
-  for (const r of rows) byCommit.set(r.commit, [...(byCommit.get(r.commit) ?? []), r]);
+  for (const r of rows) {
+    const list = byCommit.get(r.commit);
+    if (list) list.push(r);
+    else byCommit.set(r.commit, [r]);
+  }
+  return byCommit;
+}
+
+function dataGaps(rows: readonly RowAnalysis[]): DataGaps {
+  const byCommit = groupByCommit(rows);
   const none = (side: Side) => [...byCommit.entries()].filter(([, rs]) => rs.every((r) => r.values[side] === null)).map(([c]) => c);
   return {
     noBaseline: none('baseline'),

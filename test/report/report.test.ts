@@ -1,0 +1,119 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/index.js';
+import { emptyRow, type DatasetRow } from '../../src/dataset/index.js';
+import { buildReport } from '../../src/report/index.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const PUBLISHED = path.resolve(
+  repoRoot,
+  '../shared/corpus/iso-bench/archive/results/2026-01/omniperf_results_3way_claude_code/hf_export/updated_dataset.parquet',
+);
+
+/** A serving row as `dataset build` writes it from a multi-trial store: v5 metrics plus CI extension columns. */
+function storeRow(commit: string, agent: string, ttft: { b: number; h: number; a: number }, ciAvsH: [number, number] | null, extra: DatasetRow = {}): DatasetRow {
+  return {
+    ...emptyRow(),
+    commit_hash: commit.padEnd(40, '0'),
+    commit_short: commit,
+    commit_subject: 'Speed up | the scheduler',
+    benchmark_mode: 'serving',
+    agent_name: agent,
+    agent_model: 'm1',
+    has_agent_patch: true,
+    baseline_ttft_mean: ttft.b,
+    human_ttft_mean: ttft.h,
+    agent_ttft_mean: ttft.a,
+    data_source: 'isobench',
+    primary_metric: 'ttft_mean',
+    baseline_trials: 5,
+    human_trials: 5,
+    agent_trials: 5,
+    baseline_ok_trials: 5,
+    human_ok_trials: 5,
+    agent_ok_trials: 5,
+    agent_vs_human_primary: ((ttft.h - ttft.a) / ttft.h) * 100,
+    agent_vs_human_primary_ci_low: ciAvsH?.[0] ?? null,
+    agent_vs_human_primary_ci_high: ciAvsH?.[1] ?? null,
+    ...extra,
+  };
+}
+
+describe('buildReport with multi-trial rows (extension columns)', () => {
+  const rows = [
+    storeRow('aaaaaaaa', 'agentA', { b: 100, h: 90, a: 80 }, [5, 15]),
+    storeRow('bbbbbbbb', 'agentA', { b: 100, h: 100, a: 99 }, [-3, 5]),
+    storeRow('cccccccc', 'agentA', { b: 100, h: 100, a: 100 }, [-1, 1]),
+    storeRow('dddddddd', 'agentA', { b: 100, h: 100, a: 100 }, null, {
+      agent_ttft_mean: null,
+      agent_ok_trials: 0,
+      agent_failure_code: 'server_crashed',
+      agent_failure_evidence: 'RuntimeError: CUDA error: an illegal memory access',
+    }),
+  ];
+
+  it('takes verdicts from the CIs, with this report’s tie threshold', async () => {
+    const { model, markdown } = await buildReport(rows, { generatedAt: 'now' });
+    const avh = model.rows.map((r) => r.comparisons.agent_vs_human);
+    expect(avh.map((c) => (c.status === 'ok' ? `${c.verdict}/${c.basis}` : c.reason))).toEqual(['better/ci', 'inconclusive/ci', 'tie/ci', 'missing_x']);
+    expect(avh[0]).toMatchObject({ nRef: 5, nX: 5, ciLow: 5, ciHigh: 15 });
+    expect(model.allSingleTrial).toBe(false);
+    expect(markdown).not.toContain('Every variant has a single measurement');
+    expect(model.rows[3]?.status).toBe('crash');
+    expect(model.failures).toEqual([
+      { code: 'server_crashed', count: 1, examples: [{ code: 'server_crashed', where: 'dddddddd agent agentA/m1', evidence: 'RuntimeError: CUDA error: an illegal memory access' }] },
+    ]);
+    // A wider tie band turns the CI [-3, 5] into a tie and [5, 15] into inconclusive.
+    const wide = await buildReport(rows, { generatedAt: 'now', tieThreshold: 6 });
+    expect(wide.model.rows.slice(0, 3).map((r) => r.comparisons.agent_vs_human).map((c) => (c.status === 'ok' ? c.verdict : c.reason))).toEqual(['inconclusive', 'tie', 'tie']);
+  });
+
+  it('falls back to single measurements when the override metric has no CI columns', async () => {
+    const { model } = await buildReport(rows, { primaryMetrics: { serving: 'ttft_median' }, generatedAt: 'now' });
+    expect(model.rows[0]?.metric).toBe('ttft_median');
+    expect(model.rows[0]?.comparisons.agent_vs_human).toMatchObject({ status: 'not_comparable', reason: 'missing_ref' });
+  });
+
+  it('escapes table cells and HTML', async () => {
+    const evil = [storeRow('eeeeeeee', '<script>x</script>', { b: 1, h: 1, a: 1 }, [0, 0])];
+    const { markdown, html } = await buildReport(evil, { generatedAt: 'now' });
+    expect(markdown).toContain('Speed up \\| the scheduler');
+    expect(html).not.toContain('<script>');
+    expect(html).toContain('&lt;script&gt;x&lt;/script&gt;');
+  });
+
+  it('reports an empty dataset without failing', async () => {
+    const { markdown, html } = await buildReport([], { generatedAt: 'now' });
+    expect(markdown).toContain('0 rows');
+    expect(html).toContain('</html>');
+  });
+});
+
+describe('isobench report (CLI)', () => {
+  const dirs: string[] = [];
+  afterAll(async () => {
+    await Promise.all(dirs.map((d) => rm(d, { recursive: true, force: true })));
+  });
+
+  it('writes report.md and report.html from --dataset', async () => {
+    const out = await mkdtemp(path.join(os.tmpdir(), 'isobench-report-'));
+    dirs.push(out);
+    const code = await runCli(['node', 'isobench', 'report', '--dataset', PUBLISHED, '--out', out, '--tie-threshold', '3', '--seed', '7']);
+    expect(code).toBe(0);
+    const md = await readFile(path.join(out, 'report.md'), 'utf8');
+    expect(md).toContain('tie threshold ±3%');
+    expect((await readFile(path.join(out, 'report.html'), 'utf8')).length).toBeGreaterThan(10_000);
+  });
+
+  it('rejects bad options with a usage error', async () => {
+    const cases = [
+      ['--dataset', PUBLISHED, '--out', '/tmp/x', '--tie-threshold', 'abc'],
+      ['--dataset', PUBLISHED, '--out', '/tmp/x', '--primary-metric', 'serving=nope'],
+      ['--dataset', PUBLISHED, '--store', 'a.sqlite', '--out', '/tmp/x'],
+    ];
+    for (const args of cases) expect(await runCli(['node', 'isobench', 'report', ...args])).toBe(2);
+  });
+});
