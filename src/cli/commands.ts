@@ -1,4 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
+import { register as registerBenchServe } from './bench-serve.js';
 import { register as registerClassify } from './classify.js';
 import { register as registerDataset } from './dataset.js';
 import { register as registerDemo } from './demo.js';
@@ -17,6 +18,7 @@ import { register as registerTasks } from './tasks.js';
  */
 export function registerCommands(program: Command): void {
   void program;
+  registerBenchServe(program);
   registerClassify(program);
   registerDataset(program);
   registerDemo(program);

@@ -1,3 +1,4 @@
+import { randomBytes } from 'node:crypto';
 import type { ServeBenchConfig } from './types.js';
 
 /** vLLM's defaults for everything but the target; `baseUrl` and `model` must be given. */
@@ -23,6 +24,7 @@ export function defaultServeBenchConfig(target: Pick<ServeBenchConfig, 'baseUrl'
     metricPercentiles: [99],
     goodput: null,
     maxEventBytes: 1 << 20,
+    requestIdPrefix: `bench-${randomBytes(4).toString('hex')}-`,
     ...target,
   };
 }

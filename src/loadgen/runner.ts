@@ -85,11 +85,11 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
   });
   const headers = requestHeaders(cfg);
   const chat = cfg.backend === 'openai-chat';
-  const send = (req: WorkloadRequest): Promise<StreamOutcome> =>
+  const send = (req: WorkloadRequest, id: string): Promise<StreamOutcome> =>
     streamCompletion({
       dispatcher: pool,
       url: url.href,
-      headers,
+      headers: { ...headers, 'x-request-id': id },
       body: requestBody(cfg, req),
       chat,
       timeoutMs: cfg.requestTimeoutMs,
@@ -101,10 +101,10 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
       onEvent?.({ type: 'phase', phase: 'warmup', total: cfg.numWarmups });
       const slots = new Slots(cfg.maxConcurrency ?? Infinity);
       await Promise.all(
-        Array.from({ length: cfg.numWarmups }, async () => {
+        Array.from({ length: cfg.numWarmups }, async (_, w) => {
           await slots.acquire();
           try {
-            await send(reqs[0]!);
+            await send(reqs[0]!, `${cfg.requestIdPrefix}warmup-${w}`);
           } finally {
             slots.release();
           }
@@ -128,7 +128,7 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
       if (wait) await wait;
       let outcome: StreamOutcome;
       try {
-        outcome = await send(req);
+        outcome = await send(req, `${cfg.requestIdPrefix}${req.index}`);
       } finally {
         slots.release();
       }
@@ -160,7 +160,7 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
     const durationS = (performance.now() - start) / 1000;
     await countMissingTokens(records, opts.tokenizer, signal);
     onEvent?.({ type: 'phase', phase: 'done', total: reqs.length });
-    return assembleResult(cfg, workload, records, durationS, lag, cfg.rampUp ? rpsEvents : null);
+    return assembleResult(cfg, workload, records, durationS, lag, cfg.rampUp ? rpsEvents : null, performance.timeOrigin + start);
   } finally {
     await pool.destroy().catch(() => undefined);
   }
@@ -205,6 +205,7 @@ function assembleResult(
   durationS: number,
   lag: number[],
   rpsEvents: { rps: number; timestamp: string }[] | null,
+  startEpochMs: number,
 ): ServeBenchResult {
   const m = computeMetrics(records, durationS, cfg);
   return {
@@ -216,6 +217,7 @@ function assembleResult(
     burstiness: cfg.burstiness,
     maxConcurrency: cfg.maxConcurrency,
     rampUp: cfg.rampUp,
+    startEpochMs,
     duration: durationS,
     completed: m.completed,
     failed: m.failed,

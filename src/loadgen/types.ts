@@ -107,6 +107,8 @@ export interface ServeBenchConfig {
   goodput: Partial<Record<GoodputMetric, number>> | null;
   /** Largest SSE event accepted, in bytes; a bigger one fails the request. */
   maxEventBytes: number;
+  /** Each request carries `x-request-id: <prefix><index>` (vLLM's --request-id-prefix). */
+  requestIdPrefix: string;
 }
 
 /** One request's measurement (the store's SampleRecord without trialId, plus client queue time). */
@@ -128,6 +130,8 @@ export interface ServeBenchResult {
   burstiness: number;
   maxConcurrency: number | null;
   rampUp: ServeBenchConfig['rampUp'];
+  /** The benchmark start as epoch ms (`performance.timeOrigin + performance.now()`), to align samples with server logs. */
+  startEpochMs: number;
   /** Seconds from the first arrival to the last response. */
   duration: number;
   completed: number;

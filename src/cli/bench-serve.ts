@@ -1,0 +1,390 @@
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import type { Command } from '@commander-js/extra-typings';
+import cliProgress from 'cli-progress';
+import { request } from 'undici';
+import { z } from 'zod';
+import { IsobenchError, errorMessage, redactSecrets, usageError } from '../core/index.js';
+import {
+  BACKENDS,
+  DATASET_NAMES,
+  PERCENTILE_METRICS,
+  buildResultJson,
+  buildWorkload,
+  defaultServeBenchConfig,
+  defaultWorkloadConfig,
+  formatServeSummary,
+  resolveTokenizer,
+  resultDate,
+  resultFilePath,
+  runServeBenchmark,
+  type GoodputMetric,
+  type LoadgenEvent,
+  type PercentileMetric,
+  type ServeBenchConfig,
+  type WorkloadConfig,
+} from '../loadgen/index.js';
+import { opt, parseOptions } from './options.js';
+
+/** Every option of `bench serve`, once, as data: flag, help, default (vLLM's names and defaults). */
+const OPTIONS: [flags: string, help: string, def?: string][] = [
+  ['--backend <name>', `API flavour: ${BACKENDS.join(', ')}`, 'openai'],
+  ['--base-url <url>', 'server base URL (instead of --host/--port)'],
+  ['--host <host>', 'server host', '127.0.0.1'],
+  ['--port <port>', 'server port', '8000'],
+  ['--endpoint <path>', 'API path (default /v1/completions, /v1/chat/completions for openai-chat)'],
+  ['--model <name>', 'model name (default: the first id of /v1/models)'],
+  ['--served-model-name <name>', 'model name sent in requests (default: --model)'],
+  ['--tokenizer <path-or-name>', 'tokenizer.json, a directory holding one, or a Hugging Face model name in the local cache'],
+  ['--header <KEY=VALUE...>', 'extra request headers'],
+  ['--dataset-name <name>', `${DATASET_NAMES.join(', ')}`, 'random'],
+  ['--dataset-path <file>', 'local dataset file (sharegpt JSON, sonnet text, custom JSONL)'],
+  ['--num-prompts <n>', 'number of requests', '1000'],
+  ['--seed <n>', 'seed of prompts and arrivals', '0'],
+  ['--input-len <n>', 'sets --random-input-len'],
+  ['--output-len <n>', 'sets every dataset output length'],
+  ['--random-input-len <n>', 'random: input tokens', '1024'],
+  ['--random-output-len <n>', 'random: output tokens', '128'],
+  ['--random-range-ratio <x>', 'random: lengths uniform in [len*(1-x), len*(1+x)]', '0'],
+  ['--random-prefix-len <n>', 'random: shared random prefix tokens', '0'],
+  ['--sharegpt-output-len <n>', 'sharegpt: output tokens (default: the conversation\'s)'],
+  ['--sonnet-input-len <n>', 'sonnet: input tokens', '550'],
+  ['--sonnet-output-len <n>', 'sonnet: output tokens', '150'],
+  ['--sonnet-prefix-len <n>', 'sonnet: shared prefix tokens', '200'],
+  ['--prefix-repetition-prefix-len <n>', 'prefix_repetition: prefix tokens', '256'],
+  ['--prefix-repetition-suffix-len <n>', 'prefix_repetition: suffix tokens', '256'],
+  ['--prefix-repetition-num-prefixes <n>', 'prefix_repetition: distinct prefixes', '10'],
+  ['--prefix-repetition-output-len <n>', 'prefix_repetition: output tokens', '128'],
+  ['--custom-output-len <n>', 'custom: output tokens', '256'],
+  ['--request-rate <rps>', 'requests per second, or inf', 'inf'],
+  ['--burstiness <x>', 'gamma shape of the arrival gaps (1 = Poisson)', '1.0'],
+  ['--max-concurrency <n>', 'most requests in flight; waiting time is reported as client queue time'],
+  ['--num-warmups <n>', 'warm-up requests before measuring', '0'],
+  ['--ramp-up-strategy <s>', 'linear or exponential'],
+  ['--ramp-up-start-rps <n>', 'ramp-up start rate'],
+  ['--ramp-up-end-rps <n>', 'ramp-up end rate'],
+  ['--ignore-eos', 'send ignore_eos (always on for the random dataset)'],
+  ['--temperature <x>', 'sampling temperature'],
+  ['--top-p <x>', 'sampling top_p'],
+  ['--top-k <n>', 'sampling top_k'],
+  ['--min-p <x>', 'sampling min_p'],
+  ['--frequency-penalty <x>', 'sampling frequency_penalty'],
+  ['--presence-penalty <x>', 'sampling presence_penalty'],
+  ['--repetition-penalty <x>', 'sampling repetition_penalty'],
+  ['--extra-body <json>', 'JSON object merged into every request body'],
+  ['--request-timeout <s>', 'a request fails when no byte arrives for this many seconds', '600'],
+  ['--request-id-prefix <p>', 'x-request-id prefix (default bench-<random>-)'],
+  ['--save-result', 'write the result JSON'],
+  ['--save-detailed', 'include per-request arrays in the result JSON'],
+  ['--result-dir <dir>', 'directory of the result JSON'],
+  ['--result-filename <name>', 'file name of the result JSON'],
+  ['--metadata <KEY=VALUE...>', 'extra top-level keys of the result JSON'],
+  ['--label <label>', 'label of the result (default: --backend)'],
+  ['--percentile-metrics <list>', `comma-separated, of ${PERCENTILE_METRICS.join(', ')}`, 'ttft,tpot,itl'],
+  ['--metric-percentiles <list>', 'comma-separated percentiles', '99'],
+  ['--goodput <KEY:VALUE...>', 'SLOs in ms for ttft, tpot, e2el'],
+  ['--disable-tqdm', 'no progress bar'],
+];
+
+const optNum = (name: string) => opt.num(name).optional();
+const optPosInt = (name: string) => opt.posInt(name).optional();
+const optNonNegInt = (name: string) => opt.nonNegInt(name).optional();
+
+const Schema = z.object({
+  backend: z.enum(BACKENDS as [string, ...string[]], { error: `--backend must be one of ${BACKENDS.join(', ')}` }),
+  baseUrl: z.string().url('--base-url must be a URL like http://127.0.0.1:8000').optional(),
+  host: z.string().min(1),
+  port: opt.posInt('--port').max(65535),
+  endpoint: z.string().startsWith('/', '--endpoint must start with /').optional(),
+  model: z.string().min(1).optional(),
+  servedModelName: z.string().min(1).optional(),
+  tokenizer: z.string().min(1).optional(),
+  header: z.array(z.string()).optional(),
+  datasetName: z.enum(DATASET_NAMES as [string, ...string[]], { error: `--dataset-name must be one of ${DATASET_NAMES.join(', ')}` }),
+  datasetPath: z.string().min(1).optional(),
+  numPrompts: opt.posInt('--num-prompts'),
+  seed: opt.nonNegInt('--seed'),
+  inputLen: optPosInt('--input-len'),
+  outputLen: optPosInt('--output-len'),
+  randomInputLen: opt.posInt('--random-input-len'),
+  randomOutputLen: opt.posInt('--random-output-len'),
+  randomRangeRatio: opt.num('--random-range-ratio').min(0).max(0.999999, '--random-range-ratio must be < 1'),
+  randomPrefixLen: opt.nonNegInt('--random-prefix-len'),
+  sharegptOutputLen: optPosInt('--sharegpt-output-len'),
+  sonnetInputLen: opt.posInt('--sonnet-input-len'),
+  sonnetOutputLen: opt.posInt('--sonnet-output-len'),
+  sonnetPrefixLen: opt.nonNegInt('--sonnet-prefix-len'),
+  prefixRepetitionPrefixLen: opt.nonNegInt('--prefix-repetition-prefix-len'),
+  prefixRepetitionSuffixLen: opt.posInt('--prefix-repetition-suffix-len'),
+  prefixRepetitionNumPrefixes: opt.posInt('--prefix-repetition-num-prefixes'),
+  prefixRepetitionOutputLen: opt.posInt('--prefix-repetition-output-len'),
+  customOutputLen: opt.posInt('--custom-output-len'),
+  requestRate: z.union([z.literal('inf').transform(() => Infinity), opt.num('--request-rate').positive('--request-rate must be > 0 or inf')]),
+  burstiness: z.union([z.literal('inf').transform(() => Infinity), opt.num('--burstiness').positive('--burstiness must be > 0')]),
+  maxConcurrency: optPosInt('--max-concurrency'),
+  numWarmups: opt.nonNegInt('--num-warmups'),
+  rampUpStrategy: z.enum(['linear', 'exponential'], { error: '--ramp-up-strategy must be linear or exponential' }).optional(),
+  rampUpStartRps: optNonNegInt('--ramp-up-start-rps'),
+  rampUpEndRps: optNonNegInt('--ramp-up-end-rps'),
+  ignoreEos: z.boolean().default(false),
+  temperature: optNum('--temperature'),
+  topP: optNum('--top-p'),
+  topK: z.coerce.number().int('--top-k must be a whole number').optional(),
+  minP: optNum('--min-p'),
+  frequencyPenalty: optNum('--frequency-penalty'),
+  presencePenalty: optNum('--presence-penalty'),
+  repetitionPenalty: optNum('--repetition-penalty'),
+  extraBody: z.string().optional(),
+  requestTimeout: opt.num('--request-timeout').positive('--request-timeout must be > 0'),
+  requestIdPrefix: z.string().optional(),
+  saveResult: z.boolean().default(false),
+  saveDetailed: z.boolean().default(false),
+  resultDir: z.string().min(1).optional(),
+  resultFilename: z.string().min(1).optional(),
+  metadata: z.array(z.string()).optional(),
+  label: z.string().min(1).optional(),
+  percentileMetrics: z.string(),
+  metricPercentiles: z.string(),
+  goodput: z.array(z.string()).optional(),
+  disableTqdm: z.boolean().default(false),
+});
+type Options = z.output<typeof Schema>;
+
+/** `isobench bench serve`: a drop-in for vLLM's benchmark_serving.py / `vllm bench serve`. */
+export function register(program: Command): void {
+  const bench = program.command('bench').description('Client-side benchmarks against a running server');
+  const serve = bench
+    .command('serve')
+    .description("Serving benchmark with vLLM's `vllm bench serve` flags, summary and result JSON (see docs/loadgen.md)");
+  for (const [flags, help, def] of OPTIONS) {
+    if (def === undefined) serve.option(flags, help);
+    else serve.option(flags, help, def);
+  }
+  serve.action(async (raw) => {
+    const code = await benchServe(parseOptions(Schema, raw));
+    process.exitCode = code;
+  });
+}
+
+function keyValues(option: string, items: readonly string[] | undefined, sep: string): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (const item of items ?? []) {
+    const at = item.indexOf(sep);
+    if (at <= 0) throw usageError(option, `"${item}" is not KEY${sep}VALUE`);
+    out[item.slice(0, at).trim()] = item.slice(at + 1).trim();
+  }
+  return out;
+}
+
+function parseGoodput(items: readonly string[] | undefined): ServeBenchConfig['goodput'] {
+  if (!items || items.length === 0) return null;
+  const out: Partial<Record<GoodputMetric, number>> = {};
+  for (const [k, v] of Object.entries(keyValues('--goodput', items, ':'))) {
+    if (k !== 'ttft' && k !== 'tpot' && k !== 'e2el') throw usageError('--goodput', `unknown metric "${k}"`, 'use ttft, tpot or e2el');
+    const ms = Number(v);
+    if (!Number.isFinite(ms) || ms < 0) throw usageError('--goodput', `"${k}:${v}" needs a non-negative number of milliseconds`);
+    out[k] = ms;
+  }
+  return out;
+}
+
+function parseList<T>(option: string, text: string, each: (s: string) => T | undefined): T[] {
+  return text.split(',').map((s) => {
+    const v = each(s.trim());
+    if (v === undefined) throw usageError(option, `"${s}" is not allowed`);
+    return v;
+  });
+}
+
+function rampUp(o: Options): ServeBenchConfig['rampUp'] {
+  if (o.rampUpStrategy === undefined) return null;
+  if (o.requestRate !== Infinity) throw usageError('--request-rate', 'cannot be combined with --ramp-up-strategy', 'drop --request-rate; the ramp-up sets the rate');
+  if (o.rampUpStartRps === undefined || o.rampUpEndRps === undefined) throw usageError('--ramp-up-strategy', 'needs --ramp-up-start-rps and --ramp-up-end-rps');
+  if (o.rampUpStartRps > o.rampUpEndRps) throw usageError('--ramp-up-start-rps', 'must not exceed --ramp-up-end-rps');
+  if (o.rampUpStrategy === 'exponential' && o.rampUpStartRps === 0) throw usageError('--ramp-up-start-rps', 'cannot be 0 for exponential ramp-up');
+  if (o.rampUpStartRps === 0 && o.rampUpEndRps === 0) throw usageError('--ramp-up-end-rps', 'must be > 0');
+  return { strategy: o.rampUpStrategy, startRps: o.rampUpStartRps, endRps: o.rampUpEndRps };
+}
+
+async function firstModel(baseUrl: string, headers: Record<string, string>): Promise<string> {
+  try {
+    const res = await request(`${baseUrl}/v1/models`, { headers, headersTimeout: 30_000, bodyTimeout: 30_000 });
+    const body = (await res.body.json()) as { data?: { id?: unknown }[] };
+    const id = body.data?.[0]?.id;
+    if (res.statusCode === 200 && typeof id === 'string') return id;
+    throw new Error(`HTTP ${res.statusCode}, no model listed`);
+  } catch (err) {
+    throw new IsobenchError('E_CONNECT', `cannot list models at ${baseUrl}/v1/models: ${errorMessage(err)}`, {
+      hint: 'check that the server is running, or pass --model',
+    });
+  }
+}
+
+function workloadConfig(o: Options): WorkloadConfig {
+  if ((o.datasetName === 'random' || o.datasetName === 'prefix_repetition') && o.datasetPath !== undefined) {
+    throw usageError('--dataset-path', `cannot be used with --dataset-name ${o.datasetName}`, 'use sharegpt, sonnet or custom for a dataset file');
+  }
+  const out = o.outputLen;
+  return defaultWorkloadConfig({
+    datasetName: o.datasetName as WorkloadConfig['datasetName'],
+    datasetPath: o.datasetPath ?? null,
+    numPrompts: o.numPrompts,
+    seed: o.seed,
+    randomInputLen: o.inputLen ?? o.randomInputLen,
+    randomOutputLen: out ?? o.randomOutputLen,
+    randomRangeRatio: o.randomRangeRatio,
+    randomPrefixLen: o.randomPrefixLen,
+    sharegptOutputLen: out ?? o.sharegptOutputLen ?? null,
+    sonnetInputLen: o.sonnetInputLen,
+    sonnetOutputLen: o.sonnetOutputLen,
+    sonnetPrefixLen: o.sonnetPrefixLen,
+    prefixRepetitionPrefixLen: o.prefixRepetitionPrefixLen,
+    prefixRepetitionSuffixLen: o.prefixRepetitionSuffixLen,
+    prefixRepetitionNumPrefixes: o.prefixRepetitionNumPrefixes,
+    prefixRepetitionOutputLen: out ?? o.prefixRepetitionOutputLen,
+    customOutputLen: out ?? o.customOutputLen,
+  });
+}
+
+function extraBody(text: string | undefined): Record<string, unknown> | null {
+  if (text === undefined) return null;
+  let v: unknown;
+  try {
+    v = JSON.parse(text);
+  } catch (err) {
+    throw usageError('--extra-body', `not JSON: ${errorMessage(err)}`);
+  }
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw usageError('--extra-body', 'must be a JSON object');
+  return v as Record<string, unknown>;
+}
+
+/** Draws progress: a bar on a TTY, a line per 10% otherwise (stderr, so stdout stays the vLLM summary). */
+function progressReporter(enabled: boolean): { onEvent: (e: LoadgenEvent) => void; stop: () => void } {
+  const tty = process.stderr.isTTY && enabled;
+  let bar: cliProgress.SingleBar | null = null;
+  let nextPlain = 0;
+  const onEvent = (e: LoadgenEvent): void => {
+    if (e.type === 'phase') {
+      bar?.stop();
+      bar = null;
+      if (e.phase === 'warmup') process.stdout.write(`Warming up with ${e.total} requests...\n`);
+      if (e.phase === 'measure') {
+        process.stdout.write('Starting main benchmark run...\n');
+        if (tty) {
+          bar = new cliProgress.SingleBar({ stream: process.stderr, fps: 10, format: ' {bar} {value}/{total} requests | failed {failed} | {duration_formatted}' }, cliProgress.Presets.shades_classic);
+          bar.start(e.total, 0, { failed: 0 });
+        }
+        nextPlain = Math.ceil(e.total / 10);
+      }
+    } else if (e.type === 'progress') {
+      const done = e.completed + e.failed;
+      if (bar) bar.update(done, { failed: e.failed });
+      else if (enabled && !tty && (done >= nextPlain || done === e.total)) {
+        process.stderr.write(`progress ${done}/${e.total} requests (${e.failed} failed)\n`);
+        nextPlain = done + Math.max(1, Math.ceil(e.total / 10));
+      }
+    }
+  };
+  return { onEvent, stop: () => bar?.stop() };
+}
+
+/** A number as Python prints a float (`1.0`, `inf`), as vLLM's log lines show them. */
+function pyFloat(x: number): string {
+  if (x === Infinity) return 'inf';
+  return Number.isInteger(x) ? `${x}.0` : String(x);
+}
+
+async function benchServe(o: Options): Promise<number> {
+  const baseUrl = (o.baseUrl ?? `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`).replace(/\/+$/, '');
+  const headers = keyValues('--header', o.header, '=');
+  const metadata = keyValues('--metadata', o.metadata, '=');
+  const goodput = parseGoodput(o.goodput);
+  const percentileMetrics = parseList('--percentile-metrics', o.percentileMetrics, (s) =>
+    (PERCENTILE_METRICS as readonly string[]).includes(s) ? (s as PercentileMetric) : undefined,
+  );
+  const metricPercentiles = parseList('--metric-percentiles', o.metricPercentiles, (s) => {
+    const p = Number(s);
+    return s !== '' && p >= 0 && p <= 100 ? p : undefined;
+  });
+  const ramp = rampUp(o);
+  const wcfg = workloadConfig(o);
+  const apiKey = process.env.OPENAI_API_KEY ?? null;
+  const authHeaders: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}`, ...headers } : headers;
+
+  const controller = new AbortController();
+  const onSignal = (): void => controller.abort();
+  process.once('SIGINT', onSignal);
+  try {
+    let model = o.model;
+    if (model === undefined) {
+      process.stdout.write('Model not specified, fetching first model from server...\n');
+      model = await firstModel(baseUrl, authHeaders);
+      process.stdout.write(`First model name: ${model}\n`);
+    }
+    const tokenizer = await resolveTokenizer({ baseUrl, model, ...(o.tokenizer ? { tokenizer: o.tokenizer } : {}) }, controller.signal);
+    const workload = await buildWorkload(wcfg, tokenizer, controller.signal);
+    const backend = o.backend as ServeBenchConfig['backend'];
+    const cfg = defaultServeBenchConfig({
+      backend,
+      baseUrl,
+      model,
+      ...(o.endpoint ? { endpoint: o.endpoint } : {}),
+      servedModelName: o.servedModelName ?? null,
+      headers,
+      apiKey,
+      requestRate: o.requestRate,
+      burstiness: o.burstiness,
+      maxConcurrency: o.maxConcurrency ?? null,
+      numWarmups: o.numWarmups,
+      rampUp: ramp,
+      // As vLLM: the random dataset always ignores EOS so outputs reach the requested length.
+      ignoreEos: o.ignoreEos || wcfg.datasetName === 'random',
+      sampling: {
+        temperature: o.temperature ?? null,
+        topP: o.topP ?? null,
+        topK: o.topK ?? null,
+        minP: o.minP ?? null,
+        frequencyPenalty: o.frequencyPenalty ?? null,
+        presencePenalty: o.presencePenalty ?? null,
+        repetitionPenalty: o.repetitionPenalty ?? null,
+      },
+      extraBody: extraBody(o.extraBody),
+      requestTimeoutMs: o.requestTimeout * 1000,
+      seed: o.seed,
+      percentileMetrics,
+      metricPercentiles,
+      goodput,
+      ...(o.requestIdPrefix !== undefined ? { requestIdPrefix: o.requestIdPrefix } : {}),
+    });
+    if (ramp) {
+      process.stdout.write(`Traffic ramp-up strategy: ${ramp.strategy}.\nWill increase RPS from ${ramp.startRps} to ${ramp.endRps} RPS over the duration of the benchmark.\n`);
+    } else process.stdout.write(`Traffic request rate: ${pyFloat(o.requestRate)}\n`);
+    process.stdout.write(`Burstiness factor: ${pyFloat(o.burstiness)} (${o.burstiness === 1 ? 'Poisson process' : 'Gamma distribution'})\n`);
+    process.stdout.write(`Maximum request concurrency: ${o.maxConcurrency ?? 'None'}\n`);
+    const progress = progressReporter(!o.disableTqdm);
+    let result;
+    try {
+      result = await runServeBenchmark(cfg, workload, { signal: controller.signal, onEvent: progress.onEvent, tokenizer });
+    } finally {
+      progress.stop();
+    }
+    const failures = result.errors.filter((e) => e !== '');
+    if (failures.length > 0) {
+      process.stdout.write('Failed requests during benchmark run detected (capping to 10):\n');
+      failures.slice(0, 10).forEach((e, i) => process.stdout.write(`Error ${i}: ${redactSecrets(e)}\n`));
+    }
+    process.stdout.write(formatServeSummary(result));
+    if (o.saveResult) {
+      const date = resultDate();
+      const file = resultFilePath(result, { label: o.label ?? null, resultFilename: o.resultFilename ?? null, resultDir: o.resultDir ?? null, date });
+      const json = buildResultJson(result, { label: o.label ?? null, tokenizerId: tokenizer.id, metadata, detailed: o.saveDetailed, date });
+      if (o.resultDir) mkdirSync(o.resultDir, { recursive: true });
+      else mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
+      writeFileSync(file, redactSecrets(JSON.stringify(json)));
+      process.stdout.write(`Result saved to ${file}\n`);
+    }
+    return result.completed === 0 ? 1 : 0;
+  } finally {
+    process.off('SIGINT', onSignal);
+  }
+}
