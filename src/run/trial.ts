@@ -145,10 +145,12 @@ async function startAndWait(
 }
 
 /** Starts a variant's server once to see whether it runs out of memory at start-up (the OOM fallback pre-check). */
-export async function startupCheck(ctx: TrialContext, prepared: PreparedVariant, perf: PerfInfo, serverArgs: string[]): Promise<Failure | null> {
-  const { server, failure } = await startAndWait(ctx, prepared, perf, serverArgs, null);
-  await server.stop();
-  return failure;
+export async function startupCheck(runCtx: TrialContext, prepared: PreparedVariant, perf: PerfInfo, serverArgs: string[]): Promise<Failure | null> {
+  return withScopedSignal(runCtx, async (ctx) => {
+    const { server, failure } = await startAndWait(ctx, prepared, perf, serverArgs, null);
+    await server.stop();
+    return failure;
+  });
 }
 
 async function servingBody(ctx: TrialContext, state: TaskState, variant: PlannedVariant, prepared: PreparedVariant, rec: TrialRecorder): Promise<Ending> {
@@ -292,15 +294,30 @@ export function failedTrial(ctx: TrialContext, state: TaskState, variant: Planne
  * engine's own script (standalone). Returns null when the run was cancelled (a cancelled trial is not recorded, so a
  * re-run measures it).
  */
-export async function runTrial(ctx: TrialContext, state: TaskState, variant: PlannedVariant, prepared: PreparedVariant, trial: PlannedTrial): Promise<TrialResult | null> {
-  const rec = new TrialRecorder(ctx, variant, trial);
-  let ending: Ending;
+export async function runTrial(runCtx: TrialContext, state: TaskState, variant: PlannedVariant, prepared: PreparedVariant, trial: PlannedTrial): Promise<TrialResult | null> {
+  return withScopedSignal(runCtx, async (ctx) => {
+    const rec = new TrialRecorder(ctx, variant, trial);
+    let ending: Ending;
+    try {
+      ending = state.plan.mode === 'serving' ? await servingBody(ctx, state, variant, prepared, rec) : await standaloneBody(ctx, state, prepared, rec);
+    } catch (err) {
+      if (err instanceof TrialCancelled || ctx.signal.aborted) ending = { status: 'cancelled' };
+      else ending = { status: 'failed', failure: { code: 'internal_error', evidence: errorMessage(err), source: 'isobench' } };
+    }
+    if (ending.status === 'cancelled' || ctx.signal.aborted) return null;
+    return finish(ctx, state, variant, trial, rec, ending);
+  });
+}
+
+/** Runs `fn` with a signal of its own that follows the run's: listeners left on it go away with it. */
+async function withScopedSignal<T>(runCtx: TrialContext, fn: (ctx: TrialContext) => Promise<T>): Promise<T> {
+  const scoped = new AbortController();
+  const forward = () => scoped.abort(runCtx.signal.reason);
+  if (runCtx.signal.aborted) forward();
+  else runCtx.signal.addEventListener('abort', forward, { once: true });
   try {
-    ending = state.plan.mode === 'serving' ? await servingBody(ctx, state, variant, prepared, rec) : await standaloneBody(ctx, state, prepared, rec);
-  } catch (err) {
-    if (err instanceof TrialCancelled || ctx.signal.aborted) ending = { status: 'cancelled' };
-    else ending = { status: 'failed', failure: { code: 'internal_error', evidence: errorMessage(err), source: 'isobench' } };
+    return await fn({ ...runCtx, signal: scoped.signal });
+  } finally {
+    runCtx.signal.removeEventListener('abort', forward);
   }
-  if (ending.status === 'cancelled' || ctx.signal.aborted) return null;
-  return finish(ctx, state, variant, trial, rec, ending);
 }

@@ -1,0 +1,144 @@
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { createEngine } from '../../src/engine/index.js';
+import { planRun, runBenchmarks, summarizeResults, type RunEvent } from '../../src/run/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
+import { memAgent, pyPatch, settings, task, tempDir } from './helpers.js';
+
+async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(path.join(tempDir(), 'run.sqlite'));
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
+}
+
+function simEngine() {
+  return createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1, startup_delay_ms: 20 } });
+}
+
+describe('runBenchmarks on the sim engine', () => {
+  it('runs every variant interleaved, records failures with codes and evidence, and resumes without double counting', async () => {
+    await withStore(async (store) => {
+      const tasks = [
+        task('a', { sim: { human: { prefill_speed: 2 }, good: { decode_step: 0.8 }, wrong: { wrong_output: true } } }),
+        task('b', { perf_command: undefined }),
+      ];
+      const agents = [memAgent('good', pyPatch('2')), memAgent('wrong', pyPatch('3')), memAgent('empty', '')];
+      const plans = planRun(tasks, agents, settings());
+      const events: RunEvent[] = [];
+      const engine = simEngine();
+      const summary = await runBenchmarks({ plans, engine, store, settings: settings(), config: {}, onEvent: (e) => events.push(e) });
+      await engine.cleanup();
+      expect(summary.status).toBe('finished');
+
+      const trials = await store.listTrials({ taskCommit: 'a'.repeat(40) });
+      // Interleaved: B H A1 A2 A3, B H A1 A2 A3.
+      const order = trials.map((t) => `${t.variantId.split(':').slice(1, 3).join(':')}#${t.trialIndex}`);
+      expect(order).toEqual([
+        'baseline#1', 'human#1', 'agent:good#1', 'agent:wrong#1', 'agent:empty#1',
+        'baseline#2', 'human#2', 'agent:good#2', 'agent:wrong#2', 'agent:empty#2',
+      ]);
+      const byLabel = (l: string) => trials.filter((t) => t.variantId.includes(`:${l}`));
+      for (const t of [...byLabel('baseline'), ...byLabel('human'), ...byLabel('agent:good')]) {
+        expect(t.status, JSON.stringify(t.failure)).toBe('ok');
+        expect(t.metrics.ttft_mean).toBeGreaterThan(0);
+        expect(t.correctness?.agreement).toBe(1);
+      }
+      // The identical workload for every measured variant.
+      const hashes = new Set(trials.filter((t) => t.workloadHash !== null).map((t) => t.workloadHash));
+      expect(hashes.size).toBe(1);
+      expect(byLabel('agent:wrong').map((t) => t.failure?.code)).toEqual(['correctness_mismatch', 'correctness_mismatch']);
+      expect(byLabel('agent:wrong')[0]?.correctness?.agreement).toBeLessThan(0.5);
+      expect(byLabel('agent:empty').map((t) => t.failure?.code)).toEqual(['patch_empty', 'patch_empty']);
+      expect(byLabel('agent:empty')[0]?.failure?.evidence).not.toBe('');
+
+      const ok = byLabel('human')[0];
+      expect((await store.getSamples(ok?.id ?? '')).length).toBe(4);
+      const logs = await store.getLogs(ok?.id ?? '');
+      expect(logs.map((l) => l.kind).sort()).toEqual(['bench', 'probe', 'server']);
+
+      const invalid = await store.listTrials({ taskCommit: 'b'.repeat(40) });
+      expect(invalid).toHaveLength(10);
+      expect(new Set(invalid.map((t) => t.failure?.code))).toEqual(new Set(['task_invalid']));
+
+      const phases = events.filter((e) => e.type === 'trial_phase').map((e) => e.phase);
+      expect(phases).toEqual(expect.arrayContaining(['start', 'ready', 'probe', 'warmup', 'measure', 'stop']));
+      expect(events.some((e) => e.type === 'trial_requests' && e.done === e.total)).toBe(true);
+
+      // Re-running the same plan measures nothing again.
+      const again = await runBenchmarks({ plans, engine: simEngine(), store, settings: settings(), config: {} });
+      expect(again.outcomes.every((o) => o.status === 'skipped')).toBe(true);
+      expect(await store.countTrials({})).toBe(20);
+
+      const rows = await summarizeResults(store, plans);
+      const human = rows.find((r) => r.label === 'human' && r.taskCommit === 'a'.repeat(40));
+      expect(human?.ok).toBe(2);
+      expect(human?.vsBaseline).not.toBeNull();
+    });
+  }, 60_000);
+
+  it('records a crash at start with the classified code and the OOM fallback as a deviation on every trial', async () => {
+    await withStore(async (store) => {
+      const tasks = [
+        task('c', { sim: { human: { oom_above_max_model_len: 4096 } } }),
+        task('d', { sim: { human: { crash_at_start: 'ModuleNotFoundError: No module named vllm._C' } } }),
+      ];
+      const engine = simEngine();
+      const plans = planRun(tasks, [], settings({ trials: 1 }));
+      await runBenchmarks({ plans, engine, store, settings: settings({ trials: 1 }), config: {} });
+      await engine.cleanup();
+      const c = await store.listTrials({ taskCommit: 'c'.repeat(40) });
+      expect(c.map((t) => t.status)).toEqual(['ok', 'ok']);
+      for (const t of c) expect(t.deviations).toContain('max_model_len=2048 (oom fallback for every variant of the task)');
+      const d = await store.listTrials({ taskCommit: 'd'.repeat(40) });
+      expect(d[0]?.status).toBe('ok');
+      expect(d[1]?.failure?.code).toBe('dependency_error');
+      expect(d[1]?.failure?.evidence).toContain('No module named');
+      expect(d[1]?.deviations).toEqual([]);
+    });
+  }, 60_000);
+
+  it('runs standalone modes through the engine script and records unknown modes as unsupported', async () => {
+    await withStore(async (store) => {
+      const tasks = [
+        task('1', { perf_command: 'python benchmarks/benchmark_latency.py --model sim/tiny --input-len 32 --output-len 8 --batch-size 2 --num-iters 2 --num-iters-warmup 1', sim: { human: { standalone_time: 0.5 } } }),
+        task('2', { perf_command: 'python some_script.py --foo 1' }),
+      ];
+      const engine = simEngine();
+      const plans = planRun(tasks, [], settings({ trials: 1 }));
+      await runBenchmarks({ plans, engine, store, settings: settings({ trials: 1 }), config: {} });
+      await engine.cleanup();
+      const lat = await store.listTrials({ taskCommit: '1'.repeat(40) });
+      expect(lat.map((t) => t.status)).toEqual(['ok', 'ok']);
+      expect(lat[0]?.mode).toBe('latency');
+      expect(lat[1]?.metrics.latency_avg ?? 0).toBeLessThan(lat[0]?.metrics.latency_avg ?? 0);
+      const unk = await store.listTrials({ taskCommit: '2'.repeat(40) });
+      expect(unk.map((t) => t.failure?.code)).toEqual(['unsupported_mode', 'unsupported_mode']);
+    });
+  }, 60_000);
+
+  it('stops at once when cancelled: the run is marked cancelled and the trial in flight is not recorded', async () => {
+    await withStore(async (store) => {
+      const ac = new AbortController();
+      const engine = simEngine();
+      const plans = planRun([task('f')], [], settings({ trials: 3 }));
+      const summary = await runBenchmarks({
+        plans,
+        engine,
+        store,
+        settings: settings({ trials: 3 }),
+        config: {},
+        signal: ac.signal,
+        onEvent: (e) => {
+          if (e.type === 'trial_end') ac.abort();
+        },
+      });
+      await engine.cleanup();
+      expect(summary.status).toBe('cancelled');
+      expect(await store.countTrials({})).toBe(1);
+      expect((await store.listRuns())[0]?.status).toBe('cancelled');
+    });
+  }, 60_000);
+});
