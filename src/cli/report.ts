@@ -3,9 +3,9 @@ import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { z } from 'zod';
 import { parsePrimaryMetricSpec, type PrimaryMetricOverrides } from '../analysis/index.js';
-import { usageError } from '../core/index.js';
-import { readDataset, type DatasetRow } from '../dataset/index.js';
+import { buildDatasetRows, readDataset, type DatasetRow } from '../dataset/index.js';
 import { buildReport } from '../report/index.js';
+import { openStore } from '../store/index.js';
 import { opt, parseOptions } from './options.js';
 
 const ReportOptionsSchema = z
@@ -33,7 +33,8 @@ export function register(program: Command): void {
     .action(async (raw) => {
       const opts = parseOptions(ReportOptionsSchema, raw);
       const primaryMetrics: PrimaryMetricOverrides = opts.primaryMetric === undefined ? {} : parsePrimaryMetricSpec(opts.primaryMetric);
-      const { rows, source } = await loadRows(opts.dataset, opts.store);
+      const settings = { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics };
+      const { rows, source } = await loadRows(opts.dataset, opts.store, settings);
       const report = await buildReport(rows, { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics, source });
       await mkdir(opts.out, { recursive: true });
       const md = path.join(opts.out, 'report.md');
@@ -44,7 +45,22 @@ export function register(program: Command): void {
     });
 }
 
-async function loadRows(dataset: string | undefined, store: string | undefined): Promise<{ rows: DatasetRow[]; source: string }> {
+/** Rows from a dataset file, or built from the store with this report's metric, tie threshold and seed. */
+async function loadRows(
+  dataset: string | undefined,
+  location: string | undefined,
+  settings: { tieThreshold: number; seed: number; primaryMetrics: PrimaryMetricOverrides },
+): Promise<{ rows: DatasetRow[]; source: string }> {
   if (dataset !== undefined) return { rows: await readDataset(dataset), source: path.basename(dataset) };
-  throw usageError('--store', `reading a store${store === undefined ? '' : ` (${store})`} is not available yet`, 'build a dataset with `isobench dataset build` and pass it with --dataset');
+  const store = await openStore(location, { create: false });
+  try {
+    const rows = await buildDatasetRows(store, {
+      primaryMetrics: settings.primaryMetrics,
+      compare: { tieThreshold: settings.tieThreshold, seed: settings.seed },
+      includeRaw: false,
+    });
+    return { rows, source: `store ${store.location}` };
+  } finally {
+    await store.close();
+  }
 }

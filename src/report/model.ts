@@ -159,7 +159,9 @@ function analyzeRow(row: DatasetRow, index: number, opts: ResolvedReportOptions)
   const modeLabel = str(row, 'benchmark_mode') ?? '(none)';
   const mode = analysisMode(str(row, 'benchmark_mode'));
   const measured = (metric: string): number => SIDES.filter((s) => numberCell(row, `${s}_${metric}`) !== null).length;
-  const metric = choosePrimaryMetric(mode, measured, opts.primaryMetrics);
+  // Rows built from a store name the metric their CI columns are about; an explicit override still wins.
+  const declared = str(row, 'primary_metric');
+  const metric = opts.primaryMetrics[mode] === undefined && declared !== null ? declared : choosePrimaryMetric(mode, measured, opts.primaryMetrics);
   const hasAgentPatch = typeof row.has_agent_patch === 'boolean' ? row.has_agent_patch : null;
   const rawAgent = numberCell(row, `agent_${metric}`);
   const values: Record<Side, number | null> = {

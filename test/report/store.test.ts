@@ -1,0 +1,105 @@
+import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import os from 'node:os';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { runCli } from '../../src/cli/index.js';
+import { buildDatasetRows } from '../../src/dataset/index.js';
+import { buildReport } from '../../src/report/index.js';
+import { openStore, type TrialRecord, type VariantRecord } from '../../src/store/index.js';
+
+const COMMIT = 'ab'.repeat(20);
+const RUN = 'run-1';
+
+/** Three trials per variant: the agent's TTFT is clearly lower than the human's, the human's equal to the baseline's. */
+const TTFT: Record<string, number[]> = { baseline: [100, 101, 99], human: [100, 99.5, 100.5], agent: [80, 81, 79] };
+
+function variant(kind: 'baseline' | 'human' | 'agent'): VariantRecord {
+  const agent = kind === 'agent';
+  return {
+    id: agent ? `${COMMIT}:agent:bot:m1:000000000000` : `${COMMIT}:${kind}`,
+    taskCommit: COMMIT,
+    kind,
+    agentName: agent ? 'bot' : null,
+    agentModel: agent ? 'm1' : null,
+    patchSha256: agent ? '0'.repeat(64) : null,
+    patchText: agent ? 'diff --git a/x b/x\n' : null,
+  };
+}
+
+function trial(v: VariantRecord, i: number, ttft: number): TrialRecord {
+  return {
+    id: `${v.id}#${i}`,
+    trialKey: `${v.id}#cfg#${i}`,
+    runId: RUN,
+    variantId: v.id,
+    taskCommit: COMMIT,
+    trialIndex: i,
+    mode: 'serving',
+    status: 'ok',
+    failure: null,
+    metrics: { ttft_mean: ttft, tpot_mean: 10, itl_mean: 10, throughput: 1000 },
+    deviations: [],
+    correctness: null,
+    engine: 'sim',
+    host: 'test',
+    dataSource: 'isobench',
+    model: 'facebook/opt-125m',
+    command: null,
+    workloadHash: null,
+    startedAt: '2026-01-01T00:00:00Z',
+    finishedAt: '2026-01-01T00:01:00Z',
+    durationS: 60,
+  };
+}
+
+describe('report from a store (multi-trial, real CIs)', () => {
+  let dir: string;
+  let file: string;
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'isobench-report-store-'));
+    file = path.join(dir, 'store.sqlite');
+    const store = await openStore(file);
+    try {
+      await store.upsertTask({
+        commit: COMMIT,
+        parent: 'cd'.repeat(20),
+        repo: 'vllm-project/vllm',
+        files_changed: [],
+        models: ['facebook/opt-125m'],
+        perf_command: 'python benchmarks/benchmark_serving.py --model facebook/opt-125m',
+        benchmark_mode: 'serving',
+      });
+      await store.createRun({ id: RUN, startedAt: '2026-01-01T00:00:00Z', finishedAt: null, status: 'running', engine: 'sim', host: 'test', config: {} });
+      for (const kind of ['baseline', 'human', 'agent'] as const) {
+        const v = variant(kind);
+        await store.upsertVariant(v);
+        for (const [i, x] of (TTFT[kind] ?? []).entries()) await store.saveTrial(trial(v, i, x), [], []);
+      }
+      await store.finishRun(RUN, 'finished', '2026-01-01T01:00:00Z');
+    } finally {
+      await store.close();
+    }
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it('gives CI-based verdicts', async () => {
+    const store = await openStore(file, { create: false });
+    const rows = await buildDatasetRows(store, { includeRaw: false }).finally(() => store.close());
+    const { model } = await buildReport(rows, { generatedAt: 'now' });
+    const row = model.rows[0]!;
+    expect(row.metric).toBe('ttft_mean');
+    expect(row.comparisons.agent_vs_human).toMatchObject({ status: 'ok', basis: 'ci', verdict: 'better', nRef: 3, nX: 3 });
+    expect(row.comparisons.human_vs_baseline).toMatchObject({ status: 'ok', basis: 'ci', verdict: 'tie' });
+    expect(model.allSingleTrial).toBe(false);
+  });
+
+  it('isobench report --store writes both files', async () => {
+    const out = path.join(dir, 'out');
+    expect(await runCli(['node', 'isobench', 'report', '--store', file, '--out', out])).toBe(0);
+    const md = await readFile(path.join(out, 'report.md'), 'utf8');
+    expect(md).toMatch(/\+20\.0% \[\+\d+\.\d%, \+\d+\.\d%\] better/);
+  });
+});
