@@ -1,0 +1,91 @@
+import { mkdtempSync, writeFileSync } from 'node:fs';
+import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+import os from 'node:os';
+import path from 'node:path';
+import { onTestFinished } from 'vitest';
+
+/** A tiny WordLevel tokenizer.json (BOS added, 200 words `w0`..`w5k`) in a fresh temp dir; returns its path. */
+export function writeTinyTokenizer(): string {
+  const words = ['<s>', '<unk>', ...Array.from({ length: 200 }, (_, i) => `w${i.toString(36)}`)];
+  const special = (id: number, content: string) => ({ id, content, single_word: false, lstrip: false, rstrip: false, normalized: false, special: true });
+  const json = {
+    version: '1.0',
+    truncation: null,
+    padding: null,
+    added_tokens: [special(0, '<s>'), special(1, '<unk>')],
+    normalizer: null,
+    pre_tokenizer: { type: 'Whitespace' },
+    post_processor: {
+      type: 'TemplateProcessing',
+      single: [{ SpecialToken: { id: '<s>', type_id: 0 } }, { Sequence: { id: 'A', type_id: 0 } }],
+      pair: [],
+      special_tokens: { '<s>': { id: '<s>', ids: [0], tokens: ['<s>'] } },
+    },
+    decoder: { type: 'WordPiece', prefix: '##', cleanup: false },
+    model: { type: 'WordLevel', vocab: Object.fromEntries(words.map((w, i) => [w, i])), unk_token: '<unk>' },
+  };
+  const dir = mkdtempSync(path.join(os.tmpdir(), 'isobench-tok-'));
+  const file = path.join(dir, 'tokenizer.json');
+  writeFileSync(file, JSON.stringify(json));
+  return file;
+}
+
+export function tempDir(): string {
+  return mkdtempSync(path.join(os.tmpdir(), 'isobench-loadgen-'));
+}
+
+/** Starts an http server on port 0, closed when the test finishes; returns its base URL. */
+export async function startServer(handler: (req: IncomingMessage, res: ServerResponse) => void): Promise<{ url: string; server: Server }> {
+  const server = createServer(handler);
+  server.keepAliveTimeout = 1000;
+  await new Promise<void>((r) => server.listen(0, '127.0.0.1', r));
+  onTestFinished(() => {
+    server.closeAllConnections();
+    return new Promise<void>((r) => server.close(() => r()));
+  });
+  return { url: `http://127.0.0.1:${(server.address() as AddressInfo).port}`, server };
+}
+
+export function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve) => {
+    let s = '';
+    req.on('data', (c: Buffer) => (s += c.toString()));
+    req.on('end', () => resolve(s));
+  });
+}
+
+export const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+
+/** An SSE completion chunk with `text`. */
+export function textChunk(text: string): string {
+  return `data: ${JSON.stringify({ id: 'cmpl-1', object: 'text_completion', choices: [{ index: 0, text, finish_reason: null }] })}\n\n`;
+}
+
+export function usageChunk(completionTokens: number): string {
+  return `data: ${JSON.stringify({ id: 'cmpl-1', choices: [], usage: { prompt_tokens: 3, completion_tokens: completionTokens, total_tokens: 3 + completionTokens } })}\n\n`;
+}
+
+/** A well-behaved streaming server: `tokens` content chunks per request (max_tokens when 0), usage, [DONE]. */
+export async function startFastServer(opts: { tokens?: number; delayMs?: number } = {}): Promise<{ url: string; stats: { inflight: number; maxInflight: number; bodies: Record<string, unknown>[]; arrivals: number[] } }> {
+  const stats = { inflight: 0, maxInflight: 0, bodies: [] as Record<string, unknown>[], arrivals: [] as number[] };
+  const { url } = await startServer((req, res) => {
+    void (async () => {
+      stats.arrivals.push(performance.now());
+      stats.inflight++;
+      stats.maxInflight = Math.max(stats.maxInflight, stats.inflight);
+      const body = JSON.parse(await readBody(req)) as Record<string, unknown>;
+      stats.bodies.push(body);
+      const n = opts.tokens ?? Number(body.max_tokens ?? body.max_completion_tokens ?? 4);
+      res.writeHead(200, { 'content-type': 'text/event-stream' });
+      for (let i = 0; i < n; i++) {
+        if (opts.delayMs) await sleep(opts.delayMs);
+        res.write(textChunk(` t${i}`));
+      }
+      res.write(usageChunk(n));
+      res.end('data: [DONE]\n\n');
+      stats.inflight--;
+    })();
+  });
+  return { url, stats };
+}
