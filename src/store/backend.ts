@@ -14,6 +14,8 @@ export interface Backend {
    * (an insert that met its conflict target) nothing else runs and the result is false.
    */
   write(statements: readonly CompiledQuery[], guardFirst?: boolean): Promise<boolean>;
+  /** Runs `fn` while holding the store-wide migration lock (other openers wait); SQLite's write lock suffices there. */
+  withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Names of the tables in the store's schema. */
   tableNames(): Promise<string[]>;
   close(): Promise<void>;

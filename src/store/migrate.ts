@@ -7,7 +7,11 @@ import { MIGRATIONS_TABLE, STORE_TABLES } from './schema.js';
  * Brings the store to the latest schema version. Safe when several processes open the same store at once: each
  * migration runs in one transaction guarded by its row in the migrations table, so exactly one opener applies it.
  */
-export async function migrate(b: Backend, create: boolean): Promise<void> {
+export function migrate(b: Backend, create: boolean): Promise<void> {
+  return b.withMigrationLock(() => migrateLocked(b, create));
+}
+
+async function migrateLocked(b: Backend, create: boolean): Promise<void> {
   const tables = new Set(await b.tableNames());
   if (!tables.has(MIGRATIONS_TABLE)) {
     // An SQLite file is ours alone; a PostgreSQL database may hold other applications' tables beside ours.

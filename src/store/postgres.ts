@@ -6,6 +6,8 @@ import { redactUrl } from './location.js';
 import type { Database } from './schema.js';
 
 const CONNECT_TIMEOUT_MS = 10_000;
+/** Advisory lock key of isobench migrations (any constant; 'isob' in ASCII). */
+const MIGRATION_LOCK = 0x69736f62;
 
 /** Connects to PostgreSQL at `url` and checks that it answers; the store's tables live in the current schema. */
 export async function openPostgres(url: string): Promise<Backend> {
@@ -44,6 +46,21 @@ class PostgresBackend implements Backend {
         if (i === 0 && guardFirst && res.numAffectedRows === 0n) return false;
       }
       return true;
+    });
+  }
+
+  /**
+   * Concurrent `CREATE TABLE IF NOT EXISTS` can fail in PostgreSQL (a race on the catalog), so openers take a
+   * session advisory lock on one pooled connection while the migration statements run on others.
+   */
+  withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
+    return this.db.connection().execute(async (conn) => {
+      await sql`select pg_advisory_lock(${MIGRATION_LOCK})`.execute(conn);
+      try {
+        return await fn();
+      } finally {
+        await sql`select pg_advisory_unlock(${MIGRATION_LOCK})`.execute(conn);
+      }
     });
   }
 

@@ -80,6 +80,11 @@ class SqliteBackend implements Backend {
     }
   }
 
+  withMigrationLock<T>(fn: () => Promise<T>): Promise<T> {
+    // Each migration is one BEGIN IMMEDIATE transaction guarded by its version row: no lock beyond that is needed.
+    return fn();
+  }
+
   async tableNames(): Promise<string[]> {
     const res = await sql<{ name: string }>`select name from sqlite_master where type = 'table' and name not like 'sqlite_%'`.execute(this.db);
     return res.rows.map((r) => r.name);
