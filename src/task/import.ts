@@ -55,7 +55,8 @@ function fromOurs(data: Obj, path: string): ImportedTask[] {
   if (extra.length > 0) throw new IsobenchError('E_INPUT', `${path}: unknown top-level key(s) ${extra.join(', ')} (only version and tasks)`);
   return (data.tasks as unknown[]).map((input, i) => {
     const commit = isObj(input) ? str(input.commit) : undefined;
-    return { id: commit ? commit.slice(0, 8) : `#${i + 1}`, input, notes: [] };
+    const id = commit && /^[0-9a-f]{40}$/.test(commit) ? commit.slice(0, 8) : `#${i + 1}${commit ? ` (${commit.slice(0, 12)})` : ''}`;
+    return { id, input, notes: [] };
   });
 }
 

@@ -4,7 +4,8 @@ import { z } from 'zod';
  * The task catalog format (ours). A catalog is `{ version: 1, tasks: Task[] }` in JSON or YAML.
  * Field names follow ISO-Bench's snake_case so that imported data reads the same.
  */
-const hex = (min: number, max: number) => z.string().regex(new RegExp(`^[0-9a-f]{${min},${max}}$`), `a hex commit hash of ${min}-${max} lowercase characters`);
+const hex = (min: number, max: number) =>
+  z.string().regex(new RegExp(`^[0-9a-f]{${min},${max}}$`), min === max ? `expected a full ${max}-character lowercase hex commit hash` : `expected a lowercase hex commit hash of ${min} to ${max} characters`);
 
 /** Speed and failure effects of one variant on the `sim` engine (multipliers on the sim's performance model). */
 export const SimEffectsSchema = z
