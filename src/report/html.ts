@@ -31,6 +31,7 @@ td.worse { color: var(--worse); font-weight: 600; }
 td.tie { color: var(--tie); }
 td.inconclusive { color: var(--inc); }
 td.na { color: #9aa0a6; }
+td.better, td.worse, td.tie, td.inconclusive, td.na { white-space: nowrap; }
 figure { margin: 12px 0; }
 figcaption { color: var(--muted); font-size: 12.5px; max-width: 1000px; }
 figure h3 { font-size: 15px; margin: 4px 0; }
