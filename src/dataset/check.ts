@@ -176,7 +176,7 @@ function checkAcrossRows(rows: readonly DatasetRow[], get: Get): void {
       family.set(agent, (family.get(agent) ?? 0) + 1);
       spellings.set(normalizeLabel(agent), family);
     }
-    const commit = (text(row, 'commit_hash') ?? '').slice(0, 8);
+    const commit = text(row, 'commit_hash') ?? '';
     const key = `${commit}|${normalizeLabel(agent ?? '')}|${text(row, 'agent_model') ?? ''}`;
     const first = seen.get(key);
     if (first === undefined) seen.set(key, i);

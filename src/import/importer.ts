@@ -5,7 +5,7 @@ import path from 'node:path';
 import { IsobenchError, errorMessage, redactSecrets, type Failure } from '../core/index.js';
 import type { LogRecord, Store, TrialRecord, VariantRecord } from '../store/index.js';
 import type { BenchmarkMode } from '../task/index.js';
-import { classifyFailure, parsePerfCommand, type FailureInput } from '../vllm/index.js';
+import { classifyFailure, parseBenchmarkOutput, parsePerfCommand, type FailureInput } from '../vllm/index.js';
 import type { LegacyFileError, LegacyRecord, LegacyTaskInfo } from './legacy.js';
 import { readShape, salvageJson, shapeOf, SHAPE_SOURCE } from './readers.js';
 import { CommitIndex, TaskMerger, taskInfoOf } from './tasks.js';
@@ -72,6 +72,12 @@ export async function importIsoBench(dir: string, store: Store, opts: ImportOpti
   const agent = { name: opts.agentName ?? DEFAULT_AGENT.name, model: opts.agentModel ?? DEFAULT_AGENT.model };
   const summary: ImportSummary = { dir: root, runId, filesRead: files.length, records: records.length, inserted: 0, existing: 0, tasks: tasks.length, skipped, fileErrors, unresolved: [], bySource: {} };
   const variantsSeen = new Set<string>();
+  // The folder is one agent's 3-way run over its tasks: every task was attempted by that agent, measured or not.
+  for (const commit of taskCommits) {
+    const variant = variantOf(commit, { role: 'agent', agentPatch: null }, agent);
+    await store.upsertVariant(variant);
+    variantsSeen.add(variant.id);
+  }
   let done = 0;
   for (const rec of records) {
     opts.signal?.throwIfAborted();
@@ -137,9 +143,25 @@ async function readAll(root: string, files: readonly string[]): Promise<{ record
       }
       continue;
     }
-    records.push(...readShape(shape, file, data));
+    records.push(...readShape(shape, file, data).map(withRawMetrics));
   }
   return { records, skipped, fileErrors };
+}
+
+/**
+ * Several pipelines kept only a few metrics in the JSON but the whole benchmark summary in the raw output: the
+ * missing keys are read from the raw text (never overriding a stored value), and the trial says so.
+ */
+function withRawMetrics(rec: LegacyRecord): LegacyRecord {
+  if (!rec.raw || !['success', 'no_metrics'].includes(rec.status)) return rec;
+  const parsed = parseBenchmarkOutput(rec.raw);
+  if (parsed.status !== 'ok') return rec;
+  const added = Object.keys(parsed.metrics).filter((k) => rec.metrics[k] === undefined);
+  if (added.length === 0) return rec;
+  const metrics = { ...rec.metrics };
+  for (const k of added) metrics[k] = parsed.metrics[k]!;
+  const status = rec.status === 'no_metrics' ? 'success' : rec.status;
+  return { ...rec, status, metrics, notes: [...rec.notes, `read from the raw output: ${added.join(', ')}`] };
 }
 
 /** Looks for `data/mappings/*.json` in `root` and its ancestors (the corpus keeps them beside the archive). */
@@ -184,7 +206,7 @@ async function readMappings(files: readonly string[]): Promise<LegacyTaskInfo[]>
   return out;
 }
 
-function variantOf(commit: string, rec: LegacyRecord, agent: { name: string; model: string }): VariantRecord {
+function variantOf(commit: string, rec: Pick<LegacyRecord, 'role' | 'agentPatch'>, agent: { name: string; model: string }): VariantRecord {
   if (rec.role !== 'agent') return { id: `${commit}:${rec.role}`, taskCommit: commit, kind: rec.role, agentName: null, agentModel: null, patchSha256: null, patchText: null };
   const sha = rec.agentPatch ? createHash('sha256').update(rec.agentPatch).digest('hex') : null;
   return {

@@ -43,7 +43,7 @@ export const SHAPE_SOURCE: Record<FileShape, string> = {
   separate: 'separate',
   separate_agent: 'separate_agent',
   separate_baseline: 'separate_baseline',
-  docker_flat: 'docker',
+  docker_flat: 'docker_flat',
   docker_3way: 'docker',
   modal: 'modal',
   rerun: 'rerun',

@@ -31,7 +31,7 @@ const byKey = (key: string): TrialRecord => {
 describe('import iso-bench on the claude_code corpus folder', () => {
   it('stores one trial per variant measurement with provenance, and re-import adds nothing', async () => {
     expect(first.inserted).toBe(trials.length);
-    expect(first.bySource).toEqual({ rerun: 12, separate: 64, docker: 55, modal: 138, separate_agent: 83, separate_baseline: 43 });
+    expect(first.bySource).toEqual({ rerun: 12, separate: 64, docker: 6, docker_flat: 49, modal: 138, separate_agent: 83, separate_baseline: 43 });
     const again = await importIsoBench(ccDir, store);
     expect(again.inserted).toBe(0);
     expect(again.existing).toBe(first.inserted);
@@ -42,7 +42,7 @@ describe('import iso-bench on the claude_code corpus folder', () => {
 
   it('records the invalid-JSON docker file as a failure with the broken line as evidence', () => {
     expect(first.fileErrors.map((e) => e.file)).toEqual(['results/docker/bfdb1ba5_result.json']);
-    const t = byKey('import:docker:results/docker/bfdb1ba5_result.json:human');
+    const t = byKey('import:docker_flat:results/docker/bfdb1ba5_result.json:human');
     expect(t.status).toBe('failed');
     expect(t.failure).toMatchObject({ code: 'no_metrics' });
     expect(t.failure!.evidence).toContain('"throughput_tok_s": ,');

@@ -1,0 +1,233 @@
+import { analysisMode, choosePrimaryMetric, compare, median, summarize, type CompareOptions } from '../analysis/index.js';
+import type { MetricSet } from '../core/index.js';
+import type { Store, TrialRecord, VariantRecord } from '../store/index.js';
+import type { Task } from '../task/index.js';
+import type { Measurement } from './compare.js';
+import { fillImprovements } from './formula.js';
+import { V5_COMPARISONS, V5_IMPROVEMENT_METRICS, V5_METRICS, emptyRow, type DatasetRow, type V5Metric, type V5Variant } from './schema.js';
+
+/** Local Docker reruns over the Modal pipeline over the separate pipelines, as the original merged them; our own runs first. */
+export const DEFAULT_SOURCE_PRIORITY: readonly string[] = ['isobench', 'rerun', 'docker', 'modal', 'separate', 'separate_agent', 'separate_baseline', 'docker_flat'];
+
+export interface BuildOptions {
+  /** Data sources by preference; sources not listed come after, alphabetically. */
+  sourcePriority?: readonly string[];
+  /** Primary metric per mode (`serving=ttft_mean`, ...), as the analysis understands it. */
+  primaryMetrics?: Partial<Record<string, string>>;
+  compare?: CompareOptions;
+  /** Fill `*_raw` from the stored logs (one read per chosen trial). Default true. */
+  includeRaw?: boolean;
+  signal?: AbortSignal;
+}
+
+/** The trials one variant's columns come from: one data source, never mixed. */
+interface Chosen {
+  source: string | null;
+  trials: TrialRecord[];
+  ok: TrialRecord[];
+}
+
+type V5Mode = 'serving' | 'standalone' | 'prefix_caching';
+
+/** Builds one dataset row per (task, agent) from the store: v5 columns plus the extension columns. */
+export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): Promise<DatasetRow[]> {
+  const [tasks, variants, trials] = await Promise.all([store.listTasks(), store.listVariants(), store.listTrials()]);
+  const trialsByVariant = groupBy(trials, (t) => t.variantId);
+  const variantsByTask = groupBy(variants, (v) => v.taskCommit);
+  const priority = opts.sourcePriority ?? DEFAULT_SOURCE_PRIORITY;
+  const rows: DatasetRow[] = [];
+  for (const task of [...tasks].sort((a, b) => a.commit.localeCompare(b.commit))) {
+    opts.signal?.throwIfAborted();
+    const vs = variantsByTask.get(task.commit) ?? [];
+    const trialsOf = (list: readonly VariantRecord[]): TrialRecord[] => list.flatMap((v) => trialsByVariant.get(v.id) ?? []);
+    const baseline = choose(trialsOf(vs.filter((v) => v.kind === 'baseline')), priority);
+    const human = choose(trialsOf(vs.filter((v) => v.kind === 'human')), priority);
+    const agents = groupBy(vs.filter((v) => v.kind === 'agent'), (v) => `${v.agentName ?? ''}\u0000${v.agentModel ?? ''}`);
+    const agentEntries = agents.size > 0 ? [...agents.values()] : [[]];
+    for (const agentVariants of agentEntries) {
+      const agent = choose(trialsOf(agentVariants), priority);
+      const row = buildRow(task, agentVariants, { baseline, human, agent }, opts);
+      if (opts.includeRaw ?? true) await fillRaw(store, row, { baseline, human, agent });
+      rows.push(row);
+    }
+  }
+  return rows;
+}
+
+function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {
+  const m = new Map<string, T[]>();
+  for (const it of items) {
+    const k = key(it);
+    const list = m.get(k);
+    if (list) list.push(it);
+    else m.set(k, [it]);
+  }
+  return m;
+}
+
+/** The variant's trials from the best source that measured it; if none did, the best source's failures. */
+export function choose(trials: readonly TrialRecord[], priority: readonly string[]): Chosen {
+  if (trials.length === 0) return { source: null, trials: [], ok: [] };
+  const rank = (s: string): number => {
+    const i = priority.indexOf(s);
+    return i < 0 ? priority.length : i;
+  };
+  const bySource = [...groupBy(trials, (t) => t.dataSource).entries()].sort((a, b) => rank(a[0]) - rank(b[0]) || a[0].localeCompare(b[0]));
+  const measured = bySource.find(([, ts]) => ts.some((t) => t.status === 'ok'));
+  const [source, ts] = measured ?? bySource[0]!;
+  return { source, trials: ts, ok: ts.filter((t) => t.status === 'ok') };
+}
+
+/** A trial's value of a v5 metric column (v5 folds: serving throughput = output tok/s, prefix caching latency = warm-up). */
+export function v5Value(metrics: MetricSet, metric: V5Metric, mode: V5Mode | null): number | undefined {
+  if (metric === 'latency_avg') return metrics.latency_avg ?? (mode === 'prefix_caching' ? metrics.warmup_time : undefined);
+  if (metric === 'throughput') {
+    if (metrics.throughput !== undefined) return metrics.throughput;
+    return mode === 'serving' ? metrics.output_throughput : (metrics.output_throughput ?? metrics.total_token_throughput);
+  }
+  return metrics[metric];
+}
+
+function foldMode(label: string | null | undefined): V5Mode | null {
+  if (label === 'serving' || label === 'prefix_caching' || label === 'standalone') return label;
+  if (label === 'latency' || label === 'throughput') return 'standalone';
+  return null;
+}
+
+function rowMode(task: Task, chosen: Record<V5Variant, Chosen>): V5Mode | null {
+  for (const v of ['baseline', 'human', 'agent'] as const) {
+    const mode = chosen[v].trials.find((t) => t.mode !== null)?.mode;
+    if (mode) return foldMode(mode);
+  }
+  return foldMode(task.benchmark_mode);
+}
+
+const dateOf = (iso: string): string | null => (iso.startsWith('1970-01-01') || iso === '' ? null : iso.slice(0, 10));
+const latest = (ts: readonly TrialRecord[]): TrialRecord | undefined => [...ts].sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
+
+function buildRow(task: Task, agentVariants: readonly VariantRecord[], chosen: Record<V5Variant, Chosen>, opts: BuildOptions): DatasetRow {
+  const row = emptyRow();
+  const mode = rowMode(task, chosen);
+  const agentVariant = agentVariants[0];
+  const all = [...chosen.baseline.trials, ...chosen.human.trials, ...chosen.agent.trials];
+  const dates = all.map((t) => dateOf(t.finishedAt)).filter((d): d is string => d !== null).sort();
+  Object.assign(row, {
+    commit_hash: task.commit,
+    commit_short: task.commit.slice(0, 8),
+    commit_subject: task.subject ?? null,
+    repo: task.repo,
+    perf_command: task.perf_command ?? null,
+    files_changed: task.files_changed,
+    pr_url: task.pr_url ?? null,
+    models: task.models,
+    parent_commit: task.parent,
+    gpu_config: task.gpu_config ?? null,
+    benchmark_mode: mode,
+    agent_name: agentVariant?.agentName ?? null,
+    agent_model: agentVariant?.agentModel ?? null,
+    benchmark_date: dates.at(-1) ?? null,
+    model: all.find((t) => t.model)?.model ?? task.models[0] ?? null,
+    has_agent_patch: agentVariants.length > 0,
+    data_source: rowSource(chosen),
+  });
+  for (const v of ['baseline', 'human', 'agent'] as const) {
+    for (const m of V5_METRICS) {
+      const values = chosen[v].ok.map((t) => v5Value(t.metrics, m, mode)).filter((x): x is number => x !== undefined && Number.isFinite(x));
+      row[`${v}_${m}`] = values.length > 0 ? median(values) : null;
+    }
+  }
+  fillComparableImprovements(row, mode, chosen);
+  addExtensions(row, mode, chosen, opts);
+  return row;
+}
+
+/**
+ * Improvements by the formula, only between variants measured in the row's mode: a variant whose chosen
+ * measurement ran another benchmark (the original did that) keeps its metrics but is compared with nothing.
+ */
+function fillComparableImprovements(row: DatasetRow, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>): void {
+  const masked: DatasetRow = { ...row };
+  for (const v of ['baseline', 'human', 'agent'] as const) {
+    const vmode = foldMode(chosen[v].ok.find((t) => t.mode !== null)?.mode);
+    if (vmode !== null && mode !== null && vmode !== mode) for (const m of V5_METRICS) masked[`${v}_${m}`] = null;
+  }
+  fillImprovements(masked, V5_IMPROVEMENT_METRICS);
+  for (const cmp of V5_COMPARISONS) for (const m of V5_IMPROVEMENT_METRICS) row[`${cmp.prefix}_${m}`] = masked[`${cmp.prefix}_${m}`] ?? null;
+}
+
+/** The v5 `data_source`: the one source all variants came from, or `merged` when they differ. */
+function rowSource(chosen: Record<V5Variant, Chosen>): string | null {
+  const sources = new Set([chosen.baseline.source, chosen.human.source, chosen.agent.source].filter((s): s is string => s !== null));
+  if (sources.size === 0) return null;
+  return sources.size === 1 ? [...sources][0]! : 'merged';
+}
+
+function addExtensions(row: DatasetRow, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>, opts: BuildOptions): void {
+  const valuesOf = (v: V5Variant, metric: string): number[] =>
+    chosen[v].ok.map((t) => v5Value(t.metrics, metric as V5Metric, mode)).filter((x): x is number => x !== undefined && Number.isFinite(x));
+  const amode = analysisMode(mode);
+  const overrides = opts.primaryMetrics?.[amode];
+  const primary = choosePrimaryMetric(amode, (m) => valuesOf('baseline', m).length + valuesOf('human', m).length + valuesOf('agent', m).length, overrides === undefined ? {} : { [amode]: overrides });
+  row.primary_metric = primary;
+  for (const v of ['baseline', 'human', 'agent'] as const) {
+    const c = chosen[v];
+    row[`${v}_trials`] = c.trials.length;
+    row[`${v}_ok_trials`] = c.ok.length;
+    const s = summarize(valuesOf(v, primary), opts.compare ?? {});
+    row[`${v}_primary_ci_low`] = s.status === 'ok' ? s.ciLow : null;
+    row[`${v}_primary_ci_high`] = s.status === 'ok' ? s.ciHigh : null;
+    const failed = c.ok.length === 0 ? latest(c.trials)?.failure : undefined;
+    row[`${v}_failure_code`] = failed?.code ?? null;
+    row[`${v}_failure_evidence`] = failed?.evidence ?? null;
+    const last = latest(c.trials);
+    row[`${v}_engine`] = last?.engine ?? null;
+    row[`${v}_host`] = last?.host ?? null;
+    row[`${v}_date`] = last ? dateOf(last.finishedAt) : null;
+    row[`${v}_data_source`] = c.source;
+  }
+  for (const v of ['human', 'agent'] as const) {
+    const probes = chosen[v].ok.map((t) => t.correctness?.agreement).filter((x): x is number => x !== undefined);
+    row[`${v}_correctness_agreement`] = probes.length > 0 ? probes.reduce((a, b) => a + b, 0) / probes.length : null;
+  }
+  for (const cmp of V5_COMPARISONS) {
+    const result = compare(primary, valuesOf(cmp.ref, primary), valuesOf(cmp.x, primary), opts.compare ?? {});
+    const ok = result.status === 'ok' ? result : null;
+    row[`${cmp.prefix}_primary`] = ok?.improvementPct ?? null;
+    row[`${cmp.prefix}_primary_ci_low`] = ok?.ciLow ?? null;
+    row[`${cmp.prefix}_primary_ci_high`] = ok?.ciHigh ?? null;
+    row[`${cmp.prefix}_verdict`] = ok?.verdict ?? null;
+  }
+}
+
+async function fillRaw(store: Store, row: DatasetRow, chosen: Record<V5Variant, Chosen>): Promise<void> {
+  for (const v of ['baseline', 'human', 'agent'] as const) {
+    const trial = chosen[v].ok[0] ?? latest(chosen[v].trials);
+    if (!trial) continue;
+    const logs = await store.getLogs(trial.id);
+    const raw = logs.find((l) => l.kind === 'raw') ?? logs.find((l) => l.kind === 'bench');
+    row[`${v}_raw`] = raw?.text ?? null;
+  }
+}
+
+/** Every ok measurement in the store as v5 values, by (commit, variant): traces where a published value came from. */
+export async function storeMeasurements(store: Store): Promise<(commit: string, variant: V5Variant) => Measurement[]> {
+  const [variants, trials] = await Promise.all([store.listVariants(), store.listTrials()]);
+  const kind = new Map(variants.map((v) => [v.id, v.kind]));
+  const index = new Map<string, Measurement[]>();
+  for (const t of trials) {
+    if (t.status !== 'ok') continue;
+    const k = `${t.taskCommit}|${kind.get(t.variantId) ?? ''}`;
+    const mode = foldMode(t.mode);
+    const values: Partial<Record<V5Metric, number>> = {};
+    for (const m of V5_METRICS) {
+      const v = v5Value(t.metrics, m, mode);
+      if (v !== undefined) values[m] = v;
+    }
+    const file = t.trialKey.startsWith('import:') ? t.trialKey.split(':').slice(2, -1).join(':') : t.trialKey;
+    const list = index.get(k) ?? [];
+    const req = t.metrics.request_throughput;
+    list.push({ source: t.dataSource, file, values, ...(req === undefined ? {} : { requestThroughput: req }) });
+    index.set(k, list);
+  }
+  return (commit, variant) => index.get(`${commit}|${variant}`) ?? [];
+}
