@@ -5,11 +5,16 @@ export function vllmPrefix(level: 'INFO' | 'WARNING' | 'ERROR', source: string, 
   return `${level} ${stamp} [${source}] `;
 }
 
-/** vLLM's KV-cache error line, the one a max_model_len above the cache capacity produces. */
+/** Bytes of KV cache per token of a Llama-3-8B-like model in bf16 (32 layers x 8 KV heads x 128 x 2 x 2 bytes). */
+const KV_BYTES_PER_TOKEN = 131_072;
+
+/** vLLM V1's error line when max_model_len does not fit the KV cache (the sim's engine reports itself as V1). */
 export function kvCacheOomLine(maxModelLen: number, capacity: number): string {
+  const gib = (tokens: number) => ((tokens * KV_BYTES_PER_TOKEN) / 2 ** 30).toFixed(2);
   return (
-    `ValueError: The model's max seq len (${maxModelLen}) is larger than the maximum number of tokens that can be ` +
-    `stored in KV cache (${capacity}). Try increasing \`gpu_memory_utilization\` or decreasing \`max_model_len\` when initializing the engine.`
+    `ValueError: To serve at least one request with the models's max seq len (${maxModelLen}), (${gib(maxModelLen)} GiB KV cache is needed, ` +
+    `which is larger than the available KV cache memory (${gib(capacity)} GiB). Based on the available memory, the estimated maximum model ` +
+    `length is ${capacity}. Try increasing \`gpu_memory_utilization\` or decreasing \`max_model_len\` when initializing the engine.`
   );
 }
 

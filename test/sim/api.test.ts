@@ -1,7 +1,14 @@
 import { describe, expect, it } from 'vitest';
 import { post, sim, sseEvents } from './helpers.js';
 
-type Chunk = { id: string; object: string; model: string; choices: Array<Record<string, any>>; usage?: Record<string, number> };
+interface Choice {
+  index: number;
+  text: string;
+  delta: { role?: string; content?: string };
+  finish_reason: string | null;
+}
+type Chunk = { id: string; object: string; model: string; choices: Choice[]; usage?: Record<string, number> };
+type Completion = { choices: Choice[]; usage: Record<string, number> };
 
 describe('sim server API', () => {
   it('streams completions in vLLM chunk format with a final usage chunk and [DONE]', async () => {
@@ -21,7 +28,7 @@ describe('sim server API', () => {
       expect(Object.keys(c.choices[0]!)).toEqual(['index', 'text', 'logprobs', 'finish_reason', 'stop_reason']);
       expect(c.choices[0]!.text).toMatch(/^ [a-z]+$/);
     }
-    expect(content.map((c) => c.choices[0]!.finish_reason)).toEqual([null, null, null, 'length']);
+    expect(content.map((c): unknown => c.choices[0]!.finish_reason)).toEqual([null, null, null, 'length']);
     expect(chunks[4]!.choices).toEqual([]);
     expect(chunks[4]!.usage).toEqual({ prompt_tokens: 3, total_tokens: 7, completion_tokens: 4 });
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
@@ -46,7 +53,7 @@ describe('sim server API', () => {
     const c = JSON.parse((await post(s, '/v1/completions', { model: 'm', prompt: 'a b c', max_tokens: 5, ignore_eos: true })).text);
     expect(c.object).toBe('text_completion');
     expect(c.choices[0].finish_reason).toBe('length');
-    expect(c.choices[0].text.trim().split(' ')).toHaveLength(5);
+    expect(String(c.choices[0].text).trim().split(' ')).toHaveLength(5);
     expect(c.usage).toMatchObject({ prompt_tokens: 3, completion_tokens: 5, total_tokens: 8 });
     const chat = JSON.parse((await post(s, '/v1/chat/completions', { model: 'm', messages: [{ role: 'user', content: 'x' }], max_tokens: 2, ignore_eos: true })).text);
     expect(chat.object).toBe('chat.completion');
@@ -56,15 +63,15 @@ describe('sim server API', () => {
 
   it('honours max_tokens, ignore_eos and min_tokens around a deterministic EOS point', async () => {
     const s = await sim({ eos_min_tokens: 5, eos_max_tokens: 5 });
-    const ask = async (extra: Record<string, unknown>) => JSON.parse((await post(s, '/v1/completions', { prompt: 'p q r', ...extra })).text);
+    const ask = async (extra: Record<string, unknown>) => JSON.parse((await post(s, '/v1/completions', { prompt: 'p q r', ...extra })).text) as Completion;
     const eos = await ask({ max_tokens: 50 });
-    expect([eos.usage.completion_tokens, eos.choices[0].finish_reason]).toEqual([5, 'stop']);
+    expect([eos.usage.completion_tokens, eos.choices[0]!.finish_reason]).toEqual([5, 'stop']);
     const cut = await ask({ max_tokens: 3 });
-    expect([cut.usage.completion_tokens, cut.choices[0].finish_reason]).toEqual([3, 'length']);
+    expect([cut.usage.completion_tokens, cut.choices[0]!.finish_reason]).toEqual([3, 'length']);
     const ignore = await ask({ max_tokens: 50, ignore_eos: true });
-    expect([ignore.usage.completion_tokens, ignore.choices[0].finish_reason]).toEqual([50, 'length']);
+    expect([ignore.usage.completion_tokens, ignore.choices[0]!.finish_reason]).toEqual([50, 'length']);
     const min = await ask({ max_tokens: 50, min_tokens: 12 });
-    expect([min.usage.completion_tokens, min.choices[0].finish_reason]).toEqual([12, 'stop']);
+    expect([min.usage.completion_tokens, min.choices[0]!.finish_reason]).toEqual([12, 'stop']);
     const dflt = await ask({});
     expect(dflt.usage.completion_tokens).toBe(5);
   });
@@ -108,7 +115,7 @@ describe('sim server API', () => {
 
   it('round-trips /tokenize and /detokenize and reports the vocabulary', async () => {
     const s = await sim({ vocab_size: 5000, max_model_len: 2048 });
-    const info = await (await fetch(s.url + '/sim/info')).json();
+    const info = (await (await fetch(s.url + '/sim/info')).json()) as { vocab_size: number };
     expect(info.vocab_size).toBe(5000);
     const ids = Array.from({ length: 300 }, (_, i) => (i * 7919) % 5000);
     const de = JSON.parse((await post(s, '/detokenize', { model: 'm', tokens: ids })).text);
@@ -125,7 +132,7 @@ describe('sim server API', () => {
   it('serves /health, /v1/models, /version and /metrics with vLLM names', async () => {
     const s = await sim({ served_model_name: ['served', 'alias'], max_model_len: 4096 });
     expect((await fetch(s.url + '/health')).status).toBe(200);
-    const models = await (await fetch(s.url + '/v1/models')).json();
+    const models = (await (await fetch(s.url + '/v1/models')).json()) as { data: unknown[] };
     expect(models.data[0]).toMatchObject({ id: 'served', object: 'model', max_model_len: 4096 });
     expect((await post(s, '/v1/completions', { model: 'alias', prompt: 'a b', max_tokens: 3, ignore_eos: true })).status).toBe(200);
     const metrics = await (await fetch(s.url + '/metrics')).text();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { defaultSimProfile, startSimServer } from '../../src/sim/index.js';
+import { classifyFailure } from '../../src/vllm/index.js';
 import { post, sim } from './helpers.js';
 
 describe('failure injection', () => {
@@ -15,7 +16,9 @@ describe('failure injection', () => {
   it('oom_above_max_model_len: fails with vLLM KV-cache error when max_model_len is above the limit', async () => {
     const s = await startSimServer({ ...defaultSimProfile, max_model_len: 32768, oom_above_max_model_len: 16384 });
     expect((await s.exited).code).toBe(1);
-    expect(s.log()).toContain("ValueError: The model's max seq len (32768) is larger than the maximum number of tokens that can be stored in KV cache (16384).");
+    expect(s.log()).toContain("ValueError: To serve at least one request with the models's max seq len (32768), (4.00 GiB KV cache is needed");
+    expect(s.log()).toContain('the estimated maximum model length is 16384.');
+    expect(classifyFailure({ server: s.log() }).code).toBe('server_oom');
     const fine = await sim({ max_model_len: 16384, oom_above_max_model_len: 16384 });
     expect(await fine.ready).toBe(true);
   });
