@@ -31,15 +31,8 @@ beforeAll(async () => {
 }, 120_000);
 
 afterAll(async () => {
-  if (baseUrl && created.length > 0) {
-    const admin = new pg.Client({ connectionString: baseUrl });
-    await admin.connect();
-    try {
-      for (const db of created) await admin.query(`drop database if exists ${db} with (force)`);
-    } finally {
-      await admin.end();
-    }
-  }
+  const db = created[0];
+  if (baseUrl && db !== undefined) await admin(baseUrl, (c) => c.query(`drop database if exists ${db} with (force)`));
   if (servicesDir !== undefined) {
     await sh('bash', [path.join(repoRoot, 'scripts/ci-services.sh'), 'stop', 'pg'], { env: { ...process.env, ISOBENCH_SERVICES_DIR: servicesDir } });
     rmSync(servicesDir, { recursive: true, force: true });
@@ -52,28 +45,36 @@ function withDatabase(url: string, db: string): string {
   return u.toString();
 }
 
-/** A new database per call, so test files and tests running at once never share tables. */
-async function fresh(): Promise<string> {
-  const name = `isobench_t_${process.pid}_${created.length}_${Date.now() % 100000}`;
-  const admin = new pg.Client({ connectionString: baseUrl });
-  await admin.connect();
-  try {
-    await admin.query(`create database ${name}`);
-  } finally {
-    await admin.end();
-  }
-  created.push(name);
-  return withDatabase(baseUrl, name);
-}
-
-async function rawQuery(url: string, text: string): Promise<Record<string, unknown>[]> {
+async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
   const client = new pg.Client({ connectionString: url });
   await client.connect();
   try {
-    return (await client.query<Record<string, unknown>>(text)).rows;
+    return await fn(client);
   } finally {
     await client.end();
   }
+}
+
+// One database per test file (parallel files never meet), one schema per store inside it: a schema is made in
+// milliseconds where a database takes a second. The schema is chosen the libpq way, through `options` in the URL.
+let fileDb = '';
+async function fresh(): Promise<string> {
+  if (!fileDb) {
+    const name = `isobench_t_${process.pid}_${Date.now() % 1_000_000}`;
+    await admin(baseUrl, (c) => c.query(`create database ${name}`));
+    created.push(name);
+    fileDb = withDatabase(baseUrl, name);
+  }
+  const schema = `s${created.length}_${Math.random().toString(36).slice(2, 8)}`;
+  created.push(schema);
+  await admin(fileDb, (c) => c.query(`create schema ${schema}`));
+  const u = new URL(fileDb);
+  u.searchParams.set('options', `-c search_path=${schema}`);
+  return u.toString();
+}
+
+function rawQuery(url: string, text: string): Promise<Record<string, unknown>[]> {
+  return admin(url, async (c) => (await c.query<Record<string, unknown>>(text)).rows);
 }
 
 defineStoreConformance('postgres', { fresh, rawQuery });
@@ -115,7 +116,8 @@ describe('postgres store', () => {
     try {
       expect(store.kind).toBe('postgres');
       expect(store.location).not.toContain('pw-not-checked');
-      expect(store.location).toContain(`/${u.pathname.slice(1)}`);
+      expect(store.location).toContain(u.pathname);
+      expect(store.location).toContain('search_path');
     } finally {
       await store.close();
     }
