@@ -81,6 +81,7 @@ function checkJson(read: CatalogRead, checked: readonly CheckedEntry[]) {
         gpus: parsed?.server.gpus ?? null,
         fixes: parsed?.fixes ?? [],
         warnings: parsed?.warnings ?? [],
+        invalid_values: parsed?.invalid ?? [],
         command_error: cmd?.status === 'error' ? cmd.message : null,
         contradictions: c.check?.contradictions ?? [],
       };

@@ -168,7 +168,8 @@ export function parsePerfCommand(command: string): PerfCommand {
   const parsed = splitArguments(target.info, args, fixes, warnings);
   if (target.positionalModel !== undefined && parsed.server.model === undefined) parsed.server.model = target.positionalModel;
   const finalModel = parsed.server.model ?? parsed.client.model;
-  if (finalModel === undefined && target.info.mode !== 'unknown') warnings.push('no --model given: the script would use its default model');
+  const modelRejected = parsed.invalid.some((m) => m.startsWith('--model '));
+  if (finalModel === undefined && !modelRejected && target.info.mode !== 'unknown') warnings.push('no --model given: the script would use its default model');
   else if (finalModel !== undefined && (finalModel.startsWith('/') || finalModel.startsWith('./'))) {
     parsed.invalid.push(`--model ${finalModel} is a local path, not a Hugging Face model id: it exists only on the author's machine`);
   }
@@ -318,7 +319,8 @@ function splitArguments(info: ScriptInfo, args: readonly string[], fixes: string
       const kept = value === undefined ? [token] : inlineValue === undefined ? [token, value] : [token];
       out.unknownArgs.push(...kept);
       out.scriptArgs.push(...kept);
-      warnings.push(`unknown flag ${flag} for ${info.script}: kept in unknownArgs, not passed to the server or the load generator`);
+      const where = info.script === 'other' ? 'this program' : info.script;
+      warnings.push(`unknown flag ${flag} for ${where}: kept in unknownArgs, not passed to the server or the load generator`);
       continue;
     }
     const taken = takeValue(spec, inlineValue, args[i + 1]);
