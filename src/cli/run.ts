@@ -5,7 +5,7 @@ import { Command, Option } from '@commander-js/extra-typings';
 import YAML from 'yaml';
 import { z } from 'zod';
 import { IsobenchError, errorMessage, redactSecrets, usageError } from '../core/index.js';
-import { createEngine, parseEngineConfig, type Engine } from '../engine/index.js';
+import { cleanupLeftovers, createEngine, parseEngineConfig, type Engine } from '../engine/index.js';
 import {
   loadAgent,
   parseAgentArg,
@@ -94,6 +94,13 @@ export function resolveEngineConfig(engine: RunOptions['engine'], file: string |
   return { config, key: createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16) };
 }
 
+/** Stops servers and containers of earlier runs whose runner is gone (kill -9); a live run's are left alone. */
+function leftoversOf(config: ReturnType<typeof parseEngineConfig>): Promise<unknown> {
+  if (config.kind === 'process') return cleanupLeftovers(undefined, { registryDir: config.registryDir });
+  if (config.kind === 'docker') return cleanupLeftovers(undefined, config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost });
+  return Promise.resolve();
+}
+
 /** A fresh run id: sortable by time, safe as a label value. */
 export function newRunId(): string {
   return `run-${new Date().toISOString().replace(/[-:.TZ]/g, '').slice(0, 14)}-${Math.random().toString(36).slice(2, 8)}`;
@@ -109,12 +116,15 @@ export interface ExecuteRunInput {
   runId: string;
   jsonEvents: boolean;
   config: unknown;
+  /** Removes what an earlier runner killed with -9 left behind (its servers), before anything starts. */
+  cleanupLeftovers?: () => Promise<unknown>;
 }
 
 /** Plans, runs with a reporter, handles Ctrl-C, prints the results table; returns the summary and the table rows. */
 export async function executeRun(input: ExecuteRunInput): Promise<{ summary: RunSummary; rows: ResultRow[]; plans: TaskPlan[]; storeLocation: string }> {
   const plans = planRun(input.tasks, input.agents, input.settings);
   if (plans.length === 0) throw usageError('--only', `matches no task of the catalog (${input.settings.only.join(', ')})`, 'give a prefix of a task commit');
+  await input.cleanupLeftovers?.().catch(() => undefined);
   const store = await openStore(input.store);
   const abort = new AbortController();
   const onSignal = (sig: NodeJS.Signals) => {
@@ -192,6 +202,7 @@ async function runCommand(raw: unknown): Promise<void> {
     runId,
     jsonEvents: opts.jsonEvents,
     config,
+    cleanupLeftovers: () => leftoversOf(engineConfig.config),
   });
   printResults(rows, summary, opts.jsonEvents);
   process.exitCode = exitCodeOf(summary);
