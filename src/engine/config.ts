@@ -116,6 +116,8 @@ export const DockerEngineConfigSchema = z
     env: z.record(z.string(), z.string()).default({}),
     /** `bridge` publishes the port on 127.0.0.1; `host` shares the host's network (no publishing). */
     network: z.enum(['bridge', 'host']).default('bridge'),
+    /** Run Docker's init (tini) as PID 1, so that SIGTERM reaches the server and forked workers are reaped. */
+    init: z.boolean().default(true),
     /** Host directory for patch files mounted into agent containers. */
     workDir: z.string().default(path.join(tmpdir(), 'isobench-engine', 'patches')),
   })

@@ -222,6 +222,8 @@ export class DockerEngine implements Engine {
         Labels: containerLabels(this.config.runId, variant.spec.id),
         ...(bridged ? { ExposedPorts: { [port]: {} } } : {}),
         HostConfig: {
+          // An init process as PID 1 forwards SIGTERM to the server and reaps the workers it forks.
+          Init: this.config.init,
           ShmSize: sizeBytes(this.config.shmSize),
           Binds: binds,
           NetworkMode: this.config.network,
@@ -234,10 +236,9 @@ export class DockerEngine implements Engine {
     }
     const stream = await container.attach({ stream: true, stdout: true, stderr: true, logs: true });
     demux(stream, (b) => log.append(b));
-    const exited = container
-      .wait()
-      .then((r: { StatusCode?: number }) => ({ code: r.StatusCode ?? null, signal: null }))
-      .catch(() => ({ code: null, signal: null }));
+    // `wait` asked before the start would answer at once for a created container: it is asked once started.
+    let settle!: (exit: { code: number | null; signal: string | null }) => void;
+    const exited = new Promise<{ code: number | null; signal: string | null }>((resolve) => (settle = resolve));
     let stopping: Promise<void> | undefined;
     const run: ContainerRun = {
       id: container.id,
@@ -251,8 +252,13 @@ export class DockerEngine implements Engine {
     this.running.add(run);
     try {
       await container.start();
+      container
+        .wait()
+        .then((r: { StatusCode?: number }) => settle({ code: r.StatusCode ?? null, signal: null }))
+        .catch(() => settle({ code: null, signal: null }));
     } catch (err) {
       log.append(`isobench: the container did not start: ${errorMessage(err)}\n`);
+      settle({ code: null, signal: null });
       await run.stop();
     }
     return run;
