@@ -1,0 +1,114 @@
+import { spawn, type ChildProcess } from 'node:child_process';
+import { readdirSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { describe, expect, it, onTestFinished, vi } from 'vitest';
+import { runCli } from '../../src/cli/index.js';
+import { parseSimProfile, startSimServer } from '../../src/sim/index.js';
+import { tempDir } from './helpers.js';
+
+const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
+const bin = path.join(repoRoot, 'bin/isobench.js');
+
+/** Starts `isobench sim serve --port 0` and resolves its base URL from the "Uvicorn running on" line. */
+function startSim(extra: string[] = []): Promise<string> {
+  const child: ChildProcess = spawn(process.execPath, [bin, 'sim', 'serve', '--port', '0', '--startup-delay-ms', '0', ...extra], { stdio: ['ignore', 'pipe', 'pipe'] });
+  onTestFinished(() => {
+    child.kill('SIGTERM');
+  });
+  return new Promise((resolve, reject) => {
+    let out = '';
+    const onData = (b: Buffer): void => {
+      out += b.toString();
+      const m = /Uvicorn running on (http:\/\/[\d.]+:\d+)/.exec(out);
+      if (m) resolve(m[1]!);
+    };
+    child.stdout!.on('data', onData);
+    child.stderr!.on('data', onData);
+    child.on('exit', (code) => reject(new Error(`sim exited ${code}: ${out}`)));
+  });
+}
+
+function run(args: string[], cwd: string): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [bin, ...args], { cwd, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.on('data', (b: Buffer) => (stdout += b.toString()));
+    child.stderr.on('data', (b: Buffer) => (stderr += b.toString()));
+    child.on('exit', (code) => resolve({ code, stdout, stderr }));
+  });
+}
+
+describe('isobench bench serve against isobench sim serve', () => {
+  it('runs the issue command and writes out.json with vLLM keys', async () => {
+    const url = await startSim();
+    const cwd = tempDir();
+    const r = await run(
+      ['bench', 'serve', '--base-url', url, '--dataset-name', 'random', '--random-input-len', '128', '--random-output-len', '32', '--num-prompts', '200', '--max-concurrency', '16', '--ignore-eos', '--save-result', '--result-filename', 'out.json'],
+      cwd,
+    );
+    expect(r.stderr).not.toMatch(/error/i);
+    expect(r.code).toBe(0);
+    expect(r.stdout).toContain('============ Serving Benchmark Result ============');
+    expect(r.stdout).toMatch(/^Successful requests: +200 +$/m);
+    expect(r.stdout).toMatch(/^Mean TTFT \(ms\): +\d+\.\d\d/m);
+    expect(r.stdout).toMatch(/^P99 ITL \(ms\): +\d+\.\d\d/m);
+    const json = JSON.parse(readFileSync(path.join(cwd, 'out.json'), 'utf8')) as Record<string, unknown>;
+    expect(json).toMatchObject({ completed: 200, failed: 0, num_prompts: 200, max_concurrency: 16, request_rate: 'inf', total_input_tokens: 200 * 128, total_output_tokens: 200 * 32 });
+    for (const key of ['duration', 'request_throughput', 'output_throughput', 'total_token_throughput', 'mean_ttft_ms', 'median_ttft_ms', 'p99_ttft_ms', 'mean_tpot_ms', 'p99_itl_ms', 'std_itl_ms']) {
+      expect(typeof json[key], key).toBe('number');
+    }
+    expect(json).not.toHaveProperty('ttfts');
+  });
+
+  it('reports a failing server in the summary and exits 1 when nothing succeeded (in-process)', async () => {
+    const sim = await startSimServer(parseSimProfile({ startup_delay_ms: 0, error_rate: 1 }, 'test'), { port: 0 });
+    onTestFinished(() => sim.close());
+    await sim.ready;
+    const cwd = tempDir();
+    const r = await runInProcess(['bench', 'serve', '--base-url', sim.url, '--random-input-len', '16', '--random-output-len', '4', '--num-prompts', '5', '--save-result', '--save-detailed', '--result-dir', path.join(cwd, 'res'), '--label', 'x', '--request-rate', '50', '--disable-tqdm']);
+    expect(r.stdout).toMatch(/^Failed requests: +5 +$/m);
+    expect(r.stdout).toMatch(/^Request rate configured \(RPS\): +50\.00 +$/m);
+    expect(r.code).toBe(1);
+    const files = readdirSync(path.join(cwd, 'res'));
+    expect(files).toHaveLength(1);
+    expect(files[0]).toMatch(/^x-50\.0qps-sim-model-\d{8}-\d{6}\.json$/);
+    const json = JSON.parse(readFileSync(path.join(cwd, 'res', files[0]!), 'utf8')) as { errors: string[]; ttfts: number[] };
+    expect(json.errors).toHaveLength(5);
+    expect(json.errors[0]).toMatch(/^HTTP 500/);
+    expect(json.ttfts).toHaveLength(5);
+  });
+
+  it('rejects bad options naming the flag (in-process)', async () => {
+    const r = await runInProcess(['bench', 'serve', '--request-rate', 'fast', '--base-url', 'http://127.0.0.1:9']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toContain('--request-rate');
+    const t = await runInProcess(['bench', 'serve', '--ramp-up-strategy', 'linear', '--request-rate', '5', '--base-url', 'http://127.0.0.1:9']);
+    expect(t.code).toBe(2);
+    expect(t.stderr).toContain('--request-rate: cannot be combined with --ramp-up-strategy');
+  });
+});
+
+/** Runs the real CLI program in this process, capturing what it prints. */
+async function runInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  const before = process.exitCode;
+  try {
+    const code = await runCli(['node', 'isobench', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    process.exitCode = before;
+  }
+}
