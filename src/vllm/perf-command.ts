@@ -311,6 +311,7 @@ function splitArguments(info: ScriptInfo, args: readonly string[], fixes: string
       flag = dashed;
     }
     if (serving && info.client.length > 0) flag = fixServingFlag(flag, fixes);
+    if (flag.startsWith('--') && !clientIndex.has(flag) && !serverIndex.has(flag)) flag = expandPrefix(flag, [clientIndex, serverIndex], fixes);
     const clientSpec = clientIndex.get(flag);
     const serverSpec = serverIndex.get(flag);
     const spec = clientSpec ?? serverSpec;
@@ -353,6 +354,16 @@ function splitArguments(info: ScriptInfo, args: readonly string[], fixes: string
   if (serving && info.client.length > 0) addDatasetName(out, fixes);
   out.server.gpus = (out.server.tensorParallelSize ?? 1) * (out.server.pipelineParallelSize ?? 1) * (out.server.dataParallelSize ?? 1);
   return out;
+}
+
+/** argparse accepts any unique prefix of a long flag (`--random-input 512`); the full name is what others read. */
+function expandPrefix(flag: string, indexes: readonly Map<string, FlagSpec>[], fixes: string[]): string {
+  const names = new Set<string>();
+  for (const index of indexes) for (const spec of index.values()) if (spec.name.startsWith(flag)) names.add(spec.name);
+  if (names.size !== 1) return flag;
+  const [full = flag] = names;
+  fixes.push(`${flag} → ${full} (argparse accepted the abbreviation; isobench passes the full flag)`);
+  return full;
 }
 
 /** Flags the serving script never had but people pass anyway, with the flag they meant. */

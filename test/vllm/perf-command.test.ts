@@ -84,6 +84,12 @@ describe('parsePerfCommand', () => {
     expect(v.server.enforceEager).toBe(true);
   });
 
+  it('expands unique argparse abbreviations', () => {
+    const r = ok('python3 benchmarks/benchmark_serving.py --model m --dataset-name random --random-input 6144 --random-output 1024 --port 8000');
+    expect(r.client).toMatchObject({ randomInputLen: 6144, randomOutputLen: 1024, port: 8000 });
+    expect(r.fixes).toHaveLength(2);
+  });
+
   it('never drops an unknown flag silently', () => {
     const r = ok('python benchmarks/benchmark_serving.py --model m --batch-size 2 --frobnicate');
     expect(r.unknownArgs).toEqual(['--batch-size', '2', '--frobnicate']);
