@@ -1,83 +1,17 @@
-import { execFile } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
 import net from 'node:net';
-import { tmpdir } from 'node:os';
-import path from 'node:path';
-import { promisify } from 'node:util';
-import pg from 'pg';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { IsobenchError } from '../../src/core/index.js';
 import { openStore } from '../../src/store/index.js';
 import { defineStoreConformance } from './conformance.js';
+import { pgAdmin, usePostgres, withDatabase } from './pg-service.js';
 
-// A real PostgreSQL: ISOBENCH_TEST_PG_URL from `scripts/ci-services.sh start` (CI), or one this file starts itself.
-// In CI a missing URL fails the file loudly instead of skipping it.
-const repoRoot = path.resolve(path.dirname(new URL(import.meta.url).pathname), '../..');
-const inCi = Boolean(process.env.CI) && process.env.CI !== 'false';
-let baseUrl = process.env.ISOBENCH_TEST_PG_URL ?? '';
-let servicesDir: string | undefined;
-const created: string[] = [];
-const sh = promisify(execFile);
-
-beforeAll(async () => {
-  if (baseUrl) return;
-  if (inCi) throw new Error('ISOBENCH_TEST_PG_URL is not set in CI: run `eval "$(bash scripts/ci-services.sh start)"` before the tests');
-  servicesDir = mkdtempSync(path.join(tmpdir(), 'isobench-pg-'));
-  const { stdout } = await sh('bash', [path.join(repoRoot, 'scripts/ci-services.sh'), 'start', 'pg'], {
-    env: { ...process.env, ISOBENCH_SERVICES_DIR: servicesDir },
-  });
-  baseUrl = /ISOBENCH_TEST_PG_URL=(\S+)/.exec(stdout)?.[1] ?? '';
-  if (!baseUrl) throw new Error(`scripts/ci-services.sh start pg printed no URL: ${stdout}`);
-}, 120_000);
-
-afterAll(async () => {
-  const db = created[0];
-  if (baseUrl && db !== undefined) await admin(baseUrl, (c) => c.query(`drop database if exists ${db} with (force)`));
-  if (servicesDir !== undefined) {
-    await sh('bash', [path.join(repoRoot, 'scripts/ci-services.sh'), 'stop', 'pg'], { env: { ...process.env, ISOBENCH_SERVICES_DIR: servicesDir } });
-    rmSync(servicesDir, { recursive: true, force: true });
-  }
-}, 60_000);
-
-function withDatabase(url: string, db: string): string {
-  const u = new URL(url);
-  u.pathname = `/${db}`;
-  return u.toString();
-}
-
-async function admin<T>(url: string, fn: (c: pg.Client) => Promise<T>): Promise<T> {
-  const client = new pg.Client({ connectionString: url });
-  await client.connect();
-  try {
-    return await fn(client);
-  } finally {
-    await client.end();
-  }
-}
-
-// One database per test file (parallel files never meet), one schema per store inside it: a schema is made in
-// milliseconds where a database takes a second. The schema is chosen the libpq way, through `options` in the URL.
-let fileDb = '';
-async function fresh(): Promise<string> {
-  if (!fileDb) {
-    const name = `isobench_t_${process.pid}_${Date.now() % 1_000_000}`;
-    await admin(baseUrl, (c) => c.query(`create database ${name}`));
-    created.push(name);
-    fileDb = withDatabase(baseUrl, name);
-  }
-  const schema = `s${created.length}_${Math.random().toString(36).slice(2, 8)}`;
-  created.push(schema);
-  await admin(fileDb, (c) => c.query(`create schema ${schema}`));
-  const u = new URL(fileDb);
-  u.searchParams.set('options', `-c search_path=${schema}`);
-  return u.toString();
-}
+const pgService = usePostgres();
 
 function rawQuery(url: string, text: string): Promise<Record<string, unknown>[]> {
-  return admin(url, async (c) => (await c.query<Record<string, unknown>>(text)).rows);
+  return pgAdmin(url, async (c) => (await c.query<Record<string, unknown>>(text)).rows);
 }
 
-defineStoreConformance('postgres', { fresh, rawQuery });
+defineStoreConformance('postgres', { fresh: pgService.fresh, rawQuery });
 
 /** A loopback port with nothing listening. */
 async function closedPort(): Promise<number> {
@@ -104,12 +38,12 @@ describe('postgres store', () => {
   });
 
   it('reports a database that does not exist', async () => {
-    const err = await storeError(openStore(withDatabase(baseUrl, 'isobench_no_such_db')));
+    const err = await storeError(openStore(withDatabase(pgService.baseUrl(), 'isobench_no_such_db')));
     expect(err.message).toMatch(/cannot connect to PostgreSQL at .*isobench_no_such_db: .*does not exist/);
   });
 
   it('shows its location without the password and keeps samples and logs as bytea', async () => {
-    const url = await fresh();
+    const url = await pgService.fresh();
     const u = new URL(url);
     u.password = 'pw-not-checked-under-trust';
     const store = await openStore(u.toString().replace(/^postgres:/, 'postgresql:'));
