@@ -57,7 +57,7 @@ function startRunner(s: Setup): { child: ChildProcess; until: (pred: (e: Record<
   const waiters: { pred: (e: Record<string, unknown>) => boolean; resolve: () => void }[] = [];
   let stderr = '';
   child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  createInterface({ input: child.stdout! }).on('line', (line) => {
+  createInterface({ input: child.stdout }).on('line', (line) => {
     let e: Record<string, unknown>;
     try {
       e = JSON.parse(line) as Record<string, unknown>;
