@@ -1,6 +1,6 @@
 import { usageError } from '../core/index.js';
 import { API_SERVER_FLAGS, ENGINE_FLAGS, type FlagSpec } from '../vllm/index.js';
-import type { SimProfile } from './profile.js';
+import { parseSimProfile, type SimProfile } from './profile.js';
 
 type Kind = 'int' | 'num' | 'bool' | 'str' | 'strs';
 
@@ -137,4 +137,13 @@ export function parseSimServeArgs(argv: readonly string[]): SimServeArgs {
     }
   }
   return out;
+}
+
+/**
+ * Applies vLLM server arguments (e.g. a perf command's `--max-model-len 4096 -tp 2`) on top of a profile, as the
+ * sim engine needs: returns the new profile and the warnings for unknown flags; bad values throw E_USAGE.
+ */
+export function applyServerArgs(profile: SimProfile, argv: readonly string[]): { profile: SimProfile; warnings: string[] } {
+  const parsed = parseSimServeArgs(argv);
+  return { profile: parseSimProfile({ ...profile, ...parsed.overrides }, 'server arguments', true), warnings: parsed.warnings };
 }

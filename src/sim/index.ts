@@ -14,7 +14,7 @@ export {
   type SimProfile,
   type SimProfileInput,
 } from './profile.js';
-export { SIM_KNOBS, parseSimServeArgs, type SimServeArgs } from './args.js';
+export { SIM_KNOBS, parseSimServeArgs, applyServerArgs, type SimServeArgs } from './args.js';
 export { startSimServer, startupFailureLines, type SimServer, type SimServerOptions, type SimRecord, type SimExit } from './server.js';
 export { SimTokenizer } from './tokenizer.js';
 export { runSimScript, simulateOffline, type SimScriptKind, type SimScriptResult } from './scripts.js';

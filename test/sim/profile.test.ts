@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { IsobenchError } from '../../src/core/index.js';
-import { SimTokenizer, applySimEffects, defaultSimProfile, loadSimProfile, parseSimProfile, parseSimServeArgs } from '../../src/sim/index.js';
+import { SimTokenizer, applyServerArgs, applySimEffects, defaultSimProfile, loadSimProfile, parseSimProfile, parseSimServeArgs } from '../../src/sim/index.js';
 
 const dir = mkdtempSync(path.join(tmpdir(), 'isobench-sim-'));
 const file = (name: string, text: string) => {
@@ -56,6 +56,13 @@ describe('sim serve arguments', () => {
       model: 'meta-llama/Llama-3-8B', tensor_parallel_size: 2, max_model_len: 32000, served_model_name: ['a', 'b'], enable_prefix_caching: true,
       gpu_memory_utilization: 0.8, exact: false, decode_base_ms: 4,
     });
+  });
+
+  it('applies server arguments over a profile (as the sim engine does)', () => {
+    const { profile, warnings } = applyServerArgs({ ...defaultSimProfile, decode_base_ms: 3 }, ['--max-model-len', '4096', '-tp', '2', '--mystery']);
+    expect([profile.max_model_len, profile.tensor_parallel_size, profile.decode_base_ms]).toEqual([4096, 2, 3]);
+    expect(warnings).toEqual(['WARNING: isobench sim ignores unknown flag --mystery']);
+    expect(() => applyServerArgs(defaultSimProfile, ['--max-num-seqs', '0'])).toThrow(/--max-num-seqs/);
   });
 
   it('warns about unknown flags and rejects bad values naming the flag', () => {
