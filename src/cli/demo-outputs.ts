@@ -1,12 +1,35 @@
-/** What the demo wrote besides the store: the dataset and report files (when those stages are available). */
+import { mkdir, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { buildDatasetRows, writeDataset } from '../dataset/index.js';
+import { buildReport } from '../report/index.js';
+import { openStore } from '../store/index.js';
+
+/** What the demo wrote besides the store. */
 export interface WrittenOutput {
   what: string;
   path: string;
 }
 
-/** Builds the dataset and report of the demo's store into `outDir`. */
-export async function writeDemoOutputs(store: string, outDir: string): Promise<WrittenOutput[]> {
-  void store;
-  void outDir;
-  return Promise.resolve([]);
+/** Builds the dataset (Parquet + JSONL + card) and the report (Markdown + HTML) of the demo's store into `outDir`. */
+export async function writeDemoOutputs(storeLocation: string, outDir: string): Promise<WrittenOutput[]> {
+  const store = await openStore(storeLocation, { create: false });
+  try {
+    const rows = await buildDatasetRows(store);
+    const datasetDir = path.join(outDir, 'dataset');
+    const written = await writeDataset(rows, datasetDir, {});
+    const report = await buildReport(rows, { source: 'isobench demo' });
+    const reportDir = path.join(outDir, 'report');
+    await mkdir(reportDir, { recursive: true });
+    const md = path.join(reportDir, 'report.md');
+    const html = path.join(reportDir, 'report.html');
+    await writeFile(md, report.markdown);
+    await writeFile(html, report.html);
+    return [
+      ...written.files.map((f) => ({ what: 'dataset', path: path.join(datasetDir, f) })),
+      { what: 'report', path: md },
+      { what: 'report', path: html },
+    ];
+  } finally {
+    await store.close();
+  }
 }
