@@ -1,10 +1,14 @@
 import { homedir, tmpdir } from 'node:os';
 import path from 'node:path';
+import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { IsobenchError } from '../core/index.js';
 import { DEFAULT_LOG_LIMIT_BYTES } from './log-buffer.js';
 import { defaultRegistryDir } from './registry.js';
 import { unknownVariables } from './template.js';
+
+/** The isobench checkout this module belongs to (stable, unlike the working directory). */
+const ISOBENCH_ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 
 /** Variables every template may use; `{server_args}` / `{args}` expand to several argv items. */
 export const SERVER_TEMPLATE_VARS = ['venv', 'model', 'port', 'server_args', 'commit', 'parent', 'parent12', 'kind', 'agent', 'variant', 'source', 'repo'] as const;
@@ -73,8 +77,8 @@ export const ProcessEngineConfigSchema = z
     /** Where agent trees are copied and patched. */
     workDir: z.string().default(path.join(tmpdir(), 'isobench-engine', 'work')),
     registryDir: z.string().default(defaultRegistryDir()),
-    /** The value of `{repo}` (e.g. the isobench checkout, for `node {repo}/bin/isobench.js sim serve`). */
-    repo: z.string().default(process.cwd()),
+    /** The value of `{repo}`: default the isobench checkout, for `node {repo}/bin/isobench.js sim serve`. */
+    repo: z.string().default(ISOBENCH_ROOT),
   })
   .strict();
 
