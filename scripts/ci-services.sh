@@ -82,6 +82,8 @@ case "$cmd" in
     need=()
     [ -x /usr/lib/postgresql/15/bin/initdb ] || ls /usr/lib/postgresql/*/bin/initdb >/dev/null 2>&1 || need+=(postgresql)
     command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
+    # The docker tests' image carries the host's `patch` (agent patches without git in the image).
+    command -v patch >/dev/null 2>&1 || need+=(patch)
     if [ ${#need[@]} -gt 0 ]; then
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq >&2
