@@ -1,14 +1,92 @@
 import type { Command } from '@commander-js/extra-typings';
 import pc from 'picocolors';
 import { z } from 'zod';
-import { checkDataset, readDataset, type CheckReport } from '../dataset/index.js';
-import { parseOptions } from './options.js';
+import { parsePrimaryMetricSpec } from '../analysis/index.js';
+import { usageError } from '../core/index.js';
+import { buildDatasetRows, checkDataset, DEFAULT_SOURCE_PRIORITY, pushDataset, readDataset, writeDataset, type CheckReport } from '../dataset/index.js';
+import { openStore } from '../store/index.js';
+import { opt, parseOptions } from './options.js';
 
 const CheckOptions = z.object({ json: z.boolean().default(false) });
+const BuildOptions = z.object({
+  store: z.string().min(1).optional(),
+  out: z.string({ error: 'give the output directory, e.g. --out dataset' }).min(1),
+  sourcePriority: z.string().min(1).optional(),
+  primaryMetric: z.string().min(1).optional(),
+  tieThreshold: opt.num('--tie-threshold').optional(),
+  raw: z.boolean().default(true),
+  title: z.string().min(1).optional(),
+  license: z.string().min(1).optional(),
+});
+const PushOptions = z.object({
+  repo: z.string({ error: 'give the Hub dataset repo, e.g. --repo my-org/isobench-vllm' }).min(1),
+  dryRun: z.boolean().default(false),
+  private: z.boolean().default(false),
+});
+
+/** `--source-priority docker,modal,...` as a list; an empty entry is a usage error. */
+function parseSourcePriority(text: string | undefined): readonly string[] {
+  if (text === undefined) return DEFAULT_SOURCE_PRIORITY;
+  const list = text.split(',').map((s) => s.trim());
+  if (list.some((s) => s === '')) throw usageError('--source-priority', `"${text}" has an empty entry`, 'give sources separated by commas, e.g. docker,modal,separate');
+  return list;
+}
 
 /** `isobench dataset build|check|push`. */
 export function register(program: Command): void {
   const dataset = program.command('dataset').description('Build, check and publish datasets in ISO-Bench schema v5 (+ isobench extensions)');
+  dataset
+    .command('build')
+    .description('Build the dataset (v5 columns + extensions) from the store: Parquet, JSONL and a generated card')
+    .requiredOption('--out <dir>', 'output directory (data/train-00000-of-00001.parquet, data/train.jsonl, README.md)')
+    .option('--store <file.sqlite|postgres://...>', 'store to build from (default: isobench.sqlite here)')
+    .option('--source-priority <list>', `data sources by preference, comma-separated (default ${DEFAULT_SOURCE_PRIORITY.join(',')})`)
+    .option('--primary-metric <spec>', 'primary metric per mode for the CI/verdict columns, e.g. serving=ttft_mean,latency=latency_avg')
+    .option('--tie-threshold <pct>', 'half-width of the tie band of verdicts in percent (default 2)')
+    .option('--no-raw', 'leave the *_raw columns empty (no log reads)')
+    .option('--title <text>', 'title of the dataset card')
+    .option('--license <id>', 'license in the card (default apache-2.0)')
+    .action(async (raw) => {
+      const opts = parseOptions(BuildOptions, raw);
+      const sourcePriority = parseSourcePriority(opts.sourcePriority);
+      const primaryMetrics = opts.primaryMetric === undefined ? {} : parsePrimaryMetricSpec(opts.primaryMetric);
+      const store = await openStore(opts.store);
+      try {
+        const started = Date.now();
+        const rows = await buildDatasetRows(store, {
+          sourcePriority,
+          primaryMetrics,
+          includeRaw: opts.raw,
+          ...(opts.tieThreshold === undefined ? {} : { compare: { tieThreshold: opts.tieThreshold } }),
+        });
+        const written = await writeDataset(rows, opts.out, {
+          ...(opts.title === undefined ? {} : { title: opts.title }),
+          ...(opts.license === undefined ? {} : { license: opts.license }),
+          notes: [
+            `Built by \`isobench dataset build\` from ${store.location}.`,
+            `Source priority (one source per variant, never mixed): ${sourcePriority.join(' > ')}; sources not listed come after.`,
+            'Metrics per variant are the median over the ok trials of the chosen source; improvements follow the formulas above.',
+          ],
+        });
+        process.stdout.write(`wrote ${written.rows} rows x ${written.columns} columns to ${written.dir} (${written.files.join(', ')}) in ${Date.now() - started} ms\n`);
+      } finally {
+        await store.close();
+      }
+    });
+  dataset
+    .command('push')
+    .description('Upload a built dataset directory to the Hugging Face Hub (token from HF_TOKEN, never printed)')
+    .argument('<dir>', 'a directory written by `dataset build`')
+    .requiredOption('--repo <org/name>', 'Hub dataset repository')
+    .option('--dry-run', 'list what would be uploaded, upload nothing')
+    .option('--private', 'create the repository private when it does not exist')
+    .action(async (dir, raw) => {
+      const opts = parseOptions(PushOptions, raw);
+      const result = await pushDataset(dir, { repo: opts.repo, dryRun: opts.dryRun, private: opts.private });
+      const verb = result.status === 'dry_run' ? 'would upload' : 'uploaded';
+      const lines = [`${verb} ${result.files.length} files to https://huggingface.co/datasets/${result.repo}`, ...result.files.map((f) => `  ${f.path} (${f.bytes} bytes)`)];
+      process.stdout.write(`${lines.join('\n')}\n`);
+    });
   dataset
     .command('check')
     .description('Lint a dataset of this schema (Parquet, CSV or JSONL): labels, provenance, improvement formulas, modes, units, duplicates, baselines')

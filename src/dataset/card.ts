@@ -70,7 +70,7 @@ export function cardBody(rows: readonly DatasetRow[], columns: readonly ColumnSp
   })), '');
   out.push('## Known gaps', '');
   const gaps = columns
-    .filter((c) => c.type !== 'DOUBLE')
+    .filter((c) => c.type !== 'DOUBLE' && V5_COLUMNS.includes(c))
     .map((c) => [c.name, rows.filter((r) => r[c.name] === null || r[c.name] === undefined).length] as const)
     .filter(([, n]) => n > 0);
   if (gaps.length === 0) out.push('No null descriptive column.', '');

@@ -7,3 +7,4 @@ export { v5Improvement, fillImprovements, improvementColumn, numberCell } from '
 export { buildDatasetRows, choose, v5Value, DEFAULT_SOURCE_PRIORITY, type BuildOptions } from './build.js';
 export { storeMeasurements } from './build.js';
 export { compareWithPublished, type PublishedComparison, type CellDifference, type DifferenceReason, type Measurement, type MeasurementLookup } from './compare.js';
+export { pushDataset, datasetFiles, type PushOptions, type PushResult, type PushFile } from './push.js';
