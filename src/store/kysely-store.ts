@@ -32,8 +32,12 @@ export class KyselyStore implements Store {
     this.location = backend.location;
   }
 
-  async close(): Promise<void> {
-    await this.#b.close();
+  #closing: Promise<void> | undefined;
+
+  /** Idempotent: `finally` blocks of several owners may all close the store. */
+  close(): Promise<void> {
+    this.#closing ??= this.#b.close();
+    return this.#closing;
   }
 
   upsertTask(task: Task): Promise<void> {

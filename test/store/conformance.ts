@@ -320,6 +320,7 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       const { store, location } = await seeded();
       await store.saveTrial(trial({ trialKey: 'persist' }), samples('t-persist', 3), LOGS);
       await store.close();
+      await store.close(); // closing twice is harmless
       open.splice(open.indexOf(store), 1);
       const [again, third] = await Promise.all([openStore(location), openStore(location)]);
       open.push(again, third);
