@@ -126,6 +126,24 @@ export const ENGINE_FLAGS: readonly FlagSpec[] = [
   b('--enable-eplb'),
   b('--async-scheduling'),
   v('--attention-backend', 'attentionBackend'),
+  v('--model-impl'),
+  v('--logprobs-mode'),
+  v('--prefix-caching-hash-algo'),
+  v('--decode-context-parallel-size', undefined, 'int', ['-dcp']),
+  v('--data-parallel-size-local', undefined, 'int'),
+  v('--data-parallel-backend'),
+  v('--all2all-backend'),
+  v('--max-cudagraph-capture-size', undefined, 'int'),
+  v('--kv-offloading-size', undefined, 'float'),
+  v('--kv-offloading-backend'),
+  v('--mamba-ssm-cache-dtype'),
+  v('--structured-outputs-config'),
+  v('--max-long-partial-prefills', undefined, 'int'),
+  v('--kv-cache-memory-bytes', undefined, 'int'),
+  b('--disable-cascade-attn'),
+  b('--enable-prompt-embeds'),
+  b('--enable-dbo'),
+  b('--disable-hybrid-kv-cache-manager'),
 ];
 
 /** Flags only the OpenAI-compatible API server reads (not the engine). */
@@ -134,6 +152,7 @@ export const API_SERVER_FLAGS: readonly FlagSpec[] = [
   v('--port', 'port', 'int'),
   v('--uvicorn-log-level'),
   v('--api-key'),
+  v('--api-server-count', undefined, 'int'),
   v('--chat-template'),
   v('--response-role'),
   b('--enable-auto-tool-choice'),
@@ -203,6 +222,11 @@ export const SERVING_CLIENT_FLAGS: readonly FlagSpec[] = [
   v('--label'),
   v('--request-id-prefix'),
   v('--ready-check-timeout-sec', undefined, 'int'),
+  v('--random-batch-size', undefined, 'int'),
+  v('--custom-output-len', undefined, 'int'),
+  b('--skip-chat-template'),
+  b('--no-stream', 'noStream'),
+  b('--disable-shuffle'),
 ];
 
 /** Script flags of benchmark_latency.py / `vllm bench latency` (the rest are engine flags). */

@@ -311,9 +311,13 @@ function splitArguments(info: ScriptInfo, args: readonly string[], fixes: string
       flag = dashed;
     }
     if (serving && info.client.length > 0) flag = fixServingFlag(flag, fixes);
-    if (flag.startsWith('--') && !clientIndex.has(flag) && !serverIndex.has(flag)) flag = expandPrefix(flag, [clientIndex, serverIndex], fixes);
-    const clientSpec = clientIndex.get(flag);
-    const serverSpec = serverIndex.get(flag);
+    const negClient = negatedSpec(clientIndex, flag);
+    const negServer = negatedSpec(serverIndex, flag);
+    if (flag.startsWith('--') && !clientIndex.has(flag) && !serverIndex.has(flag) && !negClient && !negServer) {
+      flag = expandPrefix(flag, [clientIndex, serverIndex], fixes);
+    }
+    const clientSpec = clientIndex.get(flag) ?? negClient;
+    const serverSpec = serverIndex.get(flag) ?? negServer;
     const spec = clientSpec ?? serverSpec;
     if (!spec) {
       const value = inlineValue ?? (isValueToken(args[i + 1]) ? args[++i] : undefined);
@@ -354,6 +358,14 @@ function splitArguments(info: ScriptInfo, args: readonly string[], fixes: string
   if (serving && info.client.length > 0) addDatasetName(out, fixes);
   out.server.gpus = (out.server.tensorParallelSize ?? 1) * (out.server.pipelineParallelSize ?? 1) * (out.server.dataParallelSize ?? 1);
   return out;
+}
+
+/** `--no-X` for a boolean `--X` (argparse BooleanOptionalAction in newer vLLM) sets it to false. */
+function negatedSpec(index: ReadonlyMap<string, FlagSpec>, flag: string): FlagSpec | undefined {
+  if (!flag.startsWith('--no-')) return undefined;
+  const positive = index.get(`--${flag.slice(5)}`);
+  if (!positive || positive.arity === 'value') return undefined;
+  return { name: flag, arity: 'bool', type: 'bool', sets: false, ...(positive.key === undefined ? {} : { key: positive.key }) };
 }
 
 /** argparse accepts any unique prefix of a long flag (`--random-input 512`); the full name is what others read. */

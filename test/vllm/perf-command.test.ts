@@ -84,6 +84,13 @@ describe('parsePerfCommand', () => {
     expect(v.server.enforceEager).toBe(true);
   });
 
+  it('reads --no-X as X = false for boolean flags', () => {
+    const r = ok('vllm bench latency --model m --no-enable-chunked-prefill --no-enable-prefix-caching --no-enforce-eager');
+    expect(r.server).toMatchObject({ enableChunkedPrefill: false, enablePrefixCaching: false, enforceEager: false });
+    expect(r.serverArgs).toEqual(['--no-enable-chunked-prefill', '--no-enable-prefix-caching', '--no-enforce-eager']);
+    expect(r.unknownArgs).toEqual([]);
+  });
+
   it('expands unique argparse abbreviations', () => {
     const r = ok('python3 benchmarks/benchmark_serving.py --model m --dataset-name random --random-input 6144 --random-output 1024 --port 8000');
     expect(r.client).toMatchObject({ randomInputLen: 6144, randomOutputLen: 1024, port: 8000 });
