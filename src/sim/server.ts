@@ -76,6 +76,7 @@ function initLines(profile: SimProfile): string[] {
   ];
 }
 
+const STATS_INTERVAL_MS = 10_000;
 const JSON_HEADERS = { 'content-type': 'application/json' };
 const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache-control': 'no-cache' };
 
@@ -109,6 +110,8 @@ class SimServerImpl implements SimServer, SchedulerHooks {
   private accepted = 0;
   private chunks = 0;
   private startTimer: NodeJS.Timeout | undefined;
+  private statsTimer: NodeJS.Timeout | undefined;
+  private statsAt = { time: performance.now(), prompt: 0, generation: 0 };
   private settleExit!: (exit: SimExit) => void;
   private settleReady!: (ok: boolean) => void;
 
@@ -186,6 +189,7 @@ class SimServerImpl implements SimServer, SchedulerHooks {
       readyLines(this.url, process.pid).forEach((l) => this.write(l));
       this.isReady = true;
       this.settleReady(true);
+      this.statsTimer = setInterval(() => this.logStats(), STATS_INTERVAL_MS).unref();
     };
     if (this.profile.startup_delay_ms > 0) this.startTimer = setTimeout(becomeReady, this.profile.startup_delay_ms);
     else becomeReady();
@@ -203,6 +207,7 @@ class SimServerImpl implements SimServer, SchedulerHooks {
     if (this.ended) return;
     this.ended = true;
     if (this.startTimer) clearTimeout(this.startTimer);
+    if (this.statsTimer) clearInterval(this.statsTimer);
     this.scheduler.stop();
     const http = this.http;
     for (const s of this.sockets) s.destroy();
@@ -213,6 +218,22 @@ class SimServerImpl implements SimServer, SchedulerHooks {
     }
     http.close(() => this.settleExit(exit));
     http.closeAllConnections();
+  }
+
+  /** vLLM's periodic engine stats line, printed only when something happened since the last one. */
+  private logStats(): void {
+    const now = performance.now();
+    const m = this.metrics;
+    const prev = this.statsAt;
+    const busy = this.scheduler.running + this.scheduler.waiting > 0;
+    if (!busy && m.promptTokens === prev.prompt && m.generationTokens === prev.generation) return;
+    const secs = (now - prev.time) / 1000;
+    this.write(
+      `${vllmPrefix('INFO', 'loggers.py:123')}Engine 000: Avg prompt throughput: ${((m.promptTokens - prev.prompt) / secs).toFixed(1)} tokens/s, ` +
+        `Avg generation throughput: ${((m.generationTokens - prev.generation) / secs).toFixed(1)} tokens/s, Running: ${this.scheduler.running} reqs, ` +
+        `Waiting: ${this.scheduler.waiting} reqs, GPU KV cache usage: ${(this.scheduler.kvUsage * 100).toFixed(1)}%, Prefix cache hit rate: 0.0%`,
+    );
+    this.statsAt = { time: now, prompt: m.promptTokens, generation: m.generationTokens };
   }
 
   /** Injected mid-stream death: every connection is cut, like a vLLM whose engine core died. */
