@@ -163,6 +163,7 @@ export class DockerEngine implements Engine {
   private async checkPatch(variant: PreparedVariant, signal: AbortSignal): Promise<{ failure?: Failure; log: string }> {
     const run = await this.run(variant, { argv: [], env: {}, mode: 'check', gpus: false }, signal);
     const timer = setTimeout(() => void run.stop(), 120_000);
+    const detach = stopOnAbort(signal, () => run.stop());
     try {
       const { code } = await run.exited;
       await run.stop();
@@ -173,6 +174,7 @@ export class DockerEngine implements Engine {
       return { failure: { code: 'internal_error', evidence: lastLine, source: 'patch' }, log };
     } finally {
       clearTimeout(timer);
+      detach();
     }
   }
 

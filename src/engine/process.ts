@@ -57,7 +57,8 @@ export class ProcessEngine implements Engine {
   async prepare(spec: VariantSpec, signal: AbortSignal): Promise<PrepareResult> {
     const vars = variantVariables(spec, this.config.repo);
     const venv = resolvePerVariant(this.config.venv, spec, vars) ?? '';
-    const usesVenv = /\{venv\}/.test(this.config.serverTemplate) || /\{venv\}/.test(this.config.execTemplate);
+    // Only the server command decides: a server-only setup must not fail on the exec template's default venv.
+    const usesVenv = /\{venv\}/.test(this.config.serverTemplate);
     if (usesVenv && !(await isDirectory(venv))) {
       return { status: 'failed', failure: { code: 'image_missing', evidence: `venv ${venv} does not exist`, source: 'engine' }, log: `venv ${venv} does not exist\n` };
     }

@@ -234,3 +234,40 @@ describe('process engine with isobench sim serve', () => {
     expect(pidsOfRun('proc-run-sim')).toEqual([]);
   }, 30_000);
 });
+
+describe('leftovers of a crashed runner', () => {
+  it('stops the servers of a kill -9ed runner and leaves a live run alone', async () => {
+    const live = engine('proc-live');
+    const lv = await ready(live, spec('baseline'));
+    const liveHandle = await live.startServer(lv, { model: 'm', serverArgs: [], env: {}, port: 0 }, new AbortController().signal);
+
+    // A runner in another process starts a server, reports its pid, and is killed with SIGKILL.
+    const runner = path.join(state, 'runner.mjs');
+    writeFileSync(
+      runner,
+      `import { createEngine } from ${JSON.stringify(path.join(repoRoot, 'src/engine/index.ts'))};
+const e = createEngine({ kind: 'process', runId: 'proc-crashed', registryDir: ${JSON.stringify(registryDir)},
+  serverTemplate: ${JSON.stringify(`${process.execPath} ${fixture} --port {port}`)} });
+const task = { commit: 'a'.repeat(40), parent: 'b'.repeat(40), repo: 'x', files_changed: [], models: [] };
+const r = await e.prepare({ id: 'v', task, kind: 'baseline', engineCommit: task.parent }, new AbortController().signal);
+const h = await e.startServer(r.variant, { model: 'm', serverArgs: [], env: {}, port: 0 }, new AbortController().signal);
+setInterval(() => { if (h.log().includes('listening')) console.log('up'); }, 50);
+`,
+    );
+    const { spawn } = await import('node:child_process');
+    const child = spawn(process.execPath, ['--import', 'tsx', runner], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'inherit'] });
+    await new Promise<void>((resolve, reject) => {
+      child.stdout.on('data', (b: Buffer) => b.toString().includes('up') && resolve());
+      child.once('exit', (code) => reject(new Error(`the runner exited early with ${code}`)));
+    });
+    child.kill('SIGKILL');
+    await new Promise((r) => child.once('exit', r));
+    expect(pidsOfRun('proc-crashed').length).toBeGreaterThanOrEqual(1);
+
+    const report = await cleanupLeftovers(undefined, { registryDir, graceMs: 500, dockerHost: 'unix:///nonexistent.sock' });
+    expect(report.processes.length).toBe(1);
+    await waitFor(() => pidsOfRun('proc-crashed').length === 0, 'the orphaned server and its grandchild to be gone');
+    expect(pidsOfRun('proc-live').length).toBeGreaterThanOrEqual(1);
+    await liveHandle.stop();
+  }, 30_000);
+});
