@@ -33,9 +33,17 @@ export async function readStoreStatus(store: Store, failures = 10): Promise<Stor
     store: { kind: store.kind, location: store.location },
     runs: runs.map(({ config: _config, ...r }) => r),
     totals: { trials: ok + failed, ok, failed },
-    variants: counts.map((c) => ({ ...c, ...describe(c.variantId) })),
+    variants: counts.map((c) => ({ ...c, ...describe(c.variantId) })).sort(byTaskThenRole),
     recentFailures: recent.flatMap((t) =>
       t.failure === null ? [] : [{ trialKey: t.trialKey, taskCommit: t.taskCommit, variantId: t.variantId, ...describe(t.variantId), trialIndex: t.trialIndex, finishedAt: t.finishedAt, failure: t.failure }],
     ),
   };
+}
+
+const ROLE_ORDER: Record<string, number> = { baseline: 0, human: 1, agent: 2 };
+
+/** Tasks in commit order, inside a task baseline, human, then agents: the order of the comparison. */
+function byTaskThenRole(a: { taskCommit: string; variantId: string; kind: string | null }, b: typeof a): number {
+  const rank = (k: string | null) => (k === null ? 3 : (ROLE_ORDER[k] ?? 3));
+  return a.taskCommit.localeCompare(b.taskCommit) || rank(a.kind) - rank(b.kind) || a.variantId.localeCompare(b.variantId);
 }

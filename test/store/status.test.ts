@@ -59,9 +59,9 @@ describe('isobench status', () => {
     const status = JSON.parse(json.out) as StoreStatus;
     expect(status.totals).toEqual({ trials: 4, ok: 2, failed: 2 });
     expect(status.variants.map((v) => [v.kind, v.ok, v.failed])).toEqual([
-      ['agent', 0, 2],
       ['baseline', 1, 0],
       ['human', 1, 0],
+      ['agent', 0, 2],
     ]);
     expect(status.recentFailures.map((f) => f.failure.code)).toEqual(['patch_apply_failed']);
     expect(status.runs[0]).not.toHaveProperty('config');
