@@ -168,7 +168,7 @@ export class Generation {
     this.chunkTimes = record ? [] : undefined;
     this.ids = plan.stream ? undefined : [];
     const object = plan.chat ? 'chat.completion.chunk' : 'text_completion';
-    this.prefix = `data: {"id":"${id}","object":"${object}","created":${this.created},"model":${JSON.stringify(ctx.model)},"choices":[{"index":0,`;
+    this.prefix = `data: {"id":${JSON.stringify(id)},"object":"${object}","created":${this.created},"model":${JSON.stringify(ctx.model)},"choices":[{"index":0,`;
   }
 
   /** The id of the next output token (greedy: a function of the prompt only). */

@@ -32,6 +32,8 @@ describe('sim server API', () => {
     expect(chunks[4]!.choices).toEqual([]);
     expect(chunks[4]!.usage).toEqual({ prompt_tokens: 3, total_tokens: 7, completion_tokens: 4 });
     expect(new Set(chunks.map((c) => c.id)).size).toBe(1);
+    const quoted = await post(s, '/v1/completions', { prompt: 'ba', max_tokens: 2, stream: true }, { 'x-request-id': 'a"b\\c' });
+    expect((sseEvents(quoted.text)[0] as Chunk).id).toBe('cmpl-a"b\\c');
   });
 
   it('streams chat with a first role chunk and no usage chunk unless asked', async () => {
