@@ -384,6 +384,9 @@ async function benchServe(o: Options): Promise<number> {
       process.stdout.write(`Result saved to ${file}\n`);
     }
     return result.completed === 0 ? 1 : 0;
+  } catch (err) {
+    if (controller.signal.aborted && !(err instanceof IsobenchError)) throw new IsobenchError('E_CANCELLED', 'bench serve cancelled (SIGINT)', { cause: err });
+    throw err;
   } finally {
     process.off('SIGINT', onSignal);
   }

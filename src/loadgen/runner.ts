@@ -110,7 +110,7 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
           }
         }),
       );
-      signal?.throwIfAborted();
+      if (signal?.aborted) throw cancelled();
     }
     onEvent?.({ type: 'phase', phase: 'measure', total: reqs.length });
     const plan = planArrivals(reqs.length, cfg);
@@ -156,7 +156,7 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
       inflight.push(one(reqs[i]!, arrival));
     }
     await Promise.all(inflight);
-    if (signal?.aborted) throw new IsobenchError('E_CANCELLED', 'serving benchmark cancelled');
+    if (signal?.aborted) throw cancelled();
     const durationS = (performance.now() - start) / 1000;
     await countMissingTokens(records, opts.tokenizer, signal);
     onEvent?.({ type: 'phase', phase: 'done', total: reqs.length });
@@ -164,6 +164,10 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
   } finally {
     await pool.destroy().catch(() => undefined);
   }
+}
+
+function cancelled(): IsobenchError {
+  return new IsobenchError('E_CANCELLED', 'serving benchmark cancelled');
 }
 
 function toRecord(req: WorkloadRequest, o: StreamOutcome, start: number, arrival: number): RequestRecord {

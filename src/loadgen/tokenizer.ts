@@ -167,7 +167,8 @@ export async function probeServerTokenizer(baseUrl: string, model: string, signa
   return {
     status: 'ok',
     tokenizer: {
-      id: `server:${baseUrl}`,
+      // The model, not the URL: the same server tokenizer on another port must give the same workload hash.
+      id: `server-model:${model}`,
       source: 'server',
       numSpecialTokens,
       encode: (texts, o) => mapLimited(texts, 16, (t) => tokenize(t, o.addSpecialTokens)),

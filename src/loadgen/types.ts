@@ -48,7 +48,7 @@ export interface Workload {
 
 /** Counts and converts tokens for one model. Batched and async because the server's /tokenize may be the source. */
 export interface Tokenizer {
-  /** `server:<base url>`, `file:<path>`, ... */
+  /** `server-model:<model>` (the server's /tokenize), `file:<path>` (a local tokenizer.json). */
   readonly id: string;
   readonly source: 'server' | 'file';
   /** How many special tokens encoding adds to a text (e.g. 1 for a BOS token). */
