@@ -1,5 +1,5 @@
 import { improvementPercent, metricInfo } from '../core/index.js';
-import { bootstrapSettings, finiteValues, mean, percentileInterval, resample, seededRandom, type BootstrapOptions } from './stats.js';
+import { bootstrapSettings, finiteValues, mean, percentileInterval, resampleMean, seededRandom, type BootstrapOptions } from './stats.js';
 
 /** better / worse / tie / inconclusive, always from the point of view of the compared side ("positive = better"). */
 export type Verdict = 'better' | 'worse' | 'tie' | 'inconclusive';
@@ -96,7 +96,7 @@ function improvementCi(metricKey: string, ref: readonly number[], x: readonly nu
   const random = seededRandom(seed);
   const replicates: number[] = [];
   for (let i = 0; i < iterations; i++) {
-    const r = improvementPercent(metricKey, mean(resample(ref, random)), mean(resample(x, random)));
+    const r = improvementPercent(metricKey, resampleMean(ref, random), resampleMean(x, random));
     if (r !== null) replicates.push(r);
   }
   return percentileInterval(replicates, level);

@@ -1,5 +1,5 @@
 /** Statistics, comparisons with verdicts, primary metrics and completeness categories. */
-export { bootstrapCi, finiteValues, mean, median, percentile, seededRandom, summarize } from './stats.js';
+export { BOOTSTRAP_MAX_N, bootstrapCi, finiteValues, mean, median, normalQuantile, percentile, seededRandom, summarize } from './stats.js';
 export type { BootstrapOptions, Summary } from './stats.js';
 export { compare, DEFAULT_TIE_THRESHOLD, tallyVerdicts, verdictFromCi, verdictFromPoint } from './compare.js';
 export type { CompareOptions, Comparison, NotComparableReason, Verdict, VerdictBasis, VerdictTally } from './compare.js';

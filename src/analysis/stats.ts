@@ -78,6 +78,14 @@ export function resample(xs: readonly number[], random: () => number): number[] 
   return out;
 }
 
+/** The mean of one resample with replacement of `xs`, without materialising it (same draws as `resample`). */
+export function resampleMean(xs: readonly number[], random: () => number): number {
+  const n = xs.length;
+  let sum = 0;
+  for (let i = 0; i < n; i++) sum += xs[Math.floor(random() * n)] ?? Number.NaN;
+  return sum / n;
+}
+
 /** Percentile-method interval of bootstrap replicates at `level` (NaN replicates are dropped). */
 export function percentileInterval(replicates: readonly number[], level: number): [number, number] {
   const sorted = finiteValues(replicates).sort((a, b) => a - b);
@@ -100,6 +108,50 @@ export function bootstrapCi(
   return percentileInterval(replicates, level);
 }
 
+/**
+ * Above this many values `summarize` uses the normal approximation of the mean's CI (mean ± z·sd/√n) instead of the
+ * bootstrap: at that size the bootstrap distribution of the mean is normal to within its own resampling noise, and
+ * 2000 resamples of 100,000 values would cost 2·10⁸ draws.
+ */
+export const BOOTSTRAP_MAX_N = 2000;
+
+/** Two-sided standard normal quantile for a confidence level (Acklam's rational approximation, |error| < 1.2e-9). */
+export function normalQuantile(p: number): number {
+  const a = [-39.69683028665376, 220.9460984245205, -275.9285104469687, 138.357751867269, -30.66479806614716, 2.506628277459239];
+  const b = [-54.47609879822406, 161.5858368580409, -155.6989798598866, 66.80131188771972, -13.28068155288572];
+  const c = [-0.007784894002430293, -0.3223964580411365, -2.400758277161838, -2.549732539343734, 4.374664141464968, 2.938163982698783];
+  const d = [0.007784695709041462, 0.3224671290700398, 2.445134137142996, 3.754408661907416];
+  const [a0, a1, a2, a3, a4, a5] = a as [number, number, number, number, number, number];
+  const [b0, b1, b2, b3, b4] = b as [number, number, number, number, number];
+  const [c0, c1, c2, c3, c4, c5] = c as [number, number, number, number, number, number];
+  const [d0, d1, d2, d3] = d as [number, number, number, number];
+  const tail = (q: number) => (((((c0 * q + c1) * q + c2) * q + c3) * q + c4) * q + c5) / ((((d0 * q + d1) * q + d2) * q + d3) * q + 1);
+  if (p < 0.02425) return tail(Math.sqrt(-2 * Math.log(p)));
+  if (p > 1 - 0.02425) return -tail(Math.sqrt(-2 * Math.log(1 - p)));
+  const q = p - 0.5;
+  const r = q * q;
+  return ((((((a0 * r + a1) * r + a2) * r + a3) * r + a4) * r + a5) * q) / (((((b0 * r + b1) * r + b2) * r + b3) * r + b4) * r + 1);
+}
+
+function normalMeanCi(xs: readonly number[], level: number): [number, number] {
+  const m = mean(xs);
+  let ss = 0;
+  for (const x of xs) ss += (x - m) ** 2;
+  const half = normalQuantile(1 - (1 - level) / 2) * Math.sqrt(ss / (xs.length - 1) / xs.length);
+  return [m - half, m + half];
+}
+
+/** `bootstrapCi(xs, mean)` without a copy per resample, or the normal approximation for large samples. */
+function meanCi(xs: readonly number[], opts: BootstrapOptions): [number, number] | null {
+  if (xs.length < 2) return null;
+  if (xs.length > BOOTSTRAP_MAX_N) return normalMeanCi(xs, bootstrapSettings(opts).level);
+  const { seed, iterations, level } = bootstrapSettings(opts);
+  const random = seededRandom(seed);
+  const replicates = new Array<number>(iterations);
+  for (let i = 0; i < iterations; i++) replicates[i] = resampleMean(xs, random);
+  return percentileInterval(replicates, level);
+}
+
 /** The summary of one sample of values. */
 export type Summary =
   | { status: 'empty'; n: 0 }
@@ -114,13 +166,13 @@ export type Summary =
     };
 
 /**
- * n, mean, median and a seeded bootstrap 95% CI **of the mean**. The mean, not the median: with the 3-10 trials
+ * n, mean, median and a seeded bootstrap 95% CI **of the mean** (normal approximation above BOOTSTRAP_MAX_N values). The mean, not the median: with the 3-10 trials
  * a variant gets, resampled medians can only take a handful of the observed values, so a median CI is coarse and
  * often collapses to a point, while the mean's bootstrap distribution is smooth.
  */
 export function summarize(values: readonly number[], opts: BootstrapOptions = {}): Summary {
   const xs = finiteValues(values);
   if (xs.length === 0) return { status: 'empty', n: 0 };
-  const ci = bootstrapCi(xs, mean, opts);
+  const ci = meanCi(xs, opts);
   return { status: 'ok', n: xs.length, mean: mean(xs), median: median(xs), ciLow: ci?.[0] ?? null, ciHigh: ci?.[1] ?? null };
 }

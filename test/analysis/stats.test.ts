@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { bootstrapCi, mean, median, percentile, seededRandom, summarize } from '../../src/analysis/index.js';
+import { BOOTSTRAP_MAX_N, bootstrapCi, mean, median, normalQuantile, percentile, seededRandom, summarize } from '../../src/analysis/index.js';
 
 describe('descriptive statistics (hand-computed)', () => {
   it('mean and median', () => {
@@ -55,5 +55,25 @@ describe('seeded bootstrap', () => {
     expect(summarize(values, { seed: 3 })).toEqual(s);
     expect(summarize([4], {})).toEqual({ status: 'ok', n: 1, mean: 4, median: 4, ciLow: null, ciHigh: null });
     expect(summarize([])).toEqual({ status: 'empty', n: 0 });
+  });
+});
+
+describe('large samples', () => {
+  it('normal quantiles', () => {
+    expect(normalQuantile(0.975)).toBeCloseTo(1.959964, 6);
+    expect(normalQuantile(0.5)).toBeCloseTo(0, 12);
+    expect(normalQuantile(0.005)).toBeCloseTo(-2.575829, 6);
+  });
+
+  it('summarize uses mean ± z·sd/√n above BOOTSTRAP_MAX_N values', () => {
+    // Alternating 0 and 2: mean 1, sample sd = sqrt(n/(n-1)), so the half-width is 1.96 * sd / sqrt(n).
+    const n = BOOTSTRAP_MAX_N + 2;
+    const xs = Array.from({ length: n }, (_, i) => (i % 2) * 2);
+    const half = normalQuantile(0.975) * Math.sqrt(n / (n - 1) / n);
+    const s = summarize(xs);
+    expect(s).toMatchObject({ status: 'ok', n, mean: 1, median: 1 });
+    if (s.status !== 'ok') throw new Error('expected ok');
+    expect(s.ciLow).toBeCloseTo(1 - half, 10);
+    expect(s.ciHigh).toBeCloseTo(1 + half, 10);
   });
 });
