@@ -1,7 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import pc from 'picocolors';
 import { z } from 'zod';
-import { classifyFailure, FAILURE_SIGNATURES, type FailureInput } from '../vllm/index.js';
+import { classifyFailure, failureMeaning, type FailureInput } from '../vllm/index.js';
 import { parseOptions } from './options.js';
 import { readTextInput } from './read-input.js';
 
@@ -30,7 +30,7 @@ export function register(program: Command): void {
         process.stdout.write(`${JSON.stringify(failure, null, 2)}\n`);
         return;
       }
-      const meaning = FAILURE_SIGNATURES.find((s) => s.code === failure.code)?.meaning ?? 'no known signature matched';
+      const meaning = failureMeaning(failure);
       const where = failure.line === undefined ? '' : ` ${pc.dim(`(${failure.source ?? 'log'} line ${failure.line})`)}`;
       process.stdout.write(`${pc.bold(failure.code)}: ${meaning}\n  ${failure.evidence}${where}\n`);
     });

@@ -1,5 +1,5 @@
 import { redactSecrets, type Failure, type FailureCode } from '../core/index.js';
-import { forEachLine } from './lines.js';
+import { forEachLine, looksBinary } from './lines.js';
 
 /** One known failure: a code and the pattern of the line that proves it. Lower `rank` = more specific root cause. */
 export interface FailureSignature {
@@ -46,6 +46,12 @@ const SOURCE_ECHO = /^(?:\S*\s+)?(?:\[rank\d+\]:)?\s*(?:raise |File ")/;
 const MAX_EVIDENCE = 400;
 const MAX_LINE_SCAN = 4096;
 
+/** What a failure means: its signature's meaning, or that no signature matched (the fallback of `classifyFailure`). */
+export function failureMeaning(failure: Failure): string {
+  const signature = FAILURE_SIGNATURES.find((s) => s.code === failure.code && s.pattern.test(failure.evidence));
+  return signature?.meaning ?? FAILURE_SIGNATURES.find((s) => s.code === failure.code && failure.code !== 'internal_error')?.meaning ?? 'no known failure signature matched';
+}
+
 /** Logs of a failed trial: server log, benchmark output, and the error message of whatever ran them. */
 export interface FailureInput {
   server?: string;
@@ -65,6 +71,8 @@ interface Hit {
  * wins (ties: the earliest line); nothing known → `internal_error` with the last error-looking line.
  */
 export function classifyFailure(input: FailureInput): Failure {
+  const binary = (['error', 'server', 'bench'] as const).find((k) => input[k] !== undefined && looksBinary(input[k] ?? ''));
+  if (binary) return { code: 'internal_error', evidence: `the ${binary} log looks binary, not text`, source: binary };
   let best: Hit | undefined;
   let lastErrorLike: { evidence: string; line: number; source: string } | undefined;
   for (const source of ['error', 'server', 'bench'] as const) {
@@ -101,6 +109,7 @@ function failure(code: FailureCode, evidence: string, line: number, source: stri
 }
 
 function evidenceText(line: string): string {
-  const clean = redactSecrets(line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').trim());
+  // Control characters would redraw the user's terminal; ANSI colours are noise in evidence.
+  const clean = redactSecrets(line.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '').replace(/[\x00-\x08\x0b-\x1f\x7f]/g, '?').trim());
   return clean.length > MAX_EVIDENCE ? `${clean.slice(0, MAX_EVIDENCE)}…` : clean;
 }

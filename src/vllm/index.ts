@@ -6,7 +6,7 @@ export { ENGINE_FLAGS, API_SERVER_FLAGS, SERVING_CLIENT_FLAGS, LATENCY_CLIENT_FL
 export type { FlagSpec } from './flags.js';
 export { parseBenchmarkOutput } from './output.js';
 export type { OutputParse, OutputFormat } from './output.js';
-export { classifyFailure, FAILURE_SIGNATURES } from './failure.js';
+export { classifyFailure, failureMeaning, FAILURE_SIGNATURES } from './failure.js';
 export type { FailureInput, FailureSignature } from './failure.js';
 export { defaultImages, imageName, v5BenchmarkMode } from './images.js';
 export type { ImageVars } from './images.js';

@@ -17,3 +17,14 @@ export function forEachLine(text: string, fn: (line: string, lineNo: number) => 
     start = nl + 1;
   }
 }
+
+/** True when the start of a text has many control or replacement characters: binary data read as UTF-8, not a log. */
+export function looksBinary(text: string): boolean {
+  const sample = text.slice(0, 4096);
+  let odd = 0;
+  for (let i = 0; i < sample.length; i++) {
+    const c = sample.charCodeAt(i);
+    if (c < 9 || (c > 13 && c < 32 && c !== 27) || c === 0xfffd) odd++;
+  }
+  return sample.length > 0 && odd > sample.length / 10;
+}

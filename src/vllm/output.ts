@@ -1,5 +1,5 @@
 import { metricInfo, type MetricSet, type MetricUnit } from '../core/index.js';
-import { forEachLine } from './lines.js';
+import { forEachLine, looksBinary } from './lines.js';
 
 /** Which printed result a text held. */
 export type OutputFormat = 'serving' | 'latency' | 'throughput' | 'prefix_caching' | 'serving_json' | 'latency_json' | 'throughput_json';
@@ -257,14 +257,7 @@ function pickResult(s: Scan, text: string): OutputParse {
 function noMetricsReason(s: Scan, text: string): string {
   if (s.servingHeaderSeen) return 'a serving summary header was printed but no metric line followed (output truncated?)';
   if (s.prefixPhase !== 'none') return 'the prefix caching benchmark started but printed no "cost time" line';
-  // Binary garbage: many control characters that no log has.
-  let control = 0;
-  const sample = text.slice(0, 4096);
-  for (let i = 0; i < sample.length; i++) {
-    const c = sample.charCodeAt(i);
-    if (c < 9 || (c > 13 && c < 32 && c !== 27) || c === 0xfffd) control++;
-  }
-  if (control > sample.length / 10) return 'the input looks binary, not benchmark text';
+  if (looksBinary(text)) return 'the input looks binary, not benchmark text';
   return 'no line of a known vLLM benchmark result (serving summary, "Avg latency:", "Throughput:", "cost time") was found';
 }
 

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { FAILURE_CODES } from '../../src/core/index.js';
-import { classifyFailure, FAILURE_SIGNATURES } from '../../src/vllm/index.js';
+import { classifyFailure, failureMeaning, FAILURE_SIGNATURES } from '../../src/vllm/index.js';
 import { failedRuns } from './corpus.js';
 
 describe('classifyFailure', () => {
@@ -56,7 +56,13 @@ describe('classifyFailure', () => {
     const big = `${line.repeat(Math.ceil(100e6 / line.length))}torch.OutOfMemoryError: CUDA out of memory.\n`;
     expect(classifyFailure({ server: big })).toMatchObject({ code: 'server_oom' });
     const binary = String.fromCharCode(...Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256));
-    expect(classifyFailure({ server: binary }).code).toBe('internal_error');
+    expect(classifyFailure({ server: binary })).toEqual({ code: 'internal_error', evidence: 'the server log looks binary, not text', source: 'server' });
+  });
+
+  it('explains a failure by its signature, or says none matched', () => {
+    expect(failureMeaning(classifyFailure({ server: 'CUDA out of memory' }))).toMatch(/GPU memory/);
+    expect(failureMeaning(classifyFailure({ error: '[Errno 32] Broken pipe' }))).toMatch(/harness/);
+    expect(failureMeaning(classifyFailure({ server: 'Something failed' }))).toBe('no known failure signature matched');
   });
 
   it('only uses codes of the taxonomy', () => {
