@@ -3,6 +3,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { z } from 'zod';
 import { IsobenchError } from '../core/index.js';
+import { defaultImages } from '../vllm/index.js';
 import { DEFAULT_LOG_LIMIT_BYTES } from './log-buffer.js';
 import { defaultRegistryDir } from './registry.js';
 import { unknownVariables } from './template.js';
@@ -90,13 +91,13 @@ export const DockerEngineConfigSchema = z
     dockerHost: z.string().optional(),
     images: z
       .object({
-        baseline: template(PATH_TEMPLATE_VARS, 'images.baseline').default('anonymous/vllm-baseline:baseline-{parent12}'),
-        human: template(PATH_TEMPLATE_VARS, 'images.human').default('anonymous/vllm-bench:{commit}'),
+        baseline: template(PATH_TEMPLATE_VARS, 'images.baseline').default(defaultImages.baseline),
+        human: template(PATH_TEMPLATE_VARS, 'images.human').default(defaultImages.human),
         /** Agents run the baseline image with the patch applied at start unless this is set. */
         agent: template(PATH_TEMPLATE_VARS, 'images.agent').optional(),
       })
       .strict()
-      .default({ baseline: 'anonymous/vllm-baseline:baseline-{parent12}', human: 'anonymous/vllm-bench:{commit}' }),
+      .default({ ...defaultImages }),
     serverTemplate: template(SERVER_TEMPLATE_VARS, 'serverTemplate').default(
       'python3 -m vllm.entrypoints.openai.api_server --model {model} --host 0.0.0.0 --port {port} {server_args}',
     ),
