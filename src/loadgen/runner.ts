@@ -76,7 +76,8 @@ function requestHeaders(cfg: ServeBenchConfig): Record<string, string> {
 export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workload, opts: RunOptions = {}): Promise<ServeBenchResult> {
   const { signal, onEvent } = opts;
   const reqs = workload.requests;
-  const url = new URL(cfg.endpoint, `${cfg.baseUrl}/`);
+  // String concatenation as vLLM: a base URL with a path prefix (a proxy) keeps it.
+  const url = new URL(`${cfg.baseUrl.replace(/\/+$/, '')}${cfg.endpoint}`);
   const pool = new Pool(url.origin, {
     connections: cfg.maxConcurrency,
     pipelining: 1,

@@ -89,6 +89,20 @@ describe('runServeBenchmark against a scripted server', () => {
     expect(first.headers['x-extra']).toBe('1');
   });
 
+  it('joins --base-url and --endpoint as text, keeping a path prefix', async () => {
+    const paths: string[] = [];
+    const { url } = await startServer((req, res) => {
+      paths.push(req.url ?? '');
+      void readBody(req).then(() => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(textChunk('x') + 'data: [DONE]\n\n');
+      });
+    });
+    const r = await runServeBenchmark(config(`${url}/proxy/`), workload(1));
+    expect(paths).toEqual(['/proxy/v1/completions']);
+    expect(r.samples[0]!.outputTokens).toBe(1); // no usage chunk: the content chunk count
+  });
+
   it('never has more than --max-concurrency requests in flight and reports the client queue time', async () => {
     const { url, stats } = await startFastServer({ tokens: 3, delayMs: 15 });
     const events: LoadgenEvent[] = [];
