@@ -58,6 +58,7 @@ function workload(n: number, maxTokens: number): Workload {
 interface Row {
   label: string;
   streams: number;
+  peakConcurrent: number;
   chunksPerS: number;
   itlErr: [number, number];
   ttftErr: [number, number];
@@ -93,6 +94,7 @@ async function measure(url: string, label: string, streams: number, n: number, m
   return {
     label,
     streams,
+    peakConcurrent: r.max_concurrent_requests,
     chunksPerS: acc.chunks / r.duration,
     itlErr: stat(acc.itl),
     ttftErr: stat(acc.ttft),
@@ -135,10 +137,11 @@ async function main(): Promise<void> {
     fast.child.kill('SIGTERM');
     slow.child.kill('SIGTERM');
   }
-  const header = ['run', 'streams', 'chunks/s', 'ITL err mean', 'ITL err p99', 'TTFT err mean', 'TTFT err p99', 'CPU µs/chunk', 'failed', 'sched err mean', 'sched err p99'];
+  const header = ['run', 'streams', 'peak in flight', 'chunks/s', 'ITL err mean', 'ITL err p99', 'TTFT err mean', 'TTFT err p99', 'CPU µs/chunk', 'failed', 'sched err mean', 'sched err p99'];
   const lines = rows.map((r) => [
     r.label,
     String(r.streams),
+    String(r.peakConcurrent),
     fmt(r.chunksPerS, 0),
     fmt(r.itlErr[0], 3),
     fmt(r.itlErr[1], 3),
