@@ -223,7 +223,7 @@ export function register(program: Command): void {
     .option('--only <commits>', 'comma-separated commit prefixes to run')
     .option('--variants <kinds>', 'comma-separated subset of baseline,human,agent', 'baseline,human,agent')
     .option('--timeout-startup <s>', 'seconds a server may take to become ready', String(WORKLOAD_DEFAULTS.timeoutStartupS))
-    .option('--timeout-trial <s>', 'seconds the measured run (or standalone script) may take', String(WORKLOAD_DEFAULTS.timeoutTrialS))
+    .option('--timeout-trial <s>', 'seconds the probe, warm-up and measured run (or standalone script) may take', String(WORKLOAD_DEFAULTS.timeoutTrialS))
     .option('--gpus <n>', 'GPUs on this host for the tensor-parallel check (default: nvidia-smi; sim: no check)')
     .option('--oom-fallback-max-model-len <n>', '--max-model-len for every variant of a task whose server runs out of memory at start (0: off)', String(WORKLOAD_DEFAULTS.oomFallbackMaxModelLen))
     .option('--json-events', 'print progress as one JSON object per line on stdout')

@@ -108,14 +108,17 @@ function benchConfig(baseUrl: string, model: string, tw: TaskWorkload, warmups: 
   });
 }
 
-/** Greedy outputs of the probe prompts; a prompt that failed is null. */
+/** Greedy outputs of the probe prompts; a prompt that failed (or was not sent because `signal` fired) is null. */
 export async function runProbe(baseUrl: string, model: string, signal: AbortSignal): Promise<(string | null)[]> {
   const out: (string | null)[] = [];
   for (const prompt of PROBE_PROMPTS) {
+    if (signal.aborted) {
+      out.push(null);
+      continue;
+    }
     try {
       out.push((await completeGreedy(baseUrl, model, prompt, PROBE_MAX_TOKENS, signal)).text);
     } catch {
-      if (signal.aborted) throw new Error('cancelled');
       out.push(null);
     }
   }

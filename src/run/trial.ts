@@ -166,9 +166,16 @@ async function servingBody(ctx: TrialContext, state: TaskState, variant: Planned
     rec.workloadHash = workload.hash;
     rec.command = redactSecrets(`${perf.command}  # isobench: ${workload.describe}`);
 
+    // One budget for everything after ready: a server that stalls a probe or a stream cannot hold the run forever.
+    const budget = AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.settings.timeoutTrialS * 1000)]);
+    const timeout = (what: string): Extract<Ending, { status: 'failed' }> => ({
+      status: 'failed',
+      failure: { code: 'bench_timeout', evidence: `${what} did not finish within --timeout-trial ${ctx.settings.timeoutTrialS} s`, source: 'bench' },
+    });
     rec.enter('probe');
-    const outputs = await runProbe(server.baseUrl, perf.model ?? '', ctx.signal);
+    const outputs = await runProbe(server.baseUrl, perf.model ?? '', budget);
     cancelledIfAborted(ctx.signal);
+    if (budget.aborted) return timeout('the correctness probe');
     rec.log('probe', JSON.stringify(outputs));
     if (variant.record.kind === 'baseline' && state.reference === null && outputs.some((o) => o !== null)) state.reference = outputs;
     const correctness = state.reference === null ? null : agreement(state.reference, outputs);
@@ -184,7 +191,6 @@ async function servingBody(ctx: TrialContext, state: TaskState, variant: Planned
       };
     }
 
-    const budget = AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.settings.timeoutTrialS * 1000)]);
     rec.enter('warmup');
     const measured = await measureServing(server.baseUrl, perf.model ?? '', workload, ctx.settings.warmups, budget, (e) => {
       if (e.type === 'phase' && e.phase === 'measure') rec.enter('measure');
@@ -193,9 +199,7 @@ async function servingBody(ctx: TrialContext, state: TaskState, variant: Planned
     cancelledIfAborted(ctx.signal);
     rec.log('bench', measured.output);
     rec.samples = measured.samples;
-    if (budget.aborted || measured.status === 'timeout') {
-      return { status: 'failed', correctness, failure: { code: 'bench_timeout', evidence: `the measured run did not finish within ${ctx.settings.timeoutTrialS} s`, source: 'bench' } };
-    }
+    if (budget.aborted || measured.status === 'timeout') return { ...timeout('the warm-up and measured run'), correctness };
     if (measured.status === 'all_failed') {
       return { status: 'failed', correctness, failure: { code: 'requests_failed', evidence: measured.evidence, source: 'bench' } };
     }

@@ -119,6 +119,22 @@ describe('runBenchmarks on the sim engine', () => {
     });
   }, 60_000);
 
+  it('records requests_failed when every request fails and bench_timeout when the run outlives --timeout-trial', async () => {
+    await withStore(async (store) => {
+      const s = settings({ trials: 1, variants: ['baseline'], oomFallbackMaxModelLen: 0, timeoutTrialS: 2 });
+      for (const [commit, profile] of [['3', { error_rate: 1 }], ['4', { stall_after_chunks: 1 }]] as const) {
+        const engine = createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1, ...profile } });
+        await runBenchmarks({ plans: planRun([task(commit)], [], s), engine, store, settings: s, config: {} });
+        await engine.cleanup();
+      }
+      const [failedAll] = await store.listTrials({ taskCommit: '3'.repeat(40) });
+      expect(failedAll?.failure?.code).toBe('requests_failed');
+      expect(failedAll?.failure?.evidence).toMatch(/all \d+ requests failed/);
+      const [stalled] = await store.listTrials({ taskCommit: '4'.repeat(40) });
+      expect(stalled?.failure?.code).toBe('bench_timeout');
+    });
+  }, 60_000);
+
   it('stops at once when cancelled: the run is marked cancelled and the trial in flight is not recorded', async () => {
     await withStore(async (store) => {
       const ac = new AbortController();
