@@ -108,6 +108,35 @@ export function ciChart(model: ReportModel): ChartSpec {
   } as ChartSpec;
 }
 
+/** Per-task agent vs human improvement with its 95% CI (rows that have one: multi-trial store data). */
+export function perTaskCiChart(model: ReportModel): ChartSpec | null {
+  const all = model.rows.flatMap((r) => {
+    const c = r.comparisons.agent_vs_human;
+    if (c.status !== 'ok' || c.ciLow === null || c.ciHigh === null) return [];
+    return [{ task: r.short, agent: r.agent, improvement: clamp(c.improvementPct), lo: clamp(c.ciLow), hi: clamp(c.ciHigh), verdict: c.verdict }];
+  });
+  if (all.length === 0) return null;
+  const tasks = [...new Set(all.map((v) => v.task))].slice(0, PER_TASK_CHART_MAX);
+  const kept = new Set(tasks);
+  const values = all.filter((v) => kept.has(v.task));
+  const x = { type: 'quantitative', title: 'agent vs human improvement (%), 95% CI' } as const;
+  const y = { field: 'task', type: 'nominal', title: 'task', axis: { labelLimit: 400 } } as const;
+  const yOffset = { field: 'agent', type: 'nominal' } as const;
+  const color = { field: 'agent', type: 'nominal', title: 'agent' } as const;
+  return {
+    config: CONFIG,
+    width: 760,
+    height: Math.max(60, tasks.length * Math.max(14, model.agents.length * 8)),
+    data: { values },
+    layer: [
+      tieBand(model.options.tieThreshold),
+      { mark: { type: 'rule', color: '#999' }, encoding: { x: { datum: 0, type: 'quantitative' } } },
+      { mark: { type: 'rule', strokeWidth: 2 }, encoding: { x: { ...x, field: 'lo' }, x2: { field: 'hi' }, y, yOffset, color } },
+      { mark: { type: 'point', filled: true, size: 40 }, encoding: { x: { ...x, field: 'improvement' }, y, yOffset, color } },
+    ],
+  };
+}
+
 const VERDICT_ORDER = ['better', 'tie', 'worse', 'inconclusive'];
 const VERDICT_COLORS = ['#2e8b57', '#b0b0b0', '#d9534f', '#f0ad4e'];
 

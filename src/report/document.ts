@@ -8,7 +8,7 @@ import {
   type Summary,
 } from '../analysis/index.js';
 import { COMPARISONS, groupByCommit, SIDES, totals, type ComparisonKey, type ReportModel, type RowAnalysis } from './model.js';
-import { ciChart, distributionChart, PER_TASK_CHART_MAX, perTaskChart, verdictChart, type ChartSpec } from './charts.js';
+import { ciChart, distributionChart, PER_TASK_CHART_MAX, perTaskChart, perTaskCiChart, verdictChart, type ChartSpec } from './charts.js';
 
 /** A cell of a table: text, or text with a CSS class (verdict colouring in HTML). */
 export type Cell = string | { text: string; cls: string };
@@ -206,6 +206,15 @@ function outcomesSection(model: ReportModel): Section {
     { kind: 'chart', title: 'Agent vs human per task', spec: perTaskChart(model), caption: `Improvement of each agent over the human commit per task, on the row's primary metric; grey band: tie (±${model.options.tieThreshold}%). Values beyond ±100% are drawn at the edge. At most ${PER_TASK_CHART_MAX} tasks are drawn (those with the largest absolute improvement); the per-task table lists all.` },
     { kind: 'chart', title: 'Distribution of improvements', spec: distributionChart(model), caption: 'Histograms of the improvements of every comparable row, per comparison (bins of 5 points; values beyond ±100% fall in the edge bins).' },
   );
+  const ciSpec = perTaskCiChart(model);
+  if (ciSpec) {
+    blocks.push({
+      kind: 'chart',
+      title: 'Agent vs human per task with 95% CI',
+      spec: ciSpec,
+      caption: `Bootstrap 95% CI of the agent vs human improvement per task (rows with at least two trials per side; first ${PER_TASK_CHART_MAX} tasks). Verdict: better if the CI is entirely right of the grey tie band, worse if entirely left, tie if inside it, otherwise inconclusive.`,
+    });
+  }
   return { id: 'outcomes', title: 'Outcomes: human vs baseline, agent vs baseline, agent vs human', blocks };
 }
 

@@ -56,7 +56,10 @@ describe('buildReport with multi-trial rows (extension columns)', () => {
   ];
 
   it('takes verdicts from the CIs, with this report’s tie threshold', async () => {
-    const { model, markdown } = await buildReport(rows, { generatedAt: 'now' });
+    const { model, markdown, html } = await buildReport(rows, { generatedAt: 'now' });
+    // The four charts of every report plus the per-task CI chart, drawn only when rows have CIs.
+    expect(html.match(/<svg/g)?.length).toBe(5);
+    expect(html).toContain('Agent vs human per task with 95% CI');
     const avh = model.rows.map((r) => r.comparisons.agent_vs_human);
     expect(avh.map((c) => (c.status === 'ok' ? `${c.verdict}/${c.basis}` : c.reason))).toEqual(['better/ci', 'inconclusive/ci', 'tie/ci', 'missing_x']);
     expect(avh[0]).toMatchObject({ nRef: 5, nX: 5, ciLow: 5, ciHigh: 15 });
