@@ -84,7 +84,15 @@ const OPTIONS: [flags: string, help: string, def?: string][] = [
   ['--metric-percentiles <list>', 'comma-separated percentiles', '99'],
   ['--goodput <KEY:VALUE...>', 'SLOs in ms for ttft, tpot, e2el'],
   ['--disable-tqdm', 'no progress bar'],
+  ['--logprobs <n>', 'logprobs per token, sent with each request'],
+  // Accepted so vLLM command lines run unchanged; they change nothing here (noted on stdout).
+  ['--trust-remote-code', 'accepted and ignored (no model code runs client-side)'],
+  ['--tokenizer-mode <mode>', 'accepted and ignored'],
+  ['--skip-chat-template', 'accepted and ignored (no chat template is ever applied)'],
+  ['--ready-check-timeout-sec <s>', 'accepted and ignored (isobench run waits for readiness itself)'],
 ];
+
+const IGNORED = ['trustRemoteCode', 'tokenizerMode', 'skipChatTemplate', 'readyCheckTimeoutSec'] as const;
 
 const optNum = (name: string) => opt.num(name).optional();
 const optPosInt = (name: string) => opt.posInt(name).optional();
@@ -147,6 +155,11 @@ const Schema = z.object({
   metricPercentiles: z.string(),
   goodput: z.array(z.string()).optional(),
   disableTqdm: z.boolean().default(false),
+  logprobs: optNonNegInt('--logprobs'),
+  trustRemoteCode: z.boolean().optional(),
+  tokenizerMode: z.string().optional(),
+  skipChatTemplate: z.boolean().optional(),
+  readyCheckTimeoutSec: z.string().optional(),
 });
 type Options = z.output<typeof Schema>;
 
@@ -311,6 +324,9 @@ async function benchServe(o: Options): Promise<number> {
   const apiKey = process.env.OPENAI_API_KEY ?? null;
   const authHeaders: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}`, ...headers } : headers;
 
+  for (const key of IGNORED) {
+    if (o[key] !== undefined) process.stdout.write(`note: --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is accepted for compatibility and ignored\n`);
+  }
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);
@@ -348,7 +364,7 @@ async function benchServe(o: Options): Promise<number> {
         presencePenalty: o.presencePenalty ?? null,
         repetitionPenalty: o.repetitionPenalty ?? null,
       },
-      extraBody: extraBody(o.extraBody),
+      extraBody: o.logprobs === undefined ? extraBody(o.extraBody) : { logprobs: o.logprobs, ...extraBody(o.extraBody) },
       requestTimeoutMs: o.requestTimeout * 1000,
       seed: o.seed,
       percentileMetrics,

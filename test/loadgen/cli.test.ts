@@ -67,8 +67,9 @@ describe('isobench bench serve against isobench sim serve', () => {
     onTestFinished(() => sim.close());
     await sim.ready;
     const cwd = tempDir();
-    const r = await runInProcess(['bench', 'serve', '--base-url', sim.url, '--random-input-len', '16', '--random-output-len', '4', '--num-prompts', '5', '--save-result', '--save-detailed', '--result-dir', path.join(cwd, 'res'), '--label', 'x', '--request-rate', '50', '--disable-tqdm']);
+    const r = await runInProcess(['bench', 'serve', '--base-url', sim.url, '--random-input-len', '16', '--random-output-len', '4', '--num-prompts', '5', '--save-result', '--save-detailed', '--result-dir', path.join(cwd, 'res'), '--label', 'x', '--request-rate', '50', '--disable-tqdm', '--trust-remote-code']);
     expect(r.stdout).toMatch(/^Failed requests: +5 +$/m);
+    expect(r.stdout).toContain('note: --trust-remote-code is accepted for compatibility and ignored');
     expect(r.stdout).toMatch(/^Request rate configured \(RPS\): +50\.00 +$/m);
     expect(r.code).toBe(1);
     const files = readdirSync(path.join(cwd, 'res'));
