@@ -1,5 +1,6 @@
 import { writeFile } from 'node:fs/promises';
 import { IsobenchError, errorMessage } from '../core/index.js';
+import { LATENCY_CLIENT_FLAGS, PREFIX_CACHING_CLIENT_FLAGS, THROUGHPUT_CLIENT_FLAGS, type FlagSpec } from '../vllm/index.js';
 import { parseSimServeArgs } from './args.js';
 import { Prng } from './prng.js';
 import { kvCapacity, parseSimProfile, type SimProfile } from './profile.js';
@@ -62,19 +63,20 @@ export function simulateOffline(profile: SimProfile, requests: readonly OfflineR
 
 type Flags = Record<string, string | true>;
 
-/** Splits script-specific flags (given as data) from the engine arguments that go to the profile. */
-function splitArgs(argv: readonly string[], valueFlags: readonly string[], boolFlags: readonly string[]): { flags: Flags; engine: string[] } {
+/** Splits the script's own flags from the engine arguments that go to the profile. */
+function splitArgs(argv: readonly string[], specs: readonly FlagSpec[]): { flags: Flags; engine: string[] } {
   const flags: Flags = {};
   const engine: string[] = [];
   for (let i = 0; i < argv.length; i++) {
     const arg = argv[i] ?? '';
     const eq = arg.indexOf('=');
     const name = (eq > 0 ? arg.slice(0, eq) : arg).replace(/_/g, '-');
-    if (valueFlags.includes(name)) {
+    const spec = specs.find((f) => f.name === name || f.aliases?.includes(name));
+    if (spec?.arity === 'value') {
       const value = eq > 0 ? arg.slice(eq + 1) : argv[++i];
       if (value === undefined) throw new IsobenchError('E_USAGE', `error: argument ${name}: expected one argument`);
       flags[name] = value;
-    } else if (boolFlags.includes(name)) flags[name] = true;
+    } else if (spec) flags[name] = true;
     else engine.push(arg);
   }
   return { flags, engine };
@@ -184,13 +186,14 @@ function prefixCaching(flags: Flags, profile: SimProfile, out: string[]): void {
   out.push('------warm up------', `cost time ${run(cache)}`, '------start generating------', `cost time ${run(cache)}`);
 }
 
-const SCRIPT_FLAGS: Record<SimScriptKind, { value: string[]; bool: string[] }> = {
-  latency: { value: ['--input-len', '--output-len', '--batch-size', '--n', '--num-iters-warmup', '--num-iters', '--output-json', '--profile-result-dir'], bool: ['--use-beam-search', '--profile', '--disable-detokenize'] },
-  throughput: {
-    value: ['--input-len', '--output-len', '--random-input-len', '--random-output-len', '--num-prompts', '--n', '--output-json', '--dataset', '--dataset-path', '--dataset-name', '--backend', '--hf-max-batch-size', '--random-range-ratio', '--prefix-len', '--random-prefix-len', '--lora-path'],
-    bool: ['--use-beam-search', '--async-engine', '--disable-frontend-multiprocessing', '--disable-detokenize', '--disable-log-requests'],
-  },
-  prefix_caching: { value: ['--num-prompts', '--repeat-count', '--prefix-len', '--output-len', '--input-length-range', '--dataset-path'], bool: ['--sort', '--detokenize', '--disable-detokenize'] },
+/** Flags of `vllm bench throughput` that the script table of src/vllm does not list (its newer dataset flags). */
+const EXTRA_THROUGHPUT_FLAGS: readonly FlagSpec[] = ['--random-input-len', '--random-output-len', '--random-prefix-len'].map((name) => ({ name, arity: 'value' }));
+
+/** Each script's own flags, from src/vllm's flag tables: the rest of argv are engine arguments. */
+const SCRIPT_FLAGS: Record<SimScriptKind, readonly FlagSpec[]> = {
+  latency: LATENCY_CLIENT_FLAGS,
+  throughput: [...THROUGHPUT_CLIENT_FLAGS, ...EXTRA_THROUGHPUT_FLAGS],
+  prefix_caching: [...PREFIX_CACHING_CLIENT_FLAGS, { name: '--detokenize', arity: 'bool' }, { name: '--disable-detokenize', arity: 'bool' }],
 };
 
 /**
@@ -202,8 +205,7 @@ export async function runSimScript(kind: SimScriptKind, argv: readonly string[],
   const out: string[] = [];
   try {
     signal?.throwIfAborted();
-    const table = SCRIPT_FLAGS[kind];
-    const { flags, engine } = splitArgs(argv, table.value, table.bool);
+    const { flags, engine } = splitArgs(argv, SCRIPT_FLAGS[kind]);
     const parsed = parseSimServeArgs(engine);
     out.push(...parsed.warnings);
     const effective = parseSimProfile({ ...profile, ...parsed.overrides }, 'script arguments', true);

@@ -41,6 +41,7 @@ describe('standalone script simulators', () => {
     const times = (t: string) => [...t.matchAll(/^cost time (\d+\.\d+)$/gm)].map((x) => Number(x[1]));
     expect(off.output).toContain('------warm up------');
     expect(times(off.output)).toHaveLength(2);
+    expect(parseBenchmarkOutput(off.output).status).toBe('ok');
     expect(times(on.output)[1]).toBeLessThan(times(off.output)[1]!);
   });
 
