@@ -177,6 +177,28 @@ describe('process engine', () => {
     expect(pidsOfRun('proc-run-5')).toEqual([]);
   });
 
+  it('keeps only the tail of a long log, says so, and redacts secrets in any format that were passed in', async () => {
+    const e = engine('proc-run-9', { logLimitBytes: 1000 });
+    const v = await ready(e, spec('baseline'));
+    const script = "for (let i = 0; i < 200; i++) console.log('line ' + i + ' ' + 'x'.repeat(20)); console.log('key ' + process.env.MY_API_KEY)";
+    const r = await e.exec(v, { argv: [process.execPath, '-e', script], env: { MY_API_KEY: 'plain-secret-value' }, timeoutMs: 10_000 }, new AbortController().signal);
+    expect(r.output).toMatch(/^\[isobench: \d+ earlier characters dropped\]\n/);
+    expect(r.output.length).toBeLessThan(1100);
+    expect(r.output).toContain('line 199');
+    expect(r.output).not.toContain('line 0 ');
+    expect(r.output).toContain('key ***');
+    expect(r.output).not.toContain('plain-secret-value');
+  });
+
+  it('reports a command that cannot be started through exited and the log', async () => {
+    const e = engine('proc-run-10', { serverTemplate: `${state}/no-such-binary --port {port}` });
+    const v = await ready(e, spec('baseline'));
+    const h = await e.startServer(v, { model: 'm', serverArgs: [], env: {}, port: 0 }, new AbortController().signal);
+    expect(await h.exited).toEqual({ code: null, signal: null });
+    expect(h.log()).toContain('cannot start');
+    await h.stop();
+  });
+
   it('finds and stops the leftovers of a run by its id', async () => {
     const e = engine('proc-run-6');
     const v = await ready(e, spec('baseline'));
