@@ -66,6 +66,7 @@ async function main(): Promise<void> {
         }
       }
     });
+    await time('reference: store.listTrials + listVariants alone', async () => Promise.all([store.listTrials(), store.listVariants(), store.listTasks()]));
     const rows = await time('buildDatasetRows (no raw logs)', () => buildDatasetRows(store, { includeRaw: false }));
     await time('writeDataset (Parquet + JSONL + card)', () => writeDataset(rows, path.join(dir, 'out')));
     const report = await time('checkDataset (lint)', () => checkDataset(rows));

@@ -146,11 +146,16 @@ function buildRow(task: Task, agentVariants: readonly VariantRecord[], chosen: R
  * measurement ran another benchmark (the original did that) keeps its metrics but is compared with nothing.
  */
 function fillComparableImprovements(row: DatasetRow, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>): void {
-  const masked: DatasetRow = { ...row };
-  for (const v of ['baseline', 'human', 'agent'] as const) {
+  const offMode = (['baseline', 'human', 'agent'] as const).filter((v) => {
     const vmode = foldMode(chosen[v].ok.find((t) => t.mode !== null)?.mode);
-    if (vmode !== null && mode !== null && vmode !== mode) for (const m of V5_METRICS) masked[`${v}_${m}`] = null;
+    return vmode !== null && mode !== null && vmode !== mode;
+  });
+  if (offMode.length === 0) {
+    fillImprovements(row, V5_IMPROVEMENT_METRICS);
+    return;
   }
+  const masked: DatasetRow = { ...row };
+  for (const v of offMode) for (const m of V5_METRICS) masked[`${v}_${m}`] = null;
   fillImprovements(masked, V5_IMPROVEMENT_METRICS);
   for (const cmp of V5_COMPARISONS) for (const m of V5_IMPROVEMENT_METRICS) row[`${cmp.prefix}_${m}`] = masked[`${cmp.prefix}_${m}`] ?? null;
 }
@@ -163,8 +168,16 @@ function rowSource(chosen: Record<V5Variant, Chosen>): string | null {
 }
 
 function addExtensions(row: DatasetRow, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>, opts: BuildOptions): void {
-  const valuesOf = (v: V5Variant, metric: string): number[] =>
-    chosen[v].ok.map((t) => v5Value(t.metrics, metric as V5Metric, mode)).filter((x): x is number => x !== undefined && Number.isFinite(x));
+  const cache = new Map<string, number[]>();
+  const valuesOf = (v: V5Variant, metric: string): number[] => {
+    const key = `${v}:${metric}`;
+    let values = cache.get(key);
+    if (!values) {
+      values = chosen[v].ok.map((t) => v5Value(t.metrics, metric as V5Metric, mode)).filter((x): x is number => x !== undefined && Number.isFinite(x));
+      cache.set(key, values);
+    }
+    return values;
+  };
   const amode = analysisMode(mode);
   const overrides = opts.primaryMetrics?.[amode];
   const primary = choosePrimaryMetric(amode, (m) => valuesOf('baseline', m).length + valuesOf('human', m).length + valuesOf('agent', m).length, overrides === undefined ? {} : { [amode]: overrides });

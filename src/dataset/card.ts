@@ -1,5 +1,5 @@
 import { stringify } from 'yaml';
-import { EXTENSION_COLUMNS, V5_COLUMNS, V5_VARIANTS, type ColumnSpec, type ColumnType, type DatasetRow } from './schema.js';
+import { EXTENSION_COLUMNS, V5_COLUMNS, V5_METRICS, V5_VARIANTS, type ColumnSpec, type ColumnType, type DatasetRow } from './schema.js';
 import { DATASET_FILES } from './io.js';
 
 export interface CardOptions {
@@ -46,7 +46,7 @@ const table = (head: readonly string[], body: readonly (readonly (string | numbe
   [`| ${head.join(' | ')} |`, `|${head.map(() => '---').join('|')}|`, ...body.map((r) => `| ${r.join(' | ')} |`)].join('\n');
 
 function hasMetrics(r: DatasetRow, variant: string): boolean {
-  return Object.keys(r).some((k) => k.startsWith(`${variant}_`) && V5_COLUMNS.some((c) => c.name === k && c.type === 'DOUBLE') && typeof r[k] === 'number');
+  return V5_METRICS.some((m) => typeof r[`${variant}_${m}`] === 'number');
 }
 
 /** The Markdown body of the card: counts, coverage and known gaps computed from the rows. */
