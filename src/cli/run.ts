@@ -87,7 +87,7 @@ export function resolveEngineConfig(engine: RunOptions['engine'], file: string |
   const raw = file === undefined ? {} : readConfigFile(file);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw usageError('--engine-config', 'must hold an object of engine settings');
   const given = raw as Record<string, unknown>;
-  if (given.kind !== undefined && given.kind !== engine) throw usageError('--engine-config', `is for engine "${JSON.stringify(given.kind)}" but --engine is ${engine}`, 'make them agree');
+  if (given.kind !== undefined && given.kind !== engine) throw usageError('--engine-config', `is for engine ${JSON.stringify(given.kind)} but --engine is ${engine}`, 'make them agree');
   const config = parseEngineConfig({ ...given, kind: engine, runId });
   const { runId: _ignored, ...settings } = config;
   void _ignored;
