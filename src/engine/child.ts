@@ -40,7 +40,8 @@ export async function startChild(opts: StartChildOptions): Promise<ChildHandle> 
   const [cmd, ...args] = opts.argv;
   if (cmd === undefined) throw new Error('empty command');
   const env = { ...process.env, ...opts.env, ISOBENCH_RUN_ID: opts.runId, ISOBENCH_VARIANT: opts.variant };
-  const log = new LogBuffer(opts.logLimitBytes, opts.env);
+  // Secrets the child inherits from this process are redacted too, not only those passed in.
+  const log = new LogBuffer(opts.logLimitBytes, Object.fromEntries(Object.entries(env).filter((kv): kv is [string, string] => kv[1] !== undefined)));
   const child = spawn(cmd, args, { env, detached: true, stdio: ['ignore', 'pipe', 'pipe'], ...(opts.cwd ? { cwd: opts.cwd } : {}) });
   child.stdout.on('data', (b: Buffer) => log.append(b));
   child.stderr.on('data', (b: Buffer) => log.append(b));

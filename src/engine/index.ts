@@ -13,3 +13,5 @@ export { parsePatch, inspectPatch, isCompiledSource, applyPatchToTree, filterPat
 export { gpuCount } from './variables.js';
 export { freePort } from './process.js';
 export { LABELS } from './docker-labels.js';
+export { simEffectsFor } from './sim.js';
+export { APPLY_WRAPPER, PATCH_MOUNT } from './docker.js';
