@@ -71,7 +71,8 @@ export async function readDataset(file: string): Promise<DatasetRow[]> {
   try {
     if (ext === '.parquet') return await readParquet(file);
     if (ext === '.csv') return await readCsv(file);
-    if (ext === '.jsonl' || ext === '.json') return parseJsonl(await readFile(file, 'utf8'), file);
+    if (ext === '.jsonl') return parseJsonl(await readFile(file, 'utf8'), file);
+    if (ext === '.json') return parseJsonArray(await readFile(file, 'utf8'), file);
   } catch (err) {
     if (err instanceof IsobenchError) throw err;
     throw new IsobenchError('E_INPUT', `cannot read dataset ${file}: ${errorMessage(err)}`, { cause: err });
@@ -98,7 +99,7 @@ function parseJsonl(text: string, file: string): DatasetRow[] {
     if (line.trim() === '') return;
     let value: unknown;
     try {
-      value = JSON.parse(line);
+      value = parsePythonJson(line);
     } catch (err) {
       throw new IsobenchError('E_INPUT', `${file}:${i + 1}: not valid JSON: ${errorMessage(err)}`);
     }
@@ -108,6 +109,34 @@ function parseJsonl(text: string, file: string): DatasetRow[] {
     rows.push(normalizeRow(value as Record<string, unknown>, parseParquetCell));
   });
   return rows;
+}
+
+/** JSON as Python's json module writes it: bare `NaN`/`Infinity` values are read as null (a missing number). */
+function parsePythonJson(text: string): unknown {
+  try {
+    return JSON.parse(text);
+  } catch (err) {
+    const fixed = text.replace(/:\s*-?(?:NaN|Infinity)\b/g, ': null');
+    if (fixed === text) throw err;
+    return JSON.parse(fixed);
+  }
+}
+
+/** A `.json` file: an array of row objects (as the original's `hf_*records.json`), or JSON lines. */
+function parseJsonArray(text: string, file: string): DatasetRow[] {
+  const trimmed = text.trimStart();
+  if (!trimmed.startsWith('[')) return parseJsonl(text, file);
+  let value: unknown;
+  try {
+    value = parsePythonJson(trimmed);
+  } catch (err) {
+    throw new IsobenchError('E_INPUT', `${file}: not valid JSON: ${errorMessage(err)}`);
+  }
+  const rows = value as unknown[];
+  return rows.map((r, i) => {
+    if (typeof r !== 'object' || r === null || Array.isArray(r)) throw new IsobenchError('E_INPUT', `${file}: element ${i} is not a row object`);
+    return normalizeRow(r as Record<string, unknown>, parseParquetCell);
+  });
 }
 
 type CellParser = (value: unknown, spec: ColumnSpec) => CellValue;

@@ -53,3 +53,14 @@ describe('dataset check on small made-up rows', () => {
     expect(wrong.map((f) => f.code)).toEqual(['improvement_mismatch']);
   });
 });
+
+describe('dataset check on the original JSON record files', () => {
+  it('reads JSON arrays (with Python NaN) and lints them', async () => {
+    const { ccDir } = await import('./helpers.js');
+    const update = await readDataset(`${ccDir}/hf_update_records.json`);
+    expect(update).toHaveLength(11);
+    const counts = Object.fromEntries(checkDataset(update).findings.map((f) => [f.code, f.count]));
+    expect(counts).toMatchObject({ improvement_mismatch: 2, short_commit_hash: 1 });
+    expect(await readDataset(`${ccDir}/reruns/4_fixable/hf_upload_ready.json`)).toHaveLength(3);
+  });
+});
