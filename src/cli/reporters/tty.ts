@@ -36,6 +36,7 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
   let drawnLines = 0;
   let lastDraw = 0;
   let timer: NodeJS.Timeout | null = null;
+  let closed = false;
 
   const current = () => tasks.find((t) => !t.done) ?? null;
   const variant = (commit: string, id: string) => tasks.find((t) => t.commit === commit)?.variants.get(id);
@@ -72,7 +73,7 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
   }
 
   function schedule() {
-    if (timer) return;
+    if (timer || closed) return;
     const wait = Math.max(0, REDRAW_MS - (performance.now() - lastDraw));
     timer = setTimeout(draw, wait);
   }
@@ -148,6 +149,8 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
       schedule();
     },
     close() {
+      if (closed) return;
+      closed = true;
       clearInterval(ticker);
       if (timer) clearTimeout(timer);
       timer = null;
