@@ -1,5 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
+import { stat } from 'node:fs/promises';
 import { z } from 'zod';
+import { IsobenchError } from '../core/index.js';
 import { importIsoBench, type ImportSummary } from '../import/index.js';
 import { openStore } from '../store/index.js';
 import { parseOptions } from './options.js';
@@ -26,6 +28,8 @@ export function register(program: Command): void {
     .option('--json', 'print the summary as JSON')
     .action(async (dir, raw) => {
       const opts = parseOptions(ImportOptions, raw);
+      // Check the folder before opening (and maybe creating) the store.
+      if (!(await stat(dir).catch(() => null))?.isDirectory()) throw new IsobenchError('E_INPUT', `import iso-bench: ${dir} is not a directory`, { hint: 'give the folder of an ISO-Bench results tree' });
       const store = await openStore(opts.store);
       const controller = new AbortController();
       const onSigint = (): void => controller.abort();
