@@ -3,6 +3,7 @@ import { Pool } from 'undici';
 import { IsobenchError } from '../core/index.js';
 import { planArrivals, waitUntil } from './arrivals.js';
 import { streamCompletion, type StreamOutcome } from './client.js';
+import { fanOutSignal } from './signal.js';
 import { computeMetrics, toSample, type RequestRecord } from './metrics.js';
 import type { LoadgenEvent, ServeBenchConfig, ServeBenchResult, Tokenizer, Workload, WorkloadRequest } from './types.js';
 
@@ -74,7 +75,9 @@ function requestHeaders(cfg: ServeBenchConfig): Record<string, string> {
  * at most --max-concurrency at once. Failed requests are data; only cancellation throws (E_CANCELLED).
  */
 export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workload, opts: RunOptions = {}): Promise<ServeBenchResult> {
-  const { signal, onEvent } = opts;
+  const { onEvent } = opts;
+  const fan = fanOutSignal(opts.signal);
+  const signal = fan.signal;
   const reqs = workload.requests;
   // String concatenation as vLLM: a base URL with a path prefix (a proxy) keeps it.
   const url = new URL(`${cfg.baseUrl.replace(/\/+$/, '')}${cfg.endpoint}`);
@@ -163,6 +166,7 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
     onEvent?.({ type: 'phase', phase: 'done', total: reqs.length });
     return assembleResult(cfg, workload, records, durationS, lag, cfg.rampUp ? rpsEvents : null, performance.timeOrigin + start);
   } finally {
+    fan.dispose();
     await pool.destroy().catch(() => undefined);
   }
 }

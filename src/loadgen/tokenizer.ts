@@ -4,6 +4,7 @@ import path from 'node:path';
 import * as hfTokenizers from '@huggingface/tokenizers';
 import { request } from 'undici';
 import { IsobenchError, errorMessage } from '../core/index.js';
+import { fanOutSignal } from './signal.js';
 import type { Tokenizer } from './types.js';
 
 /** Words whose tokens make the sampling pool of a server tokenizer (its vocabulary size is not exposed). */
@@ -141,15 +142,24 @@ async function mapLimited<T, R>(items: readonly T[], limit: number, fn: (item: T
   return out;
 }
 
+async function withFanOut<R>(parent: AbortSignal | undefined, fn: (signal: AbortSignal) => Promise<R>): Promise<R> {
+  const fan = fanOutSignal(parent);
+  try {
+    return await fn(fan.signal);
+  } finally {
+    fan.dispose();
+  }
+}
+
 /** The server's /tokenize and /detokenize as a Tokenizer, when they answer. */
 export async function probeServerTokenizer(baseUrl: string, model: string, signal?: AbortSignal): Promise<Probe> {
-  const tokenize = async (text: string, add: boolean): Promise<number[]> => {
-    const res = (await postJson(`${baseUrl}/tokenize`, { model, prompt: text, add_special_tokens: add }, signal)) as { tokens?: unknown };
+  const tokenize = async (text: string, add: boolean, sig = signal): Promise<number[]> => {
+    const res = (await postJson(`${baseUrl}/tokenize`, { model, prompt: text, add_special_tokens: add }, sig)) as { tokens?: unknown };
     if (!Array.isArray(res.tokens)) throw new Error('/tokenize answered without a tokens array');
     return res.tokens as number[];
   };
-  const detokenize = async (tokens: readonly number[]): Promise<string> => {
-    const res = (await postJson(`${baseUrl}/detokenize`, { model, tokens }, signal)) as { prompt?: unknown };
+  const detokenize = async (tokens: readonly number[], sig = signal): Promise<string> => {
+    const res = (await postJson(`${baseUrl}/detokenize`, { model, tokens }, sig)) as { prompt?: unknown };
     if (typeof res.prompt !== 'string') throw new Error('/detokenize answered without a prompt string');
     return res.prompt;
   };
@@ -171,8 +181,8 @@ export async function probeServerTokenizer(baseUrl: string, model: string, signa
       id: `server-model:${model}`,
       source: 'server',
       numSpecialTokens,
-      encode: (texts, o) => mapLimited(texts, 16, (t) => tokenize(t, o.addSpecialTokens)),
-      decode: (ids) => mapLimited(ids, 16, detokenize),
+      encode: (texts, o) => withFanOut(o.signal, (sig) => mapLimited(texts, 16, (t) => tokenize(t, o.addSpecialTokens, sig))),
+      decode: (ids, sig) => withFanOut(sig, (fan) => mapLimited(ids, 16, (x) => detokenize(x, fan))),
       samplingIds: async () => {
         pool ??= [...new Set(await tokenize(POOL_TEXT.replace(/\s+/g, ' '), false))].sort((a, b) => a - b);
         return pool;
