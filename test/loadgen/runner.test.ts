@@ -240,6 +240,21 @@ describe('bad servers become failed requests with the reason, and the run finish
     expect(refused.errors[0]).toMatch(/refused|ECONNREFUSED/);
   });
 
+  it('shares one caller signal among many concurrent requests without a listener-leak warning', async () => {
+    const { url } = await startFastServer({ tokens: 2, delayMs: 5 });
+    const warnings: string[] = [];
+    const onWarning = (w: Error): void => void warnings.push(w.name);
+    process.on('warning', onWarning);
+    try {
+      const r = await runServeBenchmark(config(url), workload(40), { signal: new AbortController().signal });
+      expect(r.completed).toBe(40);
+      await sleep(10);
+    } finally {
+      process.off('warning', onWarning);
+    }
+    expect(warnings).not.toContain('MaxListenersExceededWarning');
+  });
+
   it('cancellation rejects with E_CANCELLED and leaves nothing running', async () => {
     const { url } = await startFastServer({ tokens: 50, delayMs: 20 });
     const ac = new AbortController();
