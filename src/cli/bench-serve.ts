@@ -276,12 +276,17 @@ function progressReporter(enabled: boolean): { onEvent: (e: LoadgenEvent) => voi
   const tty = process.stderr.isTTY && enabled;
   let bar: cliProgress.SingleBar | null = null;
   let nextPlain = 0;
+  let warmedUp = false;
   const onEvent = (e: LoadgenEvent): void => {
     if (e.type === 'phase') {
       bar?.stop();
       bar = null;
-      if (e.phase === 'warmup') process.stdout.write(`Warming up with ${e.total} requests...\n`);
+      if (e.phase === 'warmup') {
+        process.stdout.write(`Warming up with ${e.total} requests...\n`);
+        warmedUp = true;
+      }
       if (e.phase === 'measure') {
+        if (warmedUp) process.stdout.write('Warmup run completed.\n');
         process.stdout.write('Starting main benchmark run...\n');
         if (tty) {
           bar = new cliProgress.SingleBar({ stream: process.stderr, fps: 10, format: ' {bar} {value}/{total} requests | failed {failed} | {duration_formatted}' }, cliProgress.Presets.shades_classic);
