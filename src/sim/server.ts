@@ -168,13 +168,22 @@ class SimServerImpl implements SimServer, SchedulerHooks {
       this.sockets.add(s);
       s.on('close', () => this.sockets.delete(s));
     });
-    await new Promise<void>((resolve, reject) => {
-      http.once('error', reject);
+    const bindError = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
+      http.once('error', resolve);
       http.listen({ host: this.host, port: this.port, backlog: 4096 }, () => {
-        http.off('error', reject);
-        resolve();
+        http.off('error', resolve);
+        resolve(undefined);
       });
     });
+    if (bindError) {
+      // Like uvicorn: the server exits with errno's line instead of throwing, so callers see an exited server.
+      const errno = bindError.code === 'EADDRINUSE' ? '[Errno 98]' : bindError.code === 'EACCES' ? '[Errno 13]' : `[${bindError.code ?? 'Errno'}]`;
+      const what = bindError.code === 'EADDRINUSE' ? 'address already in use' : bindError.message;
+      this.write(`ERROR:    ${errno} error while attempting to bind on address ('${this.host}', ${this.port}): ${what}`, 'stderr');
+      this.http = undefined;
+      this.end({ code: 1, signal: null, reason: 'crashed' });
+      return;
+    }
     const addr = http.address();
     if (addr && typeof addr === 'object') this.port = addr.port;
     this.url = `http://${this.host.includes(':') ? `[${this.host}]` : this.host}:${this.port}`;

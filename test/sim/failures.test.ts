@@ -74,6 +74,13 @@ describe('failure injection', () => {
     expect(s.log()).toContain(`Uvicorn running on ${s.url}`);
   });
 
+  it('a port already in use: exits like uvicorn with the Errno 98 line instead of throwing', async () => {
+    const first = await sim();
+    const second = await startSimServer(defaultSimProfile, { port: first.port });
+    expect(await second.exited).toMatchObject({ code: 1, reason: 'crashed' });
+    expect(second.log()).toContain(`ERROR:    [Errno 98] error while attempting to bind on address ('127.0.0.1', ${first.port}): address already in use`);
+  });
+
   it('an AbortSignal closes the server', async () => {
     const ac = new AbortController();
     const s = await startSimServer(defaultSimProfile, { signal: ac.signal });
