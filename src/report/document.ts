@@ -5,6 +5,7 @@ import {
   type AgentStatus,
   type Comparison,
   type CompletenessCategory,
+  summarize,
   type Summary,
 } from '../analysis/index.js';
 import { COMPARISONS, groupByCommit, SIDES, totals, type ComparisonKey, type ReportModel, type RowAnalysis } from './model.js';
@@ -173,8 +174,8 @@ function tallyRow(label: string, rows: readonly RowAnalysis[], key: ComparisonKe
   const cmps = rows.map((r) => r.comparisons[key]);
   const t = tallyVerdicts(cmps);
   const comparable = cmps.length - t.notComparable;
-  const sum = model.agentSummaries.find((s) => s.agent === label)?.improvements[key].summary;
-  const median = sum?.status === 'ok' ? signedPct(sum.median) : '-';
+  const sum = summarize(cmps.flatMap((c) => (c.status === 'ok' ? [c.improvementPct] : [])), { seed: model.options.seed });
+  const median = sum.status === 'ok' ? signedPct(sum.median) : '-';
   return [
     label,
     `${comparable}`,
@@ -185,7 +186,7 @@ function tallyRow(label: string, rows: readonly RowAnalysis[], key: ComparisonKe
     `${t.notComparable}`,
     `${t.singleTrial}`,
     median,
-    sum ? summaryText(sum) : '-',
+    summaryText(sum),
   ];
 }
 
@@ -195,12 +196,15 @@ function outcomesSection(model: ReportModel): Section {
   const blocks: Block[] = [
     {
       kind: 'p',
-      text: `Verdicts with a tie band of ±${model.options.tieThreshold}%, positive = better. Human vs baseline is counted on every agent's row because each v5 row carries its own baseline and human measurements. "Median" is the median of the improvements; "Mean [95% CI]" is a seeded bootstrap CI of the mean across tasks.`,
+      text: `Verdicts with a tie band of ±${model.options.tieThreshold}%, positive = better. Human vs baseline is counted on every agent's row because each v5 row carries its own baseline and human measurements, and once per task in the last line (from the task's most complete row). "Median" is the median of the improvements; "Mean [95% CI]" is a seeded bootstrap CI of the mean across tasks.`,
     },
   ];
   for (const c of COMPARISONS) {
     blocks.push({ kind: 'p', text: `${c.label}:` });
-    blocks.push({ kind: 'table', head, rows: model.agents.map((a) => tallyRow(a, model.rows.filter((r) => r.agent === a), c.key, model)), numeric });
+    const rows = model.agents.map((a) => tallyRow(a, model.rows.filter((r) => r.agent === a), c.key, model));
+    // Baseline and human are the same for every agent of a task: count each task once, from its most complete row.
+    if (c.key === 'human_vs_baseline') rows.push(tallyRow('All tasks, once each', taskRows(model), c.key, model));
+    blocks.push({ kind: 'table', head, rows, numeric });
   }
   blocks.push(
     { kind: 'chart', title: 'Agent vs human per task', spec: perTaskChart(model), caption: `Improvement of each agent over the human commit per task, on the row's primary metric; grey band: tie (±${model.options.tieThreshold}%). Values beyond ±100% are drawn at the edge. At most ${PER_TASK_CHART_MAX} tasks are drawn (those with the largest absolute improvement); the per-task table lists all.` },
@@ -297,10 +301,15 @@ function gapsSection(model: ReportModel): Section {
   return { id: 'gaps', title: 'Data gaps', blocks: [{ kind: 'list', items }] };
 }
 
+/** One row per task: the row with the most variants measured speaks for the task's baseline and human. */
+function taskRows(model: ReportModel): RowAnalysis[] {
+  return [...groupByCommit(model.rows).values()].map((rs) => [...rs].sort((a, b) => measuredCount(b) - measuredCount(a))[0] ?? rs[0]!);
+}
+
 function perTaskSection(model: ReportModel): Section {
-  const rows: Cell[][] = [...groupByCommit(model.rows).values()].map((rs) => {
-    // The row with the most variants measured speaks for the task's baseline and human.
-    const best = [...rs].sort((a, b) => measuredCount(b) - measuredCount(a))[0] ?? rs[0]!;
+  const byCommit = groupByCommit(model.rows);
+  const rows: Cell[][] = taskRows(model).map((best) => {
+    const rs = byCommit.get(best.commit) ?? [best];
     return [
       best.short,
       best.subject.length > 60 ? `${best.subject.slice(0, 57)}...` : best.subject,

@@ -131,6 +131,8 @@ describe('report on the published ISO-Bench dataset', () => {
   it('writes the per-agent table and the single-measurement note into the Markdown', () => {
     expect(report.markdown).toContain('| codex / gpt-5 | 96 | 30 (31.3%) | 63 (65.6%) |');
     expect(report.markdown).toContain('single measurement');
+    // Human vs baseline once per task: 49 of the 99 tasks have both on their primary metric.
+    expect(report.markdown).toContain('| All tasks, once each | 49 | 22 (44.9%) | 17 (34.7%) | 10 (20.4%) |');
     for (const title of ['Executive summary', '3-way completeness', 'Per-agent comparison', 'Failures by code', 'Data quality', 'Data gaps', 'Per-task table']) {
       expect(report.markdown).toContain(`## ${title}`);
     }
