@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { createEngine } from '../engine/index.js';
 import { DEMO_AGENTS, DEMO_TASKS, patchSha256, WORKLOAD_DEFAULTS, type AgentSource, type RunSettings } from '../run/index.js';
 import { TaskSchema } from '../task/index.js';
+import { redactUrl } from '../store/index.js';
 import { parseOptions } from './options.js';
 import { executeRun, exitCodeOf, newRunId, printResults, resolveEngineConfig } from './run.js';
 import { writeDemoOutputs } from './demo-outputs.js';
@@ -67,9 +68,9 @@ async function demoCommand(raw: unknown): Promise<void> {
   const lines = [
     '',
     `demo ${summary.status} in ${((performance.now() - t0) / 1000).toFixed(1)} s`,
-    `  store:   ${store}`,
+    `  store:   ${redactUrl(store)}`,
     ...written.map((w) => `  ${`${w.what}:`.padEnd(8)} ${w.path}`),
-    `  next:    isobench status --store ${store}`,
+    `  next:    isobench status --store ${redactUrl(store)}`,
   ];
   (opts.jsonEvents ? process.stderr : process.stdout).write(`${lines.join('\n')}\n`);
   process.exitCode = exitCodeOf(summary);
