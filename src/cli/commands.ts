@@ -4,9 +4,9 @@ import { register as registerClassify } from './classify.js';
 import { register as registerDataset } from './dataset.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerImport } from './import.js';
-import { register as registerReport } from './report.js';
 import { register as registerParse } from './parse.js';
 import { register as registerPerfCommand } from './perf-command.js';
+import { register as registerReport } from './report.js';
 import { register as registerRun } from './run.js';
 import { register as registerSim } from './sim.js';
 import { register as registerStatus } from './status.js';
@@ -17,15 +17,14 @@ import { register as registerTasks } from './tasks.js';
  * Add one import and one call per command; keep the list sorted by command name.
  */
 export function registerCommands(program: Command): void {
-  void program;
   registerBenchServe(program);
   registerClassify(program);
   registerDataset(program);
   registerDemo(program);
   registerImport(program);
-  registerReport(program);
   registerParse(program);
   registerPerfCommand(program);
+  registerReport(program);
   registerRun(program);
   registerSim(program);
   registerStatus(program);
