@@ -199,10 +199,21 @@ export class Generation {
     const end = last ? this.finalSuffix() : this.plan.chat ? CHAT_MID : COMPLETION_MID;
     const body = this.plan.chat ? `${this.prefix}"delta":{"content":${text}${end}` : `${this.prefix}"text":${text}${end}`;
     if (this.produced === 1 && this.plan.chat) {
-      this.res.write(`${this.prefix}"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n${body}`);
+      this.send(`${this.prefix}"delta":{"role":"assistant","content":""},"logprobs":null,"finish_reason":null}]}\n\n${body}`);
     } else if (last) this.res.end(body);
-    else this.res.write(body);
+    else this.send(body);
     if (last && this.produced === 1 && this.plan.chat) this.res.end();
+  }
+
+  /**
+   * Writes a chunk to the socket now. ServerResponse.write corks the socket until the next tick, so without this a
+   * step's chunks would all leave after the step's loop, later than their recorded send times.
+   */
+  private send(data: string): void {
+    const sock = this.res.socket;
+    sock?.cork();
+    this.res.write(data);
+    sock?.uncork();
   }
 
   private finalSuffix(): string {
