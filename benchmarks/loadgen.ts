@@ -11,8 +11,10 @@
 import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
+import { PerformanceObserver } from 'node:perf_hooks';
 import { request } from 'undici';
-import { SseParser, defaultServeBenchConfig, defaultWorkloadConfig, mean, percentiles, runServeBenchmark, type ServeBenchResult, type Workload } from '../src/loadgen/index.js';
+import { SseParser, defaultServeBenchConfig, defaultWorkloadConfig, mean, percentiles, planArrivals, runServeBenchmark, waitUntil, type ServeBenchResult, type Workload } from '../src/loadgen/index.js';
+import { runRawStreams } from './raw-sse-client.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 
@@ -64,33 +66,66 @@ interface Row {
   ttftErr: [number, number];
   cpuUsPerChunk: number;
   failed: number;
+  gc: { totalMs: number; maxMs: number };
   schedErr: [number, number] | null;
 }
 
-/** Client-vs-server errors of one run, in ms. */
-function accuracy(r: ServeBenchResult, records: Map<string, number[]>, prefix: string): { itl: number[]; ttft: number[]; chunks: number } {
+/** Client arrival times (epoch ms) of every content chunk of the successful requests, keyed by x-request-id. */
+function clientTimes(r: ServeBenchResult, prefix: string): Map<string, number[]> {
+  const out = new Map<string, number[]>();
+  for (const s of r.samples) {
+    if (!s.ok || s.ttftMs === null) continue;
+    let t = r.startEpochMs + s.startMs + s.ttftMs;
+    const times = [t];
+    for (const gap of s.itlMs) times.push((t += gap));
+    out.set(`${prefix}${s.index}`, times);
+  }
+  return out;
+}
+
+/** Client-vs-server errors in ms: |client gap - server gap| per chunk gap; client arrival - server send of chunk 1. */
+function accuracy(client: Map<string, number[]>, records: Map<string, number[]>): { itl: number[]; ttft: number[]; chunks: number } {
   const itl: number[] = [];
   const ttft: number[] = [];
   let chunks = 0;
-  for (const s of r.samples) {
-    if (!s.ok || s.ttftMs === null) continue;
-    chunks += s.itlMs.length + 1;
-    const sent = records.get(`${prefix}${s.index}`);
-    if (!sent || sent.length !== s.itlMs.length + 1) continue;
-    ttft.push(r.startEpochMs + s.startMs + s.ttftMs - sent[0]!);
-    for (let k = 0; k < s.itlMs.length; k++) itl.push(Math.abs(s.itlMs[k]! - (sent[k + 1]! - sent[k]!)));
+  for (const [key, got] of client) {
+    chunks += got.length;
+    const sent = records.get(key);
+    if (!sent || sent.length !== got.length || got.length === 0) continue;
+    ttft.push(got[0]! - sent[0]!);
+    for (let k = 1; k < got.length; k++) itl.push(Math.abs(got[k]! - got[k - 1]! - (sent[k]! - sent[k - 1]!)));
   }
   return { itl, ttft, chunks };
 }
 
+/** Watches this process's GC pauses until the returned function is called: their sum and the longest, in ms. */
+function watchGc(): () => { totalMs: number; maxMs: number } {
+  let totalMs = 0;
+  let maxMs = 0;
+  const obs = new PerformanceObserver((list) => {
+    for (const e of list.getEntries()) {
+      totalMs += e.duration;
+      maxMs = Math.max(maxMs, e.duration);
+    }
+  });
+  obs.observe({ entryTypes: ['gc'] });
+  return () => {
+    obs.disconnect();
+    return { totalMs, maxMs };
+  };
+}
+
+const stat = (xs: number[]): [number, number] => [mean(xs), percentiles(xs, [99])[0]!];
+
 async function measure(url: string, label: string, streams: number, n: number, maxTokens: number, requestRate = Infinity): Promise<Row> {
   const prefix = `b${streams}-${Date.now()}-`;
   const cfg = defaultServeBenchConfig({ baseUrl: url, model: 'sim-model', maxConcurrency: streams, ignoreEos: true, requestRate, requestIdPrefix: prefix, requestTimeoutMs: 60_000 });
+  const gc = watchGc();
   const cpu0 = process.cpuUsage();
   const r = await runServeBenchmark(cfg, workload(n, maxTokens));
   const cpu = process.cpuUsage(cpu0);
-  const acc = accuracy(r, await simRecords(url), prefix);
-  const stat = (xs: number[]): [number, number] => [mean(xs), percentiles(xs, [99])[0]!];
+  const gcMs = gc();
+  const acc = accuracy(clientTimes(r, prefix), await simRecords(url));
   return {
     label,
     streams,
@@ -100,7 +135,60 @@ async function measure(url: string, label: string, streams: number, n: number, m
     ttftErr: stat(acc.ttft),
     cpuUsPerChunk: (cpu.user + cpu.system) / Math.max(1, acc.chunks),
     failed: r.failed,
+    gc: gcMs,
     schedErr: requestRate === Infinity ? null : stat(r.scheduleLagMs),
+  };
+}
+
+/** The same streams read by the raw node:net reference client (benchmarks/raw-sse-client.ts). */
+async function measureRaw(url: string, label: string, streams: number, n: number, maxTokens: number): Promise<Row> {
+  const prefix = `r${streams}-${Date.now()}-`;
+  const gc = watchGc();
+  const cpu0 = process.cpuUsage();
+  const r = await runRawStreams(url, streams, n, maxTokens, prefix);
+  const cpu = process.cpuUsage(cpu0);
+  const gcMs = gc();
+  const acc = accuracy(r.times, await simRecords(url));
+  const failed = [...r.times.values()].filter((t) => t.length !== maxTokens).length;
+  return {
+    label: `${label} (reference: raw node:net)`,
+    streams,
+    peakConcurrent: Math.min(streams, n),
+    chunksPerS: acc.chunks / r.durationS,
+    itlErr: stat(acc.itl),
+    ttftErr: stat(acc.ttft),
+    cpuUsPerChunk: (cpu.user + cpu.system) / Math.max(1, acc.chunks),
+    failed,
+    gc: gcMs,
+    schedErr: null,
+  };
+}
+
+/** The arrival dispatcher's floor: the same Poisson plan waited on with waitUntil alone, sending nothing. */
+async function scheduleOnly(n: number, requestRate: number): Promise<Row> {
+  const plan = planArrivals(n, defaultServeBenchConfig({ baseUrl: 'http://127.0.0.1:1', model: 'x', requestRate }));
+  const lag: number[] = [];
+  const gc = watchGc();
+  const cpu0 = process.cpuUsage();
+  const start = performance.now();
+  for (const offset of plan.offsetsMs) {
+    const deadline = start + offset;
+    if (deadline > performance.now()) await waitUntil(deadline);
+    lag.push(performance.now() - deadline);
+  }
+  const cpu = process.cpuUsage(cpu0);
+  const nan: [number, number] = [NaN, NaN];
+  return {
+    label: `${requestRate} req/s Poisson (reference: waitUntil alone, no requests)`,
+    streams: 0,
+    peakConcurrent: 0,
+    chunksPerS: 0,
+    itlErr: nan,
+    ttftErr: nan,
+    cpuUsPerChunk: (cpu.user + cpu.system) / n,
+    failed: 0,
+    gc: gc(),
+    schedErr: stat(lag),
   };
 }
 
@@ -120,7 +208,7 @@ function parserOnlyUsPerChunk(): number {
 }
 
 function fmt(x: number, d = 2): string {
-  return x.toFixed(d);
+  return Number.isNaN(x) ? '-' : x.toFixed(d);
 }
 
 async function main(): Promise<void> {
@@ -128,16 +216,27 @@ async function main(): Promise<void> {
   const [fast, slow] = await Promise.all([startSim(10), startSim(50)]);
   const rows: Row[] = [];
   try {
-    rows.push(await measure(fast.url, 'c16, 10 ms interval', 16, 32, 200));
-    rows.push(await measure(fast.url, 'c64, 10 ms interval', 64, 128, 200));
-    rows.push(await measure(fast.url, 'c256, 10 ms interval', 256, 512, 150));
-    rows.push(await measure(slow.url, 'c1024, 50 ms interval', 1024, 1024, 60));
-    rows.push(await measure(fast.url, '500 req/s Poisson, 4 tokens', 1024, 2000, 4, 500));
+    const runs: [string, string, number, number, number][] = [
+      [fast.url, 'c16, 10 ms interval', 16, 32, 200],
+      [fast.url, 'c64, 10 ms interval', 64, 128, 200],
+      [fast.url, 'c256, 10 ms interval', 256, 512, 150],
+      [slow.url, 'c1024, 50 ms interval', 1024, 1024, 60],
+    ];
+    // `npm run -s bench:loadgen -- c256` runs only the rows whose label contains the argument.
+    const only = process.argv[2] ?? '';
+    for (const [url, label, streams, n, maxTokens] of runs.filter((r) => r[1].includes(only))) {
+      rows.push(await measure(url, label, streams, n, maxTokens));
+      rows.push(await measureRaw(url, label, streams, n, maxTokens));
+    }
+    if ('500 req/s Poisson'.includes(only)) {
+      rows.push(await measure(fast.url, '500 req/s Poisson, 4 tokens', 1024, 2000, 4, 500));
+      rows.push(await scheduleOnly(2000, 500));
+    }
   } finally {
     fast.child.kill('SIGTERM');
     slow.child.kill('SIGTERM');
   }
-  const header = ['run', 'streams', 'peak in flight', 'chunks/s', 'ITL err mean', 'ITL err p99', 'TTFT err mean', 'TTFT err p99', 'CPU µs/chunk', 'failed', 'sched err mean', 'sched err p99'];
+  const header = ['run', 'streams', 'peak in flight', 'chunks/s', 'ITL err mean', 'ITL err p99', 'TTFT err mean', 'TTFT err p99', 'CPU µs/chunk', 'GC ms total', 'GC ms max', 'failed', 'sched err mean', 'sched err p99'];
   const lines = rows.map((r) => [
     r.label,
     String(r.streams),
@@ -148,6 +247,8 @@ async function main(): Promise<void> {
     fmt(r.ttftErr[0], 3),
     fmt(r.ttftErr[1], 3),
     fmt(r.cpuUsPerChunk, 1),
+    fmt(r.gc.totalMs, 0),
+    fmt(r.gc.maxMs, 1),
     String(r.failed),
     r.schedErr ? fmt(r.schedErr[0], 3) : '-',
     r.schedErr ? fmt(r.schedErr[1], 3) : '-',

@@ -24,7 +24,7 @@ export { buildWorkload, defaultWorkloadConfig, workloadHash } from './workload.j
 export { resolveTokenizer, loadTokenizerFile, findInHfCache, type TokenizerRequest } from './tokenizer.js';
 export { runServeBenchmark, requestBody, type RunOptions } from './runner.js';
 export { defaultServeBenchConfig } from './config.js';
-export { planArrivals, type ArrivalPlan } from './arrivals.js';
+export { planArrivals, waitUntil, type ArrivalPlan } from './arrivals.js';
 export { toMetricSet } from './metric-set.js';
 export { formatServeSummary, buildResultJson, resultFilePath, resultDate, type ResultFileInfo } from './report.js';
 export { completeGreedy } from './greedy.js';
