@@ -9,9 +9,12 @@
  * and the arrival-schedule error (dispatch time - planned time) at a fixed Poisson rate.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PerformanceObserver } from 'node:perf_hooks';
+import v8 from 'node:v8';
+import vm from 'node:vm';
 import { request } from 'undici';
 import { SseParser, defaultServeBenchConfig, defaultWorkloadConfig, mean, percentiles, planArrivals, runServeBenchmark, waitUntil, type ServeBenchResult, type Workload } from '../src/loadgen/index.js';
 import { runRawStreams } from './raw-sse-client.js';
@@ -66,7 +69,7 @@ interface Row {
   ttftErr: [number, number];
   cpuUsPerChunk: number;
   failed: number;
-  gc: { totalMs: number; maxMs: number };
+  watched: Watched;
   schedErr: [number, number] | null;
 }
 
@@ -98,8 +101,31 @@ function accuracy(client: Map<string, number[]>, records: Map<string, number[]>)
   return { itl, ttft, chunks };
 }
 
-/** Watches this process's GC pauses until the returned function is called: their sum and the longest, in ms. */
-function watchGc(): () => { totalMs: number; maxMs: number } {
+v8.setFlagsFromString('--expose-gc');
+const fullGc = vm.runInNewContext('gc') as () => void;
+
+/** Run-queue wait (ms) of a process's main thread so far, from Linux's /proc/PID/schedstat; NaN elsewhere. */
+function runqWaitMs(pid: number | 'self'): number {
+  try {
+    return Number(readFileSync(`/proc/${pid}/schedstat`, 'utf8').split(' ')[1]) / 1e6;
+  } catch {
+    return NaN;
+  }
+}
+
+interface Watched {
+  gc: { totalMs: number; maxMs: number };
+  /** ms the client's and the sim's main threads were runnable but waited for a core (CPU contention). */
+  runqMs: [number, number];
+}
+
+/**
+ * Watches one row until the returned function is called: this process's GC pauses (sum and longest, ms) and how long
+ * the client and the sim waited for a core, the two things besides our code that delay a chunk's timestamp.
+ */
+function watch(simPid: number | undefined): () => Watched {
+  // The previous row's garbage is collected here, not during (and charged to) this row.
+  fullGc();
   let totalMs = 0;
   let maxMs = 0;
   const obs = new PerformanceObserver((list) => {
@@ -109,22 +135,28 @@ function watchGc(): () => { totalMs: number; maxMs: number } {
     }
   });
   obs.observe({ entryTypes: ['gc'] });
+  const self0 = runqWaitMs('self');
+  const sim0 = simPid === undefined ? NaN : runqWaitMs(simPid);
   return () => {
     obs.disconnect();
-    return { totalMs, maxMs };
+    const sim = simPid === undefined ? NaN : runqWaitMs(simPid) - sim0;
+    return { gc: { totalMs, maxMs }, runqMs: [runqWaitMs('self') - self0, sim] };
   };
 }
+
+/** The sim process behind each URL, for its run-queue wait. */
+const simPids = new Map<string, number>();
 
 const stat = (xs: number[]): [number, number] => [mean(xs), percentiles(xs, [99])[0]!];
 
 async function measure(url: string, label: string, streams: number, n: number, maxTokens: number, requestRate = Infinity): Promise<Row> {
   const prefix = `b${streams}-${Date.now()}-`;
   const cfg = defaultServeBenchConfig({ baseUrl: url, model: 'sim-model', maxConcurrency: streams, ignoreEos: true, requestRate, requestIdPrefix: prefix, requestTimeoutMs: 60_000 });
-  const gc = watchGc();
+  const watched = watch(simPids.get(url));
   const cpu0 = process.cpuUsage();
   const r = await runServeBenchmark(cfg, workload(n, maxTokens));
   const cpu = process.cpuUsage(cpu0);
-  const gcMs = gc();
+  const w = watched();
   const acc = accuracy(clientTimes(r, prefix), await simRecords(url));
   return {
     label,
@@ -135,7 +167,7 @@ async function measure(url: string, label: string, streams: number, n: number, m
     ttftErr: stat(acc.ttft),
     cpuUsPerChunk: (cpu.user + cpu.system) / Math.max(1, acc.chunks),
     failed: r.failed,
-    gc: gcMs,
+    watched: w,
     schedErr: requestRate === Infinity ? null : stat(r.scheduleLagMs),
   };
 }
@@ -143,11 +175,11 @@ async function measure(url: string, label: string, streams: number, n: number, m
 /** The same streams read by the raw node:net reference client (benchmarks/raw-sse-client.ts). */
 async function measureRaw(url: string, label: string, streams: number, n: number, maxTokens: number): Promise<Row> {
   const prefix = `r${streams}-${Date.now()}-`;
-  const gc = watchGc();
+  const watched = watch(simPids.get(url));
   const cpu0 = process.cpuUsage();
   const r = await runRawStreams(url, streams, n, maxTokens, prefix);
   const cpu = process.cpuUsage(cpu0);
-  const gcMs = gc();
+  const w = watched();
   const acc = accuracy(r.times, await simRecords(url));
   const failed = [...r.times.values()].filter((t) => t.length !== maxTokens).length;
   return {
@@ -159,7 +191,7 @@ async function measureRaw(url: string, label: string, streams: number, n: number
     ttftErr: stat(acc.ttft),
     cpuUsPerChunk: (cpu.user + cpu.system) / Math.max(1, acc.chunks),
     failed,
-    gc: gcMs,
+    watched: w,
     schedErr: null,
   };
 }
@@ -168,7 +200,7 @@ async function measureRaw(url: string, label: string, streams: number, n: number
 async function scheduleOnly(n: number, requestRate: number): Promise<Row> {
   const plan = planArrivals(n, defaultServeBenchConfig({ baseUrl: 'http://127.0.0.1:1', model: 'x', requestRate }));
   const lag: number[] = [];
-  const gc = watchGc();
+  const watched = watch(undefined);
   const cpu0 = process.cpuUsage();
   const start = performance.now();
   for (const offset of plan.offsetsMs) {
@@ -187,7 +219,7 @@ async function scheduleOnly(n: number, requestRate: number): Promise<Row> {
     ttftErr: nan,
     cpuUsPerChunk: (cpu.user + cpu.system) / n,
     failed: 0,
-    gc: gc(),
+    watched: watched(),
     schedErr: stat(lag),
   };
 }
@@ -214,6 +246,7 @@ function fmt(x: number, d = 2): string {
 async function main(): Promise<void> {
   const t0 = Date.now();
   const [fast, slow] = await Promise.all([startSim(10), startSim(50)]);
+  for (const sim of [fast, slow]) if (sim.child.pid !== undefined) simPids.set(sim.url, sim.child.pid);
   const rows: Row[] = [];
   try {
     const runs: [string, string, number, number, number][] = [
@@ -236,7 +269,7 @@ async function main(): Promise<void> {
     fast.child.kill('SIGTERM');
     slow.child.kill('SIGTERM');
   }
-  const header = ['run', 'streams', 'peak in flight', 'chunks/s', 'ITL err mean', 'ITL err p99', 'TTFT err mean', 'TTFT err p99', 'CPU µs/chunk', 'GC ms total', 'GC ms max', 'failed', 'sched err mean', 'sched err p99'];
+  const header = ['run', 'streams', 'peak in flight', 'chunks/s', 'ITL err mean', 'ITL err p99', 'TTFT err mean', 'TTFT err p99', 'CPU µs/chunk', 'GC ms total', 'GC ms max', 'runq wait ms client', 'runq wait ms sim', 'failed', 'sched err mean', 'sched err p99'];
   const lines = rows.map((r) => [
     r.label,
     String(r.streams),
@@ -247,8 +280,10 @@ async function main(): Promise<void> {
     fmt(r.ttftErr[0], 3),
     fmt(r.ttftErr[1], 3),
     fmt(r.cpuUsPerChunk, 1),
-    fmt(r.gc.totalMs, 0),
-    fmt(r.gc.maxMs, 1),
+    fmt(r.watched.gc.totalMs, 0),
+    fmt(r.watched.gc.maxMs, 1),
+    fmt(r.watched.runqMs[0], 0),
+    fmt(r.watched.runqMs[1], 0),
     String(r.failed),
     r.schedErr ? fmt(r.schedErr[0], 3) : '-',
     r.schedErr ? fmt(r.schedErr[1], 3) : '-',
