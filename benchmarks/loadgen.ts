@@ -6,7 +6,10 @@
  *
  * Columns: achieved content chunks/s; client ITL and TTFT error against the server's recorded send times (|client gap -
  * server gap| per chunk gap; client arrival - server send for the first chunk), mean and p99; client CPU per chunk;
- * and the arrival-schedule error (dispatch time - planned time) at a fixed Poisson rate.
+ * and the arrival-schedule error (dispatch time - planned time) at a fixed Poisson rate. Each stream row is followed by
+ * the same streams read by a raw node:net reference client, and the Poisson row by the dispatcher's wait alone, so the
+ * table shows what this machine and the sim allow next to what our client does; GC pauses and each process's
+ * run-queue wait say how much of the error is garbage collection and CPU contention. `-- LABEL` runs matching rows.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
