@@ -104,6 +104,8 @@ export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
       },
       onResponseEnd: settle,
       onResponseError(_c, err) {
+        // A non-200 answer cut short still fails as that answer, with what arrived of its body.
+        if (status !== 0 && status !== 200) fail(`HTTP ${status}: ${errorBody.slice(0, 500).trim()}`);
         fail(describeHttpError(err, req.timeoutMs));
         settle();
       },
