@@ -5,6 +5,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { build } from 'esbuild';
+import type { EngineConfig } from '../../src/engine/index.js';
 
 /**
  * Test images made locally (no registry): a base image imported from a root filesystem holding this machine's node
@@ -149,4 +150,21 @@ export function testDockerHost(): string | undefined {
   const m = /ISOBENCH_TEST_DOCKER_HOST=(\S+)/.exec(out);
   if (!m?.[1]) throw new Error(`scripts/ci-services.sh start docker printed no ISOBENCH_TEST_DOCKER_HOST: ${out}`);
   return m[1];
+}
+
+/** The docker engine settings every docker test uses: the test images' layout, no GPUs, a quick stop. */
+export function testDockerEngineConfig(host: string, runId: string, stateDir: string, serverFlags = ''): EngineConfig {
+  return {
+    kind: 'docker',
+    runId,
+    dockerHost: host,
+    gpus: 'none',
+    shmSize: '64m',
+    hfCache: path.join(stateDir, 'hf'),
+    packageRoot: PACKAGE_ROOT,
+    workDir: path.join(stateDir, 'work'),
+    stopGraceMs: 2000,
+    serverTemplate: `node /app/isobench.mjs sim serve --model {model} --host 0.0.0.0 --port {port} ${serverFlags}{server_args}`,
+    execTemplate: 'node {script} {args}',
+  };
 }

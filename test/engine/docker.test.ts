@@ -5,7 +5,7 @@ import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { cleanupLeftovers, createEngine, type Engine, type PreparedVariant, type VariantSpec } from '../../src/engine/index.js';
 import type { Task } from '../../src/task/index.js';
-import { PACKAGE_FILE, PACKAGE_ROOT, ensureTestImages, testDockerHost } from './docker-images.js';
+import { PACKAGE_FILE, PACKAGE_ROOT, ensureTestImages, testDockerEngineConfig, testDockerHost } from './docker-images.js';
 
 const host = testDockerHost();
 const task: Task = {
@@ -36,20 +36,7 @@ const state = mkdtempSync(path.join(tmpdir(), 'isobench-docker-test-'));
 const engines: Engine[] = [];
 
 function engine(runId: string, extra: Record<string, unknown> = {}): Engine {
-  const e = createEngine({
-    kind: 'docker',
-    runId,
-    dockerHost: host,
-    gpus: 'none',
-    shmSize: '64m',
-    hfCache: path.join(state, 'hf'),
-    packageRoot: PACKAGE_ROOT,
-    workDir: path.join(state, 'work'),
-    stopGraceMs: 2000,
-    serverTemplate: 'node /app/isobench.mjs sim serve --model {model} --host 0.0.0.0 --port {port} {server_args}',
-    execTemplate: 'node {script} {args}',
-    ...extra,
-  });
+  const e = createEngine({ ...testDockerEngineConfig(host ?? '', runId, state), ...extra });
   engines.push(e);
   return e;
 }

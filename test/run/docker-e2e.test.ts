@@ -6,7 +6,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/index.js';
 import { planRun, runBenchmarks } from '../../src/run/index.js';
 import { openStore } from '../../src/store/index.js';
-import { ensureTestImages, PACKAGE_FILE, PACKAGE_ROOT, testDockerHost } from '../engine/docker-images.js';
+import { ensureTestImages, PACKAGE_FILE, testDockerEngineConfig, testDockerHost } from '../engine/docker-images.js';
 import { memAgent, settings, task } from './helpers.js';
 
 const host = testDockerHost();
@@ -22,19 +22,7 @@ describe.skipIf(host === undefined)('runBenchmarks on the docker engine (real da
 
   it('measures baseline, human and a patched agent in labelled containers and leaves none behind', async () => {
     const runId = `run-docker-${process.pid}`;
-    const engine = createEngine({
-      kind: 'docker',
-      runId,
-      dockerHost: host,
-      gpus: 'none',
-      shmSize: '64m',
-      hfCache: path.join(state, 'hf'),
-      packageRoot: PACKAGE_ROOT,
-      workDir: path.join(state, 'work'),
-      stopGraceMs: 2000,
-      serverTemplate: 'node /app/isobench.mjs sim serve --model {model} --host 0.0.0.0 --port {port} --decode-base-ms 1 {server_args}',
-      execTemplate: 'node {script} {args}',
-    });
+    const engine = createEngine(testDockerEngineConfig(host ?? '', runId, state, '--decode-base-ms 1 '));
     const store = await openStore(path.join(state, 'docker.sqlite'));
     const s = settings({ trials: 1, oomFallbackMaxModelLen: 0, timeoutStartupS: 60 });
     try {
