@@ -1,6 +1,7 @@
 import { performance } from 'node:perf_hooks';
 import type { Dispatcher } from 'undici';
 import { errorMessage } from '../core/index.js';
+import { ABSENT, ChunkScanner, NULL, SLOT_CONTENT, SLOT_REASONING, SLOT_REASONING_CONTENT, SLOT_TEXT, STRING } from './chunk-scan.js';
 import { SseOverflowError, SseParser } from './sse.js';
 
 /** What one streamed request produced. Times are performance.now() milliseconds. */
@@ -41,6 +42,7 @@ function cancelledError(): Error {
 export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
   return new Promise((resolve) => {
     const out: StreamOutcome = { ok: false, startT: performance.now(), chunkTimes: [], text: '', usageTokens: null, error: null };
+    const acc = new StreamAccumulator();
     let status = 0;
     let errorBody = '';
     let done = false;
@@ -49,13 +51,13 @@ export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
     const fail = (reason: string): void => {
       if (out.error === null) out.error = reason;
     };
-    const parser = new SseParser((data, t) => {
+    const parser = SseParser.ofBytes((buf, start, end, t) => {
       if (out.error !== null || done) return;
-      if (data === '[DONE]') {
+      if (isDone(buf, start, end)) {
         done = true;
         return;
       }
-      const problem = absorbChunk(data, t, out, req.chat);
+      const problem = acc.absorb(buf, start, end, t, req.chat);
       if (problem !== null) fail(problem);
     }, req.maxEventBytes);
     const onAbort = (): void => controller?.abort(cancelledError());
@@ -63,10 +65,11 @@ export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
       if (settled) return;
       settled = true;
       req.signal?.removeEventListener('abort', onAbort);
+      acc.finish(out);
       if (out.error === null) {
         if (status !== 200) fail(`HTTP ${status}: ${errorBody.slice(0, 500).trim()}`);
-        else if (!done) fail(`stream ended before data: [DONE] after ${out.chunkTimes.length} content chunks`);
-        else if (out.chunkTimes.length === 0) fail('stream finished without any content chunk (no TTFT)');
+        else if (!done) fail(`stream ended before data: [DONE] after ${acc.count} content chunks`);
+        else if (acc.count === 0) fail('stream finished without any content chunk (no TTFT)');
       }
       out.ok = out.error === null;
       resolve(out);
@@ -138,29 +141,110 @@ interface ChunkShape {
   message?: unknown;
 }
 
-/** Records one parsed chunk; returns a failure reason or null. Role-only and empty chunks are not tokens. */
-function absorbChunk(data: string, t: number, out: StreamOutcome, chat: boolean): string | null {
-  let obj: ChunkShape;
-  try {
-    obj = JSON.parse(data) as ChunkShape;
-  } catch {
-    return `malformed JSON in stream chunk: ${data.slice(0, 200)}`;
+const scanner = new ChunkScanner();
+const DONE = Buffer.from('[DONE]');
+
+function isDone(buf: Buffer, start: number, end: number): boolean {
+  return end - start === DONE.length && buf.compare(DONE, 0, DONE.length, start, end) === 0;
+}
+
+/**
+ * One request's content chunk times and text, the text kept as UTF-8 bytes while the stream runs (no
+ * per-chunk strings, no cons-string chain per request), turned into the outcome's array and string once at the end.
+ */
+class StreamAccumulator {
+  private readonly times: number[] = [];
+  // Pooled (slab) allocation: no ArrayBuffer of its own per request.
+  private text = Buffer.allocUnsafe(512);
+  private textLen = 0;
+  private usage: number | null = null;
+
+  /** Records one event's data; returns a failure reason or null. Role-only and empty chunks are not tokens. */
+  absorb(buf: Buffer, start: number, end: number, t: number, chat: boolean): string | null {
+    if (!scanner.scan(buf, start, end)) return this.absorbParsed(buf.toString('utf8', start, end), t, chat);
+    if (!Number.isNaN(scanner.usageTokens)) this.usage = scanner.usageTokens;
+    const slot = chat ? firstPresent() : SLOT_TEXT;
+    if (slot === -1 || scanner.kind[slot] !== STRING) return null;
+    const s = scanner.start[slot]!;
+    const e = scanner.end[slot]!;
+    if (e === s) return null;
+    this.addTime(t);
+    // Escapes and non-ASCII go through a decode, so the text is what JSON.parse and UTF-8 decoding give per chunk.
+    if (scanner.special[slot] === 1) this.appendString(JSON.parse(buf.toString('utf8', s - 1, e + 1)) as string);
+    else this.appendBytes(buf, s, e);
+    return null;
   }
-  if (obj === null || typeof obj !== 'object') return `stream chunk is not a JSON object: ${data.slice(0, 200)}`;
-  if (obj.error !== undefined || obj.object === 'error') {
-    return `server error in stream: ${JSON.stringify(obj.error ?? obj.message).slice(0, 300)}`;
-  }
-  const choice = Array.isArray(obj.choices) ? obj.choices[0] : undefined;
-  if (choice !== undefined) {
-    const piece = chat ? (choice.delta?.content ?? choice.delta?.reasoning_content ?? choice.delta?.reasoning) : choice.text;
-    if (typeof piece === 'string' && piece.length > 0) {
-      out.chunkTimes.push(t);
-      out.text += piece;
+
+  /** The JSON.parse path, for every chunk the scanner does not vouch for: it decides and words failures. */
+  private absorbParsed(data: string, t: number, chat: boolean): string | null {
+    let obj: ChunkShape;
+    try {
+      obj = JSON.parse(data) as ChunkShape;
+    } catch {
+      return `malformed JSON in stream chunk: ${data.slice(0, 200)}`;
     }
+    if (obj === null || typeof obj !== 'object') return `stream chunk is not a JSON object: ${data.slice(0, 200)}`;
+    if (obj.error !== undefined || obj.object === 'error') {
+      return `server error in stream: ${JSON.stringify(obj.error ?? obj.message).slice(0, 300)}`;
+    }
+    const choice = Array.isArray(obj.choices) ? obj.choices[0] : undefined;
+    if (choice !== undefined) {
+      const piece = chat ? (choice.delta?.content ?? choice.delta?.reasoning_content ?? choice.delta?.reasoning) : choice.text;
+      if (typeof piece === 'string' && piece.length > 0) {
+        this.addTime(t);
+        this.appendString(piece);
+      }
+    }
+    const tokens = obj.usage?.completion_tokens;
+    if (typeof tokens === 'number') this.usage = tokens;
+    return null;
   }
-  const tokens = obj.usage?.completion_tokens;
-  if (typeof tokens === 'number') out.usageTokens = tokens;
-  return null;
+
+  /** Writes the chunk times, text and usage into the outcome. */
+  finish(out: StreamOutcome): void {
+    out.chunkTimes = this.times;
+    out.text = this.text.toString('utf8', 0, this.textLen);
+    out.usageTokens = this.usage;
+  }
+
+  /** Content chunks so far. */
+  get count(): number {
+    return this.times.length;
+  }
+
+  private addTime(t: number): void {
+    this.times.push(t);
+  }
+
+  private appendString(piece: string): void {
+    const n = Buffer.byteLength(piece, 'utf8');
+    this.reserve(n);
+    this.textLen += this.text.write(piece, this.textLen, 'utf8');
+  }
+
+  private appendBytes(buf: Buffer, start: number, end: number): void {
+    this.reserve(end - start);
+    this.textLen += buf.copy(this.text, this.textLen, start, end);
+  }
+
+  private reserve(n: number): void {
+    if (this.textLen + n <= this.text.length) return;
+    const grown = Buffer.allocUnsafe(Math.max(this.text.length * 2, this.textLen + n));
+    this.text.copy(grown, 0, 0, this.textLen);
+    this.text = grown;
+  }
+}
+
+/** The chat piece is `content ?? reasoning_content ?? reasoning`: the first slot that is present and not null. */
+function firstPresent(): number {
+  if (present(SLOT_CONTENT)) return SLOT_CONTENT;
+  if (present(SLOT_REASONING_CONTENT)) return SLOT_REASONING_CONTENT;
+  return present(SLOT_REASONING) ? SLOT_REASONING : -1;
+}
+
+function present(slot: number): boolean {
+  const k = scanner.kind[slot];
+  return k !== ABSENT && k !== NULL;
 }
 
 /** A short reason for a transport failure, naming undici's stable codes in words. */

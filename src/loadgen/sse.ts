@@ -1,24 +1,43 @@
+/** Receives one event's data as bytes `buf[start, end)`, valid only during the call. */
+export type SseBytesHandler = (buf: Buffer, start: number, end: number, t: number) => void;
+
 /**
  * A byte-level Server-Sent Events parser: lines may end in LF, CRLF or CR, and network chunks may split or coalesce
  * events anywhere (inside `data: `, inside a UTF-8 character, between CR and LF). Only `data` fields matter here;
- * each event's data is handed over with the arrival time of the chunk that completed it.
+ * each event's data is handed over with the arrival time of the chunk that completed it. The usual event (one data
+ * line, wholly inside one network chunk) is handed over as a view of that chunk, with no copy and no string.
  */
 export class SseParser {
   private pending: Buffer | null = null;
   private afterCR = false;
-  private dataParts: string[] = [];
   private hasData = false;
+  // The event's only data line so far, as a view of the chunk being pushed (copied into `acc` if the push ends).
+  private refBuf: Buffer | null = null;
+  private refStart = 0;
+  private refEnd = 0;
+  // Owned bytes of an event that spans pushes or has several data lines (joined by LF).
+  private acc: Buffer | null = null;
+  private accLen = 0;
+  private eventBytes = 0;
+  private onBytes: SseBytesHandler;
 
   /**
    * @param onData called once per event with its data (multiple data lines joined by LF) and arrival time
    * @param maxEventBytes an event (or unterminated line) larger than this throws SseOverflowError
    */
   constructor(
-    private readonly onData: (data: string, t: number) => void,
+    onData: (data: string, t: number) => void,
     private readonly maxEventBytes = 1 << 20,
-  ) {}
+  ) {
+    this.onBytes = (buf, start, end, t) => onData(buf.toString('utf8', start, end), t);
+  }
 
-  private eventBytes = 0;
+  /** A parser that hands each event's data over as bytes (see SseBytesHandler), for callers that avoid strings. */
+  static ofBytes(onBytes: SseBytesHandler, maxEventBytes = 1 << 20): SseParser {
+    const p = new SseParser(() => undefined, maxEventBytes);
+    p.onBytes = onBytes;
+    return p;
+  }
 
   /** Feeds one network chunk received at time `t`. */
   push(chunk: Buffer, t: number): void {
@@ -56,6 +75,7 @@ export class SseParser {
       this.line(buf, start, end, t);
       start = next;
     }
+    if (this.refBuf !== null) this.own();
     if (start < len) {
       const rest = len - start;
       if (rest + this.eventBytes > this.maxEventBytes) throw new SseOverflowError(this.maxEventBytes);
@@ -65,13 +85,7 @@ export class SseParser {
 
   private line(buf: Buffer, start: number, end: number, t: number): void {
     if (end === start) {
-      if (this.hasData) {
-        const data = this.dataParts.length === 1 ? this.dataParts[0]! : this.dataParts.join('\n');
-        this.dataParts = [];
-        this.hasData = false;
-        this.eventBytes = 0;
-        this.onData(data, t);
-      }
+      if (this.hasData) this.emit(t);
       return;
     }
     // "data:" = 64 61 74 61 3a; anything else (comments, event, id, retry) is irrelevant to a benchmark.
@@ -80,12 +94,56 @@ export class SseParser {
       if (v < end && buf[v] === 32) v++;
       this.eventBytes += end - start;
       if (this.eventBytes > this.maxEventBytes) throw new SseOverflowError(this.maxEventBytes);
-      this.dataParts.push(buf.toString('utf8', v, end));
-      this.hasData = true;
-    } else if (end - start === 4 && buf.toString('latin1', start, end) === 'data') {
-      this.dataParts.push('');
-      this.hasData = true;
+      this.addData(buf, v, end);
+    } else if (end - start === 4 && buf[start] === 100 && buf[start + 1] === 97 && buf[start + 2] === 116 && buf[start + 3] === 97) {
+      this.addData(buf, start, start);
     }
+  }
+
+  private addData(buf: Buffer, start: number, end: number): void {
+    if (!this.hasData) {
+      this.hasData = true;
+      this.refBuf = buf;
+      this.refStart = start;
+      this.refEnd = end;
+      return;
+    }
+    if (this.refBuf !== null) this.own();
+    this.append(LF, 0, 1);
+    this.append(buf, start, end);
+  }
+
+  private emit(t: number): void {
+    const ref = this.refBuf;
+    const acc = this.acc;
+    const accLen = this.accLen;
+    this.refBuf = null;
+    this.acc = null;
+    this.accLen = 0;
+    this.hasData = false;
+    this.eventBytes = 0;
+    if (ref !== null) this.onBytes(ref, this.refStart, this.refEnd, t);
+    else if (acc !== null) this.onBytes(acc, 0, accLen, t);
+    else this.onBytes(LF, 0, 0, t);
+  }
+
+  /** Copies the data line still viewed in a chunk into owned bytes, before that chunk is let go. */
+  private own(): void {
+    const ref = this.refBuf!;
+    this.refBuf = null;
+    this.append(ref, this.refStart, this.refEnd);
+  }
+
+  private append(src: Buffer, start: number, end: number): void {
+    const n = end - start;
+    if (n === 0) return;
+    if (this.acc === null || this.accLen + n > this.acc.length) {
+      const grown = Buffer.allocUnsafe(Math.max(256, (this.accLen + n) * 2));
+      if (this.acc !== null) this.acc.copy(grown, 0, 0, this.accLen);
+      this.acc = grown;
+    }
+    src.copy(this.acc, this.accLen, start, end);
+    this.accLen += n;
   }
 
   /** True when bytes of an unfinished line or event are buffered (the stream ended mid-event). */
@@ -93,6 +151,8 @@ export class SseParser {
     return this.pending !== null || this.hasData;
   }
 }
+
+const LF = Buffer.from('\n');
 
 /** Thrown by SseParser when one event exceeds the size cap. */
 export class SseOverflowError extends Error {
