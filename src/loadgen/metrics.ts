@@ -1,5 +1,5 @@
 import { mean, percentiles, std } from './stats.js';
-import type { GoodputMetric, LoadgenSample, MetricStats, PercentileMetric } from './types.js';
+import type { GoodputMetric, LoadgenSample, MetricStats, PercentileMetric, ServeBenchResult } from './types.js';
 
 /** One finished request, in ms relative to the benchmark start. */
 export interface RequestRecord {
@@ -17,22 +17,22 @@ export interface RequestRecord {
   error: string | null;
 }
 
-export interface ComputedMetrics {
-  completed: number;
-  failed: number;
-  total_input_tokens: number;
-  total_output_tokens: number;
-  request_throughput: number;
-  request_goodput: number | null;
-  output_throughput: number;
-  total_token_throughput: number;
-  max_output_tokens_per_s: number;
-  max_concurrent_requests: number;
-  /** Every metric's statistics (mean/median/std/selected percentiles), vLLM keys. */
-  allStats: MetricStats;
-  /** Only the metrics selected by --percentile-metrics. */
-  stats: MetricStats;
-}
+/** What computeMetrics derives from the requests: these fields of the result, under the same names. */
+export type ComputedMetrics = Pick<
+  ServeBenchResult,
+  | 'completed'
+  | 'failed'
+  | 'total_input_tokens'
+  | 'total_output_tokens'
+  | 'request_throughput'
+  | 'request_goodput'
+  | 'output_throughput'
+  | 'total_token_throughput'
+  | 'max_output_tokens_per_s'
+  | 'max_concurrent_requests'
+  | 'allStats'
+  | 'stats'
+>;
 
 /** TPOT of one request: (E2EL - TTFT) / (out - 1), defined only when out > 1. */
 export function tpotMs(r: RequestRecord): number | null {
