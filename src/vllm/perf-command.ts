@@ -276,15 +276,7 @@ function stripBrackets(args: readonly string[], fixes: string[]): string[] {
   return out;
 }
 
-interface SplitResult {
-  serverArgs: string[];
-  server: ServerConfig;
-  clientArgs: string[];
-  client: ClientConfig;
-  scriptArgs: string[];
-  unknownArgs: string[];
-  invalid: string[];
-}
+type SplitResult = Pick<ParsedPerfCommand, 'serverArgs' | 'server' | 'clientArgs' | 'client' | 'scriptArgs' | 'unknownArgs' | 'invalid'>;
 
 function isValueToken(token: string | undefined): token is string {
   return token !== undefined && (!token.startsWith('-') || NUMBER_LIKE.test(token));
