@@ -6,6 +6,7 @@ import { usageError } from '../core/index.js';
 import { buildDatasetRows, checkDataset, DEFAULT_SOURCE_PRIORITY, pushDataset, readDataset, writeDataset, type CheckReport } from '../dataset/index.js';
 import { openStore } from '../store/index.js';
 import { opt, parseOptions } from './options.js';
+import { writeResult } from './output.js';
 
 const CheckOptions = z.object({ json: z.boolean().default(false) });
 const BuildOptions = z.object({
@@ -95,7 +96,7 @@ export function register(program: Command): void {
     .action(async (file, raw) => {
       const opts = parseOptions(CheckOptions, raw);
       const report = checkDataset(await readDataset(file));
-      process.stdout.write(opts.json ? `${JSON.stringify({ file, ...report }, null, 2)}\n` : formatCheckReport(file, report));
+      writeResult(opts.json, { file, ...report }, () => formatCheckReport(file, report));
       if (report.findings.some((f) => f.severity === 'error')) process.exitCode = 1;
     });
 }

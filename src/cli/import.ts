@@ -5,6 +5,7 @@ import { IsobenchError } from '../core/index.js';
 import { importIsoBench, type ImportSummary } from '../import/index.js';
 import { openStore } from '../store/index.js';
 import { parseOptions } from './options.js';
+import { writeResult } from './output.js';
 
 const ImportOptions = z.object({
   store: z.string().min(1).optional(),
@@ -46,7 +47,7 @@ export function register(program: Command): void {
             else if (live && (e.done % 25 === 0 || e.done === e.total)) process.stderr.write(`\rsaved ${e.done}/${e.total}${e.done === e.total ? '\n' : ''}`);
           },
         });
-        process.stdout.write(opts.json ? `${JSON.stringify(summary, null, 2)}\n` : formatImportSummary(summary, store.location));
+        writeResult(opts.json, summary, () => formatImportSummary(summary, store.location));
       } finally {
         process.off('SIGINT', onSigint);
         await store.close();

@@ -5,6 +5,7 @@ import { METRICS } from '../core/index.js';
 import { parseBenchmarkOutput, type OutputParse } from '../vllm/index.js';
 import { parseOptions } from './options.js';
 import { readTextInput } from './read-input.js';
+import { writeResult } from './output.js';
 
 const Options = z.object({ json: z.boolean().default(false) });
 
@@ -21,7 +22,7 @@ export function register(program: Command): void {
     .action(async (file, raw) => {
       const opts = parseOptions(Options, raw);
       const result = parseBenchmarkOutput(await readTextInput(file));
-      process.stdout.write(opts.json ? `${JSON.stringify(result, null, 2)}\n` : formatParse(file, result));
+      writeResult(opts.json, result, () => formatParse(file, result));
       if (result.status === 'no_metrics') process.exitCode = EXIT_NO_METRICS;
     });
 }

@@ -4,6 +4,7 @@ import { z } from 'zod';
 import { IsobenchError, redactEnv, redactSecrets } from '../core/index.js';
 import { parsePerfCommand, type ParsedPerfCommand } from '../vllm/index.js';
 import { parseOptions } from './options.js';
+import { writeResult } from './output.js';
 
 const Options = z.object({ json: z.boolean().default(false) });
 
@@ -21,7 +22,7 @@ export function register(program: Command): void {
         throw new IsobenchError('E_INPUT', `cannot parse the command: ${parsed.message}`, { hint: 'quote the whole command once, e.g. isobench perf-command "python benchmarks/benchmark_serving.py --model M"' });
       }
       const safe = { ...parsed, command: redactSecrets(parsed.command), env: redactEnv(parsed.env) };
-      process.stdout.write(opts.json ? `${JSON.stringify(safe, null, 2)}\n` : formatPerfCommand(safe));
+      writeResult(opts.json, safe, () => formatPerfCommand(safe));
       if (parsed.invalid.length > 0) process.exitCode = 1;
     });
 }

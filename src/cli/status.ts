@@ -3,6 +3,7 @@ import { z } from 'zod';
 import { openStore, readStoreStatus, type StoreStatus } from '../store/index.js';
 import { opt, parseOptions } from './options.js';
 import { failureText, short } from './reporters/format.js';
+import { writeResult } from './output.js';
 
 const StatusOptionsSchema = z.object({
   store: z.string().min(1, '--store must not be empty').optional(),
@@ -24,7 +25,7 @@ export function register(program: Command): void {
       const store = await openStore(opts.store, { create: false });
       try {
         const status = await readStoreStatus(store, opts.failures);
-        process.stdout.write(opts.json ? `${JSON.stringify(status, null, 2)}\n` : formatStatus(status));
+        writeResult(opts.json, status, () => formatStatus(status));
       } finally {
         await store.close();
       }

@@ -6,6 +6,7 @@ import { checkTask, readCatalog, writeCatalog, type CatalogRead, type TaskCheck,
 import { parsePerfCommand, v5BenchmarkMode } from '../vllm/index.js';
 import { parseOptions } from './options.js';
 import { formatPerfCommand } from './perf-command.js';
+import { writeResult } from './output.js';
 
 const CheckOptions = z.object({ json: z.boolean().default(false) });
 const ImportOptions = z.object({ out: z.string({ error: '--out is required: the catalog file to write (.yaml or .json)' }).min(1) });
@@ -27,7 +28,7 @@ export function register(program: Command): void {
       const opts = parseOptions(CheckOptions, raw);
       const read = await readCatalog(file);
       const checked = read.entries.map(checkEntry);
-      process.stdout.write(opts.json ? `${JSON.stringify(checkJson(read, checked), null, 2)}\n` : formatCheck(read, checked));
+      writeResult(opts.json, checkJson(read, checked), () => formatCheck(read, checked));
       if (checked.some((c) => c.status === 'invalid')) process.exitCode = 1;
     });
   tasks
