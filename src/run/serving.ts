@@ -84,8 +84,8 @@ export function workloadPlanOf(perf: PerfInfo): WorkloadPlan {
 export async function buildTaskWorkload(plan: WorkloadPlan, baseUrl: string, model: string, signal: AbortSignal): Promise<TaskWorkload> {
   const tokenizer = await resolveTokenizer({ baseUrl, model }, signal);
   const workload = await buildWorkload(plan.config, tokenizer, signal);
-  // The server tokenizer's id names its URL (a port that differs per server): hash by model so re-runs agree.
-  const hash = workloadHash({ ...workload, tokenizerId: workload.tokenizerId.startsWith('server:') ? `server-model:${model}` : workload.tokenizerId });
+  // The server tokenizer's id names the model, not the URL, so the hash agrees across servers on other ports.
+  const hash = workloadHash(workload);
   const cfg = plan.config;
   const describe = `${cfg.datasetName} ${cfg.randomInputLen}/${cfg.randomOutputLen} x${cfg.numPrompts} seed ${cfg.seed}, concurrency ${plan.maxConcurrency ?? 'unlimited'}, rate ${plan.requestRate}`;
   return { plan, workload, hash, describe };
