@@ -22,6 +22,13 @@ export type {
 export { BACKENDS, DATASET_NAMES, PERCENTILE_METRICS } from './types.js';
 export { buildWorkload, defaultWorkloadConfig, workloadHash } from './workload.js';
 export { resolveTokenizer, loadTokenizerFile, findInHfCache, type TokenizerRequest } from './tokenizer.js';
+export {
+  TOKENIZER_PACKAGES,
+  tokenizerPackageFor,
+  locatePackageTokenizer,
+  type TokenizerPackage,
+  type PackageLocation,
+} from './tokenizer-packages.js';
 export { runServeBenchmark, requestBody, type RunOptions } from './runner.js';
 export { defaultServeBenchConfig } from './config.js';
 export { planArrivals, waitUntil, type ArrivalPlan } from './arrivals.js';

