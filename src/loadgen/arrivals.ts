@@ -1,5 +1,3 @@
-import { setTimeout as sleep } from 'node:timers/promises';
-import { performance } from 'node:perf_hooks';
 import { Prng } from './prng.js';
 import type { RampUpStrategy } from './types.js';
 
@@ -48,26 +46,4 @@ export function planArrivals(n: number, cfg: ArrivalConfig): ArrivalPlan {
     for (let i = 0; i < n; i++) delays[i]! *= factor;
   }
   return { offsetsMs: delays.map((s) => s * 1000), rates };
-}
-
-/**
- * Resolves at `deadline` (performance.now() ms): a timer for the bulk of the wait, then a setImmediate loop for the
- * last 1.5 ms, because timers alone fire up to a millisecond or two late. The loop yields to I/O on every turn and
- * allocates one Immediate per turn, no promise: at 500 req/s it turns for most of each gap, and per-turn garbage
- * became GC pauses that delayed later arrivals.
- */
-export async function waitUntil(deadline: number, signal?: AbortSignal): Promise<void> {
-  const remaining = deadline - performance.now();
-  if (remaining > 1.5) {
-    // An abort ends the wait early; the caller checks the signal.
-    await sleep(remaining - 1.5, undefined, signal ? { signal } : undefined).catch(() => undefined);
-  }
-  if (performance.now() >= deadline || signal?.aborted) return;
-  await new Promise<void>((resolve) => {
-    const turn = (): void => {
-      if (performance.now() >= deadline || signal?.aborted) resolve();
-      else setImmediate(turn);
-    };
-    setImmediate(turn);
-  });
 }

@@ -1,7 +1,7 @@
 import { performance } from 'node:perf_hooks';
-import type { Dispatcher } from 'undici';
 import { errorMessage } from '../core/index.js';
 import { ABSENT, ChunkScanner, NULL, SLOT_CONTENT, SLOT_REASONING, SLOT_REASONING_CONTENT, SLOT_TEXT, STRING } from './chunk-scan.js';
+import type { Exchange, Http1Pool, ResponseHandler } from './http1.js';
 import { SseOverflowError, SseParser } from './sse.js';
 
 /** What one streamed request produced. Times are performance.now() milliseconds. */
@@ -18,26 +18,20 @@ export interface StreamOutcome {
 }
 
 export interface StreamRequest {
-  dispatcher: Dispatcher;
-  url: string;
+  pool: Http1Pool;
+  /** Path and query of the endpoint on the pool's origin. */
+  path: string;
   headers: Record<string, string>;
   body: string;
   chat: boolean;
-  timeoutMs: number;
   maxEventBytes: number;
   signal?: AbortSignal | undefined;
 }
 
-/** An abort reason that describeHttpError reads as a cancellation. */
-function cancelledError(): Error {
-  return Object.assign(new Error('cancelled'), { code: 'ABORT_ERR' });
-}
-
 /**
  * Sends one streaming completion and times its chunks. Never throws: every way a server can misbehave (non-200,
- * reset, malformed chunk, early end, stall) comes back as `ok: false` with the reason. It uses undici's dispatch
- * handler rather than `request()`: each chunk is timed in the HTTP parser's callback, with no body stream between the
- * socket and the clock (less CPU and garbage per chunk, so less queueing behind other streams' chunks).
+ * reset, malformed chunk, early end, stall) comes back as `ok: false` with the reason. Chunks are timed by the socket
+ * read that delivered them (see Http1Pool), so a chunk's time does not include parsing the reads queued before it.
  */
 export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
   return new Promise((resolve) => {
@@ -47,7 +41,7 @@ export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
     let errorBody = '';
     let done = false;
     let settled = false;
-    let controller: Dispatcher.DispatchController | undefined;
+    let exchange: Exchange | null = null;
     const fail = (reason: string): void => {
       if (out.error === null) out.error = reason;
     };
@@ -60,7 +54,7 @@ export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
       const problem = acc.absorb(buf, start, end, t, req.chat);
       if (problem !== null) fail(problem);
     }, req.maxEventBytes);
-    const onAbort = (): void => controller?.abort(cancelledError());
+    const onAbort = (): void => exchange?.abort();
     const settle = (): void => {
       if (settled) return;
       settled = true;
@@ -79,55 +73,35 @@ export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
       settle();
       return;
     }
-    req.signal?.addEventListener('abort', onAbort, { once: true });
-    const url = new URL(req.url);
-    const handler: Dispatcher.DispatchHandler = {
-      onRequestStart(c) {
-        controller = c;
-        if (req.signal?.aborted) c.abort(cancelledError());
+    const handler: ResponseHandler = {
+      onHead(code) {
+        status = code;
       },
-      onResponseStart(_c, statusCode) {
-        status = statusCode;
-      },
-      onResponseData(c, chunk) {
-        const t = performance.now();
+      onBody(buf, start, end, t) {
         if (status !== 200) {
-          if (errorBody.length < 4096) errorBody += chunk.toString('utf8');
+          if (errorBody.length < 4096) errorBody += buf.toString('utf8', start, end);
           return;
         }
         try {
-          parser.push(chunk, t);
+          parser.push(buf.subarray(start, end), t);
         } catch (err) {
           fail(err instanceof SseOverflowError ? err.message : `SSE parse error: ${errorMessage(err)}`);
         }
-        if (out.error !== null) {
-          c.abort(new Error(out.error));
-          settle();
-        }
+        if (out.error !== null) exchange?.abort(out.error);
       },
-      onResponseEnd: settle,
-      onResponseError(_c, err) {
+      onEnd: settle,
+      onError(err) {
         // A non-200 answer cut short still fails as that answer, with what arrived of its body.
         if (status !== 0 && status !== 200) fail(`HTTP ${status}: ${errorBody.slice(0, 500).trim()}`);
-        fail(describeHttpError(err, req.timeoutMs));
+        fail(err.message);
         settle();
       },
     };
+    req.signal?.addEventListener('abort', onAbort, { once: true });
     try {
-      req.dispatcher.dispatch(
-        {
-          origin: url.origin,
-          path: `${url.pathname}${url.search}`,
-          method: 'POST',
-          headers: req.headers,
-          body: req.body,
-          headersTimeout: req.timeoutMs,
-          bodyTimeout: req.timeoutMs,
-        },
-        handler,
-      );
+      exchange = req.pool.post(req.path, req.headers, req.body, handler);
     } catch (err) {
-      fail(describeHttpError(err, req.timeoutMs));
+      fail(`request failed: ${errorMessage(err)}`);
       settle();
     }
   });
@@ -245,26 +219,4 @@ function firstPresent(): number {
 function present(slot: number): boolean {
   const k = scanner.kind[slot];
   return k !== ABSENT && k !== NULL;
-}
-
-/** A short reason for a transport failure, naming undici's stable codes in words. */
-export function describeHttpError(err: unknown, timeoutMs: number): string {
-  const code = (err as { code?: unknown } | null)?.code;
-  switch (code) {
-    case 'UND_ERR_BODY_TIMEOUT':
-      return `stalled: no data for ${timeoutMs / 1000} s (--request-timeout)`;
-    case 'UND_ERR_HEADERS_TIMEOUT':
-      return `no response headers within ${timeoutMs / 1000} s (--request-timeout)`;
-    case 'UND_ERR_SOCKET':
-      return `connection reset: ${errorMessage(err)}`;
-    case 'ECONNREFUSED':
-      return `connection refused: ${errorMessage(err)}`;
-    case 'ECONNRESET':
-      return `connection reset: ${errorMessage(err)}`;
-    case 'UND_ERR_ABORTED':
-    case 'ABORT_ERR':
-      return 'cancelled';
-    default:
-      return `request failed: ${typeof code === 'string' ? `${code} ` : ''}${errorMessage(err)}`;
-  }
 }

@@ -31,7 +31,8 @@ export {
 } from './tokenizer-packages.js';
 export { runServeBenchmark, requestBody, type RunOptions } from './runner.js';
 export { defaultServeBenchConfig } from './config.js';
-export { planArrivals, waitUntil, type ArrivalPlan } from './arrivals.js';
+export { planArrivals, type ArrivalPlan } from './arrivals.js';
+export { startArrivalClock, type ArrivalClock } from './arrival-clock.js';
 export { toMetricSet } from './metric-set.js';
 export { formatServeSummary, buildResultJson, resultFilePath, resultDate, type ResultFileInfo } from './report.js';
 export { completeGreedy } from './greedy.js';

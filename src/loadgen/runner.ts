@@ -1,8 +1,9 @@
 import { performance } from 'node:perf_hooks';
-import { Pool } from 'undici';
 import { IsobenchError } from '../core/index.js';
-import { planArrivals, waitUntil } from './arrivals.js';
+import { startArrivalClock } from './arrival-clock.js';
+import { planArrivals } from './arrivals.js';
 import { streamCompletion, type StreamOutcome } from './client.js';
+import { Http1Pool } from './http1.js';
 import { fanOutSignal } from './signal.js';
 import { computeMetrics, toSample, type RequestRecord } from './metrics.js';
 import type { LoadgenEvent, ServeBenchConfig, ServeBenchResult, Tokenizer, Workload, WorkloadRequest } from './types.js';
@@ -81,22 +82,16 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
   const reqs = workload.requests;
   // String concatenation as vLLM: a base URL with a path prefix (a proxy) keeps it.
   const url = new URL(`${cfg.baseUrl.replace(/\/+$/, '')}${cfg.endpoint}`);
-  const pool = new Pool(url.origin, {
-    connections: cfg.maxConcurrency,
-    pipelining: 1,
-    keepAliveTimeout: 60_000,
-    keepAliveMaxTimeout: 600_000,
-  });
+  const pool = new Http1Pool(url, cfg.requestTimeoutMs);
   const headers = requestHeaders(cfg);
   const chat = cfg.backend === 'openai-chat';
   const send = (req: WorkloadRequest, id: string): Promise<StreamOutcome> =>
     streamCompletion({
-      dispatcher: pool,
-      url: url.href,
+      pool,
+      path: `${url.pathname}${url.search}`,
       headers: { ...headers, 'x-request-id': id },
       body: requestBody(cfg, req),
       chat,
-      timeoutMs: cfg.requestTimeoutMs,
       maxEventBytes: cfg.maxEventBytes,
       signal,
     });
@@ -126,7 +121,6 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
     if (cfg.rampUp) rpsEvents.push({ rps: lastIntRps, timestamp: new Date().toISOString() });
     let completed = 0;
     let failed = 0;
-    const start = performance.now();
     const one = async (req: WorkloadRequest, arrival: number): Promise<void> => {
       const wait = slots.acquire();
       if (wait) await wait;
@@ -146,18 +140,31 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
       onEvent?.({ type: 'progress', completed, failed, total: reqs.length });
     };
     const inflight: Promise<void>[] = [];
-    for (let i = 0; i < reqs.length; i++) {
-      const deadline = start + plan.offsetsMs[i]!;
-      if (deadline > performance.now()) await waitUntil(deadline, signal);
-      if (signal?.aborted) break;
+    let start = performance.now();
+    const arrive = (i: number): void => {
+      if (signal?.aborted) return;
       const arrival = performance.now();
-      lag[i] = arrival - deadline;
+      lag[i] = arrival - (start + plan.offsetsMs[i]!);
       if (cfg.rampUp) {
         const intRps = Math.trunc(plan.rates[i]!);
         for (let r = lastIntRps + 1; r <= intRps; r++) rpsEvents.push({ rps: r, timestamp: new Date().toISOString() });
         lastIntRps = Math.max(lastIntRps, intRps);
       }
       inflight.push(one(reqs[i]!, arrival));
+    };
+    if (plan.offsetsMs.every((o) => o === 0)) {
+      for (let i = 0; i < reqs.length; i++) arrive(i);
+    } else {
+      const clock = await startArrivalClock(plan.offsetsMs, arrive);
+      start = clock.start;
+      const onAbort = (): void => void clock.stop();
+      signal?.addEventListener('abort', onAbort, { once: true });
+      try {
+        await clock.finished;
+      } finally {
+        signal?.removeEventListener('abort', onAbort);
+        await clock.stop();
+      }
     }
     await Promise.all(inflight);
     if (signal?.aborted) throw cancelled();
@@ -167,7 +174,7 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
     return assembleResult(cfg, workload, records, durationS, lag, cfg.rampUp ? rpsEvents : null, performance.timeOrigin + start);
   } finally {
     fan.dispose();
-    await pool.destroy().catch(() => undefined);
+    pool.close();
   }
 }
 

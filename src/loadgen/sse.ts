@@ -39,7 +39,7 @@ export class SseParser {
     return p;
   }
 
-  /** Feeds one network chunk received at time `t`. */
+  /** Feeds one network chunk received at time `t`; the chunk may be reused by the caller once this returns. */
   push(chunk: Buffer, t: number): void {
     let buf = chunk;
     if (this.pending !== null) {
@@ -79,7 +79,8 @@ export class SseParser {
     if (start < len) {
       const rest = len - start;
       if (rest + this.eventBytes > this.maxEventBytes) throw new SseOverflowError(this.maxEventBytes);
-      this.pending = buf.subarray(start);
+      // A copy: the chunk is the caller's (a reused read buffer) once push returns.
+      this.pending = Buffer.from(buf.subarray(start));
     }
   }
 

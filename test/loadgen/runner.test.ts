@@ -255,6 +255,19 @@ describe('bad servers become failed requests with the reason, and the run finish
     expect(warnings).not.toContain('MaxListenersExceededWarning');
   });
 
+  it('cancellation during a paced schedule stops the arrival clock: no request is sent after it', async () => {
+    const { url, stats } = await startFastServer({ tokens: 1 });
+    const ac = new AbortController();
+    setTimeout(() => ac.abort(), 250);
+    const cfg = config(url, { requestRate: 10, burstiness: Infinity });
+    await expect(runServeBenchmark(cfg, workload(20), { signal: ac.signal })).rejects.toMatchObject({ code: 'E_CANCELLED' });
+    const sent = stats.arrivals.length;
+    expect(sent).toBeGreaterThan(0);
+    expect(sent).toBeLessThan(20);
+    await sleep(400);
+    expect(stats.arrivals.length).toBe(sent);
+  });
+
   it('cancellation rejects with E_CANCELLED and leaves nothing running', async () => {
     const { url } = await startFastServer({ tokens: 50, delayMs: 20 });
     const ac = new AbortController();
