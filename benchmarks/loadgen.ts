@@ -7,9 +7,10 @@
  * Columns: achieved content chunks/s; client ITL and TTFT error against the server's recorded send times (|client gap -
  * server gap| per chunk gap; client arrival - server send for the first chunk), mean and p99; client CPU per chunk;
  * and the arrival-schedule error (dispatch time - planned time) at a fixed Poisson rate. Each stream row is followed by
- * the same streams read by a raw node:net reference client, and the Poisson row by the dispatcher's wait alone, so the
+ * the same streams read by a raw node:net reference client, and the Poisson row by the arrival clock alone, so the
  * table shows what this machine and the sim allow next to what our client does; GC pauses and each process's
- * run-queue wait say how much of the error is garbage collection and CPU contention. `-- LABEL` runs matching rows.
+ * run-queue wait say how much of the error is garbage collection and CPU contention, and a probe thread that only
+ * sleeps 1 ms at a time shows how late the machine wakes a thread with no work at all. `-- LABEL` runs matching rows.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { readFileSync } from 'node:fs';
@@ -17,6 +18,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { PerformanceObserver } from 'node:perf_hooks';
 import v8 from 'node:v8';
+import { Worker } from 'node:worker_threads';
 import vm from 'node:vm';
 import { request } from 'undici';
 import { SseParser, defaultServeBenchConfig, defaultWorkloadConfig, mean, percentiles, planArrivals, runServeBenchmark, startArrivalClock, type ServeBenchResult, type Workload } from '../src/loadgen/index.js';
@@ -120,13 +122,56 @@ interface Watched {
   gc: { totalMs: number; maxMs: number };
   /** ms the client's and the sim's main threads were runnable but waited for a core (CPU contention). */
   runqMs: [number, number];
+  /** How late a thread that only sleeps 1 ms at a time woke: the machine's floor for any timestamp taken here. */
+  probe: { over1ms: number; p99: number; max: number };
 }
 
 /**
- * Watches one row until the returned function is called: this process's GC pauses (sum and longest, ms) and how long
- * the client and the sim waited for a core, the two things besides our code that delay a chunk's timestamp.
+ * A thread in this process that does nothing but sleep 1 ms at a time and record how late it woke. It has no work of
+ * ours to queue behind, so its lateness is what the machine (scheduler, virtual CPUs, the sim next door) imposes.
  */
-function watch(simPid: number | undefined): () => Watched {
+const PROBE_SOURCE = `
+const { workerData, parentPort } = require('node:worker_threads');
+const { readFileSync } = require('node:fs');
+// utime + stime of this thread, in clock ticks (1/100 s), so the row's CPU per chunk can leave the probe out.
+const ticks = () => { const f = readFileSync('/proc/thread-self/stat', 'utf8').split(') ')[1].split(' '); return Number(f[11]) + Number(f[12]); };
+const ticks0 = ticks();
+const { performance } = require('node:perf_hooks');
+const flag = new Int32Array(workerData, 0, 2);
+const late = new Float64Array(workerData, 8);
+let k = 0;
+while (Atomics.load(flag, 0) === 0) {
+  const t0 = performance.now();
+  Atomics.wait(flag, 0, 0, 1);
+  late[k % late.length] = performance.now() - t0 - 1;
+  k++;
+  Atomics.store(flag, 1, Math.min(k, late.length));
+}
+parentPort.postMessage((ticks() - ticks0) * 10000);
+`;
+
+/** Starts the probe; the returned function stops it and gives its lateness and its own CPU time (µs). */
+function startProbe(): () => Promise<Watched['probe'] & { cpuUs: number }> {
+  const sab = new SharedArrayBuffer(8 + 8 * 50_000);
+  const flag = new Int32Array(sab, 0, 2);
+  const worker = new Worker(PROBE_SOURCE, { eval: true, workerData: sab });
+  const cpuUs = new Promise<number>((resolve) => worker.once('message', resolve));
+  return async () => {
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
+    const late = [...new Float64Array(sab, 8, Atomics.load(flag, 1))];
+    const cpu = await cpuUs;
+    await worker.terminate();
+    return { over1ms: late.filter((l) => l > 1).length, p99: percentiles(late, [99])[0] ?? NaN, max: Math.max(...late), cpuUs: cpu };
+  };
+}
+
+/**
+ * Runs one row's work while watching it: the CPU it took (this process, less the probe thread), this process's GC
+ * pauses (sum and longest, ms), how long the client and the sim waited for a core, and the probe's lateness: the
+ * things besides our code that delay a chunk's timestamp.
+ */
+async function observe<T>(simPid: number | undefined, work: () => Promise<T>): Promise<{ value: T; cpuUs: number; watched: Watched }> {
   // The previous row's garbage is collected here, not during (and charged to) this row.
   fullGc();
   let totalMs = 0;
@@ -140,11 +185,14 @@ function watch(simPid: number | undefined): () => Watched {
   obs.observe({ entryTypes: ['gc'] });
   const self0 = runqWaitMs('self');
   const sim0 = simPid === undefined ? NaN : runqWaitMs(simPid);
-  return () => {
-    obs.disconnect();
-    const sim = simPid === undefined ? NaN : runqWaitMs(simPid) - sim0;
-    return { gc: { totalMs, maxMs }, runqMs: [runqWaitMs('self') - self0, sim] };
-  };
+  const stopProbe = startProbe();
+  const cpu0 = process.cpuUsage();
+  const value = await work();
+  const cpu = process.cpuUsage(cpu0);
+  obs.disconnect();
+  const runqMs: [number, number] = [runqWaitMs('self') - self0, simPid === undefined ? NaN : runqWaitMs(simPid) - sim0];
+  const { cpuUs: probeCpuUs, ...probe } = await stopProbe();
+  return { value, cpuUs: cpu.user + cpu.system - probeCpuUs, watched: { gc: { totalMs, maxMs }, runqMs, probe } };
 }
 
 /** The sim process behind each URL, for its run-queue wait. */
@@ -155,11 +203,7 @@ const stat = (xs: number[]): [number, number] => [mean(xs), percentiles(xs, [99]
 async function measure(url: string, label: string, streams: number, n: number, maxTokens: number, requestRate = Infinity): Promise<Row> {
   const prefix = `b${streams}-${Date.now()}-`;
   const cfg = defaultServeBenchConfig({ baseUrl: url, model: 'sim-model', maxConcurrency: streams, ignoreEos: true, requestRate, requestIdPrefix: prefix, requestTimeoutMs: 60_000 });
-  const watched = watch(simPids.get(url));
-  const cpu0 = process.cpuUsage();
-  const r = await runServeBenchmark(cfg, workload(n, maxTokens));
-  const cpu = process.cpuUsage(cpu0);
-  const w = watched();
+  const { value: r, cpuUs, watched } = await observe(simPids.get(url), () => runServeBenchmark(cfg, workload(n, maxTokens)));
   const acc = accuracy(clientTimes(r, prefix), await simRecords(url));
   return {
     label,
@@ -168,9 +212,9 @@ async function measure(url: string, label: string, streams: number, n: number, m
     chunksPerS: acc.chunks / r.duration,
     itlErr: stat(acc.itl),
     ttftErr: stat(acc.ttft),
-    cpuUsPerChunk: (cpu.user + cpu.system) / Math.max(1, acc.chunks),
+    cpuUsPerChunk: cpuUs / Math.max(1, acc.chunks),
     failed: r.failed,
-    watched: w,
+    watched,
     schedErr: requestRate === Infinity ? null : stat(r.scheduleLagMs),
   };
 }
@@ -178,11 +222,7 @@ async function measure(url: string, label: string, streams: number, n: number, m
 /** The same streams read by the raw node:net reference client (benchmarks/raw-sse-client.ts). */
 async function measureRaw(url: string, label: string, streams: number, n: number, maxTokens: number): Promise<Row> {
   const prefix = `r${streams}-${Date.now()}-`;
-  const watched = watch(simPids.get(url));
-  const cpu0 = process.cpuUsage();
-  const r = await runRawStreams(url, streams, n, maxTokens, prefix);
-  const cpu = process.cpuUsage(cpu0);
-  const w = watched();
+  const { value: r, cpuUs, watched } = await observe(simPids.get(url), () => runRawStreams(url, streams, n, maxTokens, prefix));
   const acc = accuracy(r.times, await simRecords(url));
   const failed = [...r.times.values()].filter((t) => t.length !== maxTokens).length;
   return {
@@ -192,9 +232,9 @@ async function measureRaw(url: string, label: string, streams: number, n: number
     chunksPerS: acc.chunks / r.durationS,
     itlErr: stat(acc.itl),
     ttftErr: stat(acc.ttft),
-    cpuUsPerChunk: (cpu.user + cpu.system) / Math.max(1, acc.chunks),
+    cpuUsPerChunk: cpuUs / Math.max(1, acc.chunks),
     failed,
-    watched: w,
+    watched,
     schedErr: null,
   };
 }
@@ -203,14 +243,13 @@ async function measureRaw(url: string, label: string, streams: number, n: number
 async function scheduleOnly(n: number, requestRate: number): Promise<Row> {
   const plan = planArrivals(n, defaultServeBenchConfig({ baseUrl: 'http://127.0.0.1:1', model: 'x', requestRate }));
   const lag: number[] = [];
-  const watched = watch(undefined);
-  const cpu0 = process.cpuUsage();
-  let start = 0;
-  const clock = await startArrivalClock(plan.offsetsMs, (i) => lag.push(performance.now() - (start + plan.offsetsMs[i]!)));
-  start = clock.start;
-  await clock.finished;
-  await clock.stop();
-  const cpu = process.cpuUsage(cpu0);
+  const { cpuUs, watched } = await observe(undefined, async () => {
+    let start = 0;
+    const clock = await startArrivalClock(plan.offsetsMs, (i) => lag.push(performance.now() - (start + plan.offsetsMs[i]!)));
+    start = clock.start;
+    await clock.finished;
+    await clock.stop();
+  });
   const nan: [number, number] = [NaN, NaN];
   return {
     label: `${requestRate} req/s Poisson (reference: arrival clock alone, no requests)`,
@@ -219,9 +258,9 @@ async function scheduleOnly(n: number, requestRate: number): Promise<Row> {
     chunksPerS: 0,
     itlErr: nan,
     ttftErr: nan,
-    cpuUsPerChunk: (cpu.user + cpu.system) / n,
+    cpuUsPerChunk: cpuUs / n,
     failed: 0,
-    watched: watched(),
+    watched,
     schedErr: stat(lag),
   };
 }
@@ -272,7 +311,7 @@ async function main(): Promise<void> {
   } finally {
     for (const sim of [fast, faster, slow]) sim.child.kill('SIGTERM');
   }
-  const header = ['run', 'streams', 'peak in flight', 'chunks/s', 'ITL err mean', 'ITL err p99', 'TTFT err mean', 'TTFT err p99', 'CPU µs/chunk', 'GC ms total', 'GC ms max', 'runq wait ms client', 'runq wait ms sim', 'failed', 'sched err mean', 'sched err p99'];
+  const header = ['run', 'streams', 'peak in flight', 'chunks/s', 'ITL err mean', 'ITL err p99', 'TTFT err mean', 'TTFT err p99', 'CPU µs/chunk', 'GC ms total', 'GC ms max', 'runq wait ms client', 'runq wait ms sim', 'probe late p99', 'probe late max', 'probe wakes > 1 ms late', 'failed', 'sched err mean', 'sched err p99'];
   const lines = rows.map((r) => [
     r.label,
     String(r.streams),
@@ -287,6 +326,9 @@ async function main(): Promise<void> {
     fmt(r.watched.gc.maxMs, 1),
     fmt(r.watched.runqMs[0], 0),
     fmt(r.watched.runqMs[1], 0),
+    fmt(r.watched.probe.p99, 3),
+    fmt(r.watched.probe.max, 1),
+    String(r.watched.probe.over1ms),
     String(r.failed),
     r.schedErr ? fmt(r.schedErr[0], 3) : '-',
     r.schedErr ? fmt(r.schedErr[1], 3) : '-',
