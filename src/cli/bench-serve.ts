@@ -14,6 +14,7 @@ import {
   defaultServeBenchConfig,
   defaultWorkloadConfig,
   formatServeSummary,
+  headerProblem,
   resolveTokenizer,
   resultDate,
   resultFilePath,
@@ -315,6 +316,10 @@ function pyFloat(x: number): string {
 async function benchServe(o: Options): Promise<number> {
   const baseUrl = (o.baseUrl ?? `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`).replace(/\/+$/, '');
   const headers = keyValues('--header', o.header, '=');
+  for (const [k, v] of Object.entries(headers)) {
+    const problem = headerProblem(k, v);
+    if (problem !== null) throw usageError('--header', problem);
+  }
   const metadata = keyValues('--metadata', o.metadata, '=');
   const goodput = parseGoodput(o.goodput);
   const percentileMetrics = parseList('--percentile-metrics', o.percentileMetrics, (s) =>

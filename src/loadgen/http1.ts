@@ -101,9 +101,8 @@ export class Http1Pool {
   private requestHead(path: string, headers: Record<string, string>, length: number): string {
     let head = `POST ${path} HTTP/1.1\r\nhost: ${this.hostHeader}\r\nconnection: keep-alive\r\n`;
     for (const [k, v] of Object.entries(headers)) {
-      // A CR or LF would end the header early and let the value write its own headers (header injection).
-      if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(k)) throw new Error(`invalid header name ${JSON.stringify(k)}`);
-      if (/[\r\n\0]/.test(v)) throw new Error(`invalid value for header ${k}: it contains a line break or NUL`);
+      const problem = headerProblem(k, v);
+      if (problem !== null) throw new Error(problem);
       const lower = k.toLowerCase();
       if (lower === 'host' || lower === 'content-length' || lower === 'connection' || lower === 'transfer-encoding') continue;
       head += `${k}: ${v}\r\n`;
@@ -465,6 +464,16 @@ class Connection {
     this.dead = true;
     this.sock.destroy();
   }
+}
+
+/**
+ * Why a header cannot be sent as given, or null. A CR or LF would end the header early and let the value write
+ * headers of its own (header injection); a name must be an HTTP token.
+ */
+export function headerProblem(name: string, value: string): string | null {
+  if (!/^[!#$%&'*+.^_`|~0-9A-Za-z-]+$/.test(name)) return `invalid header name ${JSON.stringify(name)}`;
+  if (/[\r\n\0]/.test(value)) return `invalid value for header ${name}: it contains a line break or NUL`;
+  return null;
 }
 
 /** The first LF in buf[i, end), or -1 (the shared read buffer holds stale bytes past `end`). */

@@ -33,6 +33,7 @@ export { runServeBenchmark, requestBody, type RunOptions } from './runner.js';
 export { defaultServeBenchConfig } from './config.js';
 export { planArrivals, type ArrivalPlan } from './arrivals.js';
 export { startArrivalClock, type ArrivalClock } from './arrival-clock.js';
+export { headerProblem } from './http1.js';
 export { toMetricSet } from './metric-set.js';
 export { formatServeSummary, buildResultJson, resultFilePath, resultDate, type ResultFileInfo } from './report.js';
 export { completeGreedy } from './greedy.js';

@@ -88,6 +88,9 @@ describe('isobench bench serve against isobench sim serve', () => {
     const t = await runInProcess(['bench', 'serve', '--ramp-up-strategy', 'linear', '--request-rate', '5', '--base-url', 'http://127.0.0.1:9']);
     expect(t.code).toBe(2);
     expect(t.stderr).toContain('--request-rate: cannot be combined with --ramp-up-strategy');
+    const h = await runInProcess(['bench', 'serve', '--header', 'x-a=1\r\nx-injected: 1', '--base-url', 'http://127.0.0.1:9']);
+    expect(h.code).toBe(2);
+    expect(h.stderr).toContain('--header: invalid value for header x-a: it contains a line break or NUL');
   });
 });
 
