@@ -67,7 +67,7 @@ export async function importIsoBench(dir: string, store: Store, opts: ImportOpti
   const runId = `import-${createHash('sha256').update(root).digest('hex').slice(0, 12)}`;
   const now = new Date().toISOString();
   if (!(await store.listRuns()).some((r) => r.id === runId)) {
-    await store.createRun({ id: runId, startedAt: now, finishedAt: null, status: 'running', engine: 'import', host: os.hostname(), config: { source: 'iso-bench', dir: path.basename(root) } });
+    await store.createRun({ id: runId, startedAt: now, finishedAt: null, status: 'running', engine: 'import', host: os.hostname(), pid: process.pid, config: { source: 'iso-bench', dir: path.basename(root) } });
   }
   const agent = { name: opts.agentName ?? DEFAULT_AGENT.name, model: opts.agentModel ?? DEFAULT_AGENT.model };
   const summary: ImportSummary = { dir: root, runId, filesRead: files.length, records: records.length, inserted: 0, existing: 0, tasks: tasks.length, skipped, fileErrors, unresolved: [], bySource: {} };

@@ -296,6 +296,7 @@ export async function runBenchmarks(input: RunInput): Promise<RunSummary> {
     engine: input.engine.kind,
     host: hostname(),
     config: input.config,
+    pid: process.pid,
   };
   await input.store.createRun(record);
   let status: RunSummary['status'] = 'failed';

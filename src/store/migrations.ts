@@ -98,6 +98,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 2,
+    name: 'runs.pid: the process of a run, so a run whose process died is told from one still going',
+    statements(db) {
+      return [db.schema.alterTable('runs').addColumn('pid', 'integer').compile()];
+    },
+  },
 ];
 
 /** The schema version this isobench writes. */

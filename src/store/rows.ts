@@ -99,6 +99,7 @@ export function runToRow(r: RunRecord): Selectable<RunsTable> {
     engine: r.engine,
     host: r.host,
     config_json: JSON.stringify(redactDeep(r.config) ?? null),
+    pid: r.pid ?? null,
   };
 }
 
@@ -111,6 +112,7 @@ export function rowToRun(r: Selectable<RunsTable>): RunRecord {
     engine: r.engine,
     host: r.host,
     config: JSON.parse(r.config_json) as unknown,
+    ...(r.pid === null ? {} : { pid: Number(r.pid) }),
   };
 }
 

@@ -43,6 +43,7 @@ export interface RunsTable {
   engine: string;
   host: string;
   config_json: string;
+  pid: number | null;
 }
 
 export interface TrialsTable {

@@ -1,10 +1,17 @@
+import { hostname } from 'node:os';
 import type { Failure } from '../core/index.js';
-import type { RunRecord, Store, TrialCount } from './types.js';
+import type { RunRecord, RunStatus, Store, TrialCount } from './types.js';
+
+/**
+ * A run as `status` shows it. `interrupted`: recorded as running on this host, but its process is gone (killed with
+ * SIGKILL, a crash, a power cut); its stored trials are whole, and the next run resumes the rest.
+ */
+export type ShownRun = Omit<RunRecord, 'config' | 'status'> & { status: RunStatus | 'interrupted' };
 
 /** What `isobench status` shows: the runs, trial counts per task and variant, and the latest failures. */
 export interface StoreStatus {
   store: { kind: Store['kind']; location: string };
-  runs: Omit<RunRecord, 'config'>[];
+  runs: ShownRun[];
   totals: { trials: number; ok: number; failed: number };
   variants: (TrialCount & { kind: string | null; agent: string | null })[];
   recentFailures: {
@@ -31,13 +38,25 @@ export async function readStoreStatus(store: Store, failures = 10): Promise<Stor
   const failed = counts.reduce((n, c) => n + c.failed, 0);
   return {
     store: { kind: store.kind, location: store.location },
-    runs: runs.map(({ config: _config, ...r }) => r),
+    runs: runs.map(({ config: _config, ...r }) => ({ ...r, status: interrupted(r) ? 'interrupted' : r.status })),
     totals: { trials: ok + failed, ok, failed },
     variants: counts.map((c) => ({ ...c, ...describe(c.variantId) })).sort(byTaskThenRole),
     recentFailures: recent.flatMap((t) =>
       t.failure === null ? [] : [{ trialKey: t.trialKey, taskCommit: t.taskCommit, variantId: t.variantId, ...describe(t.variantId), trialIndex: t.trialIndex, finishedAt: t.finishedAt, failure: t.failure }],
     ),
   };
+}
+
+/** Running on this host by a process that no longer exists. A run on another host cannot be checked from here. */
+function interrupted(r: Pick<RunRecord, 'status' | 'pid' | 'host'>): boolean {
+  if (r.status !== 'running' || r.pid == null || r.host !== hostname()) return false;
+  try {
+    process.kill(r.pid, 0);
+    return false;
+  } catch (err) {
+    // EPERM: the process exists but belongs to someone else.
+    return (err as NodeJS.ErrnoException).code === 'ESRCH';
+  }
 }
 
 const ROLE_ORDER: Record<string, number> = { baseline: 0, human: 1, agent: 2 };

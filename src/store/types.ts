@@ -27,6 +27,8 @@ export interface RunRecord {
   host: string;
   /** The resolved options of the run, secrets removed. */
   config: unknown;
+  /** The OS process that runs it on `host`: a `running` run whose process is gone was killed (see readStoreStatus). */
+  pid?: number | null;
 }
 
 /** One measurement of one variant: `ok` with metrics, or `failed` with exactly one failure code and its evidence. */

@@ -3,7 +3,7 @@ import { readdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { describe, expect, it } from 'vitest';
-import { openStore } from '../../src/store/index.js';
+import { openStore, readStoreStatus } from '../../src/store/index.js';
 import { repoRoot, tempDir, TINY_SERVING } from './helpers.js';
 
 /** Live processes whose environment carries ISOBENCH_RUN_ID (the label every engine child gets), by run id. */
@@ -113,6 +113,9 @@ describe('isobench run as a child process (process engine, sim serve servers)', 
       expect(trials.every((t) => t.status === 'ok')).toBe(true);
       const runs = await store.listRuns();
       expect(runs).toHaveLength(2);
+      // The killed run is still recorded as running; status sees that its process is gone.
+      expect(runs.map((r) => r.status).sort()).toEqual(['finished', 'running']);
+      expect((await readStoreStatus(store)).runs.map((r) => r.status).sort()).toEqual(['finished', 'interrupted']);
       expect(await waitGone(runs.map((r) => r.id))).toEqual([]);
     } finally {
       await store.close();

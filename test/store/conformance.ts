@@ -1,9 +1,12 @@
+import { spawnSync } from 'node:child_process';
+import { hostname } from 'node:os';
 import { gunzipSync } from 'node:zlib';
 import { afterEach, describe, expect, it } from 'vitest';
 import { IsobenchError } from '../../src/core/index.js';
 import type { Task } from '../../src/task/index.js';
 import {
   openStore,
+  readStoreStatus,
   STORE_SCHEMA_VERSION,
   type LogRecord,
   type RunRecord,
@@ -178,6 +181,23 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       await expectStoreError(store.finishRun('nope', 'finished', 'x'), /no run with id nope/);
     });
 
+    it('keeps a run\'s pid, and status shows a run whose process on this host is gone as interrupted', async () => {
+      const { store } = await seeded();
+      const gone = spawnSync(process.execPath, ['-e', '']).pid;
+      expect(gone).toBeGreaterThan(0);
+      const here = hostname();
+      await store.createRun({ ...run('run-dead'), host: here, pid: gone });
+      await store.createRun({ ...run('run-alive'), host: here, pid: process.pid });
+      await store.createRun({ ...run('run-elsewhere'), host: 'another-host', pid: gone });
+      await store.createRun({ ...run('run-done'), host: here, pid: gone, status: 'finished' });
+      const runs = await store.listRuns();
+      expect(runs.find((r) => r.id === 'run-dead')?.pid).toBe(gone);
+      // A run written before the pid column (run-1 here has none) reads back without one.
+      expect(runs.find((r) => r.id === 'run-1')).not.toHaveProperty('pid');
+      const shown = new Map((await readStoreStatus(store)).runs.map((r) => [r.id, r.status]));
+      expect(Object.fromEntries(shown)).toEqual({ 'run-1': 'running', 'run-dead': 'interrupted', 'run-alive': 'running', 'run-elsewhere': 'running', 'run-done': 'finished' });
+    });
+
     it('round-trips a trial with its samples and logs', async () => {
       const { store } = await seeded();
       const t = trial({ trialKey: 'k1', deviations: ['max_model_len=2048 (oom fallback for every variant)'] });
@@ -326,6 +346,22 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       open.push(again, third);
       expect((await again.listTrials()).map((t) => t.trialKey)).toEqual(['persist']);
       expect((await third.getSamples('t-persist')).length).toBe(3);
+      const versions = await target.rawQuery(location, 'select version from isobench_migrations order by version');
+      expect(versions.map((v) => Number(v.version))).toEqual(Array.from({ length: STORE_SCHEMA_VERSION }, (_, i) => i + 1));
+    });
+
+    it('upgrades a version-1 store: its runs gain a pid column and keep their records', async () => {
+      const { store, location } = await seeded();
+      await store.close();
+      open.splice(open.indexOf(store), 1);
+      // Back to what a store written by schema version 1 looks like.
+      await target.rawQuery(location, 'alter table runs drop column pid');
+      await target.rawQuery(location, 'delete from isobench_migrations where version > 1');
+      const again = await openStore(location);
+      open.push(again);
+      expect((await again.listRuns()).map((r) => r.id)).toEqual(['run-1']);
+      await again.createRun({ ...run('run-2'), pid: 4242 });
+      expect((await again.listRuns()).find((r) => r.id === 'run-2')?.pid).toBe(4242);
       const versions = await target.rawQuery(location, 'select version from isobench_migrations order by version');
       expect(versions.map((v) => Number(v.version))).toEqual(Array.from({ length: STORE_SCHEMA_VERSION }, (_, i) => i + 1));
     });
