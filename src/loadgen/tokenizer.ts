@@ -5,6 +5,7 @@ import * as hfTokenizers from '@huggingface/tokenizers';
 import { request } from 'undici';
 import { IsobenchError, errorMessage } from '../core/index.js';
 import { fanOutSignal } from './signal.js';
+import { applySpecialTokenFlags } from './tokenizer-config.js';
 import { locatePackageTokenizer } from './tokenizer-packages.js';
 import type { Tokenizer } from './types.js';
 
@@ -105,12 +106,13 @@ export function findInHfCache(model: string): string | null {
 
 /** A tokenizer from a local tokenizer.json (with tokenizer_config.json beside it when present). */
 export function loadTokenizerFile(file: string, origin: Pick<Tokenizer, 'id' | 'source'> = { id: `file:${file}`, source: 'file' }): Tokenizer {
-  let json: unknown;
-  let config: unknown = {};
+  let json: Record<string, unknown>;
+  let config: Record<string, unknown>;
+  let specialTokensMap: Record<string, unknown>;
   try {
-    json = JSON.parse(readFileSync(file, 'utf8'));
-    const cfgFile = path.join(path.dirname(file), 'tokenizer_config.json');
-    if (existsSync(cfgFile)) config = JSON.parse(readFileSync(cfgFile, 'utf8'));
+    json = JSON.parse(readFileSync(file, 'utf8')) as Record<string, unknown>;
+    config = readJsonBeside(file, 'tokenizer_config.json');
+    specialTokensMap = readJsonBeside(file, 'special_tokens_map.json');
   } catch (err) {
     throw new IsobenchError('E_TOKENIZER_UNAVAILABLE', `cannot read tokenizer ${file}: ${errorMessage(err)}`, {
       hint: 'pass --tokenizer with a valid tokenizer.json',
@@ -118,8 +120,9 @@ export function loadTokenizerFile(file: string, origin: Pick<Tokenizer, 'id' | '
   }
   let tok: HfTokenizer;
   try {
-    tok = new HfTokenizerClass(json as object, config as object);
+    tok = new HfTokenizerClass(applySpecialTokenFlags(json, { config, specialTokensMap }, file), config);
   } catch (err) {
+    if (err instanceof IsobenchError) throw err;
     throw new IsobenchError('E_TOKENIZER_UNAVAILABLE', `unsupported tokenizer ${file}: ${errorMessage(err)}`);
   }
   const special = new Set<number>();
@@ -129,12 +132,19 @@ export function loadTokenizerFile(file: string, origin: Pick<Tokenizer, 'id' | '
     ...origin,
     numSpecialTokens,
     encode: (texts, o) => Promise.resolve(texts.map((t) => tok.encode(t, { add_special_tokens: o.addSpecialTokens }).ids)),
-    decode: (ids) => Promise.resolve(ids.map((x) => tok.decode([...x], { skip_special_tokens: false }))),
+    // @huggingface/tokenizers throws on an empty id list; Hugging Face's tokenizers decode it to ''.
+    decode: (ids) => Promise.resolve(ids.map((x) => (x.length === 0 ? '' : tok.decode([...x], { skip_special_tokens: false })))),
     samplingIds: () =>
       Promise.resolve(
         [...new Set(tok.get_vocab(true).values())].filter((id) => !special.has(id)).sort((a, b) => a - b),
       ),
   };
+}
+
+/** A JSON file beside `file` (tokenizer_config.json, special_tokens_map.json), or {} when there is none. */
+function readJsonBeside(file: string, name: string): Record<string, unknown> {
+  const beside = path.join(path.dirname(file), name);
+  return existsSync(beside) ? (JSON.parse(readFileSync(beside, 'utf8')) as Record<string, unknown>) : {};
 }
 
 type Probe = { status: 'ok'; tokenizer: Tokenizer } | { status: 'unavailable'; reason: string };
