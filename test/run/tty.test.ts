@@ -10,11 +10,8 @@ import { repoRoot, tempDir, TINY_SERVING } from './helpers.js';
  */
 function screen(raw: string): string[] {
   const lines: string[] = [];
-  // eslint-disable-next-line no-control-regex
   const text = raw.replace(/\r/g, '').replace(/\x1b\[[0-9;]*m/g, '');
-  // eslint-disable-next-line no-control-regex
   for (const part of text.split(/(\x1b\[\d+A\x1b\[0J)/)) {
-    // eslint-disable-next-line no-control-regex
     const up = /^\x1b\[(\d+)A\x1b\[0J$/.exec(part);
     if (up) lines.length = Math.max(0, lines.length - Number(up[1]));
     else if (part !== '') lines.push(...part.replace(/\n$/, '').split('\n'));
@@ -42,7 +39,6 @@ describe('the live progress tree on a terminal', () => {
     expect(code, raw.slice(-2000)).toBe(0);
 
     // Live: the tree was redrawn in place, with each phase and a request bar while measuring.
-    // eslint-disable-next-line no-control-regex
     expect(raw).toMatch(/\x1b\[\d+A\x1b\[0J/);
     const plain = screen(raw.replace(/\x1b\[\d+A\x1b\[0J/g, '')).join('\n');
     expect(plain).toMatch(/baseline +trial 1: probe/);
