@@ -84,6 +84,8 @@ case "$cmd" in
     command -v dockerd >/dev/null 2>&1 || need+=(docker.io)
     # The docker tests' image carries the host's `patch` (agent patches without git in the image).
     command -v patch >/dev/null 2>&1 || need+=(patch)
+    # The live-progress test runs `isobench run` on a pseudo-terminal with util-linux `script`.
+    command -v script >/dev/null 2>&1 || need+=(bsdutils)
     if [ ${#need[@]} -gt 0 ]; then
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq >&2
