@@ -244,7 +244,7 @@ class Connection {
     const ex = this.ex;
     if (ex === null) {
       // Bytes while idle: the server broke the protocol; this connection cannot carry another request.
-      this.dead = true;
+      this.destroy();
       return;
     }
     this.gotBytes = true;
