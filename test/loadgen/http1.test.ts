@@ -106,6 +106,23 @@ describe('the HTTP/1.1 client', () => {
     expect(r.output_lens.every((n) => n === 3)).toBe(true);
   });
 
+  it('keeps 64 concurrent streams apart although every socket reads into one shared buffer', async () => {
+    // Each answer spells its own prompt back. One read ends a few bytes into an SSE line (the parser must keep those
+    // bytes while other sockets' long reads reuse the buffer), and the padding differs per request, so a kept view
+    // of the buffer instead of a copy would read another stream's bytes.
+    const { url } = await startRaw((sock, req) => {
+      const prompt = (JSON.parse(req.body) as { prompt: string }).prompt;
+      const pad = `: ${'.'.repeat((Number(prompt.slice(1)) % 13) * 20)}\n`;
+      const sse = pad + [...prompt].map((ch, k) => textChunk(`${k === 0 ? '' : '-'}${ch}`)).join('') + usageChunk(prompt.length) + 'data: [DONE]\n\n';
+      const response = OK_CHUNKED + chunked([sse]);
+      const second = response.indexOf('\n\ndata:', response.indexOf('\n\ndata:') + 1);
+      writeCut(sock, response, [second - 3, second + 10]);
+    });
+    const r = await run(url, 200, { maxConcurrency: 64 });
+    expect(r.completed).toBe(200);
+    expect(r.generated_texts).toEqual(Array.from({ length: 200 }, (_, i) => [...`p${i}`].join('-')));
+  });
+
   it('accepts chunk extensions, uppercase hex, trailers, Content-Length and close-delimited bodies', async () => {
     const bodies = [
       OK_CHUNKED + chunked([SSE], ';name=value', 'x-trailer: 1\r\n'),
