@@ -49,7 +49,6 @@ export async function startArrivalClock(offsetsMs: readonly number[], onArrival:
     worker.once('online', resolve);
     worker.once('error', reject);
   });
-  let fired = 0;
   let settle: () => void = () => undefined;
   let fail: (err: Error) => void = () => undefined;
   const finished = new Promise<void>((resolve, reject) => {
@@ -58,17 +57,17 @@ export async function startArrivalClock(offsetsMs: readonly number[], onArrival:
   });
   if (offsetsMs.length === 0) settle();
   worker.on('message', (i: number) => {
-    fired = i + 1;
     onArrival(i);
-    if (fired === offsetsMs.length) settle();
+    if (i === offsetsMs.length - 1) settle();
   });
   worker.on('error', fail);
   worker.on('exit', () => settle());
   const start = performance.now();
   worker.postMessage(process.hrtime.bigint());
   const stop = async (): Promise<void> => {
-    Atomics.store(new Int32Array(stopFlag), 0, 1);
-    Atomics.notify(new Int32Array(stopFlag), 0);
+    const flag = new Int32Array(stopFlag);
+    Atomics.store(flag, 0, 1);
+    Atomics.notify(flag, 0);
     await worker.terminate();
     settle();
   };

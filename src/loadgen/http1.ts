@@ -11,18 +11,8 @@ export interface ResponseHandler {
   onBody(buf: Buffer, start: number, end: number, t: number): void;
   /** The body is complete by its framing (chunked end, Content-Length, or close for close-delimited bodies). */
   onEnd(): void;
-  /** Transport or protocol failure; nothing more follows. */
-  onError(err: Http1Error): void;
-}
-
-/** Why an exchange failed, in words a result file can hold. */
-export class Http1Error extends Error {
-  constructor(
-    readonly kind: 'refused' | 'reset' | 'closed' | 'headers-timeout' | 'stalled' | 'protocol' | 'cancelled' | 'connect',
-    message: string,
-  ) {
-    super(message);
-  }
+  /** Transport or protocol failure, its message in words a result file can hold; nothing more follows. */
+  onError(err: Error): void;
 }
 
 /** Aborts one exchange; its handler gets onError(cancelled) unless it already ended. */
@@ -91,10 +81,10 @@ export class Http1Pool {
   /** Destroys every connection; exchanges still running fail as cancelled. */
   close(): void {
     this.closed = true;
-    for (const c of this.active) c.fail(new Http1Error('cancelled', 'cancelled'));
-    for (const c of [...this.idle, ...this.active]) c.destroy();
+    // Each failed exchange hands its connection back to finished(), which destroys it now that the pool is closed.
+    for (const c of this.active) c.fail(new Error('cancelled'));
+    for (const c of this.idle) c.destroy();
     this.idle.length = 0;
-    this.active.clear();
     this.stopWatchdog();
   }
 
@@ -179,12 +169,9 @@ class ActiveExchange implements Exchange {
   done = false;
   constructor(readonly handler: ResponseHandler) {}
   abort(reason = 'cancelled'): void {
-    if (this.done) return;
-    if (this.conn !== null) this.conn.fail(new Http1Error('cancelled', reason));
-    else {
-      this.done = true;
-      this.handler.onError(new Http1Error('cancelled', reason));
-    }
+    // post() attaches the exchange to a connection at once (a retry reattaches it at once), so an exchange that is not
+    // done always has one.
+    if (!this.done) this.conn?.fail(new Error(reason));
   }
 }
 
@@ -401,37 +388,37 @@ class Connection {
     if (ex === null) return;
     this.state = State.Done;
     this.detach(ex);
+    ex.done = true;
     if (!this.keepAlive) this.dead = true;
     this.pool.finished(this);
     ex.handler.onEnd();
   }
 
   /** Ends the exchange with `err` and retires this connection (its stream state is unknown). */
-  fail(err: Http1Error): void {
+  fail(err: Error): void {
     const ex = this.ex;
     if (ex === null) return;
     this.detach(ex);
+    ex.done = true;
     this.dead = true;
     this.pool.finished(this);
     ex.handler.onError(err);
   }
 
   private detach(ex: ActiveExchange): void {
-    ex.done = true;
     ex.conn = null;
     this.ex = null;
     this.retry = null;
   }
 
   private protocolError(message: string): void {
-    this.fail(new Http1Error('protocol', `invalid HTTP response: ${message}`));
+    this.fail(new Error(`invalid HTTP response: ${message}`));
   }
 
   checkTimeout(now: number, timeoutMs: number): void {
     if (this.ex === null || now - this.lastT < timeoutMs) return;
     const s = timeoutMs / 1000;
-    if (this.state === State.Head) this.fail(new Http1Error('headers-timeout', `no response headers within ${s} s (--request-timeout)`));
-    else this.fail(new Http1Error('stalled', `stalled: no data for ${s} s (--request-timeout)`));
+    this.fail(new Error(this.state === State.Head ? `no response headers within ${s} s (--request-timeout)` : `stalled: no data for ${s} s (--request-timeout)`));
   }
 
   private onSocketGone(err: NodeJS.ErrnoException | null): void {
@@ -450,10 +437,9 @@ class Connection {
     }
     if (!this.gotBytes && this.retry !== null) {
       const retry = this.retry;
+      // The exchange object stays the caller's handle; the retry attaches it to a fresh connection.
       this.detach(ex);
       this.pool.finished(this);
-      // The exchange object stays the caller's handle; the retry attaches it to a fresh connection.
-      ex.done = false;
       retry();
       return;
     }
@@ -498,13 +484,11 @@ function chunkSizeOf(buf: Buffer, i: number, lf: number): number {
   return -1;
 }
 
-/** A socket error or close, in the words of describeHttpError's callers. */
-function transportError(err: NodeJS.ErrnoException | null, gotBytes: boolean): Http1Error {
-  if (err === null) {
-    return new Http1Error('closed', gotBytes ? 'connection closed by the server before the response ended' : 'connection closed by the server before any response');
-  }
+/** A socket error or close as a failure reason (docs/loadgen.md lists them). */
+function transportError(err: NodeJS.ErrnoException | null, gotBytes: boolean): Error {
+  if (err === null) return new Error(`connection closed by the server before ${gotBytes ? 'the response ended' : 'any response'}`);
   const code = err.code ?? '';
-  if (code === 'ECONNREFUSED') return new Http1Error('refused', `connection refused: ${err.message}`);
-  if (code === 'ECONNRESET' || code === 'EPIPE') return new Http1Error('reset', `connection reset: ${err.message}`);
-  return new Http1Error('connect', `request failed: ${code === '' ? '' : `${code} `}${err.message}`);
+  if (code === 'ECONNREFUSED') return new Error(`connection refused: ${err.message}`);
+  if (code === 'ECONNRESET' || code === 'EPIPE') return new Error(`connection reset: ${err.message}`);
+  return new Error(`request failed: ${code === '' ? '' : `${code} `}${err.message}`);
 }
