@@ -2,4 +2,4 @@ export type * from './types.js';
 export { DEFAULT_STORE_FILE, parseStoreLocation, redactUrl, type StoreLocation } from './location.js';
 export { LATEST_VERSION as STORE_SCHEMA_VERSION } from './migrations.js';
 export { openStore } from './open.js';
-export { readStoreStatus, type ShownRun, type StoreStatus } from './status.js';
+export { readStoreStatus, type StoreStatus } from './status.js';
