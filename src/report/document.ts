@@ -79,9 +79,10 @@ export function buildSections(model: ReportModel): Section[] {
 function executiveSummary(model: ReportModel): Section {
   const t = totals(model);
   const n = model.rows.length;
+  const withAgent = agentRowCount(model);
   const items = [
-    `${n} rows (one per task and agent), ${model.commits.length} tasks (commits), ${model.agents.length} agent labels, modes: ${model.modes.map((m) => `${m.label} ${m.rows}`).join(', ')}.`,
-    `Valid 3-way rows (baseline + human + agent on the primary metric): ${countPct(t.categories.valid_3way, n)}; rows where the agent can be compared with the human: ${countPct(t.statuses.valid, n)}.`,
+    `${n} rows (one per task and agent${withAgent < n ? `; ${n - withAgent} of tasks measured without agents` : ''}), ${model.commits.length} tasks (commits), ${model.agents.length} agent labels, modes: ${model.modes.map((m) => `${m.label} ${m.rows}`).join(', ')}.`,
+    `Valid 3-way rows (baseline + human + agent on the primary metric): ${countPct(t.categories.valid_3way, withAgent)}; rows where the agent can be compared with the human: ${countPct(t.statuses.valid, withAgent)}.`,
   ];
   if (model.allSingleTrial) {
     items.push('Every variant has a single measurement in these rows: verdicts come from point estimates (marked ¹, "single measurement"), not from confidence intervals.');
@@ -152,9 +153,14 @@ function modesSection(model: ReportModel): Section {
   };
 }
 
+/** Rows that belong to an agent (a task measured without agents has a row of its own that is no agent's). */
+function agentRowCount(model: ReportModel): number {
+  return model.rows.filter((r) => r.hasAgent).length;
+}
+
 function completenessSection(model: ReportModel): Section {
   const t = totals(model);
-  const n = model.rows.length;
+  const n = agentRowCount(model);
   return {
     id: 'completeness',
     title: '3-way completeness',

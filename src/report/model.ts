@@ -66,8 +66,10 @@ export interface RowAnalysis {
   commit: string;
   short: string;
   subject: string;
-  /** The agent exactly as the row labels it: `agent_name / agent_model`. */
+  /** The agent exactly as the row labels it: `agent_name / agent_model`; NO_AGENT_LABEL when the row has no agent. */
   agent: string;
+  /** False for a task measured without agents (agent_name and agent_model null): no agent row, no agent failure. */
+  hasAgent: boolean;
   /** `benchmark_mode` as written in the row (`null` shown as `(none)`). */
   modeLabel: string;
   mode: AnalysisMode;
@@ -124,6 +126,9 @@ export interface DataGaps {
 
 const V5_METRIC_COLUMNS = ['ttft_mean', 'ttft_median', 'ttft_p99', 'tpot_mean', 'tpot_median', 'tpot_p99', 'itl_mean', 'itl_median', 'itl_p99', 'latency_avg', 'throughput'];
 
+/** The label of a row measured without agents (baseline and human only): never counted as an agent. */
+export const NO_AGENT_LABEL = 'no agent (baseline and human only)';
+
 const str = (row: DatasetRow, col: string): string | null => {
   const v = row[col];
   return typeof v === 'string' && v !== '' ? v : null;
@@ -133,7 +138,7 @@ const str = (row: DatasetRow, col: string): string | null => {
 export function analyzeRows(rows: readonly DatasetRow[], options: ReportOptions = {}): ReportModel {
   const opts = resolveOptions(options);
   const analysed = rows.map((row, i) => analyzeRow(row, i, opts));
-  const agents = [...new Set(analysed.map((r) => r.agent))].sort();
+  const agents = [...new Set(analysed.filter((r) => r.hasAgent).map((r) => r.agent))].sort();
   const commits = [...new Set(analysed.map((r) => r.commit))];
   return {
     options: opts,
@@ -170,13 +175,15 @@ function analyzeRow(row: DatasetRow, index: number, opts: ResolvedReportOptions)
     agent: hasAgentPatch === false ? null : rawAgent,
   };
   const agentFailure = str(row, 'agent_failure_code') ?? failureFromDataSource(row);
+  const hasAgent = str(row, 'agent_name') !== null || str(row, 'agent_model') !== null;
   const comparisons = Object.fromEntries(COMPARISONS.map((c) => [c.key, rowComparison(row, metric, values, c, opts)])) as Record<ComparisonKey, Comparison>;
   return {
     index,
     commit,
     short: str(row, 'commit_short') ?? commit.slice(0, 8),
     subject: str(row, 'commit_subject') ?? '',
-    agent: `${str(row, 'agent_name') ?? '(none)'} / ${str(row, 'agent_model') ?? '(none)'}`,
+    agent: hasAgent ? `${str(row, 'agent_name') ?? '(none)'} / ${str(row, 'agent_model') ?? '(none)'}` : NO_AGENT_LABEL,
+    hasAgent,
     modeLabel,
     mode,
     metric,
@@ -190,7 +197,7 @@ function analyzeRow(row: DatasetRow, index: number, opts: ResolvedReportOptions)
       comparable: comparisons.agent_vs_human.status === 'ok',
     }),
     comparisons,
-    failures: rowFailures(row, commit, metric, values, hasAgentPatch, agentFailure),
+    failures: rowFailures(row, commit, metric, values, hasAgentPatch, agentFailure).filter((f) => hasAgent || f.side !== 'agent'),
     agentValuesWithoutPatch: hasAgentPatch === false && rawAgent !== null,
   };
 }
@@ -382,7 +389,8 @@ function dataGaps(rows: readonly RowAnalysis[]): DataGaps {
   return {
     noBaseline: none('baseline'),
     noHuman: none('human'),
-    noAgent: none('agent'),
+    // A task measured without agents has no agent to miss.
+    noAgent: none('agent').filter((c) => byCommit.get(c)?.some((r) => r.hasAgent)),
     modeMissing: [...byCommit.entries()].filter(([, rs]) => rs.some((r) => r.mode === 'unknown')).map(([c]) => c),
     unitsMismatch: rows.flatMap((r) =>
       Object.values(r.comparisons).some((c) => c.status === 'not_comparable' && c.reason === 'units_mismatch')

@@ -88,6 +88,30 @@ describe('buildReport with multi-trial rows (extension columns)', () => {
     expect(html).toContain('&lt;script&gt;x&lt;/script&gt;');
   });
 
+  it('gives a task measured without agents no agent row: no "(none)" agent, no patch failure, its human vs baseline still counted', async () => {
+    const noAgent = storeRow('ffffffff', 'x', { b: 100, h: 80, a: 0 }, null, {
+      agent_name: null,
+      agent_model: null,
+      has_agent_patch: false,
+      agent_ttft_mean: null,
+      agent_trials: 0,
+      agent_ok_trials: 0,
+      agent_vs_human_primary: null,
+      human_improvement_primary: 20,
+      human_improvement_primary_ci_low: 15,
+      human_improvement_primary_ci_high: 25,
+    });
+    const { model, markdown } = await buildReport([rows[0]!, noAgent], { generatedAt: 'now' });
+    expect(model.agents).toEqual(['agentA / m1']);
+    expect(model.agentSummaries.map((s) => [s.agent, s.rows, s.statuses.patch_failure])).toEqual([['agentA / m1', 1, 0]]);
+    expect(model.failures).toEqual([]);
+    expect(model.dataGaps.noAgent).toEqual([]);
+    expect(markdown).not.toContain('(none)');
+    const human = model.rows[1]?.comparisons.human_vs_baseline;
+    expect(human).toMatchObject({ status: 'ok', verdict: 'better', basis: 'ci' });
+    expect(markdown).toMatch(/All tasks, once each \| 2 /);
+  });
+
   it('reports an empty dataset without failing', async () => {
     const { markdown, html } = await buildReport([], { generatedAt: 'now' });
     expect(markdown).toContain('0 rows');
