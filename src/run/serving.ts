@@ -127,7 +127,8 @@ export async function runProbe(baseUrl: string, model: string, signal: AbortSign
 
 export type MeasureResult =
   | { status: 'ok'; metrics: MetricSet; samples: Omit<SampleRecord, 'trialId'>[]; output: string }
-  | { status: 'all_failed'; evidence: string; samples: Omit<SampleRecord, 'trialId'>[]; output: string }
+  /** Some or all measured requests failed: the workload did not complete (the samples keep what did). */
+  | { status: 'requests_failed'; evidence: string; samples: Omit<SampleRecord, 'trialId'>[]; output: string }
   | { status: 'timeout'; samples: Omit<SampleRecord, 'trialId'>[]; output: string };
 
 function summaryText(r: ServeBenchResult): string {
@@ -142,6 +143,7 @@ function summaryText(r: ServeBenchResult): string {
 
 /**
  * Warm-up requests then the measured run of the task's workload (the load generator emits the phase change).
+ * `ok` only when every measured request finished (warm-up failures do not count, as in vLLM's benchmark).
  * A budget signal that fires is a timeout; the run signal firing is cancellation (the caller checks it).
  */
 export async function measureServing(
@@ -161,9 +163,10 @@ export async function measureServing(
   }
   const samples = result.samples.map(({ queueMs: _q, ...s }) => s);
   const output = summaryText(result);
-  if (result.completed === 0) {
+  if (result.failed > 0 || result.completed === 0) {
     const first = result.errors.find((e) => e !== '') ?? 'no request completed';
-    return { status: 'all_failed', evidence: `all ${result.failed} requests failed; first error: ${first}`, samples, output };
+    const what = result.completed === 0 ? `all ${result.failed} requests failed` : `${result.failed} of ${result.completed + result.failed} requests failed (${result.completed} finished)`;
+    return { status: 'requests_failed', evidence: `${what}; first error: ${first}`, samples, output };
   }
   return { status: 'ok', metrics: toMetricSet(result), samples, output };
 }

@@ -110,12 +110,23 @@ function tail(text: string, lines = 5): string {
   return text.trimEnd().split('\n').slice(-lines).join('\n');
 }
 
-/** A server that exited during start-up: classified from its log, `server_crashed` when nothing more specific shows. */
-function startupFailure(log: string, exit: { code: number | null; signal: string | null }): Failure {
+/** A server that exited (`when`: before it was ready, during the measured run): classified from its log, `server_crashed` when nothing more specific shows. */
+function exitFailure(log: string, exit: { code: number | null; signal: string | null }, when: string): Failure {
   const classified = classifyLog(log, 'server');
   if (classified && classified.code !== 'internal_error') return classified;
-  const evidence = classified?.evidence ?? (tail(log, 1) || `server exited with code ${String(exit.code)} signal ${String(exit.signal)} before it was ready`);
+  const evidence = classified?.evidence ?? (tail(log, 1) || `server exited with code ${String(exit.code)} signal ${String(exit.signal)} ${when}`);
   return { code: 'server_crashed', evidence, source: 'server' };
+}
+
+/** How long a server whose requests failed gets to show that it exited (a process dies a moment after its sockets). */
+const EXIT_GRACE_MS = 2000;
+
+/** The server's crash when it has exited (or exits within EXIT_GRACE_MS), else null: it is still up. */
+async function crashOf(server: ServerHandle, when: string): Promise<Failure | null> {
+  let timer: NodeJS.Timeout | undefined;
+  const exit = await Promise.race([server.exited, new Promise<null>((resolve) => (timer = setTimeout(() => resolve(null), EXIT_GRACE_MS)))]);
+  clearTimeout(timer);
+  return exit === null ? null : exitFailure(server.log(), exit, when);
 }
 
 async function startAndWait(
@@ -130,7 +141,7 @@ async function startAndWait(
   rec?.enter('ready');
   const ready = await waitReady(server, ctx.settings.timeoutStartupS, ctx.signal);
   if (ready.status === 'aborted') return { server, failure: null };
-  if (ready.status === 'exited') return { server, failure: startupFailure(server.log(), ready) };
+  if (ready.status === 'exited') return { server, failure: exitFailure(server.log(), ready, 'before it was ready') };
   if (ready.status === 'timeout') {
     return {
       server,
@@ -200,8 +211,10 @@ async function servingBody(ctx: TrialContext, state: TaskState, variant: Planned
     rec.log('bench', measured.output);
     rec.samples = measured.samples;
     if (budget.aborted || measured.status === 'timeout') return { ...timeout('the warm-up and measured run'), correctness };
-    if (measured.status === 'all_failed') {
-      return { status: 'failed', correctness, failure: { code: 'requests_failed', evidence: measured.evidence, source: 'bench' } };
+    if (measured.status === 'requests_failed') {
+      // A trial is ok only when its workload completed; a server that died explains the failed requests.
+      const crash = await crashOf(server, 'during the measured run');
+      return { status: 'failed', correctness, failure: crash ?? { code: 'requests_failed', evidence: measured.evidence, source: 'bench' } };
     }
     return { status: 'ok', metrics: measured.metrics, correctness };
   } finally {

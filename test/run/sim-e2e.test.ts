@@ -135,6 +135,36 @@ describe('runBenchmarks on the sim engine', () => {
     });
   }, 60_000);
 
+  it('fails a trial whose server died mid-run (server_crashed) or whose requests partly failed (requests_failed), keeping the partial samples', async () => {
+    await withStore(async (store) => {
+      const s = settings({ trials: 1, variants: ['baseline'], oomFallbackMaxModelLen: 0 });
+      // 4 probe requests, 1 warm-up, then 4 measured at concurrency 2: the 8th generation request kills the server
+      // (every connection cut) while one measured stream is in flight; every 7th request gets HTTP 500.
+      for (const [commit, profile] of [['5', { die_after_requests: 7 }], ['6', { error_every: 7 }]] as const) {
+        const engine = createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1, ...profile } });
+        await runBenchmarks({ plans: planRun([task(commit)], [], s), engine, store, settings: s, config: {} });
+        await engine.cleanup();
+      }
+      const [died] = await store.listTrials({ taskCommit: '5'.repeat(40) });
+      expect(died?.status).toBe('failed');
+      expect(died?.failure?.code).toBe('server_crashed');
+      expect(died?.failure?.evidence).toContain('Engine core proc EngineCore_0 died unexpectedly');
+      expect(died?.metrics).toEqual({});
+      const diedSamples = await store.getSamples(died?.id ?? '');
+      expect(diedSamples).toHaveLength(4);
+      expect(diedSamples.filter((x) => x.ok).length).toBeGreaterThan(0);
+      expect(diedSamples.filter((x) => !x.ok).length).toBeGreaterThan(0);
+      const [partial] = await store.listTrials({ taskCommit: '6'.repeat(40) });
+      expect(partial?.status).toBe('failed');
+      expect(partial?.failure?.code).toBe('requests_failed');
+      expect(partial?.failure?.evidence).toMatch(/^1 of 4 requests failed \(3 finished\); first error: .*HTTP 500/);
+      const partialSamples = await store.getSamples(partial?.id ?? '');
+      expect(partialSamples.map((x) => x.ok).sort()).toEqual([false, true, true, true]);
+      const rows = await summarizeResults(store, planRun([task('6')], [], s));
+      expect(rows[0]).toMatchObject({ ok: 0, failed: 1, median: null, failures: [{ code: 'requests_failed', count: 1 }] });
+    });
+  }, 60_000);
+
   it('stops at once when cancelled: the run is marked cancelled and the trial in flight is not recorded', async () => {
     await withStore(async (store) => {
       const ac = new AbortController();
