@@ -65,7 +65,7 @@ const OPTIONS: [flags: string, help: string, def?: string][] = [
   ['--ramp-up-start-rps <n>', 'ramp-up start rate'],
   ['--ramp-up-end-rps <n>', 'ramp-up end rate'],
   ['--ignore-eos', 'send ignore_eos (always on for the random dataset)'],
-  ['--temperature <x>', 'sampling temperature'],
+  ['--temperature <x>', 'sampling temperature (default 0: greedy, as vLLM\'s client)'],
   ['--top-p <x>', 'sampling top_p'],
   ['--top-k <n>', 'sampling top_k'],
   ['--min-p <x>', 'sampling min_p'],
@@ -366,7 +366,8 @@ async function benchServe(o: Options): Promise<number> {
       // As vLLM: the random dataset always ignores EOS so outputs reach the requested length.
       ignoreEos: o.ignoreEos || wcfg.datasetName === 'random',
       sampling: {
-        temperature: o.temperature ?? null,
+        // vLLM's client asks for greedy decoding unless --temperature is given (never the server's default).
+        temperature: o.temperature ?? 0,
         topP: o.topP ?? null,
         topK: o.topK ?? null,
         minP: o.minP ?? null,

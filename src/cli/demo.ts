@@ -27,6 +27,8 @@ function demoSettings(engineSettingsKey: string): RunSettings {
     timeoutTrialS: 120,
     gpuCount: null,
     oomFallbackMaxModelLen: WORKLOAD_DEFAULTS.oomFallbackMaxModelLen,
+    datasetDir: null,
+    missingDataset: 'refuse',
     engineSettingsKey,
   };
 }

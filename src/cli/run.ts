@@ -1,5 +1,6 @@
 import { createHash } from 'node:crypto';
-import { readFileSync } from 'node:fs';
+import { existsSync, readFileSync, statSync } from 'node:fs';
+import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Command, Option } from '@commander-js/extra-typings';
 import YAML from 'yaml';
@@ -52,6 +53,8 @@ export const RunOptionsSchema = z.object({
   timeoutTrial: opt.posInt('--timeout-trial').default(WORKLOAD_DEFAULTS.timeoutTrialS),
   gpus: opt.nonNegInt('--gpus').optional(),
   oomFallbackMaxModelLen: opt.nonNegInt('--oom-fallback-max-model-len').default(WORKLOAD_DEFAULTS.oomFallbackMaxModelLen),
+  datasetDir: z.string().min(1, 'needs a directory').optional(),
+  missingDataset: z.enum(['refuse', 'random'], { error: 'must be refuse or random' }).default('refuse'),
   jsonEvents: z.boolean().default(false),
 });
 export type RunOptions = z.output<typeof RunOptionsSchema>;
@@ -99,6 +102,14 @@ function leftoversOf(config: ReturnType<typeof parseEngineConfig>): Promise<unkn
   if (config.kind === 'process') return cleanupLeftovers(undefined, { registryDir: config.registryDir });
   if (config.kind === 'docker') return cleanupLeftovers(undefined, config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost });
   return Promise.resolve();
+}
+
+/** `--dataset-dir` as an absolute path; a directory that does not exist is a usage error, not a missing dataset. */
+function datasetDirOf(dir: string | undefined): string | null {
+  if (dir === undefined) return null;
+  const abs = path.resolve(dir);
+  if (!existsSync(abs) || !statSync(abs).isDirectory()) throw usageError('--dataset-dir', `${dir} is not a directory`, 'give the directory that holds the dataset files');
+  return abs;
 }
 
 /** A fresh run id: sortable by time, safe as a label value. */
@@ -190,6 +201,8 @@ async function runCommand(raw: unknown): Promise<void> {
     gpuCount: detectGpus(opts.engine, opts.gpus),
     oomFallbackMaxModelLen: opts.oomFallbackMaxModelLen,
     engineSettingsKey: engineConfig.key,
+    datasetDir: datasetDirOf(opts.datasetDir),
+    missingDataset: opts.missingDataset,
   };
   const engine = createEngine(engineConfig.config);
   const config = { ...opts, agent: agents.map((a) => ({ name: a.name, model: a.model, patchPath: a.patchPath })), store: opts.store === undefined ? undefined : redactSecrets(opts.store) };
@@ -226,6 +239,8 @@ export function register(program: Command): void {
     .option('--timeout-trial <s>', 'seconds the probe, warm-up and measured run (or standalone script) may take', String(WORKLOAD_DEFAULTS.timeoutTrialS))
     .option('--gpus <n>', 'GPUs on this host for the tensor-parallel check (default: nvidia-smi; sim: no check)')
     .option('--oom-fallback-max-model-len <n>', '--max-model-len for every variant of a task whose server runs out of memory at start (0: off)', String(WORKLOAD_DEFAULTS.oomFallbackMaxModelLen))
+    .option('--dataset-dir <dir>', 'directory of the dataset files perf commands name (ShareGPT JSON, sonnet text, custom JSONL), looked up by path then by file name')
+    .addOption(new Option('--missing-dataset <what>', 'a serving task whose dataset file is not found: refuse it, or run random prompts instead (recorded as a deviation)').choices(['refuse', 'random'] as const).default('refuse' as const))
     .option('--json-events', 'print progress as one JSON object per line on stdout')
     .action(async (raw) => {
       await runCommand(raw);

@@ -5,6 +5,8 @@
 export const FAILURE_CODES = [
   'task_invalid',
   'unsupported_mode',
+  'unsupported_flag',
+  'dataset_missing',
   'gpus_insufficient',
   'image_missing',
   'build_failed',

@@ -61,10 +61,14 @@ export async function buildWorkload(cfg: WorkloadConfig, tokenizer: Tokenizer, s
   return { config: cfg, tokenizerId: tokenizer.id, requests: drafts.map((d, index) => ({ index, ...d })) };
 }
 
-/** A stable hash of the workload's requests and the tokenizer that counted them (sha256 hex). */
-export function workloadHash(w: Workload): string {
+/**
+ * A stable hash of the workload's requests and the tokenizer that counted them (sha256 hex); `request`, when given,
+ * is what every request body carries besides prompt and length (sampling, extra body, backend), hashed with them.
+ */
+export function workloadHash(w: Workload, request?: unknown): string {
   const h = createHash('sha256');
   h.update(`isobench-workload-v1\n${w.tokenizerId}\n`);
+  if (request !== undefined) h.update(`request ${JSON.stringify(request)}\n`);
   for (const r of w.requests) h.update(`${r.index}\t${r.promptTokens}\t${r.maxTokens}\t${JSON.stringify(r.prompt)}\n`);
   return h.digest('hex');
 }

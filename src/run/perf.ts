@@ -1,6 +1,6 @@
 import { redactSecrets, type Failure } from '../core/index.js';
 import type { Task } from '../task/index.js';
-import { parsePerfCommand } from '../vllm/index.js';
+import { parsePerfCommand, refusedServingFlags } from '../vllm/index.js';
 import type { PerfInfo } from './types.js';
 
 const STANDALONE_SCRIPT = {
@@ -16,10 +16,15 @@ export function perfInfoOf(task: Task): PerfInfo | Failure {
   const parsed = parsePerfCommand(text);
   if (parsed.status === 'error') return { code: 'task_invalid', evidence: `${parsed.message}: ${redactSecrets(text)}`, source: 'perf_command' };
   if (parsed.invalid.length > 0) return { code: 'task_invalid', evidence: `${parsed.invalid.join('; ')}: ${redactSecrets(text)}`, source: 'perf_command' };
+  const refused = refusedServingFlags(parsed);
+  if (refused.length > 0) {
+    return { code: 'unsupported_flag', evidence: `isobench cannot send what the script would: ${refused.join('; ')}: ${redactSecrets(text)}`, source: 'perf_command' };
+  }
   const model = parsed.model ?? task.models[0] ?? null;
   const scriptPath = parsed.mode === 'serving' || parsed.mode === 'unknown' ? null : (parsed.scriptPath ?? STANDALONE_SCRIPT[parsed.mode]);
   return {
     mode: parsed.mode,
+    script: parsed.script,
     problem: parsed.mode === 'unknown' ? parsed.modeReason : null,
     env: parsed.env,
     model,

@@ -5,6 +5,7 @@ import type { VariantRecord } from '../store/index.js';
 import type { Task, VariantKind } from '../task/index.js';
 import type { AgentSource } from './agents.js';
 import { perfInfoOf } from './perf.js';
+import { workloadPlanOf } from './serving.js';
 import type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
 
 /** Bumped when the trial procedure changes in a way that makes old trials incomparable. */
@@ -107,6 +108,8 @@ export function planRun(tasks: readonly Task[], agents: readonly AgentSource[], 
     const configKey = configKeyOf(perf, settings, task);
     const variants = planVariants(task, agents, settings.variants);
     const mode = perf && perf.mode !== 'unknown' ? perf.mode : null;
+    const workload = perf && mode === 'serving' ? workloadPlanOf(perf, settings) : null;
+    const preFailure = preFailureOf(task, perfOrFailure, settings) ?? (workload && 'code' in workload ? workload : null);
     return {
       task,
       perf,
@@ -114,7 +117,8 @@ export function planRun(tasks: readonly Task[], agents: readonly AgentSource[], 
       configKey,
       variants,
       trials: interleaveTrials(variants, configKey, settings.trials),
-      preFailure: preFailureOf(task, perfOrFailure, settings),
+      preFailure,
+      workload: workload && !('code' in workload) ? workload : null,
     };
   });
 }

@@ -4,7 +4,7 @@ import { errorMessage, IsobenchError, type Failure } from '../core/index.js';
 import type { Engine, PreparedVariant } from '../engine/index.js';
 import type { RunRecord, Store } from '../store/index.js';
 import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
-import { buildTaskWorkload, workloadPlanOf, type TaskWorkload } from './serving.js';
+import { buildTaskWorkload, type TaskWorkload } from './serving.js';
 import { failedTrial, runTrial, startupCheck, type TaskState, type TrialContext, type TrialResult } from './trial.js';
 import type { PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
 
@@ -124,7 +124,7 @@ class Runner {
 
   private taskState(plan: TaskPlan): TaskState {
     const perf = plan.perf;
-    const workloadPlan = perf && plan.mode === 'serving' ? workloadPlanOf(perf) : null;
+    const workloadPlan = plan.workload;
     let built: Promise<TaskWorkload> | null = null;
     return {
       plan,

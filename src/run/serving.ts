@@ -1,5 +1,6 @@
 import { existsSync } from 'node:fs';
-import { errorMessage, type MetricSet } from '../core/index.js';
+import { basename, isAbsolute, join, resolve } from 'node:path';
+import { errorMessage, type Failure, type MetricSet } from '../core/index.js';
 import {
   buildWorkload,
   completeGreedy,
@@ -10,6 +11,7 @@ import {
   toMetricSet,
   workloadHash,
   type LoadgenEvent,
+  type SamplingParams,
   type ServeBenchConfig,
   type ServeBenchResult,
   type Workload,
@@ -17,7 +19,7 @@ import {
 } from '../loadgen/index.js';
 import type { SampleRecord } from '../store/index.js';
 import { PROBE_MAX_TOKENS, PROBE_PROMPTS } from './agreement.js';
-import { WORKLOAD_DEFAULTS, type PerfInfo } from './types.js';
+import type { PerfInfo } from './types.js';
 
 /** The workload of a serving task, decided from the perf command before any server is up. */
 export interface WorkloadPlan {
@@ -25,10 +27,19 @@ export interface WorkloadPlan {
   requestRate: number;
   burstiness: number;
   maxConcurrency: number | null;
+  /** The perf command's --num-warmups; null leaves the run's --warmups. */
+  numWarmups: number | null;
+  rampUp: ServeBenchConfig['rampUp'];
   ignoreEos: boolean;
   backend: 'openai' | 'openai-chat';
   endpoint: string;
-  /** Departures from the perf command (a dataset file that is not here), recorded on every trial. */
+  /** The model name requests carry (the command's --served-model-name), null for the task's model. */
+  servedModelName: string | null;
+  sampling: SamplingParams;
+  /** --extra-body merged with the fields vLLM's client adds (logprobs, best_of, cache_prompt for llama.cpp). */
+  extraBody: Record<string, unknown> | null;
+  requestIdPrefix: string | null;
+  /** Departures from the perf command (a dataset file replaced on request), recorded on every trial. */
   deviations: string[];
 }
 
@@ -37,46 +48,145 @@ export interface TaskWorkload {
   plan: WorkloadPlan;
   workload: Workload;
   hash: string;
-  /** e.g. `random 512/64 x100, concurrency 16, rate inf` (stored with the command). */
+  /** e.g. `random 512/64 x100 seed 0, concurrency unlimited, rate inf, temperature 0` (stored with the command). */
   describe: string;
 }
 
-const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+/** Where dataset files are looked up and what to do when one is missing (run's --dataset-dir, --missing-dataset). */
+export interface DatasetOptions {
+  datasetDir: string | null;
+  /** `refuse`: the task fails at plan time (`dataset_missing`); `random`: random prompts replace it, as a deviation. */
+  missingDataset: 'refuse' | 'random';
+}
 
-/** The serving workload of a perf command: its own settings, the original methodology's defaults where it is silent. */
-export function workloadPlanOf(perf: PerfInfo): WorkloadPlan {
+/** The file vLLM's README downloads for `--dataset-name sharegpt`; looked up in --dataset-dir when no path is given. */
+export const SHAREGPT_FILE = 'ShareGPT_V3_unfiltered_cleaned_split.json';
+const DEFAULT_FILES: Record<string, string> = { sharegpt: SHAREGPT_FILE, sonnet: 'sonnet.txt' };
+
+const num = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : undefined);
+const str = (v: unknown): string | undefined => (typeof v === 'string' && v !== '' ? v : undefined);
+
+/** The dataset file a perf command names, found in --dataset-dir (by path, then by file name) or as given; null when absent. */
+export function findDatasetFile(dataset: string, path: string | null, dir: string | null): { file: string | null; looked: string[] } {
+  const looked: string[] = [];
+  const candidates: string[] = [];
+  const name = path ?? DEFAULT_FILES[dataset];
+  if (name === undefined) return { file: null, looked };
+  if (dir !== null) {
+    if (!isAbsolute(name)) candidates.push(join(dir, name));
+    candidates.push(join(dir, basename(name)));
+  }
+  if (path !== null) candidates.push(resolve(path));
+  for (const c of [...new Set(candidates)]) {
+    looked.push(c);
+    if (existsSync(c)) return { file: c, looked };
+  }
+  return { file: null, looked };
+}
+
+/**
+ * The serving workload of a perf command, with vLLM's client defaults where the command is silent (no
+ * --max-concurrency is unlimited; the dataset default is sharegpt for benchmark_serving.py, random for
+ * `vllm bench serve`). A dataset file that is not here refuses the task (`dataset_missing`) unless
+ * `missingDataset: 'random'` asks for the substitution, which is then a deviation.
+ */
+export function workloadPlanOf(perf: PerfInfo, opts: DatasetOptions): WorkloadPlan | Failure {
   const c = perf.client;
   const deviations: string[] = [];
-  let dataset = typeof c.datasetName === 'string' ? c.datasetName : 'random';
-  const path = typeof c.datasetPath === 'string' ? c.datasetPath : null;
-  const needsFile = dataset === 'sharegpt' || dataset === 'sonnet' || dataset === 'custom';
-  if (!['random', 'sharegpt', 'sonnet', 'prefix_repetition', 'custom'].includes(dataset) || (needsFile && (path === null || !existsSync(path)))) {
-    deviations.push(`dataset ${dataset}${path ? ` (${path})` : ''} is not available here: random ${num(c.randomInputLen) ?? WORKLOAD_DEFAULTS.inputLen}/${num(c.randomOutputLen) ?? WORKLOAD_DEFAULTS.outputLen} used instead`);
-    dataset = 'random';
+  const defaultDataset = perf.script === 'benchmark_serving' ? 'sharegpt' : 'random';
+  let dataset = str(c.datasetName) ?? defaultDataset;
+  let path = str(c.datasetPath) ?? null;
+  if (dataset === 'sharegpt' || dataset === 'sonnet' || dataset === 'custom') {
+    const found = findDatasetFile(dataset, path, opts.datasetDir);
+    if (found.file !== null) path = found.file;
+    else {
+      const what = `dataset ${dataset} (${path ?? DEFAULT_FILES[dataset] ?? 'no --dataset-path'})`;
+      const where = found.looked.length > 0 ? `not found at ${found.looked.join(', ')}` : 'has no file name to look for';
+      if (opts.missingDataset === 'refuse') {
+        return {
+          code: 'dataset_missing',
+          evidence: `${what} ${where}: pass --dataset-dir with the file, or --missing-dataset random to run random prompts instead (a deviation)`,
+          source: 'perf_command',
+        };
+      }
+      deviations.push(`${what} ${where}: random ${num(c.randomInputLen) ?? 1024}/${num(c.randomOutputLen) ?? 128} used instead (--missing-dataset random)`);
+      dataset = 'random';
+      path = null;
+    }
   }
   const config = defaultWorkloadConfig({
     datasetName: dataset as WorkloadConfig['datasetName'],
-    datasetPath: dataset === 'random' ? null : path,
-    numPrompts: num(c.numPrompts) ?? WORKLOAD_DEFAULTS.numPrompts,
-    seed: num(c.seed) ?? WORKLOAD_DEFAULTS.seed,
-    randomInputLen: num(c.randomInputLen) ?? num(c.inputLen) ?? WORKLOAD_DEFAULTS.inputLen,
-    randomOutputLen: num(c.randomOutputLen) ?? num(c.outputLen) ?? WORKLOAD_DEFAULTS.outputLen,
-    ...(num(c.randomRangeRatio) === undefined ? {} : { randomRangeRatio: num(c.randomRangeRatio) ?? 0 }),
-    ...(num(c.randomPrefixLen) === undefined ? {} : { randomPrefixLen: num(c.randomPrefixLen) ?? 0 }),
-    ...(num(c.sharegptOutputLen) === undefined ? {} : { sharegptOutputLen: num(c.sharegptOutputLen) ?? null }),
+    datasetPath: dataset === 'random' || dataset === 'prefix_repetition' ? null : path,
+    ...defined({
+      numPrompts: num(c.numPrompts),
+      seed: num(c.seed),
+      randomInputLen: num(c.randomInputLen) ?? num(c.inputLen),
+      randomOutputLen: num(c.randomOutputLen) ?? num(c.outputLen),
+      randomRangeRatio: num(c.randomRangeRatio),
+      randomPrefixLen: num(c.randomPrefixLen),
+      sharegptOutputLen: num(c.sharegptOutputLen),
+      sonnetInputLen: num(c.sonnetInputLen),
+      sonnetOutputLen: num(c.sonnetOutputLen),
+      sonnetPrefixLen: num(c.sonnetPrefixLen),
+      prefixRepetitionPrefixLen: num(c.prefixRepetitionPrefixLen),
+      prefixRepetitionSuffixLen: num(c.prefixRepetitionSuffixLen),
+      prefixRepetitionNumPrefixes: num(c.prefixRepetitionNumPrefixes),
+      prefixRepetitionOutputLen: num(c.prefixRepetitionOutputLen),
+      customOutputLen: num(c.customOutputLen),
+    }),
   });
-  const rate = c.requestRate === 'inf' || c.requestRate === undefined ? Infinity : num(c.requestRate) ?? Infinity;
-  const chat = c.backend === 'openai-chat';
+  const chat = c.backend === 'openai-chat' || c.endpointType === 'openai-chat';
+  const extra: Record<string, unknown> = {};
+  if (num(c.logprobs) !== undefined) extra.logprobs = num(c.logprobs);
+  if (num(c.bestOf) !== undefined) extra.best_of = num(c.bestOf);
+  // vLLM's client turns llama.cpp's prompt cache off so that repeated prompts are computed again.
+  if (c.backend === 'llama.cpp') extra.cache_prompt = false;
+  if (str(c.extraBody) !== undefined) Object.assign(extra, JSON.parse(String(c.extraBody)) as Record<string, unknown>);
+  const strategy = c.rampUpStrategy;
   return {
     config,
-    requestRate: rate,
+    requestRate: c.requestRate === 'inf' || c.requestRate === undefined ? Infinity : (num(c.requestRate) ?? Infinity),
     burstiness: num(c.burstiness) ?? 1,
-    maxConcurrency: num(c.maxConcurrency) ?? WORKLOAD_DEFAULTS.maxConcurrency,
+    maxConcurrency: num(c.maxConcurrency) ?? null,
+    numWarmups: num(c.numWarmups) ?? null,
+    rampUp:
+      (strategy === 'linear' || strategy === 'exponential') && num(c.rampUpStartRps) !== undefined && num(c.rampUpEndRps) !== undefined
+        ? { strategy, startRps: num(c.rampUpStartRps) ?? 0, endRps: num(c.rampUpEndRps) ?? 0 }
+        : null,
     // The random dataset's lengths only hold when the server does not stop at EOS (vLLM's benchmarks set it too).
     ignoreEos: c.ignoreEos === true || dataset === 'random',
     backend: chat ? 'openai-chat' : 'openai',
-    endpoint: typeof c.endpoint === 'string' ? c.endpoint : chat ? '/v1/chat/completions' : '/v1/completions',
+    endpoint: str(c.endpoint) ?? (chat ? '/v1/chat/completions' : '/v1/completions'),
+    servedModelName: str(c.servedModelName) ?? null,
+    sampling: {
+      // vLLM's client sends temperature 0 (greedy) unless --temperature says otherwise, in every era.
+      temperature: num(c.temperature) ?? 0,
+      topP: num(c.topP) ?? null,
+      topK: num(c.topK) ?? null,
+      minP: num(c.minP) ?? null,
+      frequencyPenalty: num(c.frequencyPenalty) ?? null,
+      presencePenalty: num(c.presencePenalty) ?? null,
+      repetitionPenalty: num(c.repetitionPenalty) ?? null,
+    },
+    extraBody: Object.keys(extra).length > 0 ? extra : null,
+    requestIdPrefix: str(c.requestIdPrefix) ?? null,
     deviations,
+  };
+}
+
+function defined<T extends Record<string, number | undefined>>(o: T): { [K in keyof T]?: number } {
+  return Object.fromEntries(Object.entries(o).filter(([, v]) => v !== undefined)) as { [K in keyof T]?: number };
+}
+
+/** What every request of the workload carries besides its prompt and length: part of the workload hash. */
+function requestShape(plan: WorkloadPlan): unknown {
+  return {
+    backend: plan.backend,
+    endpoint: plan.endpoint,
+    ignoreEos: plan.ignoreEos,
+    servedModelName: plan.servedModelName,
+    sampling: plan.sampling,
+    extraBody: plan.extraBody,
   };
 }
 
@@ -85,24 +195,47 @@ export async function buildTaskWorkload(plan: WorkloadPlan, baseUrl: string, mod
   const tokenizer = await resolveTokenizer({ baseUrl, model }, signal);
   const workload = await buildWorkload(plan.config, tokenizer, signal);
   // The server tokenizer's id names the model, not the URL, so the hash agrees across servers on other ports.
-  const hash = workloadHash(workload);
+  const hash = workloadHash(workload, requestShape(plan));
   const cfg = plan.config;
-  const describe = `${cfg.datasetName} ${cfg.randomInputLen}/${cfg.randomOutputLen} x${cfg.numPrompts} seed ${cfg.seed}, concurrency ${plan.maxConcurrency ?? 'unlimited'}, rate ${plan.requestRate}`;
+  const s = plan.sampling;
+  const sampling = [`temperature ${s.temperature ?? 'server default'}`, ...(s.topP === null ? [] : [`top_p ${s.topP}`]), ...(s.topK === null ? [] : [`top_k ${s.topK}`]), ...(s.minP === null ? [] : [`min_p ${s.minP}`])];
+  const describe = `${cfg.datasetName} ${lengthsOf(cfg)} x${cfg.numPrompts} seed ${cfg.seed}, concurrency ${plan.maxConcurrency ?? 'unlimited'}, rate ${plan.requestRate}, ${sampling.join(' ')}${plan.extraBody ? `, extra body ${JSON.stringify(plan.extraBody)}` : ''}`;
   return { plan, workload, hash, describe };
 }
 
+function lengthsOf(cfg: WorkloadConfig): string {
+  switch (cfg.datasetName) {
+    case 'random':
+      return `${cfg.randomInputLen}/${cfg.randomOutputLen}`;
+    case 'sonnet':
+      return `${cfg.sonnetInputLen}/${cfg.sonnetOutputLen}`;
+    case 'prefix_repetition':
+      return `${cfg.prefixRepetitionPrefixLen}+${cfg.prefixRepetitionSuffixLen}/${cfg.prefixRepetitionOutputLen}`;
+    case 'custom':
+      return `${basename(cfg.datasetPath ?? '')}/${cfg.customOutputLen}`;
+    case 'sharegpt':
+      return `${basename(cfg.datasetPath ?? '')}/${cfg.sharegptOutputLen ?? 'dataset'}`;
+  }
+}
+
 function benchConfig(baseUrl: string, model: string, tw: TaskWorkload, warmups: number): ServeBenchConfig {
+  const p = tw.plan;
   return defaultServeBenchConfig({
-    backend: tw.plan.backend,
+    backend: p.backend,
     baseUrl: baseUrl.replace(/\/+$/, ''),
-    endpoint: tw.plan.endpoint,
+    endpoint: p.endpoint,
     model,
-    requestRate: tw.plan.requestRate,
-    burstiness: tw.plan.burstiness,
-    maxConcurrency: tw.plan.maxConcurrency,
-    numWarmups: warmups,
-    ignoreEos: tw.plan.ignoreEos,
-    seed: tw.plan.config.seed,
+    servedModelName: p.servedModelName,
+    requestRate: p.requestRate,
+    burstiness: p.burstiness,
+    maxConcurrency: p.maxConcurrency,
+    numWarmups: p.numWarmups ?? warmups,
+    rampUp: p.rampUp,
+    ignoreEos: p.ignoreEos,
+    sampling: p.sampling,
+    extraBody: p.extraBody,
+    ...(p.requestIdPrefix === null ? {} : { requestIdPrefix: p.requestIdPrefix }),
+    seed: p.config.seed,
     percentileMetrics: ['ttft', 'tpot', 'itl', 'e2el'],
     metricPercentiles: [50, 90, 95, 99],
   });

@@ -2,17 +2,14 @@ import type { Failure } from '../core/index.js';
 import type { VariantSpec } from '../engine/index.js';
 import type { VariantRecord } from '../store/index.js';
 import type { BenchmarkMode, Task, VariantKind } from '../task/index.js';
+import type { ScriptKind } from '../vllm/index.js';
+import type { WorkloadPlan } from './serving.js';
 
-/** Defaults of the original methodology where the perf command leaves the workload open. */
+/** Defaults of the run's own settings (the workload's defaults are vLLM's client's, see serving.ts). */
 export const WORKLOAD_DEFAULTS = {
-  numPrompts: 100,
-  inputLen: 512,
-  outputLen: 64,
-  maxConcurrency: 16,
   warmups: 10,
   timeoutTrialS: 600,
   timeoutStartupS: 600,
-  seed: 0,
   /** `--max-model-len` of the out-of-memory fallback (the original's custom-context runner used 2048). */
   oomFallbackMaxModelLen: 2048,
 } as const;
@@ -33,11 +30,17 @@ export interface RunSettings {
   oomFallbackMaxModelLen: number;
   /** Hash of the engine's settings (engine kind + config file), part of every trial key. */
   engineSettingsKey: string;
+  /** Where dataset files (ShareGPT JSON, sonnet text, custom JSONL) are looked up; null: only the path as given. */
+  datasetDir: string | null;
+  /** What a serving task whose dataset file is missing does: refused (`dataset_missing`) or random prompts (a deviation). */
+  missingDataset: 'refuse' | 'random';
 }
 
 /** What run/ needs to know of a task's perf command (filled from src/vllm's parser). */
 export interface PerfInfo {
   mode: BenchmarkMode | 'unknown';
+  /** Which program the command runs (decides the era's defaults, e.g. the dataset of benchmark_serving.py). */
+  script: ScriptKind;
   /** Why the mode is unknown, or parse problems. */
   problem: string | null;
   env: Record<string, string>;
@@ -80,6 +83,8 @@ export interface TaskPlan {
   configKey: string;
   variants: PlannedVariant[];
   trials: PlannedTrial[];
-  /** A failure that applies to every trial of the task (task_invalid, unsupported_mode, gpus_insufficient). */
+  /** A failure that applies to every trial of the task (task_invalid, unsupported_mode, unsupported_flag, dataset_missing, gpus_insufficient). */
   preFailure: Failure | null;
+  /** The serving workload decided at plan time; null for standalone tasks and tasks that cannot run. */
+  workload: WorkloadPlan | null;
 }

@@ -1,4 +1,4 @@
-import { parsePerfCommand, v5BenchmarkMode, type PerfCommand, type PerfMode } from '../vllm/index.js';
+import { parsePerfCommand, refusedServingFlags, v5BenchmarkMode, type PerfCommand, type PerfMode } from '../vllm/index.js';
 import type { Task } from './schema.js';
 
 /** What kind of problem a task has. */
@@ -11,7 +11,8 @@ export type ContradictionKind =
   | 'model_mismatch'
   | 'short_hash'
   | 'gpu_count'
-  | 'unknown_flag';
+  | 'unknown_flag'
+  | 'unsupported_flag';
 
 export interface Contradiction {
   kind: ContradictionKind;
@@ -64,8 +65,11 @@ type Add = (kind: ContradictionKind, severity: 'error' | 'warning', message: str
 function checkCommand(task: Task, cmd: Extract<PerfCommand, { status: 'ok' }>, add: Add): void {
   if (cmd.mode === 'unknown') add('unknown_script', 'error', `unsupported benchmark: ${cmd.modeReason}`);
   for (const problem of cmd.invalid) add('invalid_value', 'error', problem);
+  // A serving command's client flags are the contract: one isobench cannot send as the script would refuses the task.
+  const refused = refusedServingFlags(cmd);
+  for (const problem of refused) add('unsupported_flag', 'error', `${problem} (the task is refused at run time)`);
   for (const flag of cmd.unknownArgs.filter((a) => a.startsWith('-'))) {
-    if (cmd.mode !== 'unknown') add('unknown_flag', 'warning', `${flag} is not a flag of ${cmd.script}: kept aside, not passed on`);
+    if (cmd.mode !== 'unknown' && refused.length === 0) add('unknown_flag', 'warning', `${flag} is not a flag of ${cmd.script}: kept aside, not passed on`);
   }
   const label = task.benchmark_mode;
   if (label !== undefined && cmd.mode !== 'unknown') {

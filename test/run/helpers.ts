@@ -45,6 +45,8 @@ export function settings(over: Partial<RunSettings> = {}): RunSettings {
     gpuCount: null,
     oomFallbackMaxModelLen: 2048,
     engineSettingsKey: 'test',
+    datasetDir: null,
+    missingDataset: 'refuse',
     ...over,
   };
 }

@@ -15,6 +15,8 @@ const settings: RunSettings = {
   gpuCount: null,
   oomFallbackMaxModelLen: 2048,
   engineSettingsKey: 'k',
+  datasetDir: null,
+  missingDataset: 'refuse',
 };
 
 const serving = 'python benchmarks/benchmark_serving.py --model m/x --dataset-name random --random-input-len 16 --random-output-len 4 --num-prompts 4';

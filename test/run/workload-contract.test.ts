@@ -1,0 +1,109 @@
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { planRun, runBenchmarks } from '../../src/run/index.js';
+import { openStore } from '../../src/store/index.js';
+import { servingFlagsWithoutRule } from '../../src/vllm/index.js';
+import { settings, task, tempDir } from './helpers.js';
+import { recordingEngine } from './recording-server.js';
+
+const BASE = 'python benchmarks/benchmark_serving.py --model m/rec --dataset-name random --random-input-len 8 --random-output-len 3 --num-prompts 3';
+
+interface Recorded {
+  url: string;
+  body: Record<string, unknown>;
+}
+
+/** Runs one baseline trial of `perf` on the recording server; returns the trial and the streamed request bodies. */
+async function runOnRecorder(perf: string, over: Parameters<typeof settings>[0] = {}, serverFlags = '') {
+  const dir = tempDir();
+  const { engine, record } = recordingEngine(dir, serverFlags);
+  const store = await openStore(path.join(dir, 'run.sqlite'));
+  try {
+    const s = settings({ trials: 1, warmups: 0, variants: ['baseline'], oomFallbackMaxModelLen: 0, ...over });
+    const plans = planRun([task('c', { perf_command: perf })], [], s);
+    await runBenchmarks({ plans, engine, store, settings: s, config: {} });
+    const [trial] = await store.listTrials({});
+    let lines: string[] = [];
+    try {
+      lines = readFileSync(record, 'utf8').trim().split('\n');
+    } catch {
+      /* no request reached the server */
+    }
+    const bodies = lines.filter(Boolean).map((l) => JSON.parse(l) as Recorded).filter((r) => r.body.stream === true);
+    return { trial, bodies, samples: trial ? await store.getSamples(trial.id) : [] };
+  } finally {
+    await engine.cleanup();
+    await store.close();
+  }
+}
+
+describe('the perf command is the contract', () => {
+  it('sends the sampling flags and --extra-body in every request body, and they change the workload hash', async () => {
+    const sampled = await runOnRecorder(`${BASE} --temperature 0.7 --top-p 0.9 --top-k 5 --min-p 0.05 --logprobs 2 --extra-body '{"repetition_penalty": 1.1}'`);
+    expect(sampled.trial?.status, JSON.stringify(sampled.trial?.failure)).toBe('ok');
+    expect(sampled.bodies).toHaveLength(3);
+    for (const { body } of sampled.bodies) {
+      expect(body).toMatchObject({ model: 'm/rec', temperature: 0.7, top_p: 0.9, top_k: 5, min_p: 0.05, logprobs: 2, repetition_penalty: 1.1, max_tokens: 3, ignore_eos: true });
+    }
+    // Without --temperature the client asks for greedy decoding, as vLLM's does (never the server's default).
+    const greedy = await runOnRecorder(BASE);
+    for (const { body } of greedy.bodies) expect(body.temperature).toBe(0);
+    expect(greedy.trial?.workloadHash).not.toBe(sampled.trial?.workloadHash);
+  }, 60_000);
+
+  it('leaves concurrency unlimited without --max-concurrency and names the served model', async () => {
+    const { trial, bodies } = await runOnRecorder(`${BASE} --served-model-name served-x`);
+    expect(trial?.command).toContain('concurrency unlimited');
+    expect(bodies.map((b) => b.body.model)).toEqual(['served-x', 'served-x', 'served-x']);
+  }, 60_000);
+
+  it('refuses, at plan time, a flag it cannot honour, naming it', () => {
+    const s = settings();
+    for (const [flag, says] of [
+      ['--profile', /--profile: it runs the torch profiler/],
+      ['--use-beam-search', /--use-beam-search: /],
+      ['--no-stream', /--no-stream: non-streamed/],
+      ['--backend tgi', /--backend tgi: backend tgi speaks another API/],
+      ['--dataset-name hf', /--dataset-name hf: dataset hf is not one/],
+      ['--batch-size 4', /--batch-size: not a flag of the serving benchmark/],
+    ] as const) {
+      const [plan] = planRun([task('d', { perf_command: `${BASE} ${flag}` })], [], s);
+      expect(plan?.preFailure?.code, flag).toBe('unsupported_flag');
+      expect(plan?.preFailure?.evidence).toMatch(says);
+      expect(plan?.workload).toBeNull();
+    }
+  });
+
+  it('refuses a missing ShareGPT file unless --missing-dataset random asks for the substitution, then records it', async () => {
+    const perf = 'python benchmarks/benchmark_serving.py --model m/rec --dataset-name sharegpt --num-prompts 2 --random-output-len 2';
+    const [refused] = planRun([task('e', { perf_command: perf })], [], settings());
+    expect(refused?.preFailure?.code).toBe('dataset_missing');
+    expect(refused?.preFailure?.evidence).toMatch(/ShareGPT_V3_unfiltered_cleaned_split\.json.*--dataset-dir.*--missing-dataset random/);
+    // benchmark_serving.py's own default dataset is sharegpt: a command that names none needs the file too.
+    const [implicit] = planRun([task('e', { perf_command: 'python benchmarks/benchmark_serving.py --model m/rec --num-prompts 2' })], [], settings());
+    expect(implicit?.preFailure?.code).toBe('dataset_missing');
+
+    const { trial } = await runOnRecorder(perf, { missingDataset: 'random', datasetDir: tempDir() });
+    expect(trial?.status, JSON.stringify(trial?.failure)).toBe('ok');
+    expect(trial?.deviations.join('\n')).toMatch(/dataset sharegpt \(ShareGPT_V3_unfiltered_cleaned_split\.json\) not found at .*: random 1024\/2 used instead \(--missing-dataset random\)/);
+  }, 60_000);
+
+  it('finds the ShareGPT file in --dataset-dir by the file name of --dataset-path', async () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'data'));
+    const conversations = Array.from({ length: 4 }, (_, i) => ({ conversations: [{ value: `question number ${i} asks` }, { value: `answer ${i} says` }] }));
+    writeFileSync(path.join(dir, 'data', 'my_sharegpt.json'), JSON.stringify(conversations));
+    const perf = 'python benchmarks/benchmark_serving.py --model m/rec --dataset-name sharegpt --dataset-path /home/author/my_sharegpt.json --num-prompts 2';
+    const { trial, bodies } = await runOnRecorder(perf, { datasetDir: path.join(dir, 'data') });
+    expect(trial?.status, JSON.stringify(trial?.failure)).toBe('ok');
+    expect(trial?.deviations).toEqual([]);
+    expect(bodies.every(({ body }) => /^question number \d asks$/.test(String(body.prompt)))).toBe(true);
+  }, 60_000);
+});
+
+describe('client flag rules', () => {
+  it('every client flag of the serving script has a rule (sent, workload, load, target, output or refused)', () => {
+    expect(servingFlagsWithoutRule()).toEqual([]);
+  });
+});
