@@ -4,7 +4,7 @@ import type { Command } from '@commander-js/extra-typings';
 import cliProgress from 'cli-progress';
 import { request } from 'undici';
 import { z } from 'zod';
-import { IsobenchError, errorMessage, redactSecrets, usageError } from '../core/index.js';
+import { addSecretValues, headerSecretValues, IsobenchError, errorMessage, redactDeep, redactSecrets, usageError } from '../core/index.js';
 import {
   BACKENDS,
   DATASET_NAMES,
@@ -316,6 +316,8 @@ function pyFloat(x: number): string {
 async function benchServe(o: Options): Promise<number> {
   const baseUrl = (o.baseUrl ?? `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`).replace(/\/+$/, '');
   const headers = keyValues('--header', o.header, '=');
+  // Every header value is a secret by value (a server that echoes headers must not put them in the output).
+  addSecretValues(Object.values(headers).flatMap(headerSecretValues));
   for (const [k, v] of Object.entries(headers)) {
     const problem = headerProblem(k, v);
     if (problem !== null) throw usageError('--header', problem);
@@ -345,7 +347,7 @@ async function benchServe(o: Options): Promise<number> {
     if (model === undefined) {
       process.stdout.write('Model not specified, fetching first model from server...\n');
       model = await firstModel(baseUrl, authHeaders);
-      process.stdout.write(`First model name: ${model}\n`);
+      process.stdout.write(`First model name: ${redactSecrets(model)}\n`);
     }
     const tokenizer = await resolveTokenizer({ baseUrl, model, ...(o.tokenizer ? { tokenizer: o.tokenizer } : {}) }, controller.signal);
     const workload = await buildWorkload(wcfg, tokenizer, controller.signal);
@@ -407,7 +409,7 @@ async function benchServe(o: Options): Promise<number> {
       const json = buildResultJson(result, { label: o.label ?? null, tokenizerId: tokenizer.id, metadata, detailed: o.saveDetailed, date });
       if (o.resultDir) mkdirSync(o.resultDir, { recursive: true });
       else mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-      writeFileSync(file, redactSecrets(JSON.stringify(json)));
+      writeFileSync(file, JSON.stringify(redactDeep(json)));
       process.stdout.write(`Result saved to ${file}\n`);
     }
     return result.completed === 0 ? 1 : 0;

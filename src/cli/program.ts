@@ -1,6 +1,6 @@
 import { Command, CommanderError } from '@commander-js/extra-typings';
 import pc from 'picocolors';
-import { IsobenchError, redactSecrets } from '../core/index.js';
+import { addSecretValues, IsobenchError, redactSecrets, secretsOfArgs } from '../core/index.js';
 import { registerCommands } from './commands.js';
 
 /** Builds the whole command tree; tests call it to run the real program in-process. */
@@ -16,6 +16,8 @@ export function buildProgram(): Command {
 
 /** Runs the CLI and returns the exit code; the one place that turns errors into messages and exit codes. */
 export async function runCli(argv: readonly string[]): Promise<number> {
+  // Every token, key and header value on the command line is a secret from here on, wherever it is echoed back.
+  addSecretValues(secretsOfArgs(argv));
   const program = buildProgram();
   try {
     await program.parseAsync([...argv]);

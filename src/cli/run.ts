@@ -5,7 +5,7 @@ import { execFileSync } from 'node:child_process';
 import { Command, Option } from '@commander-js/extra-typings';
 import YAML from 'yaml';
 import { z } from 'zod';
-import { IsobenchError, errorMessage, redactSecrets, usageError } from '../core/index.js';
+import { IsobenchError, errorMessage, redactDeep, redactSecrets, usageError } from '../core/index.js';
 import { cleanupLeftovers, createEngine, parseEngineConfig, type Engine } from '../engine/index.js';
 import {
   loadAgent,
@@ -177,7 +177,7 @@ export function exitCodeOf(summary: RunSummary): number {
 /** Prints the table (human output) or nothing (JSON events carry everything). */
 export function printResults(rows: readonly ResultRow[], summary: RunSummary, jsonEvents: boolean): void {
   if (jsonEvents) {
-    process.stdout.write(`${JSON.stringify({ type: 'results', rows })}\n`);
+    process.stdout.write(`${JSON.stringify(redactDeep({ type: 'results', rows }))}\n`);
     return;
   }
   process.stdout.write(`\n${formatResults(rows)}\n`);

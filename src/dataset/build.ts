@@ -1,5 +1,5 @@
 import { analysisMode, choosePrimaryMetric, compare, median, summarize, type CompareOptions } from '../analysis/index.js';
-import type { MetricSet } from '../core/index.js';
+import { redactDeep, type MetricSet } from '../core/index.js';
 import type { Store, TrialRecord, VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
 import type { Measurement } from './compare.js';
@@ -48,7 +48,8 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
       const agent = choose(trialsOf(agentVariants), priority);
       const row = buildRow(task, agentVariants, { baseline, human, agent }, opts);
       if (opts.includeRaw ?? true) await fillRaw(store, row, { baseline, human, agent });
-      rows.push(row);
+      // Stores written before perf commands were redacted keep them in clear: nothing leaves in clear.
+      rows.push(redactDeep(row));
     }
   }
   return rows;

@@ -1,4 +1,4 @@
-import { isSecretEnvName, redactSecrets } from '../core/index.js';
+import { isSecretEnvName, MIN_SECRET_LENGTH, redactValues } from '../core/index.js';
 
 /** Default bound of a captured server log: the last 2 MB are kept. */
 export const DEFAULT_LOG_LIMIT_BYTES = 2 * 1024 * 1024;
@@ -50,14 +50,7 @@ export class LogBuffer {
 /** The values of secret variables in `env`, longest first, for literal redaction. */
 export function secretValues(env: Readonly<Record<string, string>>): string[] {
   return Object.entries(env)
-    .filter(([k, v]) => isSecretEnvName(k) && v.length >= 4)
+    .filter(([k, v]) => isSecretEnvName(k) && v.length >= MIN_SECRET_LENGTH)
     .map(([, v]) => v)
     .sort((a, b) => b.length - a.length);
-}
-
-/** `redactSecrets` plus the literal secret values given. */
-export function redactValues(text: string, secrets: readonly string[]): string {
-  let out = text;
-  for (const s of secrets) out = out.split(s).join('***');
-  return redactSecrets(out);
 }

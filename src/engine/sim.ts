@@ -1,4 +1,4 @@
-import { errorMessage } from '../core/index.js';
+import { errorMessage, redactValues } from '../core/index.js';
 import {
   applySimEffects,
   parseSimProfile,
@@ -11,7 +11,7 @@ import {
 } from '../sim/index.js';
 import type { SimEffects } from '../task/index.js';
 import type { SimEngineConfig } from './config.js';
-import { redactValues, secretValues } from './log-buffer.js';
+import { secretValues } from './log-buffer.js';
 import { inspectPatch } from './patch.js';
 import type { Engine, ExecOptions, ExecResult, PrepareResult, PreparedVariant, ServerHandle, ServerStartOptions, VariantSpec } from './types.js';
 

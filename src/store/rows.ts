@@ -1,6 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Selectable } from 'kysely';
-import { isSecretEnvName, redactSecrets, type Failure } from '../core/index.js';
+import { redactDeep, redactSecrets, type Failure } from '../core/index.js';
 import type { BenchmarkMode, Task, VariantKind } from '../task/index.js';
 import type { LogsTable, RunsTable, TrialsTable, VariantsTable } from './schema.js';
 import type { LogKind, LogRecord, RunRecord, RunStatus, TrialRecord, VariantRecord } from './types.js';
@@ -116,8 +116,9 @@ export function rowToRun(r: Selectable<RunsTable>): RunRecord {
   };
 }
 
+/** The task as stored: its perf command and every other string redacted (the catalog file keeps the original). */
 export function taskToJson(task: Task): string {
-  return JSON.stringify(task);
+  return JSON.stringify(redactDeep(task));
 }
 
 export function logToRow(trialId: string, seq: number, log: LogRecord): Selectable<LogsTable> {
@@ -127,17 +128,4 @@ export function logToRow(trialId: string, seq: number, log: LogRecord): Selectab
 
 export function rowToLog(r: Selectable<LogsTable>): LogRecord {
   return { trialId: r.trial_id, kind: r.kind as LogKind, text: gunzipSync(r.data).toString('utf8') };
-}
-
-/**
- * A copy of a JSON-like value with every string redacted and the values of secret-named keys (`HF_TOKEN`...)
- * replaced: redacting the serialized JSON instead could break its quoting.
- */
-function redactDeep(value: unknown): unknown {
-  if (typeof value === 'string') return redactSecrets(value);
-  if (Array.isArray(value)) return value.map(redactDeep);
-  if (value !== null && typeof value === 'object') {
-    return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, isSecretEnvName(k) && typeof v === 'string' ? '***' : redactDeep(v)]));
-  }
-  return value;
 }

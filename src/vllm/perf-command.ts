@@ -1,3 +1,4 @@
+import { addSecretValues, secretsOfArgs } from '../core/index.js';
 import type { BenchmarkMode } from '../task/index.js';
 import {
   API_SERVER_FLAGS,
@@ -146,7 +147,10 @@ const PYTHON = /^(?:.*\/)?python(?:\d+(?:\.\d+)?)?$/;
 const PLACEHOLDER = /^(?:[A-Z][A-Z0-9_]+|\$\{?[A-Za-z_]\w*\}?|<[^>]+>)$/;
 const NUMBER_LIKE = /^-?(?:\d+\.?\d*|\.\d+)(?:e[-+]?\d+)?$/i;
 
-/** Parses a benchmark command without a shell; never throws (bad quoting is a `status: 'error'` result). */
+/**
+ * Parses a benchmark command without a shell; never throws (bad quoting is a `status: 'error'` result). The secret
+ * values it carries (env tokens, `--hf-token`, `--header` values) become secrets of this process (see core/secrets.ts).
+ */
 export function parsePerfCommand(command: string): PerfCommand {
   const split = splitShellWords(command);
   if (split.status === 'error') return { status: 'error', message: split.message, command };
@@ -154,6 +158,8 @@ export function parsePerfCommand(command: string): PerfCommand {
   const warnings: string[] = [];
   if (split.rest !== undefined) warnings.push(`ignored everything after a shell operator: ${split.rest}`);
   const words = split.words;
+  // Its tokens, keys and header values are secrets isobench was given: redacted by value wherever they show up.
+  addSecretValues(secretsOfArgs(words));
   const env: Record<string, string> = {};
   let i = 0;
   if (words[i] === 'env') i++;
