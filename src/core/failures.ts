@@ -26,6 +26,7 @@ export const FAILURE_CODES = [
   'no_metrics',
   'requests_failed',
   'correctness_mismatch',
+  'probe_unavailable',
   'cancelled',
   'internal_error',
 ] as const;

@@ -25,6 +25,8 @@ export interface ResultRow {
   deviations: string[];
   /** Lowest probe agreement over the trials; null when no probe ran. */
   agreement: number | null;
+  /** Ok serving trials whose probe was compared with nothing (no baseline reference was known when they ran). */
+  unchecked: number;
 }
 
 function metricOf(plan: TaskPlan, trials: readonly TrialRecord[]): string | null {
@@ -78,6 +80,7 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[])
         vsHuman: cmpHuman?.status === 'ok' ? { improvementPct: cmpHuman.improvementPct, verdict: cmpHuman.verdict } : null,
         deviations: [...new Set(mine.flatMap((t) => t.deviations))],
         agreement: agreements.length > 0 ? Math.min(...agreements) : null,
+        unchecked: mine.filter((t) => t.status === 'ok' && t.mode === 'serving' && t.correctness === null).length,
       });
     }
   }

@@ -4,7 +4,7 @@ import { errorMessage, IsobenchError, type Failure } from '../core/index.js';
 import type { Engine, PreparedVariant } from '../engine/index.js';
 import type { RunRecord, Store } from '../store/index.js';
 import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
-import { buildTaskWorkload, type TaskWorkload } from './serving.js';
+import { buildTaskWorkload, usableReference, type TaskWorkload } from './serving.js';
 import { failedTrial, runTrial, startupCheck, type TaskState, type TrialContext, type TrialResult } from './trial.js';
 import type { PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
 
@@ -195,12 +195,16 @@ class Runner {
     for (const t of mine) {
       const probe = (await this.input.store.getLogs(t.id)).find((l) => l.kind === 'probe');
       if (!probe) continue;
+      let reference: string[] | null = null;
       try {
-        state.reference = JSON.parse(probe.text) as (string | null)[];
-        return;
+        reference = usableReference(JSON.parse(probe.text));
       } catch {
         /* a corrupt probe log: try the next trial */
       }
+      // A probe that got no (or not every) output, as earlier versions stored them, is never a reference.
+      if (reference === null) continue;
+      state.reference = reference;
+      return;
     }
   }
 

@@ -241,21 +241,40 @@ function benchConfig(baseUrl: string, model: string, tw: TaskWorkload, warmups: 
   });
 }
 
-/** Greedy outputs of the probe prompts; a prompt that failed (or was not sent because `signal` fired) is null. */
-export async function runProbe(baseUrl: string, model: string, signal: AbortSignal): Promise<(string | null)[]> {
-  const out: (string | null)[] = [];
+/** The probe's greedy outputs, one per prompt; a prompt that got no output is null, with its reason in `errors`. */
+export interface ProbeResult {
+  outputs: (string | null)[];
+  errors: (string | null)[];
+}
+
+/**
+ * Greedy outputs of the probe prompts on the workload's own backend and endpoint (chat or completions). A prompt
+ * whose request failed (or was not sent because `signal` fired) gets null and the reason.
+ */
+export async function runProbe(baseUrl: string, model: string, plan: Pick<WorkloadPlan, 'backend' | 'endpoint'>, signal: AbortSignal): Promise<ProbeResult> {
+  const result: ProbeResult = { outputs: [], errors: [] };
   for (const prompt of PROBE_PROMPTS) {
     if (signal.aborted) {
-      out.push(null);
+      result.outputs.push(null);
+      result.errors.push('not sent: the trial was stopped');
       continue;
     }
     try {
-      out.push((await completeGreedy(baseUrl, model, prompt, PROBE_MAX_TOKENS, signal)).text);
-    } catch {
-      out.push(null);
+      result.outputs.push((await completeGreedy(baseUrl, { backend: plan.backend, endpoint: plan.endpoint, model, prompt, maxTokens: PROBE_MAX_TOKENS }, signal)).text);
+      result.errors.push(null);
+    } catch (err) {
+      result.outputs.push(null);
+      result.errors.push(errorMessage(err));
     }
   }
-  return out;
+  return result;
+}
+
+/** Probe outputs that can serve as the baseline's reference: one string per probe prompt, none missing. */
+export function usableReference(outputs: unknown): string[] | null {
+  if (!Array.isArray(outputs) || outputs.length !== PROBE_PROMPTS.length) return null;
+  const strings = outputs.filter((o): o is string => typeof o === 'string');
+  return strings.length === outputs.length ? strings : null;
 }
 
 export type MeasureResult =

@@ -7,7 +7,7 @@ import { classifyLog, parseStandaloneOutput } from './classify.js';
 import type { RunEvent, TrialOutcome, TrialPhase } from './events.js';
 import { primaryMetric } from './primary.js';
 import { waitReady } from './readiness.js';
-import { measureServing, runProbe, type TaskWorkload } from './serving.js';
+import { measureServing, runProbe, usableReference, type ProbeResult, type TaskWorkload } from './serving.js';
 import type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
 
 /** Per-task state shared by the trials of one task. */
@@ -19,8 +19,8 @@ export interface TaskState {
   deviations: string[];
   /** Built once per task (first server up) so that every variant gets the identical workload. */
   workload: (baseUrl: string, signal: AbortSignal) => Promise<TaskWorkload>;
-  /** The baseline's probe outputs (first baseline trial of this run, or stored); null when none is known yet. */
-  reference: (string | null)[] | null;
+  /** The baseline's probe outputs (first baseline trial of this run, or stored), every prompt answered; null when none is known yet. */
+  reference: string[] | null;
 }
 
 /** What a trial needs from the run. */
@@ -164,6 +164,14 @@ export async function startupCheck(runCtx: TrialContext, prepared: PreparedVaria
   });
 }
 
+/** The failure of a probe that did not get every output: how many it got and the first reason. */
+function probeUnavailable(probe: ProbeResult): Failure {
+  const got = probe.outputs.filter((o) => o !== null).length;
+  const first = probe.errors.findIndex((e) => e !== null);
+  const reason = first < 0 ? '' : `; prompt ${first + 1}: ${probe.errors[first] ?? ''}`;
+  return { code: 'probe_unavailable', evidence: `the correctness probe got ${got} of ${probe.outputs.length} outputs${reason}`, source: 'probe' };
+}
+
 async function servingBody(ctx: TrialContext, state: TaskState, variant: PlannedVariant, prepared: PreparedVariant, rec: TrialRecorder): Promise<Ending> {
   const perf = state.plan.perf;
   if (!perf) return { status: 'failed', failure: { code: 'task_invalid', evidence: 'no perf command' } };
@@ -184,11 +192,17 @@ async function servingBody(ctx: TrialContext, state: TaskState, variant: Planned
       failure: { code: 'bench_timeout', evidence: `${what} did not finish within --timeout-trial ${ctx.settings.timeoutTrialS} s`, source: 'bench' },
     });
     rec.enter('probe');
-    const outputs = await runProbe(server.baseUrl, perf.model ?? '', budget);
+    const probe = await runProbe(server.baseUrl, perf.model ?? '', workload.plan, budget);
     cancelledIfAborted(ctx.signal);
     if (budget.aborted) return timeout('the correctness probe');
-    rec.log('probe', JSON.stringify(outputs));
-    if (variant.record.kind === 'baseline' && state.reference === null && outputs.some((o) => o !== null)) state.reference = outputs;
+    rec.log('probe', JSON.stringify(probe.outputs));
+    const outputs = usableReference(probe.outputs);
+    if (outputs === null) {
+      // A probe that got no output checks nothing: the trial says so and is never a reference (nor measured).
+      const crash = await crashOf(server, 'during the correctness probe');
+      return { status: 'failed', failure: crash ?? probeUnavailable(probe) };
+    }
+    if (variant.record.kind === 'baseline' && state.reference === null) state.reference = outputs;
     const correctness = state.reference === null ? null : agreement(state.reference, outputs);
     if (correctness && correctness.agreement < MISMATCH_BELOW) {
       return {

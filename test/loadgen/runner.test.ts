@@ -286,7 +286,22 @@ describe('completeGreedy', () => {
       });
     });
     onTestFinished(() => undefined);
-    expect(await completeGreedy(url, 'm', 'Hello', 8)).toEqual({ text: ' hi there', tokens: 2 });
+    expect(await completeGreedy(url, { backend: 'openai', endpoint: '/v1/completions', model: 'm', prompt: 'Hello', maxTokens: 8 })).toEqual({ text: ' hi there', tokens: 2 });
     expect(body).toEqual({ model: 'm', prompt: 'Hello', max_tokens: 8, temperature: 0, stream: false });
+  });
+
+  it('speaks chat on the chat backend: one user message, the answer from choices[0].message.content', async () => {
+    let body: Record<string, unknown> = {};
+    let path = '';
+    const { url } = await startServer((req, res) => {
+      path = req.url ?? '';
+      void readBody(req).then((b) => {
+        body = JSON.parse(b) as Record<string, unknown>;
+        res.writeHead(200, { 'content-type': 'application/json' }).end(JSON.stringify({ choices: [{ message: { role: 'assistant', content: ' hi' } }], usage: { completion_tokens: 1 } }));
+      });
+    });
+    expect(await completeGreedy(url, { backend: 'openai-chat', endpoint: '/v1/chat/completions', model: 'm', prompt: 'Hello', maxTokens: 8 })).toEqual({ text: ' hi', tokens: 1 });
+    expect(path).toBe('/v1/chat/completions');
+    expect(body).toEqual({ model: 'm', messages: [{ role: 'user', content: 'Hello' }], max_completion_tokens: 8, temperature: 0, stream: false });
   });
 });

@@ -4,6 +4,7 @@ import path from 'node:path';
 import { onTestFinished } from 'vitest';
 import type { AgentSource, RunSettings } from '../../src/run/index.js';
 import { patchSha256 } from '../../src/run/index.js';
+import { openStore, type Store } from '../../src/store/index.js';
 import { TaskSchema, type Task, type TaskInput } from '../../src/task/index.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
@@ -13,6 +14,16 @@ export function tempDir(prefix = 'isobench-run-'): string {
   const dir = mkdtempSync(path.join(tmpdir(), prefix));
   onTestFinished(() => rmSync(dir, { recursive: true, force: true }));
   return dir;
+}
+
+/** Runs `fn` with a fresh SQLite store in a temp dir, closed afterwards. */
+export async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
+  const store = await openStore(path.join(tempDir(), 'run.sqlite'));
+  try {
+    return await fn(store);
+  } finally {
+    await store.close();
+  }
 }
 
 /** A tiny serving perf command: a handful of short requests so a trial takes well under a second. */

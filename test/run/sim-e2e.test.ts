@@ -1,18 +1,7 @@
-import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/index.js';
 import { planRun, runBenchmarks, summarizeResults, type RunEvent } from '../../src/run/index.js';
-import { openStore, type Store } from '../../src/store/index.js';
-import { memAgent, pyPatch, settings, task, tempDir } from './helpers.js';
-
-async function withStore<T>(fn: (store: Store) => Promise<T>): Promise<T> {
-  const store = await openStore(path.join(tempDir(), 'run.sqlite'));
-  try {
-    return await fn(store);
-  } finally {
-    await store.close();
-  }
-}
+import { memAgent, pyPatch, settings, task, withStore } from './helpers.js';
 
 function simEngine() {
   return createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1, startup_delay_ms: 20 } });
@@ -122,7 +111,8 @@ describe('runBenchmarks on the sim engine', () => {
   it('records requests_failed when every request fails and bench_timeout when the run outlives --timeout-trial', async () => {
     await withStore(async (store) => {
       const s = settings({ trials: 1, variants: ['baseline'], oomFallbackMaxModelLen: 0, timeoutTrialS: 2 });
-      for (const [commit, profile] of [['3', { error_rate: 1 }], ['4', { stall_after_chunks: 1 }]] as const) {
+      // max_model_len 33 holds every probe prompt with its 16 tokens (at most 16 + 16) but no request of the workload (32 + 4).
+      for (const [commit, profile] of [['3', { max_model_len: 33 }], ['4', { stall_after_chunks: 1 }]] as const) {
         const engine = createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1, ...profile } });
         await runBenchmarks({ plans: planRun([task(commit)], [], s), engine, store, settings: s, config: {} });
         await engine.cleanup();

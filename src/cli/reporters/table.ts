@@ -15,6 +15,7 @@ export function formatResults(rows: readonly ResultRow[]): string {
       ...r.failures.map((f) => `${f.code}×${f.count}`),
       ...r.deviations.filter((d) => d.includes('oom fallback')).map(() => 'oom fallback'),
       ...(r.agreement !== null && r.agreement < 1 ? [`probe ${(r.agreement * 100).toFixed(0)}%`] : []),
+      ...(r.unchecked > 0 ? [`probe unchecked×${r.unchecked}`] : []),
     ].join(', ');
     cells.push([short(r.taskCommit), r.label, String(r.ok), String(r.failed), r.metric ?? '', r.median === null ? '' : metricValue(r.median), pct(r.vsBaseline), pct(r.vsHuman), notes]);
   }

@@ -1,0 +1,115 @@
+import { describe, expect, it } from 'vitest';
+import { createEngine } from '../../src/engine/index.js';
+import { PROBE_MAX_TOKENS, PROBE_PROMPTS, planRun, runBenchmarks, summarizeResults } from '../../src/run/index.js';
+import { defaultSimProfile, startSimServer } from '../../src/sim/index.js';
+import type { TrialRecord } from '../../src/store/index.js';
+import { settings, task, TINY_SERVING, withStore } from './helpers.js';
+
+function simEngine(profile: Record<string, unknown> = {}) {
+  return createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1, ...profile } });
+}
+
+/** The sim's greedy outputs of the probe prompts, asked directly on `path` (completions or chat). */
+async function simGreedy(chat: boolean): Promise<string[]> {
+  const server = await startSimServer({ ...defaultSimProfile, model: 'sim/tiny' }, { port: 0 });
+  try {
+    await server.ready;
+    const out: string[] = [];
+    for (const prompt of PROBE_PROMPTS) {
+      const body = chat
+        ? { model: 'sim/tiny', messages: [{ role: 'user', content: prompt }], max_completion_tokens: PROBE_MAX_TOKENS, temperature: 0 }
+        : { model: 'sim/tiny', prompt, max_tokens: PROBE_MAX_TOKENS, temperature: 0 };
+      const res = await fetch(`${server.url}${chat ? '/v1/chat/completions' : '/v1/completions'}`, { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+      const json = (await res.json()) as { choices: { text?: string; message?: { content: string } }[] };
+      out.push((chat ? json.choices[0]?.message?.content : json.choices[0]?.text) ?? '');
+    }
+    return out;
+  } finally {
+    await server.close();
+  }
+}
+
+describe('the correctness probe', () => {
+  it('is probe_unavailable with its reason when a probe request fails (HTTP 500), for the baseline too, never correctness_mismatch', async () => {
+    await withStore(async (store) => {
+      // Every 2nd generation request of each server start gets HTTP 500: probes 2 and 4 fail.
+      const s = settings({ trials: 1, variants: ['baseline', 'human'], oomFallbackMaxModelLen: 0 });
+      const plans = planRun([task('7')], [], s);
+      const engine = simEngine({ error_every: 2 });
+      await runBenchmarks({ plans, engine, store, settings: s, config: {} });
+      await engine.cleanup();
+      const trials = await store.listTrials({ taskCommit: '7'.repeat(40) });
+      expect(trials.map((t) => t.failure?.code)).toEqual(['probe_unavailable', 'probe_unavailable']);
+      for (const t of trials) {
+        expect(t.status).toBe('failed');
+        expect(t.correctness).toBeNull();
+        expect(t.failure?.source).toBe('probe');
+        expect(t.failure?.evidence).toMatch(/^the correctness probe got 2 of 4 outputs; prompt 2: .*HTTP 500/);
+      }
+      const rows = await summarizeResults(store, plans);
+      expect(rows.map((r) => r.failures)).toEqual([[{ code: 'probe_unavailable', count: 1 }], [{ code: 'probe_unavailable', count: 1 }]]);
+    });
+  }, 60_000);
+
+  it('on resume, never takes a stored baseline probe without outputs as the reference', async () => {
+    await withStore(async (store) => {
+      const s = settings({ trials: 2, variants: ['baseline', 'human'], oomFallbackMaxModelLen: 0 });
+      const plans = planRun([task('8')], [], s);
+      const plan = plans[0]!;
+      // A baseline trial stored by an earlier version: ok, but its probe got no output at all.
+      const first = plan.trials[0]!;
+      await store.upsertTask(plan.task);
+      for (const v of plan.variants) await store.upsertVariant(v.record);
+      await store.createRun({ id: 'old-run', startedAt: '2026-01-01T00:00:00Z', finishedAt: null, status: 'running', engine: 'sim', host: 'test', config: {} });
+      const stored: TrialRecord = {
+        id: 'old-baseline-1',
+        trialKey: first.key,
+        runId: 'old-run',
+        variantId: first.variantId,
+        taskCommit: plan.task.commit,
+        trialIndex: 1,
+        mode: 'serving',
+        status: 'ok',
+        failure: null,
+        metrics: { ttft_mean: 10 },
+        deviations: [],
+        correctness: null,
+        engine: 'sim',
+        host: 'test',
+        dataSource: 'isobench',
+        model: 'sim/tiny',
+        command: null,
+        workloadHash: null,
+        startedAt: '2026-01-01T00:00:00Z',
+        finishedAt: '2026-01-01T00:00:01Z',
+        durationS: 1,
+      };
+      await store.saveTrial(stored, [], [{ trialId: stored.id, kind: 'probe', text: JSON.stringify([null, null, null, null]) }]);
+      const engine = simEngine();
+      await runBenchmarks({ plans, engine, store, settings: s, config: {} });
+      await engine.cleanup();
+      const trials = (await store.listTrials({ taskCommit: plan.task.commit })).filter((t) => t.id !== stored.id);
+      expect(trials.map((t) => `${t.variantId.split(':')[1]}#${t.trialIndex} ${t.status} ${t.failure?.code ?? ''}`)).toEqual(['human#1 ok ', 'baseline#2 ok ', 'human#2 ok ']);
+      // human #1 ran before any usable reference: unchecked (null), said so in the table; human #2 agrees with baseline #2.
+      expect(trials.map((t) => t.correctness?.agreement ?? null)).toEqual([null, 1, 1]);
+      const rows = await summarizeResults(store, plans);
+      expect(rows.find((r) => r.label === 'human')?.unchecked).toBe(1);
+    });
+  }, 60_000);
+
+  it('speaks the backend of the workload: a chat perf command is probed on /v1/chat/completions', async () => {
+    await withStore(async (store) => {
+      const s = settings({ trials: 1, variants: ['baseline'], oomFallbackMaxModelLen: 0 });
+      const chatTask = task('9', { perf_command: `${TINY_SERVING} --backend openai-chat --endpoint /v1/chat/completions` });
+      const engine = simEngine();
+      await runBenchmarks({ plans: planRun([chatTask], [], s), engine, store, settings: s, config: {} });
+      await engine.cleanup();
+      const [t] = await store.listTrials({ taskCommit: chatTask.commit });
+      expect(t?.status, JSON.stringify(t?.failure)).toBe('ok');
+      const probe = (await store.getLogs(t?.id ?? '')).find((l) => l.kind === 'probe');
+      const chat = await simGreedy(true);
+      expect(chat).not.toEqual(await simGreedy(false));
+      expect(JSON.parse(probe?.text ?? 'null')).toEqual(chat);
+    });
+  }, 60_000);
+});
