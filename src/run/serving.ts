@@ -248,10 +248,10 @@ export interface ProbeResult {
 }
 
 /**
- * Greedy outputs of the probe prompts on the workload's own backend and endpoint (chat or completions). A prompt
+ * Greedy outputs of the probe prompts on the workload's own backend, endpoint and model name (chat or completions). A prompt
  * whose request failed (or was not sent because `signal` fired) gets null and the reason.
  */
-export async function runProbe(baseUrl: string, model: string, plan: Pick<WorkloadPlan, 'backend' | 'endpoint'>, signal: AbortSignal): Promise<ProbeResult> {
+export async function runProbe(baseUrl: string, model: string, plan: Pick<WorkloadPlan, 'backend' | 'endpoint' | 'servedModelName'>, signal: AbortSignal): Promise<ProbeResult> {
   const result: ProbeResult = { outputs: [], errors: [] };
   for (const prompt of PROBE_PROMPTS) {
     if (signal.aborted) {
@@ -260,7 +260,7 @@ export async function runProbe(baseUrl: string, model: string, plan: Pick<Worklo
       continue;
     }
     try {
-      result.outputs.push((await completeGreedy(baseUrl, { backend: plan.backend, endpoint: plan.endpoint, model, prompt, maxTokens: PROBE_MAX_TOKENS }, signal)).text);
+      result.outputs.push((await completeGreedy(baseUrl, { backend: plan.backend, endpoint: plan.endpoint, model: plan.servedModelName ?? model, prompt, maxTokens: PROBE_MAX_TOKENS }, signal)).text);
       result.errors.push(null);
     } catch (err) {
       result.outputs.push(null);
