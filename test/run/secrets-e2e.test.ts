@@ -60,10 +60,12 @@ async function storeText(location: string): Promise<string> {
 }
 
 const TINY = '--dataset-name random --random-input-len 32 --random-output-len 4 --num-prompts 4 --max-concurrency 2 --seed 1';
-/** A perf command that carries every kind of secret: env tokens, a header and a token flag. */
-const COMMAND = `HF_TOKEN=${REAL_HF} OPENAI_API_KEY=${SHORT_SK} python benchmarks/benchmark_serving.py --model sim/tiny ${TINY} --header 'Authorization: Bearer ${HEADER_TOKEN}' --hf-token ${SHORT_HF}`;
-/** The same secrets in a command that cannot run (a placeholder number): its evidence quotes the command. */
-const INVALID = `OPENAI_API_KEY=${REAL_SK} python benchmarks/benchmark_serving.py --model sim/tiny --num-prompts NUM --hf-token ${SHORT_HF}`;
+/** A perf command that runs, with tokens in its environment (the servers get them, and print them). */
+const COMMAND = `HF_TOKEN=${REAL_HF} OPENAI_API_KEY=${SHORT_SK} python benchmarks/benchmark_serving.py --model sim/tiny ${TINY}`;
+/** Header and token flags the serving script does not take: refused (unsupported_flag), its evidence quotes the command. */
+const REFUSED = `HF_TOKEN=${SHORT_HF} python benchmarks/benchmark_serving.py --model sim/tiny ${TINY} --header 'Authorization: Bearer ${HEADER_TOKEN}' --hf-token ${SHORT_HF}`;
+/** The same secrets in a command that cannot run (a placeholder number). */
+const INVALID = `OPENAI_API_KEY=${REAL_SK} python benchmarks/benchmark_serving.py --model sim/tiny --num-prompts NUM --api-key ${REAL_SK}`;
 
 describe('secrets never reach a file or an output (whole pipeline)', () => {
   it('run (sim and process engines), bench serve against an echoing server, dataset, report, perf-command, tasks check: 0 hits', async () => {
@@ -74,7 +76,8 @@ describe('secrets never reach a file or an output (whole pipeline)', () => {
       version: 1,
       tasks: [
         { commit: '1'.repeat(40), parent: '2'.repeat(40), subject: 'secrets', perf_command: COMMAND },
-        { commit: '3'.repeat(40), parent: '4'.repeat(40), subject: 'invalid', perf_command: INVALID },
+        { commit: '3'.repeat(40), parent: '4'.repeat(40), subject: 'refused', perf_command: REFUSED },
+        { commit: '5'.repeat(40), parent: '6'.repeat(40), subject: 'invalid', perf_command: INVALID },
       ],
     };
     writeFileSync(tasks, JSON.stringify(catalog));
@@ -161,6 +164,7 @@ describe('secrets never reach a file or an output (whole pipeline)', () => {
     }
     for (const json of [[], ['--json']]) {
       outputs.push(await isobench(['perf-command', COMMAND, ...json], dir));
+      outputs.push(await isobench(['perf-command', REFUSED, ...json], dir));
       outputs.push(await isobench(['perf-command', INVALID, ...json], dir));
       outputs.push(await isobench(['tasks', 'check', tasks, ...json], dir));
     }
@@ -172,6 +176,8 @@ describe('secrets never reach a file or an output (whole pipeline)', () => {
 
     // The pipeline really ran: trials, server logs, bench output, rows.
     expect(texts.find(([f]) => f === 'process store, decoded')?.[1].includes('argv')).toBe(true);
+    expect(texts.find(([f]) => f === 'sim store, decoded')?.[1].includes('"status":"ok"')).toBe(true);
+    expect(texts.find(([f]) => f === 'sim store, decoded')?.[1].includes('unsupported_flag')).toBe(true);
     expect(outputs[2]?.stdout.includes('Successful requests:')).toBe(true);
 
     const hits = texts.flatMap(([where, text]) => SECRETS.filter((s) => text.includes(s)).map((s) => `${where}: ${s}`));
