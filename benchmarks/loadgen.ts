@@ -61,7 +61,7 @@ function workload(n: number, maxTokens: number): Workload {
   return {
     config: defaultWorkloadConfig({ numPrompts: n }),
     tokenizerId: 'bench',
-    requests: Array.from({ length: n }, (_, index) => ({ index, prompt: 'ba be bi bo bu', promptTokens: 5, maxTokens })),
+    requests: Array.from({ length: n }, (_, index) => ({ index, prompt: 'ba be bi bo bu', promptTokens: 5, maxTokens, serverPromptTokens: 5 })),
   };
 }
 

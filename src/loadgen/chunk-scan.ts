@@ -1,6 +1,6 @@
 /**
  * An allocation-free scan of one streamed completion chunk's JSON bytes: it validates the JSON strictly and finds
- * `choices[0].text`, `choices[0].delta.{content,reasoning_content,reasoning}` and `usage.completion_tokens`. It only
+ * `choices[0].text`, `choices[0].delta.{content,reasoning_content,reasoning}` and `usage.{completion,prompt}_tokens`. It only
  * answers for the usual shape; anything else (an `error` key, `object: "error"`, escaped keys, duplicate keys of
  * interest, an unexpected type, deep nesting, invalid JSON) makes `scan` return false, and the caller falls back to
  * `JSON.parse`, which decides and words the failure exactly as before.
@@ -36,6 +36,7 @@ const K_CONTENT = key('content');
 const K_REASONING_CONTENT = key('reasoning_content');
 const K_REASONING = key('reasoning');
 const K_COMPLETION_TOKENS = key('completion_tokens');
+const K_PROMPT_TOKENS = key('prompt_tokens');
 
 class Invalid extends Error {}
 // One preallocated throwable: bailing out of the recursion costs no allocation.
@@ -50,6 +51,8 @@ export class ChunkScanner {
   readonly special = new Uint8Array(4);
   /** usage.completion_tokens when it is a number, else NaN. */
   usageTokens = NaN;
+  /** usage.prompt_tokens when it is a number, else NaN. */
+  usagePromptTokens = NaN;
   private b: Buffer = Buffer.alloc(0);
   private p = 0;
   private e = 0;
@@ -63,6 +66,7 @@ export class ChunkScanner {
     this.e = end;
     this.kind.fill(ABSENT);
     this.usageTokens = NaN;
+    this.usagePromptTokens = NaN;
     this.seen = 0;
     try {
       this.ws();
@@ -159,15 +163,29 @@ export class ChunkScanner {
       if (this.keyIs(K_REASONING, ks, ke)) return this.slot(SLOT_REASONING, depth);
     } else if (ctx === CTX_USAGE && this.keyIs(K_COMPLETION_TOKENS, ks, ke)) {
       this.once(4);
-      const c = this.peek();
-      if (c === 0x2d || (c >= 0x30 && c <= 0x39)) {
-        const s = this.p;
-        this.number();
-        this.usageTokens = Number(this.b.toString('latin1', s, this.p));
+      const n = this.numberValue();
+      if (n !== null) {
+        this.usageTokens = n;
+        return;
+      }
+    } else if (ctx === CTX_USAGE && this.keyIs(K_PROMPT_TOKENS, ks, ke)) {
+      this.once(16);
+      const n = this.numberValue();
+      if (n !== null) {
+        this.usagePromptTokens = n;
         return;
       }
     }
     this.value(depth);
+  }
+
+  /** A number value at the cursor, consumed; null (nothing consumed) when the value is of another type. */
+  private numberValue(): number | null {
+    const c = this.peek();
+    if (c !== 0x2d && (c < 0x30 || c > 0x39)) return null;
+    const s = this.p;
+    this.number();
+    return Number(this.b.toString('latin1', s, this.p));
   }
 
   private keyIs(k: Buffer, ks: number, ke: number): boolean {

@@ -1,3 +1,4 @@
+import { isUtf8 } from 'node:buffer';
 import { performance } from 'node:perf_hooks';
 import { errorMessage } from '../core/index.js';
 import { ABSENT, ChunkScanner, NULL, SLOT_CONTENT, SLOT_REASONING, SLOT_REASONING_CONTENT, SLOT_TEXT, STRING } from './chunk-scan.js';
@@ -14,6 +15,8 @@ export interface StreamOutcome {
   text: string;
   /** `usage.completion_tokens` of the final usage chunk, when the server sent one. */
   usageTokens: number | null;
+  /** `usage.prompt_tokens` of the final usage chunk, when the server sent one. */
+  usagePromptTokens: number | null;
   error: string | null;
 }
 
@@ -35,7 +38,7 @@ export interface StreamRequest {
  */
 export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
   return new Promise((resolve) => {
-    const out: StreamOutcome = { ok: false, startT: performance.now(), chunkTimes: [], text: '', usageTokens: null, error: null };
+    const out: StreamOutcome = { ok: false, startT: performance.now(), chunkTimes: [], text: '', usageTokens: null, usagePromptTokens: null, error: null };
     const acc = new StreamAccumulator();
     let status = 0;
     let errorBody = '';
@@ -109,7 +112,7 @@ export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
 
 interface ChunkShape {
   choices?: { text?: unknown; delta?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown } }[];
-  usage?: { completion_tokens?: unknown } | null;
+  usage?: { completion_tokens?: unknown; prompt_tokens?: unknown } | null;
   error?: unknown;
   object?: unknown;
   message?: unknown;
@@ -132,16 +135,24 @@ class StreamAccumulator {
   private text = Buffer.allocUnsafe(512);
   private textLen = 0;
   private usage: number | null = null;
+  private usagePrompt: number | null = null;
 
   /** Records one event's data; returns a failure reason or null. Role-only and empty chunks are not tokens. */
   absorb(buf: Buffer, start: number, end: number, t: number, chat: boolean): string | null {
-    if (!scanner.scan(buf, start, end)) return this.absorbParsed(buf.toString('utf8', start, end), t, chat);
+    if (!scanner.scan(buf, start, end)) {
+      // Decoding would silently turn invalid bytes into U+FFFD: the server sent text that is not UTF-8.
+      if (!isUtf8(buf.subarray(start, end))) return `invalid UTF-8 in stream chunk: ${buf.toString('latin1', start, Math.min(end, start + 200))}`;
+      return this.absorbParsed(buf.toString('utf8', start, end), t, chat);
+    }
     if (!Number.isNaN(scanner.usageTokens)) this.usage = scanner.usageTokens;
+    if (!Number.isNaN(scanner.usagePromptTokens)) this.usagePrompt = scanner.usagePromptTokens;
     const slot = chat ? firstPresent() : SLOT_TEXT;
     if (slot === -1 || scanner.kind[slot] !== STRING) return null;
     const s = scanner.start[slot]!;
     const e = scanner.end[slot]!;
     if (e === s) return null;
+    // The text must be UTF-8; only a slot with escapes or non-ASCII bytes needs the check.
+    if (scanner.special[slot] === 1 && !isUtf8(buf.subarray(s, e))) return `invalid UTF-8 in stream chunk: ${buf.toString('latin1', start, Math.min(end, start + 200))}`;
     this.addTime(t);
     // Escapes and non-ASCII go through a decode, so the text is what JSON.parse and UTF-8 decoding give per chunk.
     if (scanner.special[slot] === 1) this.appendString(JSON.parse(buf.toString('utf8', s - 1, e + 1)) as string);
@@ -171,6 +182,8 @@ class StreamAccumulator {
     }
     const tokens = obj.usage?.completion_tokens;
     if (typeof tokens === 'number') this.usage = tokens;
+    const promptTokens = obj.usage?.prompt_tokens;
+    if (typeof promptTokens === 'number') this.usagePrompt = promptTokens;
     return null;
   }
 
@@ -179,6 +192,7 @@ class StreamAccumulator {
     out.chunkTimes = this.times;
     out.text = this.text.toString('utf8', 0, this.textLen);
     out.usageTokens = this.usage;
+    out.usagePromptTokens = this.usagePrompt;
   }
 
   /** Content chunks so far. */

@@ -13,6 +13,8 @@ export interface RequestRecord {
   e2elMs: number | null;
   /** Output tokens: usage.completion_tokens, else the tokenizer's count, else the content chunk count. */
   outputTokens: number;
+  /** `usage.prompt_tokens` as the server reported it, null when it did not. */
+  usagePromptTokens: number | null;
   text: string;
   error: string | null;
 }

@@ -42,7 +42,9 @@ export function requestBody(cfg: ServeBenchConfig, req: WorkloadRequest): string
   const body: Record<string, unknown> = { model: cfg.servedModelName ?? cfg.model };
   if (chat) {
     body.messages = [{ role: 'user', content: req.prompt }];
+    // Both bounds: vLLM reads either, OpenAI only the new one, llama.cpp and older servers only max_tokens.
     body.max_completion_tokens = req.maxTokens;
+    body.max_tokens = req.maxTokens;
   } else {
     body.prompt = req.prompt;
     body.max_tokens = req.maxTokens;
@@ -169,7 +171,13 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
     await Promise.all(inflight);
     if (signal?.aborted) throw cancelled();
     const durationS = (performance.now() - start) / 1000;
-    await countMissingTokens(records, opts.tokenizer, signal);
+    const exact = await countMissingTokens(records, opts.tokenizer, signal);
+    for (const rec of records) {
+      const problem = rec.ok ? outputProblem(cfg, reqs[rec.index]!, rec, exact.has(rec.index)) : null;
+      if (problem === null) continue;
+      failRecord(rec, problem);
+      onEvent?.({ type: 'request-failed', index: rec.index, error: problem });
+    }
     onEvent?.({ type: 'phase', phase: 'done', total: reqs.length });
     return assembleResult(cfg, workload, records, durationS, lag, cfg.rampUp ? rpsEvents : null, performance.timeOrigin + start);
   } finally {
@@ -180,6 +188,28 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
 
 function cancelled(): IsobenchError {
   return new IsobenchError('E_CANCELLED', 'serving benchmark cancelled');
+}
+
+/**
+ * Why a streamed request that finished does not count: its output length differs from the request (exactly, with
+ * ignore_eos; more than asked, without, where stopping at EOS is allowed) or the server counted another prompt than
+ * the one sent (completions only: chat adds its template). A length from the content chunk count (no usage, no
+ * tokenizer) is a lower bound of the tokens, so it can only show "more than asked".
+ */
+function outputProblem(cfg: ServeBenchConfig, req: WorkloadRequest, rec: RequestRecord, exact: boolean): string | null {
+  const n = rec.outputTokens;
+  if (exact && cfg.ignoreEos ? n !== req.maxTokens : n > req.maxTokens) return `output length ${n}, requested ${req.maxTokens}${exact ? '' : ' (content chunks counted)'}`;
+  if (cfg.backend !== 'openai-chat' && rec.usagePromptTokens !== null && rec.usagePromptTokens !== req.serverPromptTokens) {
+    return `input length ${rec.usagePromptTokens} (usage.prompt_tokens), sent ${req.serverPromptTokens}: the server tokenizes the prompt differently`;
+  }
+  return null;
+}
+
+function failRecord(rec: RequestRecord, error: string): void {
+  rec.ok = false;
+  rec.error = error;
+  rec.itlMs = [];
+  rec.outputTokens = 0;
 }
 
 function toRecord(req: WorkloadRequest, o: StreamOutcome, start: number, arrival: number): RequestRecord {
@@ -198,20 +228,27 @@ function toRecord(req: WorkloadRequest, o: StreamOutcome, start: number, arrival
     e2elMs: last === undefined ? null : last - o.startT,
     // -1 marks "no usage": filled by the tokenizer or the chunk count before metrics are computed.
     outputTokens: o.ok ? (o.usageTokens ?? -1) : 0,
+    usagePromptTokens: o.usagePromptTokens,
     text: o.text,
     error: o.error,
   };
 }
 
-async function countMissingTokens(records: RequestRecord[], tokenizer: Tokenizer | undefined, signal?: AbortSignal): Promise<void> {
+/** Fills the output length of responses without usage; returns the indexes whose count is only the chunk count. */
+async function countMissingTokens(records: RequestRecord[], tokenizer: Tokenizer | undefined, signal?: AbortSignal): Promise<Set<number>> {
   const missing = records.filter((r) => r.outputTokens === -1);
-  if (missing.length === 0) return;
+  const exact = new Set(records.filter((r) => r.outputTokens !== -1).map((r) => r.index));
+  if (missing.length === 0) return exact;
   if (tokenizer) {
     const ids = await tokenizer.encode(missing.map((r) => r.text), { addSpecialTokens: false, ...(signal ? { signal } : {}) });
-    missing.forEach((r, k) => (r.outputTokens = ids[k]!.length));
+    missing.forEach((r, k) => {
+      r.outputTokens = ids[k]!.length;
+      exact.add(r.index);
+    });
   } else {
     for (const r of missing) r.outputTokens = r.itlMs.length + 1;
   }
+  return exact;
 }
 
 function assembleResult(

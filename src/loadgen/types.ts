@@ -34,8 +34,13 @@ export interface WorkloadRequest {
   index: number;
   prompt: string;
   promptTokens: number;
-  /** `max_tokens` (`max_completion_tokens` for chat). */
+  /** `max_tokens` (and `max_completion_tokens` for chat). */
   maxTokens: number;
+  /**
+   * The prompt tokens a server with the same tokenizer reports in `usage.prompt_tokens` for a completion: the prompt
+   * encoded with its special tokens (synthetic prompts count without them in `promptTokens`, as vLLM's do).
+   */
+  serverPromptTokens: number;
 }
 
 /** The deterministic list of requests every variant of a task receives. */

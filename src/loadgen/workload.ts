@@ -140,7 +140,7 @@ async function randomDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: Abort
   });
   const targets = inputLens.map((len) => cfg.randomPrefixLen + len);
   const { prompts, lengths } = await fitToLength(tok, seqs, targets, pool, rng, signal);
-  return prompts.map((prompt, i) => ({ prompt, promptTokens: lengths[i]!, maxTokens: outputLens[i]! }));
+  return prompts.map((prompt, i) => ({ prompt, promptTokens: lengths[i]!, maxTokens: outputLens[i]!, serverPromptTokens: lengths[i]! + tok.numSpecialTokens }));
 }
 
 function readDatasetFile(cfg: WorkloadConfig): string {
@@ -191,7 +191,7 @@ async function sharegptDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: Abo
       const promptLen = promptIds[k]!.length;
       const outputLen = cfg.sharegptOutputLen ?? completionIds![k]!.length;
       if (!validSequence(promptLen, outputLen, cfg.sharegptOutputLen !== null)) continue;
-      out.push({ prompt: slice[k]![0], promptTokens: promptLen, maxTokens: outputLen });
+      out.push({ prompt: slice[k]![0], promptTokens: promptLen, maxTokens: outputLen, serverPromptTokens: promptLen });
     }
   }
   return oversample(out, cfg.numPrompts, rng, `ShareGPT file ${cfg.datasetPath}`);
@@ -225,7 +225,7 @@ async function sonnetDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: Abort
     const ids = await tok.encode(candidates, opt(true, signal));
     candidates.forEach((prompt, k) => {
       const len = ids[k]!.length;
-      if (len <= cfg.sonnetInputLen) out.push({ prompt, promptTokens: len, maxTokens: cfg.sonnetOutputLen });
+      if (len <= cfg.sonnetInputLen) out.push({ prompt, promptTokens: len, maxTokens: cfg.sonnetOutputLen, serverPromptTokens: len });
     });
   }
   return out;
@@ -247,7 +247,12 @@ async function prefixRepetitionDataset(cfg: WorkloadConfig, tok: Tokenizer, sign
   const suffixes = await exact(Array.from({ length: perPrefix * prefixes.length }, () => cfg.prefixRepetitionSuffixLen));
   const combined = suffixes.map((s, k) => prefixes[Math.floor(k / perPrefix)]!.concat(s));
   const prompts = await tok.decode(combined, signal);
-  const out = prompts.map((prompt, k) => ({ prompt, promptTokens: combined[k]!.length, maxTokens: cfg.prefixRepetitionOutputLen }));
+  const out = prompts.map((prompt, k) => ({
+    prompt,
+    promptTokens: combined[k]!.length,
+    maxTokens: cfg.prefixRepetitionOutputLen,
+    serverPromptTokens: combined[k]!.length + tok.numSpecialTokens,
+  }));
   rng.shuffle(out);
   return oversample(out, cfg.numPrompts, rng, 'prefix_repetition');
 }
@@ -270,6 +275,6 @@ async function customDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: Abort
   rng.shuffle(prompts);
   const chosen = prompts.slice(0, cfg.numPrompts);
   const ids = await tok.encode(chosen, opt(true, signal));
-  const out = chosen.map((prompt, k) => ({ prompt, promptTokens: ids[k]!.length, maxTokens: cfg.customOutputLen }));
+  const out = chosen.map((prompt, k) => ({ prompt, promptTokens: ids[k]!.length, maxTokens: cfg.customOutputLen, serverPromptTokens: ids[k]!.length }));
   return oversample(out, cfg.numPrompts, rng, `custom file ${cfg.datasetPath}`);
 }

@@ -12,6 +12,7 @@ import {
   workloadHash,
   type LoadgenEvent,
   type SamplingParams,
+  type Tokenizer,
   type ServeBenchConfig,
   type ServeBenchResult,
   type Workload,
@@ -48,6 +49,8 @@ export interface TaskWorkload {
   plan: WorkloadPlan;
   workload: Workload;
   hash: string;
+  /** The tokenizer that counted the prompts; it also counts outputs a server streams without usage. */
+  tokenizer: Tokenizer;
   /** e.g. `random 512/64 x100 seed 0, concurrency unlimited, rate inf, temperature 0` (stored with the command). */
   describe: string;
 }
@@ -200,7 +203,7 @@ export async function buildTaskWorkload(plan: WorkloadPlan, baseUrl: string, mod
   const s = plan.sampling;
   const sampling = [`temperature ${s.temperature ?? 'server default'}`, ...(s.topP === null ? [] : [`top_p ${s.topP}`]), ...(s.topK === null ? [] : [`top_k ${s.topK}`]), ...(s.minP === null ? [] : [`min_p ${s.minP}`])];
   const describe = `${cfg.datasetName} ${lengthsOf(cfg)} x${cfg.numPrompts} seed ${cfg.seed}, concurrency ${plan.maxConcurrency ?? 'unlimited'}, rate ${plan.requestRate}, ${sampling.join(' ')}${plan.extraBody ? `, extra body ${JSON.stringify(plan.extraBody)}` : ''}`;
-  return { plan, workload, hash, describe };
+  return { plan, workload, hash, tokenizer, describe };
 }
 
 function lengthsOf(cfg: WorkloadConfig): string {
@@ -308,7 +311,7 @@ export async function measureServing(
 ): Promise<MeasureResult> {
   let result: ServeBenchResult;
   try {
-    result = await runServeBenchmark(benchConfig(baseUrl, model, tw, warmups), tw.workload, { signal: budget, onEvent });
+    result = await runServeBenchmark(benchConfig(baseUrl, model, tw, warmups), tw.workload, { signal: budget, onEvent, tokenizer: tw.tokenizer });
   } catch (err) {
     if (budget.aborted) return { status: 'timeout', samples: [], output: errorMessage(err) };
     throw err;

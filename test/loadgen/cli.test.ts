@@ -89,7 +89,8 @@ describe('isobench bench serve against isobench sim serve', () => {
       }
       void readBody(req).then(() => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
-        res.end(textChunk(' a') + textChunk(' b') + usageChunk(2) + 'data: [DONE]\n\n');
+        // A server with the same tokenizer counts the 15 prompt tokens and the BOS it adds.
+        res.end(textChunk(' a') + textChunk(' b') + usageChunk(2, 16) + 'data: [DONE]\n\n');
       });
     });
     const cwd = tempDir();

@@ -62,8 +62,8 @@ export function textChunk(text: string): string {
   return `data: ${JSON.stringify({ id: 'cmpl-1', object: 'text_completion', choices: [{ index: 0, text, finish_reason: null }] })}\n\n`;
 }
 
-export function usageChunk(completionTokens: number): string {
-  return `data: ${JSON.stringify({ id: 'cmpl-1', choices: [], usage: { prompt_tokens: 3, completion_tokens: completionTokens, total_tokens: 3 + completionTokens } })}\n\n`;
+export function usageChunk(completionTokens: number, promptTokens = 3): string {
+  return `data: ${JSON.stringify({ id: 'cmpl-1', choices: [], usage: { prompt_tokens: promptTokens, completion_tokens: completionTokens, total_tokens: promptTokens + completionTokens } })}\n\n`;
 }
 
 /** A well-behaved streaming server: `tokens` content chunks per request (max_tokens when 0), usage, [DONE]. */

@@ -60,7 +60,7 @@ function workload(n: number): Workload {
   return {
     config: defaultWorkloadConfig({ numPrompts: n }),
     tokenizerId: 'test',
-    requests: Array.from({ length: n }, (_, index) => ({ index, prompt: `p${index}`, promptTokens: 5, maxTokens: 3 })),
+    requests: Array.from({ length: n }, (_, index) => ({ index, prompt: `p${index}`, promptTokens: 5, maxTokens: 4, serverPromptTokens: 3 })),
   };
 }
 
@@ -161,7 +161,7 @@ describe('the HTTP/1.1 client', () => {
     expect(req.head).toMatch(new RegExp(`\r\nhost: ${new URL(url).host}\r\n`));
     expect(req.head).toContain('\r\nx-extra: yes\r\n');
     expect(req.head).toMatch(/\r\nx-request-id: \S*-0\r\n/);
-    expect(JSON.parse(req.body)).toMatchObject({ prompt: 'p0', max_tokens: 3, stream: true });
+    expect(JSON.parse(req.body)).toMatchObject({ prompt: 'p0', max_tokens: 4, stream: true });
   });
 
   it('retries once on a fresh connection when a reused one dies before any answer, and never on a fresh one', async () => {

@@ -5,7 +5,7 @@ import { computeMetrics, tpotMs, type RequestRecord } from '../../src/loadgen/me
 const OPTS = { percentileMetrics: ['ttft', 'tpot', 'itl', 'e2el'] as const, metricPercentiles: [50, 90, 99], goodput: null, maxConcurrency: null, requestRate: Infinity };
 
 function rec(partial: Partial<RequestRecord> & { index: number }): RequestRecord {
-  return { ok: true, promptTokens: 10, startMs: 0, queueMs: 0, ttftMs: 0, itlMs: [], e2elMs: 0, outputTokens: 1, text: '', error: null, ...partial };
+  return { ok: true, promptTokens: 10, startMs: 0, queueMs: 0, ttftMs: 0, itlMs: [], e2elMs: 0, outputTokens: 1, usagePromptTokens: null, text: '', error: null, ...partial };
 }
 
 describe('statistics', () => {

@@ -19,7 +19,7 @@ function workload(n: number, maxTokens = 3): Workload {
   return {
     config: defaultWorkloadConfig({ numPrompts: n }),
     tokenizerId: 'test',
-    requests: Array.from({ length: n }, (_, index) => ({ index, prompt: `p${index}`, promptTokens: 5, maxTokens })),
+    requests: Array.from({ length: n }, (_, index) => ({ index, prompt: `p${index}`, promptTokens: 5, maxTokens, serverPromptTokens: 3 })),
   };
 }
 
@@ -45,7 +45,7 @@ describe('runServeBenchmark against a scripted server', () => {
         res.end('data: [DONE]\n\n');
       })();
     });
-    const r = await runServeBenchmark(config(url, { backend: 'openai-chat', endpoint: '/v1/chat/completions', percentileMetrics: ['ttft', 'tpot', 'itl', 'e2el'] }), workload(1));
+    const r = await runServeBenchmark(config(url, { backend: 'openai-chat', endpoint: '/v1/chat/completions', percentileMetrics: ['ttft', 'tpot', 'itl', 'e2el'] }), workload(1, 4));
     expect(r.completed).toBe(1);
     const s = r.samples[0]!;
     expect(s.itlMs).toHaveLength(2);
@@ -303,5 +303,75 @@ describe('completeGreedy', () => {
     expect(await completeGreedy(url, { backend: 'openai-chat', endpoint: '/v1/chat/completions', model: 'm', prompt: 'Hello', maxTokens: 8 })).toEqual({ text: ' hi', tokens: 1 });
     expect(path).toBe('/v1/chat/completions');
     expect(body).toEqual({ model: 'm', messages: [{ role: 'user', content: 'Hello' }], max_completion_tokens: 8, temperature: 0, stream: false });
+  });
+});
+
+describe('outputs are checked', () => {
+  /** A completions server that streams `n(maxTokens)` one-token chunks and reports them (and `promptTokens`) in usage. */
+  async function lengthServer(n: (asked: number) => number, opts: { usage?: boolean; promptTokens?: number } = {}) {
+    const bodies: Record<string, unknown>[] = [];
+    const { url } = await startServer((req, res) => {
+      void readBody(req).then((b) => {
+        const body = JSON.parse(b) as Record<string, unknown>;
+        bodies.push(body);
+        const count = n(Number(body.max_tokens));
+        res.writeHead(200, { 'content-type': 'text/event-stream' });
+        for (let i = 0; i < count; i++) res.write(textChunk(` t${i}`));
+        if (opts.usage !== false) res.write(usageChunk(count, opts.promptTokens ?? 3));
+        res.end('data: [DONE]\n\n');
+      });
+    });
+    return { url, bodies };
+  }
+
+  it('fails a request whose output length differs from the request when ignore_eos is sent', async () => {
+    const { url } = await lengthServer((asked) => asked * 250);
+    const r = await runServeBenchmark(config(url, { ignoreEos: true }), workload(2, 16));
+    expect(r.completed).toBe(0);
+    expect(r.errors).toEqual(['output length 4000, requested 16', 'output length 4000, requested 16']);
+    expect(r.total_output_tokens).toBe(0);
+    const short = await lengthServer((asked) => asked - 1);
+    const s = await runServeBenchmark(config(short.url, { ignoreEos: true }), workload(1, 16));
+    expect(s.errors).toEqual(['output length 15, requested 16']);
+  });
+
+  it('without ignore_eos a shorter output is a stop at EOS, a longer one a failure', async () => {
+    const short = await lengthServer((asked) => asked - 2);
+    expect((await runServeBenchmark(config(short.url), workload(1, 8))).completed).toBe(1);
+    const long = await lengthServer((asked) => asked + 1);
+    expect((await runServeBenchmark(config(long.url), workload(1, 8))).errors).toEqual(['output length 9, requested 8']);
+    // No usage and no tokenizer: the chunk count is a lower bound of the tokens, enough to see "more than asked".
+    const counted = await lengthServer((asked) => asked * 3, { usage: false });
+    expect((await runServeBenchmark(config(counted.url), workload(1, 8))).errors).toEqual(['output length 24, requested 8 (content chunks counted)']);
+  });
+
+  it('fails a completion whose usage.prompt_tokens is not the prompt sent', async () => {
+    const { url } = await lengthServer((asked) => asked, { promptTokens: 7 });
+    const r = await runServeBenchmark(config(url), workload(1, 4));
+    expect(r.errors).toEqual(['input length 7 (usage.prompt_tokens), sent 3: the server tokenizes the prompt differently']);
+  });
+
+  it('bounds a chat request with max_tokens and max_completion_tokens', async () => {
+    const { url, bodies } = await lengthServer((asked) => asked);
+    await runServeBenchmark(config(url, { backend: 'openai-chat', endpoint: '/v1/chat/completions' }), workload(1, 5));
+    expect(bodies[0]).toMatchObject({ max_tokens: 5, max_completion_tokens: 5 });
+  });
+
+  it('fails a request whose stream carries invalid UTF-8, in the fast and the JSON.parse path', async () => {
+    for (const extra of ['', ', "id": "x\\u00e9"']) {
+      const { url } = await startServer((req, res) => {
+        void readBody(req).then(() => {
+          res.writeHead(200, { 'content-type': 'text/event-stream' });
+          // A chunk with a lone 0xff byte inside the text; the escaped key sends the second pass through JSON.parse.
+          const head = Buffer.from(`data: {"choices": [{"index": 0, "text": "a`);
+          const tail = Buffer.from(`"}]${extra}${extra === '' ? '' : ', "\\u0069d2": 1'}}\n\n`);
+          res.write(Buffer.concat([head, Buffer.from([0xff]), tail]));
+          res.end(usageChunk(1) + 'data: [DONE]\n\n');
+        });
+      });
+      const r = await runServeBenchmark(config(url), workload(1, 1));
+      expect(r.completed, extra).toBe(0);
+      expect(r.errors[0]).toMatch(/^invalid UTF-8 in stream chunk/);
+    }
   });
 });

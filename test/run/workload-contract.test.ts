@@ -107,3 +107,34 @@ describe('client flag rules', () => {
     expect(servingFlagsWithoutRule()).toEqual([]);
   });
 });
+
+describe('outputs are checked on a real server process', () => {
+  it('a server that returns more tokens than asked fails its requests with the lengths, not "Successful"', async () => {
+    const { trial, samples } = await runOnRecorder(BASE, {}, '--extra-tokens 5');
+    expect(trial?.status).toBe('failed');
+    expect(trial?.failure?.code).toBe('requests_failed');
+    expect(trial?.failure?.evidence).toContain('output length 8, requested 3');
+    expect(samples.every((s) => !s.ok && s.error === 'output length 8, requested 3')).toBe(true);
+  }, 60_000);
+
+  it('a chat server that honours only max_tokens (llama-server) still returns exactly the requested tokens', async () => {
+    const chat = 'python benchmarks/benchmark_serving.py --model m/rec --backend openai-chat --endpoint /v1/chat/completions --dataset-name random --random-input-len 8 --random-output-len 4 --num-prompts 2 --ignore-eos';
+    const { trial, bodies, samples } = await runOnRecorder(chat, {}, '--ignore-max-completion');
+    expect(trial?.status, JSON.stringify(trial?.failure)).toBe('ok');
+    expect(bodies.map((b) => [b.url, b.body.max_tokens, b.body.max_completion_tokens])).toEqual([
+      ['/v1/chat/completions', 4, 4],
+      ['/v1/chat/completions', 4, 4],
+    ]);
+    expect(samples.map((s) => s.outputTokens)).toEqual([4, 4]);
+  }, 60_000);
+
+  it('a server that counts another prompt than the one sent fails the request (usage.prompt_tokens)', async () => {
+    const { trial } = await runOnRecorder(BASE, {}, '--usage-prompt-offset 2');
+    expect(trial?.failure?.evidence).toMatch(/input length 10 \(usage\.prompt_tokens\), sent 8/);
+  }, 60_000);
+
+  it('a stream with invalid UTF-8 is a failed request', async () => {
+    const { trial } = await runOnRecorder(BASE, {}, '--bad-utf8');
+    expect(trial?.failure?.evidence).toMatch(/invalid UTF-8 in stream chunk/);
+  }, 60_000);
+});
