@@ -39,7 +39,7 @@ createServer((req, res) => {
     const n = asked + extra;
     const promptText = chat ? body.messages[0].content : body.prompt;
     const usage = { prompt_tokens: enc(promptText, true).length + promptOffset, completion_tokens: n };
-    if (!body.stream) return json(res, 200, { choices: [{ text: 'x'.repeat(n) }], usage });
+    if (!body.stream) return json(res, 200, { choices: [chat ? { message: { role: 'assistant', content: 'x'.repeat(n) } } : { text: 'x'.repeat(n) }], usage });
     res.writeHead(200, { 'content-type': 'text/event-stream' });
     for (let i = 0; i < n; i++) {
       const piece = chat ? { delta: { content: 'x' } } : { text: 'x' };
