@@ -25,7 +25,7 @@ import {
   type ServeBenchConfig,
   type WorkloadConfig,
 } from '../loadgen/index.js';
-import { opt, parseOptions } from './options.js';
+import { opt, parseNumberOption, parseOptions } from './options.js';
 
 /** Every option of `bench serve`, once, as data: flag, help, default (vLLM's names and defaults). */
 const OPTIONS: [flags: string, help: string, def?: string][] = [
@@ -103,7 +103,7 @@ const Schema = z.object({
   backend: z.enum(BACKENDS as [string, ...string[]], { error: `--backend must be one of ${BACKENDS.join(', ')}` }),
   baseUrl: z.string().url('--base-url must be a URL like http://127.0.0.1:8000').optional(),
   host: z.string().min(1),
-  port: opt.posInt('--port').max(65535),
+  port: opt.posInt('--port', { max: 65535, example: '8000' }),
   endpoint: z.string().startsWith('/', '--endpoint must start with /').optional(),
   model: z.string().min(1).optional(),
   servedModelName: z.string().min(1).optional(),
@@ -117,7 +117,7 @@ const Schema = z.object({
   outputLen: optPosInt('--output-len'),
   randomInputLen: opt.posInt('--random-input-len'),
   randomOutputLen: opt.posInt('--random-output-len'),
-  randomRangeRatio: opt.num('--random-range-ratio').min(0).max(0.999999, '--random-range-ratio must be < 1'),
+  randomRangeRatio: opt.num('--random-range-ratio', { min: 0, lt: 1 }),
   randomPrefixLen: opt.nonNegInt('--random-prefix-len'),
   sharegptOutputLen: optPosInt('--sharegpt-output-len'),
   sonnetInputLen: opt.posInt('--sonnet-input-len'),
@@ -128,8 +128,8 @@ const Schema = z.object({
   prefixRepetitionNumPrefixes: opt.posInt('--prefix-repetition-num-prefixes'),
   prefixRepetitionOutputLen: opt.posInt('--prefix-repetition-output-len'),
   customOutputLen: opt.posInt('--custom-output-len'),
-  requestRate: z.union([z.literal('inf').transform(() => Infinity), opt.num('--request-rate').positive('--request-rate must be > 0 or inf')]),
-  burstiness: z.union([z.literal('inf').transform(() => Infinity), opt.num('--burstiness').positive('--burstiness must be > 0')]),
+  requestRate: opt.num('--request-rate', { gt: 0, inf: true, example: '10' }),
+  burstiness: opt.num('--burstiness', { gt: 0, inf: true, example: '1.0' }),
   maxConcurrency: optPosInt('--max-concurrency'),
   numWarmups: opt.nonNegInt('--num-warmups'),
   rampUpStrategy: z.enum(['linear', 'exponential'], { error: '--ramp-up-strategy must be linear or exponential' }).optional(),
@@ -138,13 +138,13 @@ const Schema = z.object({
   ignoreEos: z.boolean().default(false),
   temperature: optNum('--temperature'),
   topP: optNum('--top-p'),
-  topK: z.coerce.number().int('--top-k must be a whole number').optional(),
+  topK: opt.number('--top-k', { int: true, example: '50' }).optional(),
   minP: optNum('--min-p'),
   frequencyPenalty: optNum('--frequency-penalty'),
   presencePenalty: optNum('--presence-penalty'),
   repetitionPenalty: optNum('--repetition-penalty'),
   extraBody: z.string().optional(),
-  requestTimeout: opt.num('--request-timeout').positive('--request-timeout must be > 0'),
+  requestTimeout: opt.num('--request-timeout', { gt: 0, example: '600' }),
   requestIdPrefix: z.string().optional(),
   saveResult: z.boolean().default(false),
   saveDetailed: z.boolean().default(false),
@@ -195,9 +195,7 @@ function parseGoodput(items: readonly string[] | undefined): ServeBenchConfig['g
   const out: Partial<Record<GoodputMetric, number>> = {};
   for (const [k, v] of Object.entries(keyValues('--goodput', items, ':'))) {
     if (k !== 'ttft' && k !== 'tpot' && k !== 'e2el') throw usageError('--goodput', `unknown metric "${k}"`, 'use ttft, tpot or e2el');
-    const ms = Number(v);
-    if (!Number.isFinite(ms) || ms < 0) throw usageError('--goodput', `"${k}:${v}" needs a non-negative number of milliseconds`);
-    out[k] = ms;
+    out[k] = parseNumberOption(`${k} (milliseconds)`, v, { min: 0, example: '100' }, '--goodput');
   }
   return out;
 }
@@ -327,10 +325,7 @@ async function benchServe(o: Options): Promise<number> {
   const percentileMetrics = parseList('--percentile-metrics', o.percentileMetrics, (s) =>
     (PERCENTILE_METRICS as readonly string[]).includes(s) ? (s as PercentileMetric) : undefined,
   );
-  const metricPercentiles = parseList('--metric-percentiles', o.metricPercentiles, (s) => {
-    const p = Number(s);
-    return s !== '' && p >= 0 && p <= 100 ? p : undefined;
-  });
+  const metricPercentiles = parseList('--metric-percentiles', o.metricPercentiles, (s) => parseNumberOption('a percentile', s, { min: 0, max: 100, example: '99' }, '--metric-percentiles'));
   const ramp = rampUp(o);
   const wcfg = workloadConfig(o);
   const apiKey = process.env.OPENAI_API_KEY ?? null;

@@ -14,7 +14,7 @@ const BuildOptions = z.object({
   out: z.string({ error: 'give the output directory, e.g. --out dataset' }).min(1),
   sourcePriority: z.string().min(1).optional(),
   primaryMetric: z.string().min(1).optional(),
-  tieThreshold: opt.num('--tie-threshold').optional(),
+  tieThreshold: opt.num('--tie-threshold', { min: 0, example: '2' }).optional(),
   raw: z.boolean().default(true),
   title: z.string().min(1).optional(),
   license: z.string().min(1).optional(),

@@ -13,7 +13,7 @@ const ReportOptionsSchema = z
     store: z.string().min(1).optional(),
     dataset: z.string().min(1).optional(),
     out: z.string().min(1, '--out is required'),
-    tieThreshold: opt.num('--tie-threshold').refine((t) => t >= 0, '--tie-threshold must be >= 0').default(2),
+    tieThreshold: opt.num('--tie-threshold', { min: 0, example: '2' }).default(2),
     primaryMetric: z.string().optional(),
     seed: opt.nonNegInt('--seed').default(1),
   })

@@ -120,6 +120,8 @@ export function newRunId(): string {
 /** Everything `run` and `demo` share once their inputs are resolved. */
 export interface ExecuteRunInput {
   tasks: readonly Task[];
+  /** Where the tasks came from, for messages (`--tasks`). */
+  catalog?: string;
   agents: readonly AgentSource[];
   settings: RunSettings;
   engine: Engine;
@@ -133,6 +135,7 @@ export interface ExecuteRunInput {
 
 /** Plans, runs with a reporter, handles Ctrl-C, prints the results table; returns the summary and the table rows. */
 export async function executeRun(input: ExecuteRunInput): Promise<{ summary: RunSummary; rows: ResultRow[]; plans: TaskPlan[]; storeLocation: string }> {
+  if (input.tasks.length === 0) throw usageError('--tasks', `${input.catalog ?? 'the catalog'} holds no task`, 'add tasks to the catalog (see docs/tasks.md) or give another file');
   const plans = planRun(input.tasks, input.agents, input.settings);
   if (plans.length === 0) throw usageError('--only', `matches no task of the catalog (${input.settings.only.join(', ')})`, 'give a prefix of a task commit');
   await input.cleanupLeftovers?.().catch(() => undefined);
@@ -187,6 +190,7 @@ export function printResults(rows: readonly ResultRow[], summary: RunSummary, js
 
 async function runCommand(raw: unknown): Promise<void> {
   const opts = parseOptions(RunOptionsSchema, raw);
+  if (!existsSync(opts.tasks)) throw usageError('--tasks', `${opts.tasks} does not exist`, 'give the path of a task catalog (JSON or YAML; see docs/tasks.md)');
   const tasks = await loadCatalog(opts.tasks);
   const agents = opts.agent.map((a) => loadAgent(parseAgentArg(a)));
   const runId = newRunId();
@@ -208,6 +212,7 @@ async function runCommand(raw: unknown): Promise<void> {
   const config = { ...opts, agent: agents.map((a) => ({ name: a.name, model: a.model, patchPath: a.patchPath })), store: opts.store === undefined ? undefined : redactSecrets(opts.store) };
   const { summary, rows } = await executeRun({
     tasks,
+    catalog: opts.tasks,
     agents,
     settings,
     engine,
