@@ -1,8 +1,31 @@
 /** Statistics, comparisons with verdicts, primary metrics and completeness categories. */
-export { BOOTSTRAP_MAX_N, bootstrapCi, finiteValues, mean, median, normalQuantile, percentile, seededRandom, summarize } from './stats.js';
+export {
+  BOOTSTRAP_MAX_N,
+  bootstrapCi,
+  finiteValues,
+  geometricMean,
+  geometricMeanCi,
+  mean,
+  median,
+  normalQuantile,
+  percentile,
+  seededRandom,
+  summarize,
+} from './stats.js';
 export type { BootstrapOptions, Summary } from './stats.js';
-export { compare, DEFAULT_TIE_THRESHOLD, tallyVerdicts, verdictFromCi, verdictFromPoint } from './compare.js';
-export type { CompareOptions, Comparison, NotComparableReason, Verdict, VerdictBasis, VerdictTally } from './compare.js';
+export { incompleteBeta, studentTCdf, studentTQuantile } from './student.js';
+export {
+  byRound,
+  compare,
+  DEFAULT_LEVEL,
+  DEFAULT_TIE_THRESHOLD,
+  ESTIMATOR,
+  holmAdjust,
+  MIN_PAIRED_ROUNDS,
+  tallyVerdicts,
+  verdictFromCi,
+} from './compare.js';
+export type { CompareOptions, Comparison, NotComparableReason, RoundValues, Verdict, VerdictBasis, VerdictTally } from './compare.js';
 export {
   analysisMode,
   ANALYSIS_MODES,

@@ -1,3 +1,5 @@
+import { studentTQuantile } from './student.js';
+
 /**
  * Descriptive statistics and a seeded bootstrap. Non-finite inputs (NaN, ±Infinity) are treated as missing and
  * dropped, so one broken value cannot poison a mean; empty inputs give NaN from the primitives and `status: 'empty'`
@@ -175,4 +177,26 @@ export function summarize(values: readonly number[], opts: BootstrapOptions = {}
   if (xs.length === 0) return { status: 'empty', n: 0 };
   const ci = meanCi(xs, opts);
   return { status: 'ok', n: xs.length, mean: mean(xs), median: median(xs), ciLow: ci?.[0] ?? null, ciHigh: ci?.[1] ?? null };
+}
+
+/** The geometric mean of positive values and the Student t interval of it (t on the logs); null CI below 2 values. */
+export function geometricMeanCi(values: readonly number[], level = 0.95): { n: number; geomean: number; ciLow: number | null; ciHigh: number | null } | null {
+  const positive = finiteValues(values).filter((v) => v > 0);
+  const logs = positive.map(Math.log);
+  const n = logs.length;
+  if (n === 0) return null;
+  const m = mean(logs);
+  // Equal values are their own geometric mean (exp(mean log x) would add rounding noise).
+  const first = positive[0] ?? Number.NaN;
+  const geomean = positive.every((v) => v === first) ? first : Math.exp(m);
+  if (n < 2) return { n, geomean, ciLow: null, ciHigh: null };
+  let ss = 0;
+  for (const l of logs) ss += (l - m) ** 2;
+  const half = studentTQuantile(1 - (1 - level) / 2, n - 1) * Math.sqrt(ss / (n - 1) / n);
+  return { n, geomean, ciLow: Math.exp(m - half), ciHigh: Math.exp(m + half) };
+}
+
+/** Geometric mean of the positive finite values; NaN when there is none. */
+export function geometricMean(values: readonly number[]): number {
+  return geometricMeanCi(values)?.geomean ?? Number.NaN;
 }

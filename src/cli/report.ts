@@ -56,7 +56,7 @@ async function loadRows(
   try {
     const rows = await buildDatasetRows(store, {
       primaryMetrics: settings.primaryMetrics,
-      compare: { tieThreshold: settings.tieThreshold, seed: settings.seed },
+      compare: { tieThreshold: settings.tieThreshold },
       includeRaw: false,
     });
     return { rows, source: `store ${store.location}` };

@@ -55,6 +55,9 @@ export const RunOptionsSchema = z.object({
   oomFallbackMaxModelLen: opt.nonNegInt('--oom-fallback-max-model-len').default(WORKLOAD_DEFAULTS.oomFallbackMaxModelLen),
   datasetDir: z.string().min(1, 'needs a directory').optional(),
   missingDataset: z.enum(['refuse', 'random'], { error: 'must be refuse or random' }).default('refuse'),
+  orderSeed: opt.nonNegInt('--order-seed')
+    .refine((n) => n <= 0x7fffffff, '--order-seed must be at most 2147483647')
+    .optional(),
   jsonEvents: z.boolean().default(false),
 });
 export type RunOptions = z.output<typeof RunOptionsSchema>;
@@ -207,9 +210,11 @@ async function runCommand(raw: unknown): Promise<void> {
     engineSettingsKey: engineConfig.key,
     datasetDir: datasetDirOf(opts.datasetDir),
     missingDataset: opts.missingDataset,
+    // Drawn per run unless given; recorded with the run's options and on every trial.
+    orderSeed: opts.orderSeed ?? Math.floor(Math.random() * 0x7fffffff),
   };
   const engine = createEngine(engineConfig.config);
-  const config = { ...opts, agent: agents.map((a) => ({ name: a.name, model: a.model, patchPath: a.patchPath })), store: opts.store === undefined ? undefined : redactSecrets(opts.store) };
+  const config = { ...opts, orderSeed: settings.orderSeed, agent: agents.map((a) => ({ name: a.name, model: a.model, patchPath: a.patchPath })), store: opts.store === undefined ? undefined : redactSecrets(opts.store) };
   const { summary, rows } = await executeRun({
     tasks,
     catalog: opts.tasks,
@@ -246,6 +251,7 @@ export function register(program: Command): void {
     .option('--oom-fallback-max-model-len <n>', '--max-model-len for every variant of a task whose server runs out of memory at start (0: off)', String(WORKLOAD_DEFAULTS.oomFallbackMaxModelLen))
     .option('--dataset-dir <dir>', 'directory of the dataset files perf commands name (ShareGPT JSON, sonnet text, custom JSONL), looked up by path then by file name')
     .addOption(new Option('--missing-dataset <what>', 'a serving task whose dataset file is not found: refuse it, or run random prompts instead (recorded as a deviation)').choices(['refuse', 'random'] as const).default('refuse' as const))
+    .option('--order-seed <n>', 'seed of the order of the variants inside each round (default: drawn per run, recorded)')
     .option('--json-events', 'print progress as one JSON object per line on stdout')
     .action(async (raw) => {
       await runCommand(raw);

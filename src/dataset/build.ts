@@ -1,4 +1,4 @@
-import { analysisMode, choosePrimaryMetric, compare, median, summarize, type CompareOptions } from '../analysis/index.js';
+import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometricMean, geometricMeanCi, type CompareOptions } from '../analysis/index.js';
 import { redactDeep, type MetricSet } from '../core/index.js';
 import type { Store, TrialRecord, VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
@@ -134,7 +134,8 @@ function buildRow(task: Task, agentVariants: readonly VariantRecord[], chosen: R
   for (const v of ['baseline', 'human', 'agent'] as const) {
     for (const m of V5_METRICS) {
       const values = chosen[v].ok.map((t) => v5Value(t.metrics, m, mode)).filter((x): x is number => x !== undefined && Number.isFinite(x));
-      row[`${v}_${m}`] = values.length > 0 ? median(values) : null;
+      // One convention per row: the geometric mean over the ok trials, as the paired estimate in the extensions.
+      row[`${v}_${m}`] = values.length > 0 ? finiteOrNull(geometricMean(values)) : null;
     }
   }
   fillComparableImprovements(row, mode, chosen);
@@ -168,6 +169,8 @@ function rowSource(chosen: Record<V5Variant, Chosen>): string | null {
   return sources.size === 1 ? [...sources][0]! : 'merged';
 }
 
+const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
+
 function addExtensions(row: DatasetRow, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>, opts: BuildOptions): void {
   const cache = new Map<string, number[]>();
   const valuesOf = (v: V5Variant, metric: string): number[] => {
@@ -179,17 +182,20 @@ function addExtensions(row: DatasetRow, mode: V5Mode | null, chosen: Record<V5Va
     }
     return values;
   };
+  // Rounds pair the variants: a trial's round is its trial index (imports: each record its own index).
+  const roundsOf = (v: V5Variant, metric: string) => byRound(chosen[v].ok.map((t) => ({ round: t.trialIndex, value: v5Value(t.metrics, metric as V5Metric, mode) })));
   const amode = analysisMode(mode);
   const overrides = opts.primaryMetrics?.[amode];
   const primary = choosePrimaryMetric(amode, (m) => valuesOf('baseline', m).length + valuesOf('human', m).length + valuesOf('agent', m).length, overrides === undefined ? {} : { [amode]: overrides });
   row.primary_metric = primary;
+  row.estimator = ESTIMATOR.key;
   for (const v of ['baseline', 'human', 'agent'] as const) {
     const c = chosen[v];
     row[`${v}_trials`] = c.trials.length;
     row[`${v}_ok_trials`] = c.ok.length;
-    const s = summarize(valuesOf(v, primary), opts.compare ?? {});
-    row[`${v}_primary_ci_low`] = s.status === 'ok' ? s.ciLow : null;
-    row[`${v}_primary_ci_high`] = s.status === 'ok' ? s.ciHigh : null;
+    const s = geometricMeanCi(valuesOf(v, primary), opts.compare?.level);
+    row[`${v}_primary_ci_low`] = s?.ciLow ?? null;
+    row[`${v}_primary_ci_high`] = s?.ciHigh ?? null;
     const failed = c.ok.length === 0 ? latest(c.trials)?.failure : undefined;
     row[`${v}_failure_code`] = failed?.code ?? null;
     row[`${v}_failure_evidence`] = failed?.evidence ?? null;
@@ -204,9 +210,10 @@ function addExtensions(row: DatasetRow, mode: V5Mode | null, chosen: Record<V5Va
     row[`${v}_correctness_agreement`] = probes.length > 0 ? probes.reduce((a, b) => a + b, 0) / probes.length : null;
   }
   for (const cmp of V5_COMPARISONS) {
-    const result = compare(primary, valuesOf(cmp.ref, primary), valuesOf(cmp.x, primary), opts.compare ?? {});
+    const result = compare(primary, roundsOf(cmp.ref, primary), roundsOf(cmp.x, primary), opts.compare ?? {});
     const ok = result.status === 'ok' ? result : null;
     row[`${cmp.prefix}_primary`] = ok?.improvementPct ?? null;
+    row[`${cmp.prefix}_primary_n`] = ok?.n ?? null;
     row[`${cmp.prefix}_primary_ci_low`] = ok?.ciLow ?? null;
     row[`${cmp.prefix}_primary_ci_high`] = ok?.ciHigh ?? null;
     row[`${cmp.prefix}_verdict`] = ok?.verdict ?? null;

@@ -82,6 +82,22 @@ export function cardBody(rows: readonly DatasetRow[], columns: readonly ColumnSp
   }
   out.push('## Columns', '', `The first ${V5_COLUMNS.length} columns are ISO-Bench schema v5 with its exact names, order and types.`);
   out.push('Improvement columns are percentages with "positive = better": latency `(ref - x) / ref * 100`, throughput `(x - ref) / ref * 100`; ref = baseline, or human for `agent_vs_human_*`.', '');
+  if (columns.some((c) => c.name === 'estimator')) {
+    out.push(
+      '## Value convention',
+      '',
+      'One convention per row. Rows built from an isobench store (`estimator = paired_geomean_ratio_t`): every metric value',
+      '(`baseline_ttft_mean`, ...) is the **geometric mean over the variant\'s ok trials** of the chosen data source; the v5',
+      'improvement columns apply the formula above to those geometric means. The extension improvement',
+      '(`*_primary`) is the geometric mean of the per-round ratios x / ref over the rounds in which both variants have an ok',
+      'trial (`*_primary_n`); with every round complete it equals the v5 improvement of the same metric. Its interval',
+      '(`*_primary_ci_low/high`) is the Student t 95% interval of the mean per-round log-ratio, and the verdict is better /',
+      'worse when that interval lies entirely outside the ±2% tie band, tie when inside it, inconclusive otherwise, and',
+      '`insufficient` below 2 paired rounds (no interval exists). Rows imported from the published v5 data keep their',
+      'single published values (`estimator` null).',
+      '',
+    );
+  }
   const ext = EXTENSION_COLUMNS.filter((e) => columns.some((c) => c.name === e.name));
   if (ext.length > 0) {
     out.push('Extension columns (after the v5 columns):', '', table(['column', 'type', 'meaning'], ext.map((e) => [e.name, e.type, e.description])), '');

@@ -137,8 +137,8 @@ export function perTaskCiChart(model: ReportModel): ChartSpec | null {
   };
 }
 
-const VERDICT_ORDER = ['better', 'tie', 'worse', 'inconclusive'];
-const VERDICT_COLORS = ['#2e8b57', '#b0b0b0', '#d9534f', '#f0ad4e'];
+const VERDICT_ORDER = ['better', 'tie', 'worse', 'inconclusive', 'insufficient'];
+const VERDICT_COLORS = ['#2e8b57', '#b0b0b0', '#d9534f', '#f0ad4e', '#dddddd'];
 
 /** Stacked bars of verdict counts per agent, one panel per comparison. */
 export function verdictChart(model: ReportModel): ChartSpec {

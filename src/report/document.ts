@@ -1,6 +1,8 @@
 import {
   AGENT_STATUS_LABELS,
   COMPLETENESS_LABELS,
+  ESTIMATOR,
+  MIN_PAIRED_ROUNDS,
   tallyVerdicts,
   type AgentStatus,
   type Comparison,
@@ -53,11 +55,11 @@ function summaryText(s: Summary): string {
   return `${signedPct(s.mean)}${ci}`;
 }
 
-/** A comparison as a short verdict cell: `+3.1% better` (with `¹` for a single measurement), or why not comparable. */
+/** A comparison as a short verdict cell: `+3.1% [+2.2%, +4.0%] better n=5`, `n=1: no verdict`, or why not comparable. */
 export function comparisonCell(c: Comparison): Cell {
   if (c.status !== 'ok') return { text: c.reason.replace(/_/g, ' '), cls: 'na' };
-  const ci = c.ciLow === null || c.ciHigh === null ? '' : ` [${signedPct(c.ciLow)}, ${signedPct(c.ciHigh)}]`;
-  return { text: `${signedPct(c.improvementPct)}${ci} ${c.verdict}${c.basis === 'single_trial' ? ' ¹' : ''}`, cls: c.verdict };
+  if (c.ciLow === null || c.ciHigh === null) return { text: `n=${c.n}: no verdict`, cls: c.verdict };
+  return { text: `${signedPct(c.improvementPct)} [${signedPct(c.ciLow)}, ${signedPct(c.ciHigh)}] ${c.verdict} n=${c.n}`, cls: c.verdict };
 }
 
 /** Builds every section of the report from the model. */
@@ -85,13 +87,13 @@ function executiveSummary(model: ReportModel): Section {
     `Valid 3-way rows (baseline + human + agent on the primary metric): ${countPct(t.categories.valid_3way, withAgent)}; rows where the agent can be compared with the human: ${countPct(t.statuses.valid, withAgent)}.`,
   ];
   if (model.allSingleTrial) {
-    items.push('Every variant has a single measurement in these rows: verdicts come from point estimates (marked ¹, "single measurement"), not from confidence intervals.');
+    items.push('Every comparison in these rows has fewer than 2 paired rounds (a single measurement per variant): no interval exists, so no comparison gets a better/worse/tie verdict ("n=1: no verdict").');
   }
   const labelFinding = model.check.findings.find((f) => f.code === 'agent_label_variants');
   if (labelFinding) items.push(`Agent labels are reported as written; ${labelFinding.count} rows spell an agent differently from its other rows (e.g. ${labelFinding.examples[0]?.detail ?? ''}).`);
   const errors = model.check.findings.filter((f) => f.severity === 'error');
   if (errors.length > 0) items.push(`Data quality: ${errors.length} kinds of errors found by the dataset check (${errors.map((f) => `${f.code} ×${f.count}`).join(', ')}); see "Data quality".`);
-  const head = ['Agent', 'Rows', 'Valid for comparison', 'Patch failure', 'Better', 'Tie', 'Worse', 'Inconclusive', 'Median agent vs human'];
+  const head = ['Agent', 'Rows', 'Valid for comparison', 'Patch failure', 'Better', 'Tie', 'Worse', 'Inconclusive', 'No verdict (n < 2)', 'Median agent vs human'];
   const rows: Cell[][] = model.agentSummaries.map((s) => {
     const tally = tallyVerdicts(model.rows.filter((r) => r.agent === s.agent).map((r) => r.comparisons.agent_vs_human));
     const imp = s.improvements.agent_vs_human.summary;
@@ -104,6 +106,7 @@ function executiveSummary(model: ReportModel): Section {
       { text: `${tally.tie}`, cls: 'tie' },
       { text: `${tally.worse}`, cls: 'worse' },
       { text: `${tally.inconclusive}`, cls: 'inconclusive' },
+      `${tally.insufficient}`,
       imp.status === 'ok' ? signedPct(imp.median) : '-',
     ];
   });
@@ -190,14 +193,14 @@ function tallyRow(label: string, rows: readonly RowAnalysis[], key: ComparisonKe
     { text: countPct(t.worse, comparable), cls: 'worse' },
     { text: countPct(t.inconclusive, comparable), cls: 'inconclusive' },
     `${t.notComparable}`,
-    `${t.singleTrial}`,
+    `${t.insufficient}`,
     median,
     summaryText(sum),
   ];
 }
 
 function outcomesSection(model: ReportModel): Section {
-  const head = ['Agent', 'Comparable', 'Better', 'Tie', 'Worse', 'Inconclusive', 'Not comparable', 'Single measurement', 'Median', 'Mean [95% CI]'];
+  const head = ['Agent', 'Comparable', 'Better', 'Tie', 'Worse', 'Inconclusive', 'Not comparable', 'Insufficient (n < 2)', 'Median', 'Mean [95% CI]'];
   const numeric = head.map((_, i) => i > 0);
   const blocks: Block[] = [
     {
@@ -222,7 +225,7 @@ function outcomesSection(model: ReportModel): Section {
       kind: 'chart',
       title: 'Agent vs human per task with 95% CI',
       spec: ciSpec,
-      caption: `Bootstrap 95% CI of the agent vs human improvement per task (rows with at least two trials per side; first ${PER_TASK_CHART_MAX} tasks). Verdict: better if the CI is entirely right of the grey tie band, worse if entirely left, tie if inside it, otherwise inconclusive.`,
+      caption: `Student t 95% CI of the paired agent vs human improvement per task (rows with at least two paired rounds; first ${PER_TASK_CHART_MAX} tasks). Verdict: better if the CI is entirely right of the grey tie band, worse if entirely left, tie if inside it, otherwise inconclusive.`,
     });
   }
   return { id: 'outcomes', title: 'Outcomes: human vs baseline, agent vs baseline, agent vs human', blocks };
@@ -331,7 +334,7 @@ function perTaskSection(model: ReportModel): Section {
     id: 'tasks',
     title: 'Per-task table',
     blocks: [
-      { kind: 'p', text: 'One line per task; agent cells show agent vs human on the primary metric, or the status of the agent row. ¹ = single measurement (verdict from the point estimate).' },
+      { kind: 'p', text: 'One line per task; agent cells show agent vs human on the primary metric, or the status of the agent row. "n=1: no verdict" = fewer than 2 paired rounds.' },
       { kind: 'table', head: ['Commit', 'Subject', 'Mode', 'Metric', 'Baseline', 'Human', 'Human vs baseline', ...model.agents], rows },
     ],
   };
@@ -357,10 +360,10 @@ function methodSection(model: ReportModel): Section {
       {
         kind: 'list',
         items: [
-          `Improvement: latency (ref - x) / ref × 100, throughput (x - ref) / ref × 100; positive = better. Recomputed from the metric values, never read from the improvement columns.`,
+          `Improvement: latency (ref - x) / ref × 100, throughput (x - ref) / ref × 100; positive = better. Estimator: ${ESTIMATOR.long}. Rows built from a store carry that estimate and its interval (extension columns); v5 rows have one value per variant, so their improvement is the formula on those values and has no interval.`,
           `Primary metric per row: the first of the mode's candidates measured for the most variants. Defaults: serving ttft_mean then throughput; latency latency_avg; throughput and prefix_caching throughput; v5 standalone throughput then latency_avg; unknown mode ttft_mean, throughput, latency_avg.${overrides ? ` Overrides: ${overrides} (used strictly).` : ''}`,
-          `Verdicts with tie threshold t = ${o.tieThreshold}%: with a 95% CI, better if the CI is entirely above +t, worse if entirely below -t, tie if within ±t, otherwise inconclusive. With a single measurement on a side: better above +t, worse below -t, tie otherwise, marked ¹ (single measurement).`,
-          `Bootstrap: percentile method, 2000 resamples, seed ${o.seed}; CIs are of the mean.`,
+          `Verdicts with tie threshold t = ${o.tieThreshold}%: better if the 95% CI is entirely above +t, worse if entirely below -t, tie if within ±t, otherwise inconclusive; insufficient ("n=1: no verdict") with fewer than ${MIN_PAIRED_ROUNDS} paired rounds, where no interval exists.`,
+          `Across tasks ("Mean [95% CI]" columns): percentile bootstrap of the mean of the per-task improvements, 2000 resamples, seed ${o.seed}.`,
           `Source: ${o.source}. Generated ${o.generatedAt}.`,
         ],
       },

@@ -8,7 +8,7 @@ import {
   failureBreakdown,
   summarize,
   verdictFromCi,
-  verdictFromPoint,
+  MIN_PAIRED_ROUNDS,
   type AgentStatus,
   type AnalysisMode,
   type Comparison,
@@ -203,9 +203,10 @@ function analyzeRow(row: DatasetRow, index: number, opts: ResolvedReportOptions)
 }
 
 /**
- * One comparison of a row. Store-built rows carry the bootstrap CI of the primary improvement in extension columns
- * (`<prefix>_primary_ci_low/high`); the verdict is re-derived from it with this report's tie threshold. v5 rows have
- * one value per variant: the verdict comes from the point estimate (single measurement).
+ * One comparison of a row. Store-built rows carry the paired estimate of the primary improvement, its Student t
+ * interval and its paired rounds in extension columns (`<prefix>_primary`, `_primary_ci_low/high`, `_primary_n`);
+ * the verdict is re-derived from the interval with this report's tie threshold. v5 rows have one value per variant:
+ * one round, no interval, so the verdict is `insufficient` (never better/worse from a single measurement).
  */
 function rowComparison(
   row: DatasetRow,
@@ -216,7 +217,7 @@ function rowComparison(
 ): Comparison {
   const ref = values[c.ref];
   const x = values[c.x];
-  const single = compare(metric, ref === null ? [] : [ref], x === null ? [] : [x], { tieThreshold: opts.tieThreshold, seed: opts.seed });
+  const single = compare(metric, [ref], [x], { tieThreshold: opts.tieThreshold });
   if (single.status !== 'ok') return single;
   if (metric === 'throughput' && ref !== null && x !== null && ref > 0 && x > 0 && Math.max(ref, x) / Math.min(ref, x) > THROUGHPUT_UNIT_RATIO) {
     return { status: 'not_comparable', metric, nRef: 1, nX: 1, reason: 'units_mismatch' };
@@ -226,9 +227,11 @@ function rowComparison(
   const hi = numberCell(row, `${c.prefix}_primary_ci_high`);
   const nRef = numberCell(row, `${c.ref}_ok_trials`) ?? numberCell(row, `${c.ref}_trials`) ?? 1;
   const nX = numberCell(row, `${c.x}_ok_trials`) ?? numberCell(row, `${c.x}_trials`) ?? 1;
+  // Datasets written before the paired estimator have no `_primary_n`: their trials per side bound the rounds.
+  const n = numberCell(row, `${c.prefix}_primary_n`) ?? Math.min(nRef, nX);
   const pct = numberCell(row, `${c.prefix}_primary`) ?? single.improvementPct;
-  if (lo === null || hi === null) return { ...single, nRef, nX, improvementPct: pct, verdict: verdictFromPoint(pct, opts.tieThreshold) };
-  return { ...single, nRef, nX, improvementPct: pct, ciLow: lo, ciHigh: hi, verdict: verdictFromCi(lo, hi, opts.tieThreshold), basis: 'ci' };
+  if (lo === null || hi === null || n < MIN_PAIRED_ROUNDS) return { ...single, nRef, nX, n, improvementPct: pct };
+  return { ...single, nRef, nX, n, improvementPct: pct, ciLow: lo, ciHigh: hi, verdict: verdictFromCi(lo, hi, opts.tieThreshold), basis: 'ci' };
 }
 
 /** v5 rows of the 2026-01-17 rerun put the failure into `data_source` ("..._FAILED:Server crashed after applying patch"). */

@@ -1,4 +1,5 @@
 import { createHash } from 'node:crypto';
+import { seededRandom } from '../analysis/index.js';
 import type { Failure } from '../core/index.js';
 import type { VariantSpec } from '../engine/index.js';
 import type { VariantRecord } from '../store/index.js';
@@ -74,12 +75,55 @@ export function planVariants(task: Task, agents: readonly AgentSource[], kinds: 
   return out;
 }
 
-/** Trial slots interleaved B H A1 A2, B H A1 A2, ... so that drift hits every variant alike. */
-export function interleaveTrials(variants: readonly PlannedVariant[], configKey: string, trials: number): PlannedTrial[] {
-  const out: PlannedTrial[] = [];
-  for (let index = 1; index <= trials; index++) {
-    for (const v of variants) out.push({ key: trialKey(v.record.id, configKey, index), variantId: v.record.id, trialIndex: index });
+/** A 31-bit seed for one task's order, from the run's order seed and the task (so tasks get different orders). */
+export function taskOrderSeed(orderSeed: number, commit: string): number {
+  return createHash('sha256').update(`${orderSeed >>> 0}:${commit}`).digest().readUInt32BE(0) >>> 1;
+}
+
+function shuffle<T>(items: readonly T[], random: () => number): T[] {
+  const a = [...items];
+  for (let i = a.length - 1; i > 0; i--) {
+    const j = Math.floor(random() * (i + 1));
+    [a[i], a[j]] = [a[j] as T, a[i] as T];
   }
+  return a;
+}
+
+/**
+ * The order of the variants in each round, seeded: a random permutation of the k variants, and in every block of k
+ * consecutive rounds its k cyclic rotations in a random order. Over each complete block every variant runs once in
+ * every position (balanced), and which variant runs where in a round cannot line up with a periodic disturbance.
+ * `firstVariant` (the baseline) opens round 1, so its probe outputs are the reference before any other variant's
+ * probe runs; the block stays balanced (its rotations are only reordered).
+ */
+export function roundOrders(k: number, rounds: number, seed: number, firstVariant?: number): number[][] {
+  const random = seededRandom(seed);
+  const base = shuffle(Array.from({ length: k }, (_, i) => i), random);
+  const out: number[][] = [];
+  while (out.length < rounds) {
+    const rotations = shuffle(Array.from({ length: k }, (_, i) => i), random);
+    if (out.length === 0 && firstVariant !== undefined) {
+      const opening = rotations.findIndex((r) => base[r % k] === firstVariant);
+      if (opening > 0) rotations.unshift(...rotations.splice(opening, 1));
+    }
+    for (const r of rotations) {
+      if (out.length < rounds) out.push(base.map((_, i) => base[(i + r) % k] ?? 0));
+    }
+  }
+  return out;
+}
+
+/** Trial slots round by round (round = trial index), the variants of each round in the order of `roundOrders`. */
+export function interleaveTrials(variants: readonly PlannedVariant[], configKey: string, trials: number, orderSeed = 1): PlannedTrial[] {
+  const out: PlannedTrial[] = [];
+  const baseline = variants.findIndex((v) => v.record.kind === 'baseline');
+  const orders = roundOrders(variants.length, trials, orderSeed, baseline < 0 ? undefined : baseline);
+  orders.forEach((order, r) => {
+    order.forEach((vi, position) => {
+      const v = variants[vi];
+      if (v) out.push({ key: trialKey(v.record.id, configKey, r + 1), variantId: v.record.id, trialIndex: r + 1, position: position + 1, orderSeed });
+    });
+  });
   return out;
 }
 
@@ -116,7 +160,7 @@ export function planRun(tasks: readonly Task[], agents: readonly AgentSource[], 
       mode,
       configKey,
       variants,
-      trials: interleaveTrials(variants, configKey, settings.trials),
+      trials: interleaveTrials(variants, configKey, settings.trials, taskOrderSeed(settings.orderSeed ?? 1, task.commit)),
       preFailure,
       workload: workload && !('code' in workload) ? workload : null,
     };

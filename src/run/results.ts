@@ -1,4 +1,4 @@
-import { compare, median, type Verdict } from '../analysis/index.js';
+import { byRound, compare, geometricMean, type Comparison, type Verdict } from '../analysis/index.js';
 import type { FailureCode } from '../core/index.js';
 import type { Store, TrialRecord } from '../store/index.js';
 import type { VariantKind } from '../task/index.js';
@@ -17,16 +17,32 @@ export interface ResultRow {
   /** Failure codes with their counts, most frequent first. */
   failures: { code: FailureCode; count: number }[];
   metric: string | null;
-  median: number | null;
-  /** Improvement over the baseline on `metric` (positive = better), with the analysis' verdict. */
-  vsBaseline: { improvementPct: number; verdict: Verdict } | null;
+  /** Geometric mean of `metric` over the ok trials (the convention of the paired estimate beside it). */
+  value: number | null;
+  /** Improvement over the baseline on `metric` (positive = better), paired by round (src/analysis ESTIMATOR). */
+  vsBaseline: ResultComparison | null;
   /** Agents only: improvement over the human variant on `metric`. */
-  vsHuman: { improvementPct: number; verdict: Verdict } | null;
+  vsHuman: ResultComparison | null;
   deviations: string[];
   /** Lowest probe agreement over the trials; null when no probe ran. */
   agreement: number | null;
   /** Ok serving trials whose probe was compared with nothing (no baseline reference was known when they ran). */
   unchecked: number;
+}
+
+/** One comparison as the table shows it: the paired estimate, its interval, the paired rounds and the verdict. */
+export interface ResultComparison {
+  improvementPct: number;
+  ciLow: number | null;
+  ciHigh: number | null;
+  /** Rounds in which both variants have an ok trial. */
+  n: number;
+  verdict: Verdict;
+}
+
+function shown(c: Comparison | null): ResultComparison | null {
+  if (c?.status !== 'ok') return null;
+  return { improvementPct: c.improvementPct, ciLow: c.ciLow, ciHigh: c.ciHigh, n: c.n, verdict: c.verdict };
 }
 
 function metricOf(plan: TaskPlan, trials: readonly TrialRecord[]): string | null {
@@ -43,9 +59,10 @@ function failureCounts(trials: readonly TrialRecord[]): ResultRow['failures'] {
   return [...counts].map(([code, count]) => ({ code, count })).sort((a, b) => b.count - a.count);
 }
 
-function values(trials: readonly TrialRecord[], metric: string | null): number[] {
+/** The ok trials' values of `metric` by round (index = trial index - 1). */
+function values(trials: readonly TrialRecord[], metric: string | null): (number | undefined)[] {
   if (metric === null) return [];
-  return trials.filter((t) => t.status === 'ok').flatMap((t) => (t.metrics[metric] === undefined ? [] : [t.metrics[metric]]));
+  return byRound(trials.filter((t) => t.status === 'ok').map((t) => ({ round: t.trialIndex, value: t.metrics[metric] })));
 }
 
 /** The results table of the planned tasks, from the store (so resumed trials count alike). */
@@ -75,9 +92,9 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[])
         failed: mine.filter((t) => t.status === 'failed').length,
         failures: failureCounts(mine),
         metric,
-        median: vals.length > 0 ? median(vals) : null,
-        vsBaseline: cmp?.status === 'ok' ? { improvementPct: cmp.improvementPct, verdict: cmp.verdict } : null,
-        vsHuman: cmpHuman?.status === 'ok' ? { improvementPct: cmpHuman.improvementPct, verdict: cmpHuman.verdict } : null,
+        value: vals.some((x) => x !== undefined) ? geometricMean(vals.filter((x): x is number => x !== undefined)) : null,
+        vsBaseline: shown(cmp),
+        vsHuman: shown(cmpHuman),
         deviations: [...new Set(mine.flatMap((t) => t.deviations))],
         agreement: agreements.length > 0 ? Math.min(...agreements) : null,
         unchecked: mine.filter((t) => t.status === 'ok' && t.mode === 'serving' && t.correctness === null).length,

@@ -279,6 +279,8 @@ function finish(ctx: TrialContext, state: TaskState, variant: PlannedVariant, tr
     variantId: variant.record.id,
     taskCommit: variant.record.taskCommit,
     trialIndex: trial.trialIndex,
+    position: trial.position,
+    orderSeed: trial.orderSeed,
     mode: state.plan.mode,
     status: ending.status,
     failure: ending.status === 'failed' ? { ...ending.failure, evidence: redactSecrets(ending.failure.evidence) } : null,

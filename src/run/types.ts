@@ -34,6 +34,8 @@ export interface RunSettings {
   datasetDir: string | null;
   /** What a serving task whose dataset file is missing does: refused (`dataset_missing`) or random prompts (a deviation). */
   missingDataset: 'refuse' | 'random';
+  /** Seed of the order of the variants inside each round (default 1); the CLI draws one per run (`--order-seed`). */
+  orderSeed?: number;
 }
 
 /** What run/ needs to know of a task's perf command (filled from src/vllm's parser). */
@@ -72,7 +74,12 @@ export interface PlannedVariant {
 export interface PlannedTrial {
   key: string;
   variantId: string;
+  /** The round (1-based): every variant of a task runs once per round, next to the others. */
   trialIndex: number;
+  /** Position of the trial inside its round (1-based), drawn by `roundOrders`. */
+  position: number;
+  /** The seed the task's order was drawn from (recorded on the trial). */
+  orderSeed: number;
 }
 
 /** A task turned into variants and interleaved trial slots; `preFailure` is set when nothing can be run. */

@@ -105,6 +105,13 @@ export const MIGRATIONS: readonly Migration[] = [
       return [db.schema.alterTable('runs').addColumn('pid', 'integer').compile()];
     },
   },
+  {
+    version: 3,
+    name: 'trials.position, trials.order_seed: where each trial ran inside its round and the seed of that order',
+    statements(db) {
+      return [db.schema.alterTable('trials').addColumn('position', 'integer').compile(), db.schema.alterTable('trials').addColumn('order_seed', 'integer').compile()];
+    },
+  },
 ];
 
 /** The schema version this isobench writes. */

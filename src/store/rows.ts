@@ -20,6 +20,8 @@ export function trialToRow(t: TrialRecord): TrialRow {
     variant_id: t.variantId,
     task_commit: t.taskCommit,
     trial_index: t.trialIndex,
+    position: t.position ?? null,
+    order_seed: t.orderSeed ?? null,
     mode: t.mode,
     status: t.status,
     failure_code: failure?.code ?? null,
@@ -62,6 +64,8 @@ export function rowToTrial(r: TrialRow): TrialRecord {
     startedAt: r.started_at,
     finishedAt: r.finished_at,
     durationS: r.duration_s,
+    ...(r.position === null ? {} : { position: Number(r.position) }),
+    ...(r.order_seed === null ? {} : { orderSeed: Number(r.order_seed) }),
   };
 }
 

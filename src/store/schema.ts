@@ -55,6 +55,9 @@ export interface TrialsTable {
   variant_id: string;
   task_commit: string;
   trial_index: number;
+  /** Schema 3: position inside the round and the seed of the round order (null for older trials and imports). */
+  position: number | null;
+  order_seed: number | null;
   mode: string | null;
   status: string;
   failure_code: string | null;

@@ -42,7 +42,12 @@ export interface TrialRecord {
   runId: string;
   variantId: string;
   taskCommit: string;
+  /** The round (1-based) for isobench runs: every variant of a task runs once per round, next to the others. */
   trialIndex: number;
+  /** Position of the trial inside its round (1-based); null for imports and trials stored before schema 3. */
+  position?: number | null;
+  /** Seed the round's order was drawn from; null where `position` is. */
+  orderSeed?: number | null;
   mode: BenchmarkMode | null;
   status: 'ok' | 'failed';
   failure: Failure | null;

@@ -109,9 +109,12 @@ describe('report on the published ISO-Bench dataset', () => {
         better: verdicts.filter((v) => v === 'better').length,
         worse: verdicts.filter((v) => v === 'worse').length,
         tie: verdicts.filter((v) => v === 'tie').length,
+        insufficient: verdicts.filter((v) => v === 'insufficient').length,
       };
     });
-    expect(fromReport).toEqual(expected);
+    // One value per variant is one round: no interval, so no better/worse/tie, every valid row "insufficient". (Before the
+    // paired estimator the point estimate was labelled, e.g. claude-code 11 better / 17 tie / 10 worse from single values.)
+    expect(fromReport).toEqual(expected.map((e) => ({ ...e, better: 0, worse: 0, tie: 0, insufficient: e.valid })));
   });
 
   it('pins the key numbers', () => {
@@ -123,16 +126,17 @@ describe('report on the published ISO-Bench dataset', () => {
     expect(by['codex / gpt-5']).toMatchObject({ rows: 96, valid: 30, patch_failure: 63, crash: 1 });
     expect(by['trae / gpt-5']).toMatchObject({ rows: 73, valid: 16, patch_failure: 55, crash: 1 });
     expect(by['trae / sonnet-4.5']).toMatchObject({ rows: 96, valid: 32, patch_failure: 62 });
+    // What the published single values say by the point estimate (the report no longer turns these into verdicts).
     expect(by['claude-code / sonnet-4.5']).toMatchObject({ rows: 92, valid: 38, patch_failure: 0, better: 11, tie: 17, worse: 10 });
     expect(report.model.allSingleTrial).toBe(true);
     expect(report.model.check.findings.map((f) => f.code)).toContain('agent_label_variants');
   });
 
   it('writes the per-agent table and the single-measurement note into the Markdown', () => {
-    expect(report.markdown).toContain('| codex / gpt-5 | 96 | 30 (31.3%) | 63 (65.6%) |');
-    expect(report.markdown).toContain('single measurement');
-    // Human vs baseline once per task: 49 of the 99 tasks have both on their primary metric.
-    expect(report.markdown).toContain('| All tasks, once each | 49 | 22 (44.9%) | 17 (34.7%) | 10 (20.4%) |');
+    expect(report.markdown).toContain('| codex / gpt-5 | 96 | 30 (31.3%) | 63 (65.6%) | 0 | 0 | 0 | 0 | 30 |');
+    expect(report.markdown).toContain('single measurement per variant');
+    // Human vs baseline once per task: 49 of the 99 tasks have both on their primary metric, none with a verdict.
+    expect(report.markdown).toContain('| All tasks, once each | 49 | 0 (0.0%) | 0 (0.0%) | 0 (0.0%) | 0 (0.0%) | 50 | 49 |');
     for (const title of ['Executive summary', '3-way completeness', 'Per-agent comparison', 'Failures by code', 'Data quality', 'Data gaps', 'Per-task table']) {
       expect(report.markdown).toContain(`## ${title}`);
     }

@@ -11,7 +11,8 @@ const COMMIT = 'ab'.repeat(20);
 const RUN = 'run-1';
 
 /** Three trials per variant: the agent's TTFT is clearly lower than the human's, the human's equal to the baseline's. */
-const TTFT: Record<string, number[]> = { baseline: [100, 101, 99], human: [100, 99.5, 100.5], agent: [80, 81, 79] };
+// Paired by round: human / baseline = 1, 0.995, 1.005 (a tie at n = 3 under the t interval), agent / human = 0.8, 0.806, 0.794.
+const TTFT: Record<string, number[]> = { baseline: [100, 101, 99], human: [100, 100.5, 99.5], agent: [80, 81, 79] };
 
 function variant(kind: 'baseline' | 'human' | 'agent'): VariantRecord {
   const agent = kind === 'agent';

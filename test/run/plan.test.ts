@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadAgent, parseAgentArg, planRun, type AgentSource, type RunSettings } from '../../src/run/index.js';
+import { loadAgent, parseAgentArg, planRun, roundOrders, type AgentSource, type RunSettings } from '../../src/run/index.js';
 import { TaskSchema, type Task } from '../../src/task/index.js';
 
 const settings: RunSettings = {
@@ -30,19 +30,51 @@ function agent(name: string, text: string): AgentSource {
 }
 
 describe('planRun', () => {
-  it('interleaves B H A1 A2 per trial index with stable ids and keys', () => {
+  it('runs every variant once per round, in a seeded order, with stable ids and keys', () => {
     const t = task('a'.repeat(40), serving);
     const [plan] = planRun([t], [agent('one', 'p1'), agent('two', 'p2')], settings);
     expect(plan?.variants.map((v) => v.label)).toEqual(['baseline', 'human', 'one', 'two']);
-    expect(plan?.trials.map((x) => `${x.variantId.split(':')[1] ?? ''}${x.variantId.split(':')[2] ?? ''}@${x.trialIndex}`)).toEqual([
-      'baseline@1', 'human@1', 'agentone@1', 'agenttwo@1', 'baseline@2', 'human@2', 'agentone@2', 'agenttwo@2',
-    ]);
-    expect(plan?.trials[0]?.key).toBe(`${'a'.repeat(40)}:baseline#${plan?.configKey ?? ''}#1`);
+    const ids = plan?.variants.map((v) => v.record.id) ?? [];
+    for (const round of [1, 2]) {
+      const inRound = plan?.trials.filter((x) => x.trialIndex === round) ?? [];
+      expect(inRound.map((x) => x.variantId).sort()).toEqual([...ids].sort());
+      expect(inRound.map((x) => x.position)).toEqual([1, 2, 3, 4]);
+    }
+    // Rounds run one after the other.
+    expect(plan?.trials.map((x) => x.trialIndex)).toEqual([1, 1, 1, 1, 2, 2, 2, 2]);
+    const baseline1 = plan?.trials.find((x) => x.variantId === ids[0] && x.trialIndex === 1);
+    expect(baseline1?.key).toBe(`${'a'.repeat(40)}:baseline#${plan?.configKey ?? ''}#1`);
+    expect(new Set(plan?.trials.map((x) => x.orderSeed)).size).toBe(1);
     expect(plan?.variants[2]?.record.id).toBe(`${'a'.repeat(40)}:agent:one:m:one000000000`);
     expect(plan?.variants[1]?.spec.engineCommit).toBe('a'.repeat(40));
     expect(plan?.variants[0]?.spec.engineCommit).toBe('f'.repeat(40));
     expect(plan?.preFailure).toBeNull();
     expect(plan?.mode).toBe('serving');
+  });
+
+  it('the same order seed gives the same order; another seed or another task another one', () => {
+    const order = (seed: number, commit = 'a'.repeat(40)) => planRun([task(commit, serving)], [agent('one', 'p1')], { ...settings, trials: 6, orderSeed: seed })[0]?.trials.map((x) => x.variantId.split(':').slice(1).join(':'));
+    expect(order(5)).toEqual(order(5));
+    const seeds = [1, 2, 3, 4, 5, 6, 7, 8].map((s) => JSON.stringify(order(s)));
+    expect(new Set(seeds).size).toBeGreaterThan(1);
+    expect(order(5, 'b'.repeat(40))).not.toEqual(order(5));
+  });
+
+  it('is balanced: over each block of k rounds every variant runs once in every position', () => {
+    for (const k of [2, 3, 4]) {
+      for (const seed of [1, 99, 12345]) {
+        const orders = roundOrders(k, 3 * k, seed);
+        for (let block = 0; block < 3; block++) {
+          const rounds = orders.slice(block * k, block * k + k);
+          for (let pos = 0; pos < k; pos++) expect(new Set(rounds.map((o) => o[pos])).size).toBe(k);
+        }
+        for (const o of orders) expect([...o].sort()).toEqual(Array.from({ length: k }, (_, i) => i));
+        // The baseline (here variant 0) opens round 1, so its probe is the reference; the blocks stay balanced.
+        const withFirst = roundOrders(k, 3 * k, seed, 0);
+        expect(withFirst[0]?.[0]).toBe(0);
+        for (let pos = 0; pos < k; pos++) expect(new Set(withFirst.slice(0, k).map((o) => o[pos])).size).toBe(k);
+      }
+    }
   });
 
   it('gives the same config key for the same inputs and another one when the workload changes', () => {

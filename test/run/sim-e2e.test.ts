@@ -2,6 +2,15 @@ import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/index.js';
 import { planRun, runBenchmarks, summarizeResults, type RunEvent } from '../../src/run/index.js';
 import { memAgent, pyPatch, settings, task, withStore } from './helpers.js';
+import type { TrialRecord } from '../../src/store/index.js';
+
+const KIND_RANK: Record<string, number> = { baseline: 0, human: 1, agent: 2 };
+
+/** Trials sorted baseline, human, agents (by id), then by round: the run order inside a round is random. */
+function inVariantOrder(trials: TrialRecord[]): TrialRecord[] {
+  const kind = (t: TrialRecord) => KIND_RANK[t.variantId.split(':')[1] ?? ''] ?? 3;
+  return [...trials].sort((a, b) => kind(a) - kind(b) || a.variantId.localeCompare(b.variantId) || a.trialIndex - b.trialIndex);
+}
 
 function simEngine() {
   return createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1, startup_delay_ms: 20 } });
@@ -22,13 +31,18 @@ describe('runBenchmarks on the sim engine', () => {
       await engine.cleanup();
       expect(summary.status).toBe('finished');
 
-      const trials = await store.listTrials({ taskCommit: 'a'.repeat(40) });
-      // Interleaved: B H A1 A2 A3, B H A1 A2 A3.
-      const order = trials.map((t) => `${t.variantId.split(':').slice(1, 3).join(':')}#${t.trialIndex}`);
-      expect(order).toEqual([
-        'baseline#1', 'human#1', 'agent:good#1', 'agent:wrong#1', 'agent:empty#1',
-        'baseline#2', 'human#2', 'agent:good#2', 'agent:wrong#2', 'agent:empty#2',
-      ]);
+      const stored = await store.listTrials({ taskCommit: 'a'.repeat(40) });
+      // Round by round, every variant once per round, in the recorded (seeded) order: the stored position is the
+      // order in which the trials of the round ran.
+      expect(stored.map((t) => t.trialIndex)).toEqual([1, 1, 1, 1, 1, 2, 2, 2, 2, 2]);
+      expect(stored.map((t) => t.position)).toEqual([1, 2, 3, 4, 5, 1, 2, 3, 4, 5]);
+      expect(new Set(stored.map((t) => t.orderSeed)).size).toBe(1);
+      const label = (t: { variantId: string }) => t.variantId.split(':').slice(1, 3).join(':');
+      for (const round of [1, 2]) {
+        expect(stored.filter((t) => t.trialIndex === round).map(label).sort()).toEqual(['agent:empty', 'agent:good', 'agent:wrong', 'baseline', 'human']);
+      }
+      expect(stored.map((t) => t.trialKey)).toEqual(plans[0]?.trials.map((t) => t.key));
+      const trials = inVariantOrder(stored);
       const byLabel = (l: string) => trials.filter((t) => t.variantId.includes(`:${l}`));
       for (const t of [...byLabel('baseline'), ...byLabel('human'), ...byLabel('agent:good')]) {
         expect(t.status, JSON.stringify(t.failure)).toBe('ok');
@@ -78,10 +92,10 @@ describe('runBenchmarks on the sim engine', () => {
       const plans = planRun(tasks, [], settings({ trials: 1 }));
       await runBenchmarks({ plans, engine, store, settings: settings({ trials: 1 }), config: {} });
       await engine.cleanup();
-      const c = await store.listTrials({ taskCommit: 'c'.repeat(40) });
+      const c = inVariantOrder(await store.listTrials({ taskCommit: 'c'.repeat(40) }));
       expect(c.map((t) => t.status)).toEqual(['ok', 'ok']);
       for (const t of c) expect(t.deviations).toContain('max_model_len=2048 (oom fallback for every variant of the task)');
-      const d = await store.listTrials({ taskCommit: 'd'.repeat(40) });
+      const d = inVariantOrder(await store.listTrials({ taskCommit: 'd'.repeat(40) }));
       expect(d[0]?.status).toBe('ok');
       expect(d[1]?.failure?.code).toBe('dependency_error');
       expect(d[1]?.failure?.evidence).toContain('No module named');
@@ -99,7 +113,7 @@ describe('runBenchmarks on the sim engine', () => {
       const plans = planRun(tasks, [], settings({ trials: 1 }));
       await runBenchmarks({ plans, engine, store, settings: settings({ trials: 1 }), config: {} });
       await engine.cleanup();
-      const lat = await store.listTrials({ taskCommit: '1'.repeat(40) });
+      const lat = inVariantOrder(await store.listTrials({ taskCommit: '1'.repeat(40) }));
       expect(lat.map((t) => t.status)).toEqual(['ok', 'ok']);
       expect(lat[0]?.mode).toBe('latency');
       expect(lat[1]?.metrics.latency_avg ?? 0).toBeLessThan(lat[0]?.metrics.latency_avg ?? 0);

@@ -200,7 +200,7 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
 
     it('round-trips a trial with its samples and logs', async () => {
       const { store } = await seeded();
-      const t = trial({ trialKey: 'k1', deviations: ['max_model_len=2048 (oom fallback for every variant)'] });
+      const t = trial({ trialKey: 'k1', deviations: ['max_model_len=2048 (oom fallback for every variant)'], position: 2, orderSeed: 2147483647 });
       const s = samples(t.id, 300);
       expect(await store.saveTrial(t, s, LOGS)).toBe('inserted');
       expect(await store.listTrials()).toEqual([t]);
@@ -350,18 +350,23 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       expect(versions.map((v) => Number(v.version))).toEqual(Array.from({ length: STORE_SCHEMA_VERSION }, (_, i) => i + 1));
     });
 
-    it('upgrades a version-1 store: its runs gain a pid column and keep their records', async () => {
+    it('upgrades a version-1 store: its runs gain a pid column, its trials a round position, and keep their records', async () => {
       const { store, location } = await seeded();
       await store.close();
       open.splice(open.indexOf(store), 1);
       // Back to what a store written by schema version 1 looks like.
       await target.rawQuery(location, 'alter table runs drop column pid');
+      await target.rawQuery(location, 'alter table trials drop column position');
+      await target.rawQuery(location, 'alter table trials drop column order_seed');
       await target.rawQuery(location, 'delete from isobench_migrations where version > 1');
       const again = await openStore(location);
       open.push(again);
       expect((await again.listRuns()).map((r) => r.id)).toEqual(['run-1']);
       await again.createRun({ ...run('run-2'), pid: 4242 });
       expect((await again.listRuns()).find((r) => r.id === 'run-2')?.pid).toBe(4242);
+      // Schema 3: trials gain their position in the round and the order's seed.
+      await again.saveTrial(trial({ trialKey: 'after-upgrade', position: 3, orderSeed: 7 }), [], []);
+      expect((await again.listTrials()).find((t) => t.trialKey === 'after-upgrade')).toMatchObject({ position: 3, orderSeed: 7 });
       const versions = await target.rawQuery(location, 'select version from isobench_migrations order by version');
       expect(versions.map((v) => Number(v.version))).toEqual(Array.from({ length: STORE_SCHEMA_VERSION }, (_, i) => i + 1));
     });

@@ -1,4 +1,5 @@
-import type { ResultRow } from '../../run/index.js';
+import { DEFAULT_TIE_THRESHOLD, ESTIMATOR } from '../../analysis/index.js';
+import type { ResultComparison, ResultRow } from '../../run/index.js';
 import { metricValue, short } from './format.js';
 
 function pad(cells: string[][]): string {
@@ -6,10 +7,23 @@ function pad(cells: string[][]): string {
   return cells.map((r) => r.map((c, i) => c.padEnd(widths[i] ?? 0)).join('  ').trimEnd()).join('\n');
 }
 
-/** The results table: per task and variant, trials ok/failed, primary metric median, improvement vs baseline. */
+const signed = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+
+/** `+10.2% [+4.1, +16.0] better n=5`, or `n=1: no verdict` where the interval needs more paired rounds. */
+export function comparisonText(c: ResultComparison | null): string {
+  if (!c) return '';
+  if (c.verdict === 'insufficient' || c.ciLow === null || c.ciHigh === null) return `n=${c.n}: no verdict`;
+  return `${signed(c.improvementPct)}% [${signed(c.ciLow)}, ${signed(c.ciHigh)}] ${c.verdict} n=${c.n}`;
+}
+
+/** The line above the table that says what its percentages are. */
+export function estimatorLine(tieThreshold = DEFAULT_TIE_THRESHOLD): string {
+  return `vs baseline / vs human: ${ESTIMATOR.short}, tie band ±${tieThreshold}%, positive = better; geomean = geometric mean over ok trials`;
+}
+
+/** The results table: per task and variant, trials ok/failed, primary metric geometric mean, paired improvements. */
 export function formatResults(rows: readonly ResultRow[]): string {
-  const cells: string[][] = [['task', 'variant', 'ok', 'failed', 'metric', 'median', 'vs baseline', 'vs human', 'notes']];
-  const pct = (c: ResultRow['vsBaseline']) => (c ? `${c.improvementPct >= 0 ? '+' : ''}${c.improvementPct.toFixed(1)}% ${c.verdict}` : '');
+  const cells: string[][] = [['task', 'variant', 'ok', 'failed', 'metric', 'geomean', 'vs baseline', 'vs human', 'notes']];
   for (const r of rows) {
     const notes = [
       ...r.failures.map((f) => `${f.code}×${f.count}`),
@@ -17,7 +31,7 @@ export function formatResults(rows: readonly ResultRow[]): string {
       ...(r.agreement !== null && r.agreement < 1 ? [`probe ${(r.agreement * 100).toFixed(0)}%`] : []),
       ...(r.unchecked > 0 ? [`probe unchecked×${r.unchecked}`] : []),
     ].join(', ');
-    cells.push([short(r.taskCommit), r.label, String(r.ok), String(r.failed), r.metric ?? '', r.median === null ? '' : metricValue(r.median), pct(r.vsBaseline), pct(r.vsHuman), notes]);
+    cells.push([short(r.taskCommit), r.label, String(r.ok), String(r.failed), r.metric ?? '', r.value === null ? '' : metricValue(r.value), comparisonText(r.vsBaseline), comparisonText(r.vsHuman), notes]);
   }
-  return pad(cells);
+  return `${estimatorLine()}\n${pad(cells)}`;
 }
