@@ -165,7 +165,7 @@ describe('runBenchmarks on the sim engine', () => {
       const partialSamples = await store.getSamples(partial?.id ?? '');
       expect(partialSamples.map((x) => x.ok).sort()).toEqual([false, true, true, true]);
       const rows = await summarizeResults(store, planRun([task('6')], [], s));
-      expect(rows[0]).toMatchObject({ ok: 0, failed: 1, median: null, failures: [{ code: 'requests_failed', count: 1 }] });
+      expect(rows[0]).toMatchObject({ ok: 0, failed: 1, value: null, failures: [{ code: 'requests_failed', count: 1 }] });
     });
   }, 60_000);
 
