@@ -105,7 +105,8 @@ describe('secrets never reach a file or an output (whole pipeline)', () => {
         res.writeHead(200, { 'content-type': 'text/event-stream' });
         res.write(textChunk(` ${echo}`));
         res.write(textChunk(' done'));
-        res.write(usageChunk(2));
+        // The prompt tokens a server with the tiny tokenizer counts: --random-input-len 8 (7 and the BOS).
+        res.write(usageChunk(2, 8));
         res.end('data: [DONE]\n\n');
       })();
     });
