@@ -1,30 +1,10 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import cliProgress from 'cli-progress';
-import { request } from 'undici';
+import type cliProgress from 'cli-progress';
 import { z } from 'zod';
-import { addSecretValues, headerSecretValues, IsobenchError, errorMessage, redactDeep, redactSecrets, usageError } from '../core/index.js';
-import {
-  BACKENDS,
-  DATASET_NAMES,
-  PERCENTILE_METRICS,
-  buildResultJson,
-  buildWorkload,
-  defaultServeBenchConfig,
-  defaultWorkloadConfig,
-  formatServeSummary,
-  headerProblem,
-  resolveTokenizer,
-  resultDate,
-  resultFilePath,
-  runServeBenchmark,
-  type GoodputMetric,
-  type LoadgenEvent,
-  type PercentileMetric,
-  type ServeBenchConfig,
-  type WorkloadConfig,
-} from '../loadgen/index.js';
+import { addSecretValues, BACKENDS, DATASET_NAMES, headerSecretValues, IsobenchError, PERCENTILE_METRICS, errorMessage, redactDeep, redactSecrets, usageError, type PercentileMetric } from '../core/index.js';
+import type { GoodputMetric, LoadgenEvent, ServeBenchConfig, WorkloadConfig } from '../loadgen/index.js';
 import { opt, parseNumberOption, parseOptions } from './options.js';
 
 /** Every option of `bench serve`, once, as data: flag, help, default (vLLM's names and defaults). */
@@ -219,6 +199,7 @@ function rampUp(o: Options): ServeBenchConfig['rampUp'] {
 }
 
 async function firstModel(baseUrl: string, headers: Record<string, string>): Promise<string> {
+  const { request } = await import('undici');
   try {
     const res = await request(`${baseUrl}/v1/models`, { headers, headersTimeout: 30_000, bodyTimeout: 30_000 });
     const body = (await res.body.json()) as { data?: { id?: unknown }[] };
@@ -232,7 +213,7 @@ async function firstModel(baseUrl: string, headers: Record<string, string>): Pro
   }
 }
 
-function workloadConfig(o: Options): WorkloadConfig {
+function workloadConfig({ defaultWorkloadConfig }: typeof import('../loadgen/index.js'), o: Options): WorkloadConfig {
   if ((o.datasetName === 'random' || o.datasetName === 'prefix_repetition') && o.datasetPath !== undefined) {
     throw usageError('--dataset-path', `cannot be used with --dataset-name ${o.datasetName}`, 'use sharegpt, sonnet or custom for a dataset file');
   }
@@ -271,7 +252,8 @@ function extraBody(text: string | undefined): Record<string, unknown> | null {
 }
 
 /** Draws progress: a bar on a TTY, a line per 10% otherwise (stderr, so stdout stays the vLLM summary). */
-function progressReporter(enabled: boolean): { onEvent: (e: LoadgenEvent) => void; stop: () => void } {
+async function progressReporter(enabled: boolean): Promise<{ onEvent: (e: LoadgenEvent) => void; stop: () => void }> {
+  const { default: cliProgress } = await import('cli-progress');
   const tty = process.stderr.isTTY && enabled;
   let bar: cliProgress.SingleBar | null = null;
   let nextPlain = 0;
@@ -312,6 +294,8 @@ function pyFloat(x: number): string {
 }
 
 async function benchServe(o: Options): Promise<number> {
+  const loadgen = await import('../loadgen/index.js');
+  const { buildResultJson, buildWorkload, defaultServeBenchConfig, formatServeSummary, headerProblem, resolveTokenizer, resultDate, resultFilePath, runServeBenchmark } = loadgen;
   const baseUrl = (o.baseUrl ?? `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`).replace(/\/+$/, '');
   const headers = keyValues('--header', o.header, '=');
   // Every header value is a secret by value (a server that echoes headers must not put them in the output).
@@ -327,7 +311,7 @@ async function benchServe(o: Options): Promise<number> {
   );
   const metricPercentiles = parseList('--metric-percentiles', o.metricPercentiles, (s) => parseNumberOption('a percentile', s, { min: 0, max: 100, example: '99' }, '--metric-percentiles'));
   const ramp = rampUp(o);
-  const wcfg = workloadConfig(o);
+  const wcfg = workloadConfig(loadgen, o);
   const apiKey = process.env.OPENAI_API_KEY ?? null;
   const authHeaders: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}`, ...headers } : headers;
 
@@ -385,7 +369,7 @@ async function benchServe(o: Options): Promise<number> {
     } else process.stdout.write(`Traffic request rate: ${pyFloat(o.requestRate)}\n`);
     process.stdout.write(`Burstiness factor: ${pyFloat(o.burstiness)} (${o.burstiness === 1 ? 'Poisson process' : 'Gamma distribution'})\n`);
     process.stdout.write(`Maximum request concurrency: ${o.maxConcurrency ?? 'None'}\n`);
-    const progress = progressReporter(!o.disableTqdm);
+    const progress = await progressReporter(!o.disableTqdm);
     let result;
     try {
       result = await runServeBenchmark(cfg, workload, { signal: controller.signal, onEvent: progress.onEvent, tokenizer });

@@ -1,7 +1,7 @@
 import type { Command } from '@commander-js/extra-typings';
 import pc from 'picocolors';
 import { z } from 'zod';
-import { classifyFailure, failureMeaning, type FailureInput } from '../vllm/index.js';
+import type { FailureInput } from '../vllm/index.js';
 import { parseOptions } from './options.js';
 import { readTextInput } from './read-input.js';
 
@@ -22,6 +22,7 @@ export function register(program: Command): void {
     .option('--json', 'print the failure as JSON')
     .action(async (file, raw) => {
       const opts = parseOptions(Options, raw);
+      const { classifyFailure, failureMeaning } = await import('../vllm/index.js');
       const input: FailureInput = { server: await readTextInput(file) };
       if (opts.bench !== undefined) input.bench = await readTextInput(opts.bench);
       if (opts.error !== undefined) input.error = opts.error;

@@ -1,10 +1,8 @@
 import type { Command } from '@commander-js/extra-typings';
 import pc from 'picocolors';
 import { z } from 'zod';
-import { parsePrimaryMetricSpec } from '../analysis/index.js';
-import { usageError } from '../core/index.js';
-import { buildDatasetRows, checkDataset, DEFAULT_SOURCE_PRIORITY, pushDataset, readDataset, writeDataset, type CheckReport } from '../dataset/index.js';
-import { openStore } from '../store/index.js';
+import { DEFAULT_SOURCE_PRIORITY, usageError } from '../core/index.js';
+import type { CheckReport } from '../dataset/index.js';
 import { opt, parseOptions } from './options.js';
 import { writeResult } from './output.js';
 
@@ -50,6 +48,7 @@ export function register(program: Command): void {
     .action(async (raw) => {
       const opts = parseOptions(BuildOptions, raw);
       const sourcePriority = parseSourcePriority(opts.sourcePriority);
+      const [{ parsePrimaryMetricSpec }, { buildDatasetRows, writeDataset }, { openStore }] = await Promise.all([import('../analysis/index.js'), import('../dataset/index.js'), import('../store/index.js')]);
       const primaryMetrics = opts.primaryMetric === undefined ? {} : parsePrimaryMetricSpec(opts.primaryMetric);
       const store = await openStore(opts.store);
       try {
@@ -83,6 +82,7 @@ export function register(program: Command): void {
     .option('--private', 'create the repository private when it does not exist')
     .action(async (dir, raw) => {
       const opts = parseOptions(PushOptions, raw);
+      const { pushDataset } = await import('../dataset/index.js');
       const result = await pushDataset(dir, { repo: opts.repo, dryRun: opts.dryRun, private: opts.private });
       const verb = result.status === 'dry_run' ? 'would upload' : 'uploaded';
       const lines = [`${verb} ${result.files.length} files to https://huggingface.co/datasets/${result.repo}`, ...result.files.map((f) => `  ${f.path} (${f.bytes} bytes)`)];
@@ -95,6 +95,7 @@ export function register(program: Command): void {
     .option('--json', 'print the report as JSON')
     .action(async (file, raw) => {
       const opts = parseOptions(CheckOptions, raw);
+      const { checkDataset, readDataset } = await import('../dataset/index.js');
       const report = checkDataset(await readDataset(file));
       writeResult(opts.json, { file, ...report }, () => formatCheckReport(file, report));
       if (report.findings.some((f) => f.severity === 'error')) process.exitCode = 1;

@@ -1,8 +1,5 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { buildDatasetRows, writeDataset } from '../dataset/index.js';
-import { buildReport } from '../report/index.js';
-import { openStore } from '../store/index.js';
 
 /** What the demo wrote besides the store. */
 export interface WrittenOutput {
@@ -12,6 +9,7 @@ export interface WrittenOutput {
 
 /** Builds the dataset (Parquet + JSONL + card) and the report (Markdown + HTML) of the demo's store into `outDir`. */
 export async function writeDemoOutputs(storeLocation: string, outDir: string): Promise<WrittenOutput[]> {
+  const [{ buildDatasetRows, writeDataset }, { buildReport }, { openStore }] = await Promise.all([import('../dataset/index.js'), import('../report/index.js'), import('../store/index.js')]);
   const store = await openStore(storeLocation, { create: false });
   try {
     const rows = await buildDatasetRows(store);

@@ -2,10 +2,8 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { z } from 'zod';
-import { createEngine } from '../engine/index.js';
-import { DEMO_AGENTS, DEMO_TASKS, patchSha256, WORKLOAD_DEFAULTS, type AgentSource, type RunSettings } from '../run/index.js';
-import { TaskSchema } from '../task/index.js';
-import { redactUrl } from '../store/index.js';
+import { WORKLOAD_DEFAULTS } from '../core/index.js';
+import type { AgentSource, RunSettings } from '../run/index.js';
 import { parseOptions } from './options.js';
 import { executeRun, exitCodeOf, newRunId, printResults, resolveEngineConfig } from './run.js';
 import { writeDemoOutputs } from './demo-outputs.js';
@@ -33,7 +31,7 @@ function demoSettings(engineSettingsKey: string): RunSettings {
   };
 }
 
-function demoAgents(): AgentSource[] {
+function demoAgents({ DEMO_AGENTS, patchSha256 }: typeof import('../run/index.js')): AgentSource[] {
   return DEMO_AGENTS.map((a) => ({
     name: a.name,
     model: a.model,
@@ -47,17 +45,18 @@ function demoAgents(): AgentSource[] {
 
 async function demoCommand(raw: unknown): Promise<void> {
   const opts = parseOptions(DemoOptionsSchema, raw);
+  const [runStage, { TaskSchema }, { redactUrl }, { createEngine }] = await Promise.all([import('../run/index.js'), import('../task/index.js'), import('../store/index.js'), import('../engine/index.js')]);
   const outDir = path.resolve(opts.out);
   mkdirSync(outDir, { recursive: true });
   // The demo's own store is fresh every time (a demo shows a whole run); --store keeps trials and resumes.
   const store = opts.store ?? path.join(outDir, 'demo.sqlite');
   if (opts.store === undefined) for (const suffix of ['', '-wal', '-shm', '-journal']) rmSync(`${store}${suffix}`, { force: true });
   const runId = newRunId();
-  const engineConfig = resolveEngineConfig('sim', undefined, runId);
+  const engineConfig = await resolveEngineConfig('sim', undefined, runId);
   const t0 = performance.now();
   const { summary, rows } = await executeRun({
-    tasks: DEMO_TASKS.map((t) => TaskSchema.parse(t)),
-    agents: demoAgents(),
+    tasks: runStage.DEMO_TASKS.map((t) => TaskSchema.parse(t)),
+    agents: demoAgents(runStage),
     settings: demoSettings(engineConfig.key),
     engine: createEngine(engineConfig.config),
     store,

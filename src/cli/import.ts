@@ -2,8 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { stat } from 'node:fs/promises';
 import { z } from 'zod';
 import { IsobenchError } from '../core/index.js';
-import { importIsoBench, type ImportSummary } from '../import/index.js';
-import { openStore } from '../store/index.js';
+import type { ImportSummary } from '../import/index.js';
 import { parseOptions } from './options.js';
 import { writeResult } from './output.js';
 
@@ -31,6 +30,7 @@ export function register(program: Command): void {
       const opts = parseOptions(ImportOptions, raw);
       // Check the folder before opening (and maybe creating) the store.
       if (!(await stat(dir).catch(() => null))?.isDirectory()) throw new IsobenchError('E_INPUT', `import iso-bench: ${dir} is not a directory`, { hint: 'give the folder of an ISO-Bench results tree' });
+      const [{ importIsoBench }, { openStore }] = await Promise.all([import('../import/index.js'), import('../store/index.js')]);
       const store = await openStore(opts.store);
       const controller = new AbortController();
       const onSigint = (): void => controller.abort();

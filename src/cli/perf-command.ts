@@ -2,7 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import pc from 'picocolors';
 import { z } from 'zod';
 import { IsobenchError, redactEnv, redactSecrets } from '../core/index.js';
-import { parsePerfCommand, type ParsedPerfCommand } from '../vllm/index.js';
+import type { ParsedPerfCommand } from '../vllm/index.js';
 import { parseOptions } from './options.js';
 import { writeResult } from './output.js';
 
@@ -15,8 +15,9 @@ export function register(program: Command): void {
     .description('Parse a vLLM benchmark command (without a shell): env, script, mode, server and client arguments, fixes')
     .argument('<command>', 'the command, quoted as one argument, e.g. "python benchmarks/benchmark_serving.py --model M"')
     .option('--json', 'print the parse as JSON')
-    .action((command, raw) => {
+    .action(async (command, raw) => {
       const opts = parseOptions(Options, raw);
+      const { parsePerfCommand } = await import('../vllm/index.js');
       const parsed = parsePerfCommand(command);
       if (parsed.status === 'error') {
         throw new IsobenchError('E_INPUT', `cannot parse the command: ${parsed.message}`, { hint: 'quote the whole command once, e.g. isobench perf-command "python benchmarks/benchmark_serving.py --model M"' });

@@ -2,10 +2,8 @@ import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { z } from 'zod';
-import { parsePrimaryMetricSpec, type PrimaryMetricOverrides } from '../analysis/index.js';
-import { buildDatasetRows, readDataset, type DatasetRow } from '../dataset/index.js';
-import { buildReport } from '../report/index.js';
-import { openStore } from '../store/index.js';
+import type { PrimaryMetricOverrides } from '../analysis/index.js';
+import type { DatasetRow } from '../dataset/index.js';
 import { opt, parseOptions } from './options.js';
 
 const ReportOptionsSchema = z
@@ -32,6 +30,7 @@ export function register(program: Command): void {
     .option('--seed <n>', 'bootstrap seed', '1')
     .action(async (raw) => {
       const opts = parseOptions(ReportOptionsSchema, raw);
+      const [{ parsePrimaryMetricSpec }, { buildReport }] = await Promise.all([import('../analysis/index.js'), import('../report/index.js')]);
       const primaryMetrics: PrimaryMetricOverrides = opts.primaryMetric === undefined ? {} : parsePrimaryMetricSpec(opts.primaryMetric);
       const settings = { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics };
       const { rows, source } = await loadRows(opts.dataset, opts.store, settings);
@@ -51,6 +50,7 @@ async function loadRows(
   location: string | undefined,
   settings: { tieThreshold: number; seed: number; primaryMetrics: PrimaryMetricOverrides },
 ): Promise<{ rows: DatasetRow[]; source: string }> {
+  const [{ buildDatasetRows, readDataset }, { openStore }] = await Promise.all([import('../dataset/index.js'), import('../store/index.js')]);
   if (dataset !== undefined) return { rows: await readDataset(dataset), source: path.basename(dataset) };
   const store = await openStore(location, { create: false });
   try {

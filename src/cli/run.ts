@@ -3,25 +3,13 @@ import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Command, Option } from '@commander-js/extra-typings';
-import YAML from 'yaml';
 import { z } from 'zod';
-import { IsobenchError, errorMessage, redactDeep, redactSecrets, usageError } from '../core/index.js';
-import { cleanupLeftovers, createEngine, parseEngineConfig, type Engine } from '../engine/index.js';
-import {
-  loadAgent,
-  parseAgentArg,
-  planRun,
-  runBenchmarks,
-  summarizeResults,
-  WORKLOAD_DEFAULTS,
-  type AgentSource,
-  type ResultRow,
-  type RunSettings,
-  type RunSummary,
-  type TaskPlan,
-} from '../run/index.js';
-import { openStore } from '../store/index.js';
-import { loadCatalog, type Task, type VariantKind } from '../task/index.js';
+import { IsobenchError, WORKLOAD_DEFAULTS, errorMessage, redactDeep, redactSecrets, usageError } from '../core/index.js';
+import type { Engine, parseEngineConfig as parseEngineConfigFn } from '../engine/index.js';
+import type { AgentSource, ResultRow, RunSettings, RunSummary, TaskPlan } from '../run/index.js';
+import type { Task, VariantKind } from '../task/index.js';
+
+type ResolvedEngineConfig = ReturnType<typeof parseEngineConfigFn>;
 import { opt, parseOptions } from './options.js';
 import { createReporter, formatResults } from './reporters/index.js';
 
@@ -62,7 +50,8 @@ export const RunOptionsSchema = z.object({
 });
 export type RunOptions = z.output<typeof RunOptionsSchema>;
 
-function readConfigFile(file: string): unknown {
+async function readConfigFile(file: string): Promise<unknown> {
+  const { default: YAML } = await import('yaml');
   let text: string;
   try {
     text = readFileSync(file, 'utf8');
@@ -89,8 +78,9 @@ function detectGpus(engine: RunOptions['engine'], given: number | undefined): nu
 }
 
 /** Engine config from `--engine-config` with the kind and run id filled in; its hash goes into every trial key. */
-export function resolveEngineConfig(engine: RunOptions['engine'], file: string | undefined, runId: string): { config: ReturnType<typeof parseEngineConfig>; key: string } {
-  const raw = file === undefined ? {} : readConfigFile(file);
+export async function resolveEngineConfig(engine: RunOptions['engine'], file: string | undefined, runId: string): Promise<{ config: ResolvedEngineConfig; key: string }> {
+  const { parseEngineConfig } = await import('../engine/index.js');
+  const raw = file === undefined ? {} : await readConfigFile(file);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw usageError('--engine-config', 'must hold an object of engine settings');
   const given = raw as Record<string, unknown>;
   if (given.kind !== undefined && given.kind !== engine) throw usageError('--engine-config', `is for engine ${JSON.stringify(given.kind)} but --engine is ${engine}`, 'make them agree');
@@ -101,7 +91,8 @@ export function resolveEngineConfig(engine: RunOptions['engine'], file: string |
 }
 
 /** Stops servers and containers of earlier runs whose runner is gone (kill -9); a live run's are left alone. */
-function leftoversOf(config: ReturnType<typeof parseEngineConfig>): Promise<unknown> {
+async function leftoversOf(config: ResolvedEngineConfig): Promise<unknown> {
+  const { cleanupLeftovers } = await import('../engine/index.js');
   if (config.kind === 'process') return cleanupLeftovers(undefined, { registryDir: config.registryDir });
   if (config.kind === 'docker') return cleanupLeftovers(undefined, config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost });
   return Promise.resolve();
@@ -139,6 +130,7 @@ export interface ExecuteRunInput {
 /** Plans, runs with a reporter, handles Ctrl-C, prints the results table; returns the summary and the table rows. */
 export async function executeRun(input: ExecuteRunInput): Promise<{ summary: RunSummary; rows: ResultRow[]; plans: TaskPlan[]; storeLocation: string }> {
   if (input.tasks.length === 0) throw usageError('--tasks', `${input.catalog ?? 'the catalog'} holds no task`, 'add tasks to the catalog (see docs/tasks.md) or give another file');
+  const [{ planRun, runBenchmarks, summarizeResults }, { openStore }] = await Promise.all([import('../run/index.js'), import('../store/index.js')]);
   const plans = planRun(input.tasks, input.agents, input.settings);
   if (plans.length === 0) throw usageError('--only', `matches no task of the catalog (${input.settings.only.join(', ')})`, 'give a prefix of a task commit');
   await input.cleanupLeftovers?.().catch(() => undefined);
@@ -194,10 +186,11 @@ export function printResults(rows: readonly ResultRow[], summary: RunSummary, js
 async function runCommand(raw: unknown): Promise<void> {
   const opts = parseOptions(RunOptionsSchema, raw);
   if (!existsSync(opts.tasks)) throw usageError('--tasks', `${opts.tasks} does not exist`, 'give the path of a task catalog (JSON or YAML; see docs/tasks.md)');
+  const [{ loadCatalog }, { loadAgent, parseAgentArg }, { createEngine }] = await Promise.all([import('../task/index.js'), import('../run/index.js'), import('../engine/index.js')]);
   const tasks = await loadCatalog(opts.tasks);
   const agents = opts.agent.map((a) => loadAgent(parseAgentArg(a)));
   const runId = newRunId();
-  const engineConfig = resolveEngineConfig(opts.engine, opts.engineConfig, runId);
+  const engineConfig = await resolveEngineConfig(opts.engine, opts.engineConfig, runId);
   const settings: RunSettings = {
     trials: opts.trials,
     warmups: opts.warmups,

@@ -1,21 +1,13 @@
 import type { Command } from '@commander-js/extra-typings';
 import { IsobenchError } from '../core/index.js';
-import {
-  SIM_KNOBS,
-  defaultSimProfile,
-  parseSimProfile,
-  parseSimServeArgs,
-  readSimProfileFile,
-  runSimScript,
-  startSimServer,
-  type SimProfile,
-  type SimScriptKind,
-} from '../sim/index.js';
+import type { SimProfile, SimScriptKind } from '../sim/index.js';
+
+type SimStage = typeof import('../sim/index.js');
 
 const SCRIPT_KINDS: Record<string, SimScriptKind> = { latency: 'latency', throughput: 'throughput', 'prefix-caching': 'prefix_caching', prefix_caching: 'prefix_caching' };
 
 /** The help of `sim serve`, generated from the profile's knob table so it cannot drift from the code. */
-function serveHelp(): string {
+function serveHelp({ SIM_KNOBS, defaultSimProfile }: SimStage): string {
   const knobs = Object.entries(SIM_KNOBS).map(([key, kind]) => {
     const value = (defaultSimProfile as Record<string, unknown>)[key];
     const arg = kind === 'bool' ? '' : kind === 'strs' ? ' <name...>' : ` <${kind}>`;
@@ -39,23 +31,24 @@ function serveHelp(): string {
 }
 
 /** Profile = defaults < profile file < flags; errors name the file key or the flag. */
-async function resolveProfile(profileFile: string | undefined, overrides: Record<string, unknown>): Promise<SimProfile> {
+async function resolveProfile({ parseSimProfile, readSimProfileFile }: SimStage, profileFile: string | undefined, overrides: Record<string, unknown>): Promise<SimProfile> {
   const fromFile = profileFile === undefined ? {} : await readSimProfileFile(profileFile);
   if (profileFile !== undefined) parseSimProfile(fromFile, `profile file ${profileFile}`);
   return parseSimProfile({ ...fromFile, ...overrides }, profileFile === undefined ? 'flags' : `flags over ${profileFile}`, true);
 }
 
 async function serve(argv: readonly string[]): Promise<number> {
+  const sim = await import('../sim/index.js');
   if (argv.includes('--help') || argv.includes('-h')) {
-    process.stdout.write(serveHelp() + '\n');
+    process.stdout.write(serveHelp(sim) + '\n');
     return 0;
   }
-  const args = parseSimServeArgs(argv);
+  const args = sim.parseSimServeArgs(argv);
   for (const w of args.warnings) process.stdout.write(w + '\n');
-  const profile = await resolveProfile(args.profileFile, args.overrides);
+  const profile = await resolveProfile(sim, args.profileFile, args.overrides);
   const port = args.port ?? 8000;
   if (port < 0 || port > 65535) throw new IsobenchError('E_USAGE', `--port: ${port} is not a port number (0-65535; 0 picks a free port)`);
-  const server = await startSimServer(profile, {
+  const server = await sim.startSimServer(profile, {
     host: args.host ?? '127.0.0.1',
     port,
     onLog: (line, stream) => (stream === 'stderr' ? process.stderr : process.stdout).write(line + '\n'),
@@ -84,12 +77,13 @@ async function bench(kindName: string, argv: readonly string[]): Promise<number>
     if (file === undefined) throw new IsobenchError('E_USAGE', '--sim-profile: expects a file');
     rest.splice(at, 2);
   }
-  const profile = await resolveProfile(file, {});
+  const sim = await import('../sim/index.js');
+  const profile = await resolveProfile(sim, file, {});
   const ac = new AbortController();
   const stop = () => ac.abort();
   process.once('SIGINT', stop);
   try {
-    const result = await runSimScript(kind, rest, profile, ac.signal);
+    const result = await sim.runSimScript(kind, rest, profile, ac.signal);
     (result.exitCode === 0 ? process.stdout : process.stderr).write(result.output);
     return result.exitCode;
   } finally {

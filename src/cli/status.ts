@@ -1,6 +1,6 @@
 import type { Command } from '@commander-js/extra-typings';
 import { z } from 'zod';
-import { openStore, readStoreStatus, type StoreStatus } from '../store/index.js';
+import type { StoreStatus } from '../store/index.js';
 import { opt, parseOptions } from './options.js';
 import { failureText, short } from './reporters/format.js';
 import { writeResult } from './output.js';
@@ -21,6 +21,7 @@ export function register(program: Command): void {
     .option('--failures <n>', 'how many recent failures to show', '10')
     .action(async (raw) => {
       const opts = parseOptions(StatusOptionsSchema, raw);
+      const { openStore, readStoreStatus } = await import('../store/index.js');
       // create: false — looking at a store must never leave an empty one behind.
       const store = await openStore(opts.store, { create: false });
       try {

@@ -2,7 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import pc from 'picocolors';
 import { z } from 'zod';
 import { IsobenchError, redactEnv, redactSecrets } from '../core/index.js';
-import { checkTask, readCatalog, writeCatalog, type CatalogRead, type TaskCheck, type TaskEntry } from '../task/index.js';
+import type { CatalogRead, checkTask as checkTaskFn, TaskCheck, TaskEntry } from '../task/index.js';
 import { parsePerfCommand, v5BenchmarkMode } from '../vllm/index.js';
 import { parseOptions } from './options.js';
 import { formatPerfCommand } from './perf-command.js';
@@ -26,8 +26,9 @@ export function register(program: Command): void {
     .option('--json', 'print the result as JSON')
     .action(async (file, raw) => {
       const opts = parseOptions(CheckOptions, raw);
+      const { checkTask, readCatalog } = await import('../task/index.js');
       const read = await readCatalog(file);
-      const checked = read.entries.map(checkEntry);
+      const checked = read.entries.map((e) => checkEntry(e, checkTask));
       writeResult(opts.json, checkJson(read, checked), () => formatCheck(read, checked));
       if (checked.some((c) => c.status === 'invalid')) process.exitCode = 1;
     });
@@ -38,6 +39,7 @@ export function register(program: Command): void {
     .option('--out <file>', 'the catalog to write: .json writes JSON, anything else YAML')
     .action(async (file, raw) => {
       const opts = parseOptions(ImportOptions, raw);
+      const { readCatalog, writeCatalog } = await import('../task/index.js');
       const read = await readCatalog(file);
       const ok = read.entries.flatMap((e) => (e.status === 'ok' ? [e.task] : []));
       const bad = read.entries.filter((e) => e.status === 'invalid');
@@ -48,7 +50,7 @@ export function register(program: Command): void {
     });
 }
 
-function checkEntry(entry: TaskEntry): CheckedEntry {
+function checkEntry(entry: TaskEntry, checkTask: typeof checkTaskFn): CheckedEntry {
   if (entry.status === 'ok') {
     const check = checkTask(entry.task);
     return { status: check.status, id: entry.id, notes: entry.notes, check };

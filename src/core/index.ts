@@ -2,3 +2,4 @@ export * from './errors.js';
 export * from './failures.js';
 export * from './metrics.js';
 export * from './secrets.js';
+export * from './workload.js';

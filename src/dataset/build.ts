@@ -1,13 +1,12 @@
 import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometricMean, geometricMeanCi, type CompareOptions } from '../analysis/index.js';
-import { redactDeep, type MetricSet } from '../core/index.js';
+import { DEFAULT_SOURCE_PRIORITY, redactDeep, type MetricSet } from '../core/index.js';
 import type { Store, TrialRecord, VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
 import type { Measurement } from './compare.js';
 import { fillImprovements } from './formula.js';
 import { V5_COMPARISONS, V5_IMPROVEMENT_METRICS, V5_METRICS, emptyRow, type DatasetRow, type V5Metric, type V5Variant } from './schema.js';
 
-/** Local Docker reruns over the Modal pipeline over the separate pipelines, as the original merged them; our own runs first. */
-export const DEFAULT_SOURCE_PRIORITY: readonly string[] = ['isobench', 'rerun', 'docker', 'modal', 'separate', 'separate_agent', 'separate_baseline', 'docker_flat'];
+export { DEFAULT_SOURCE_PRIORITY };
 
 export interface BuildOptions {
   /** Data sources by preference; sources not listed come after, alphabetically. */

@@ -1,10 +1,8 @@
 import type { SampleRecord } from '../store/index.js';
 
-export type DatasetName = 'random' | 'sharegpt' | 'sonnet' | 'prefix_repetition' | 'custom';
-export const DATASET_NAMES: readonly DatasetName[] = ['random', 'sharegpt', 'sonnet', 'prefix_repetition', 'custom'];
+import type { Backend, DatasetName, PercentileMetric } from '../core/index.js';
 
-export type Backend = 'openai' | 'openai-chat' | 'vllm';
-export const BACKENDS: readonly Backend[] = ['openai', 'openai-chat', 'vllm'];
+export { BACKENDS, DATASET_NAMES, PERCENTILE_METRICS, type Backend, type DatasetName, type PercentileMetric } from '../core/index.js';
 
 /** What decides the prompts of a serving workload. Every field has vLLM's default (see `defaultWorkloadConfig`). */
 export interface WorkloadConfig {
@@ -69,8 +67,6 @@ export interface Tokenizer {
 
 export type RampUpStrategy = 'linear' | 'exponential';
 export type GoodputMetric = 'ttft' | 'tpot' | 'e2el';
-export const PERCENTILE_METRICS = ['ttft', 'tpot', 'itl', 'e2el', 'client_queue_time', 'e2el_including_client_queue'] as const;
-export type PercentileMetric = (typeof PERCENTILE_METRICS)[number];
 
 /** Optional sampling parameters sent with every request (omitted when null). */
 export interface SamplingParams {

@@ -5,14 +5,7 @@ import type { BenchmarkMode, Task, VariantKind } from '../task/index.js';
 import type { ScriptKind } from '../vllm/index.js';
 import type { WorkloadPlan } from './serving.js';
 
-/** Defaults of the run's own settings (the workload's defaults are vLLM's client's, see serving.ts). */
-export const WORKLOAD_DEFAULTS = {
-  warmups: 10,
-  timeoutTrialS: 600,
-  timeoutStartupS: 600,
-  /** `--max-model-len` of the out-of-memory fallback (the original's custom-context runner used 2048). */
-  oomFallbackMaxModelLen: 2048,
-} as const;
+export { WORKLOAD_DEFAULTS } from '../core/index.js';
 
 /** Everything a run needs, resolved once at the boundary (no defaults are applied below this point). */
 export interface RunSettings {

@@ -1,0 +1,26 @@
+/**
+ * Defaults and names of the workload that several stages share: the defaults of the run's own settings, the load
+ * generator's dataset names, API flavours and percentile metrics, and the data sources of trials. They live here,
+ * with no dependency, so that the CLI can declare its options from them without loading the stages.
+ */
+
+/** Defaults of the run's own settings (the workload's defaults are vLLM's client's, see serving.ts). */
+export const WORKLOAD_DEFAULTS = {
+  warmups: 10,
+  timeoutTrialS: 600,
+  timeoutStartupS: 600,
+  /** `--max-model-len` of the out-of-memory fallback (the original's custom-context runner used 2048). */
+  oomFallbackMaxModelLen: 2048,
+} as const;
+
+export type DatasetName = 'random' | 'sharegpt' | 'sonnet' | 'prefix_repetition' | 'custom';
+export const DATASET_NAMES: readonly DatasetName[] = ['random', 'sharegpt', 'sonnet', 'prefix_repetition', 'custom'];
+
+export type Backend = 'openai' | 'openai-chat' | 'vllm';
+export const BACKENDS: readonly Backend[] = ['openai', 'openai-chat', 'vllm'];
+
+export const PERCENTILE_METRICS = ['ttft', 'tpot', 'itl', 'e2el', 'client_queue_time', 'e2el_including_client_queue'] as const;
+export type PercentileMetric = (typeof PERCENTILE_METRICS)[number];
+
+/** Local Docker reruns over the Modal pipeline over the separate pipelines, as the original merged them; our own runs first. */
+export const DEFAULT_SOURCE_PRIORITY: readonly string[] = ['isobench', 'rerun', 'docker', 'modal', 'separate', 'separate_agent', 'separate_baseline', 'docker_flat'];
