@@ -19,6 +19,8 @@ export function defaultServeBenchConfig(target: Pick<ServeBenchConfig, 'baseUrl'
     sampling: { temperature: null, topP: null, topK: null, minP: null, frequencyPenalty: null, presencePenalty: null, repetitionPenalty: null },
     extraBody: null,
     requestTimeoutMs: 600_000,
+    // vLLM's client: aiohttp.ClientTimeout(total=6 * 60 * 60) per request.
+    requestDeadlineMs: 6 * 60 * 60 * 1000,
     seed: 0,
     percentileMetrics: ['ttft', 'tpot', 'itl'],
     metricPercentiles: [99],

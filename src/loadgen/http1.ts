@@ -42,13 +42,17 @@ export class Http1Pool {
   private closed = false;
 
   /**
-   * @param timeoutMs no response headers, or no body data, for this long fails the exchange
+   * @param timeoutMs the whole response head not in within this long of the send, or no body data for this long (a
+   *   stall), fails the exchange
    * @param tlsOptions extra options for https origins (a private CA, for instance); NODE_EXTRA_CA_CERTS also works
+   * @param deadlineMs the whole response (head and body) not in within this long of the send fails the exchange,
+   *   however steadily bytes arrive (a slow-loris server); Infinity for none
    */
   constructor(
     origin: URL,
     private readonly timeoutMs: number,
     private readonly tlsOptions: tls.ConnectionOptions = {},
+    private readonly deadlineMs = Infinity,
   ) {
     if (origin.protocol !== 'http:' && origin.protocol !== 'https:') throw new Error(`unsupported protocol ${origin.protocol}`);
     this.secure = origin.protocol === 'https:';
@@ -149,10 +153,10 @@ export class Http1Pool {
 
   private ensureWatchdog(): void {
     if (this.watchdog !== null) return;
-    const every = Math.max(5, Math.min(1000, this.timeoutMs / 10));
+    const every = Math.max(5, Math.min(1000, Math.min(this.timeoutMs, this.deadlineMs) / 10));
     this.watchdog = setInterval(() => {
       const now = performance.now();
-      for (const c of this.active) c.checkTimeout(now, this.timeoutMs);
+      for (const c of this.active) c.checkTimeout(now, this.timeoutMs, this.deadlineMs);
     }, every);
     this.watchdog.unref();
   }
@@ -199,6 +203,8 @@ class Connection {
   private keepAlive = false;
   private gotBytes = false;
   private lastT = 0;
+  /** When the request was sent: the head and the whole response have deadlines from here that bytes do not reset. */
+  private sentT = 0;
   private dead = false;
 
   constructor(private readonly pool: Http1Pool) {
@@ -224,6 +230,7 @@ class Connection {
     this.gotBytes = false;
     this.keepAlive = false;
     this.lastT = performance.now();
+    this.sentT = this.lastT;
     this.sock.write(message);
   }
 
@@ -415,10 +422,13 @@ class Connection {
     this.fail(new Error(`invalid HTTP response: ${message}`));
   }
 
-  checkTimeout(now: number, timeoutMs: number): void {
-    if (this.ex === null || now - this.lastT < timeoutMs) return;
+  checkTimeout(now: number, timeoutMs: number, deadlineMs: number): void {
+    if (this.ex === null) return;
     const s = timeoutMs / 1000;
-    this.fail(new Error(this.state === State.Head ? `no response headers within ${s} s (--request-timeout)` : `stalled: no data for ${s} s (--request-timeout)`));
+    if (this.state === State.Head && now - this.sentT >= timeoutMs) {
+      this.fail(new Error(this.gotBytes ? `no complete response headers within ${s} s (--request-timeout)` : `no response headers within ${s} s (--request-timeout)`));
+    } else if (now - this.sentT >= deadlineMs) this.fail(new Error(`no complete response within ${deadlineMs / 1000} s (--request-deadline)`));
+    else if (now - this.lastT >= timeoutMs) this.fail(new Error(`stalled: no data for ${s} s (--request-timeout)`));
   }
 
   private onSocketGone(err: NodeJS.ErrnoException | null): void {

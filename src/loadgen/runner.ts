@@ -84,7 +84,7 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
   const reqs = workload.requests;
   // String concatenation as vLLM: a base URL with a path prefix (a proxy) keeps it.
   const url = new URL(`${cfg.baseUrl.replace(/\/+$/, '')}${cfg.endpoint}`);
-  const pool = new Http1Pool(url, cfg.requestTimeoutMs);
+  const pool = new Http1Pool(url, cfg.requestTimeoutMs, {}, cfg.requestDeadlineMs);
   const headers = requestHeaders(cfg);
   const chat = cfg.backend === 'openai-chat';
   const send = (req: WorkloadRequest, id: string): Promise<StreamOutcome> =>

@@ -101,8 +101,10 @@ export interface ServeBenchConfig {
   ignoreEos: boolean;
   sampling: SamplingParams;
   extraBody: Readonly<Record<string, unknown>> | null;
-  /** A request fails when no byte arrives for this long (before the headers or between chunks). */
+  /** A request fails when its response head is not in this long after the send, or no byte arrives for this long. */
   requestTimeoutMs: number;
+  /** A request fails when its whole response is not in this long after the send, however steadily bytes come. */
+  requestDeadlineMs: number;
   /** Seed of the arrival times (the prompts have their own in WorkloadConfig). */
   seed: number;
   percentileMetrics: readonly PercentileMetric[];

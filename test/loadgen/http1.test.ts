@@ -207,6 +207,29 @@ describe('the HTTP/1.1 client', () => {
     expect(inj.errors[0]).toBe('request failed: invalid value for header x-a: it contains a line break or NUL');
   });
 
+  it('fails a slow-loris server: one header byte at a time, or a body that trickles forever (total deadline)', async () => {
+    const trickle = (sock: Socket, bytes: string, everyMs: number): void => {
+      let i = 0;
+      const t = setInterval(() => {
+        if (sock.destroyed) clearInterval(t);
+        else sock.write(bytes[i++ % bytes.length] ?? '');
+      }, everyMs);
+      sock.on('close', () => clearInterval(t));
+    };
+    // Every byte comes well inside the stall timeout, so only a deadline that is not reset by bytes ends these.
+    const head = await startRaw((sock) => trickle(sock, 'HTTP/1.1 200 OK\r\nx-slow: ' + 'a'.repeat(100_000), 20));
+    const a = await run(head.url, 1, { requestTimeoutMs: 300 });
+    expect(a.errors[0]).toBe('no complete response headers within 0.3 s (--request-timeout)');
+    const body = await startRaw((sock) => {
+      sock.write(OK_CHUNKED + chunked([textChunk(' a')]).slice(0, -5));
+      // SSE comment lines, one byte per write: data, but never an event.
+      trickle(sock, '3\r\n: \n\r\n', 20);
+    });
+    const b = await run(body.url, 1, { requestTimeoutMs: 300, requestDeadlineMs: 600 });
+    expect(b.errors[0]).toBe('no complete response within 0.6 s (--request-deadline)');
+    expect(b.completed).toBe(0);
+  });
+
   it('speaks HTTPS, and a certificate it cannot verify is a failed request with the reason', async () => {
     const key = readFileSync(path.join(here, 'fixtures/localhost-key.pem'));
     const cert = readFileSync(path.join(here, 'fixtures/localhost-cert.pem'));
