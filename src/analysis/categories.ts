@@ -59,7 +59,7 @@ export const AGENT_STATUS_LABELS: Readonly<Record<AgentStatus, string>> = {
   agent_failed: 'Other agent failure',
   missing_agent_metrics: 'Missing agent metrics',
   missing_human_metrics: 'Missing human metrics',
-  not_comparable: 'Not comparable (units differ)',
+  not_comparable: 'Not comparable (units or workloads differ)',
 };
 
 const PATCH_CODES: ReadonlySet<string> = new Set<FailureCode>(['patch_empty', 'patch_apply_failed', 'patch_needs_build']);

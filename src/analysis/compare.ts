@@ -38,7 +38,9 @@ export type NotComparableReason =
   | 'metric_not_judged'
   | 'zero_ref'
   /** Set by callers that see both values cannot share a unit (e.g. req/s against tok/s); `compare` never returns it. */
-  | 'units_mismatch';
+  | 'units_mismatch'
+  /** Set by callers whose two sides ran different workloads (their workload hashes differ); `compare` never returns it. */
+  | 'workload_mismatch';
 
 /** The comparison of x against a reference on one metric. */
 export type Comparison =

@@ -27,6 +27,8 @@ export const FAILURE_CODES = [
   'requests_failed',
   'correctness_mismatch',
   'probe_unavailable',
+  // Not a trial's ending: a comparison whose trials ran different workloads (their workload hashes differ).
+  'workload_mismatch',
   'cancelled',
   'internal_error',
 ] as const;
@@ -46,4 +48,29 @@ export interface Failure {
 
 export function isFailureCode(value: string): value is FailureCode {
   return (FAILURE_CODES as readonly string[]).includes(value);
+}
+
+/** The trials of one side of a comparison, as far as their workload goes: the hashes they recorded (null: none built). */
+export interface WorkloadSide {
+  label: string;
+  hashes: readonly (string | null)[];
+}
+
+/**
+ * `workload_mismatch` when the trials of the compared sides did not all run one workload (their recorded workload
+ * hashes differ), with every hash and where it ran as evidence; null when they agree or none recorded a hash.
+ */
+export function workloadMismatch(sides: readonly WorkloadSide[]): Failure | null {
+  const where = new Map<string, Map<string, number>>();
+  for (const side of sides) {
+    for (const h of side.hashes) {
+      if (h === null) continue;
+      const counts = where.get(h) ?? new Map<string, number>();
+      counts.set(side.label, (counts.get(side.label) ?? 0) + 1);
+      where.set(h, counts);
+    }
+  }
+  if (where.size < 2) return null;
+  const parts = [...where.entries()].map(([h, counts]) => `${h} (${[...counts.entries()].map(([label, n]) => `${label} ×${n}`).join(', ')})`);
+  return { code: 'workload_mismatch', evidence: `the trials ran different workloads: ${parts.join(' vs ')}`, source: 'workload' };
 }

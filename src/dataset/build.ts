@@ -1,5 +1,5 @@
 import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometricMean, geometricMeanCi, type CompareOptions } from '../analysis/index.js';
-import { DEFAULT_SOURCE_PRIORITY, redactDeep, type MetricSet } from '../core/index.js';
+import { DEFAULT_SOURCE_PRIORITY, redactDeep, workloadMismatch, type MetricSet } from '../core/index.js';
 import type { Store, TrialRecord, VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
 import type { Measurement } from './compare.js';
@@ -28,30 +28,104 @@ interface Chosen {
 
 type V5Mode = 'serving' | 'standalone' | 'prefix_caching';
 
-/** Builds one dataset row per (task, agent) from the store: v5 columns plus the extension columns. */
+/** The configuration of every imported record: the legacy pipelines, merged by source priority as the original did. */
+export const IMPORTED_CONFIG = 'import';
+
+/**
+ * The configuration a trial measured: the config hash of its trial key (`${variantId}#${configKey}#${index}`: trial
+ * procedure, perf command, engine settings, warm-ups, OOM-fallback setting), IMPORTED_CONFIG for imported records.
+ */
+export function trialConfig(t: TrialRecord): string {
+  if (t.trialKey.startsWith('import:')) return IMPORTED_CONFIG;
+  const parts = t.trialKey.split('#');
+  return parts.length >= 3 ? (parts[parts.length - 2] ?? t.trialKey) : t.trialKey;
+}
+
+/** The run settings that make a configuration, as `isobench run` records them with the run (secrets removed). */
+const CONFIG_SETTINGS: readonly [string, string][] = [
+  ['engine', 'engine'],
+  ['engineConfig', 'engine_config'],
+  ['warmups', 'warmups'],
+  ['oomFallbackMaxModelLen', 'oom_fallback_max_model_len'],
+  ['datasetDir', 'dataset_dir'],
+  ['missingDataset', 'missing_dataset'],
+];
+
+/** The `config` column: the configuration spelled out from the newest run of its trials, with their deviations. */
+function describeConfig(config: string | null, trials: readonly TrialRecord[], runConfig: ReadonlyMap<string, unknown>): string | null {
+  if (config === null || config === IMPORTED_CONFIG) return null;
+  const recorded = runConfig.get(latest(trials)?.runId ?? '');
+  const settings = typeof recorded === 'object' && recorded !== null ? (recorded as Record<string, unknown>) : {};
+  const out: Record<string, unknown> = { engine: [...new Set(trials.map((t) => t.engine))].sort().join(',') };
+  for (const [from, to] of CONFIG_SETTINGS) if (settings[from] !== undefined && from !== 'engine') out[to] = settings[from];
+  out.deviations = [...new Set(trials.flatMap((t) => t.deviations))].sort();
+  return JSON.stringify(out);
+}
+
+/**
+ * Builds the dataset rows from the store: one per (task, configuration, agent), v5 columns plus the extension
+ * columns. Trials of different configurations never share a row; a task with no agent variant in a configuration
+ * still gets one row for it (agent columns null).
+ */
 export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): Promise<DatasetRow[]> {
-  const [tasks, variants, trials] = await Promise.all([store.listTasks(), store.listVariants(), store.listTrials()]);
-  const trialsByVariant = groupBy(trials, (t) => t.variantId);
+  const [tasks, variants, trials, runs] = await Promise.all([store.listTasks(), store.listVariants(), store.listTrials(), store.listRuns()]);
+  const trialsByTask = groupBy(trials, (t) => t.taskCommit);
   const variantsByTask = groupBy(variants, (v) => v.taskCommit);
+  const runConfig = new Map(runs.map((r) => [r.id, r.config]));
   const priority = opts.sourcePriority ?? DEFAULT_SOURCE_PRIORITY;
   const rows: DatasetRow[] = [];
   for (const task of [...tasks].sort((a, b) => a.commit.localeCompare(b.commit))) {
     opts.signal?.throwIfAborted();
     const vs = variantsByTask.get(task.commit) ?? [];
-    const trialsOf = (list: readonly VariantRecord[]): TrialRecord[] => list.flatMap((v) => trialsByVariant.get(v.id) ?? []);
-    const baseline = choose(trialsOf(vs.filter((v) => v.kind === 'baseline')), priority);
-    const human = choose(trialsOf(vs.filter((v) => v.kind === 'human')), priority);
-    const agents = groupBy(vs.filter((v) => v.kind === 'agent'), (v) => `${v.agentName ?? ''}\u0000${v.agentModel ?? ''}`);
-    const agentEntries = agents.size > 0 ? [...agents.values()] : [[]];
-    for (const agentVariants of agentEntries) {
-      const agent = choose(trialsOf(agentVariants), priority);
-      const row = buildRow(task, agentVariants, { baseline, human, agent }, opts);
-      if (opts.includeRaw ?? true) await fillRaw(store, row, { baseline, human, agent });
-      // Stores written before perf commands were redacted keep them in clear: nothing leaves in clear.
-      rows.push(redactDeep(row));
+    const ids = new Set(vs.map((v) => v.id));
+    // In the order each configuration was first stored; a task without trials still gets its (empty) rows.
+    const taskTrials = (trialsByTask.get(task.commit) ?? []).filter((t) => ids.has(t.variantId));
+    const measured = new Set(taskTrials.map((t) => t.variantId));
+    const configs = groupBy(taskTrials, trialConfig);
+    const groups: [string | null, TrialRecord[]][] = configs.size > 0 ? [...configs] : [[null, []]];
+    for (const [config, configTrials] of groups) {
+      const byVariant = groupBy(configTrials, (t) => t.variantId);
+      const trialsOf = (list: readonly VariantRecord[]): TrialRecord[] => list.flatMap((v) => byVariant.get(v.id) ?? []);
+      const baseline = choose(trialsOf(vs.filter((v) => v.kind === 'baseline')), priority);
+      const human = choose(trialsOf(vs.filter((v) => v.kind === 'human')), priority);
+      // An agent variant without any trial (registered, never measured) belongs to every configuration's rows.
+      const agentsHere = vs.filter((v) => v.kind === 'agent' && (config === null || byVariant.has(v.id) || !measured.has(v.id)));
+      const agents = groupBy(agentsHere, (v) => `${v.agentName ?? ''}\u0000${v.agentModel ?? ''}`);
+      const agentEntries = agents.size > 0 ? [...agents.values()] : [[]];
+      for (const agentVariants of agentEntries) {
+        const chosen = { baseline, human, agent: choose(trialsOf(agentVariants), priority) };
+        const row = buildRow(task, agentVariants, chosen, opts);
+        row.config_key = config;
+        row.config = describeConfig(config, [...chosen.baseline.trials, ...chosen.human.trials, ...chosen.agent.trials], runConfig);
+        failMismatchedComparisons(row, chosen);
+        if (opts.includeRaw ?? true) await fillRaw(store, row, chosen);
+        // Stores written before perf commands were redacted keep them in clear: nothing leaves in clear.
+        rows.push(redactDeep(row));
+      }
     }
   }
   return rows;
+}
+
+/**
+ * Verifies the workload of every comparison of the row: the trials of both sides must share one workload hash.
+ * A mismatch fails the comparison with both hashes as evidence: its improvements, CI and verdict are null. Also sets
+ * `workload_hash`, the hash every trial of the row shares (null when none recorded one or they differ).
+ */
+function failMismatchedComparisons(row: DatasetRow, chosen: Record<V5Variant, Chosen>): void {
+  const hashes = (v: V5Variant): (string | null)[] => chosen[v].trials.map((t) => t.workloadHash);
+  const all = new Set((['baseline', 'human', 'agent'] as const).flatMap(hashes).filter((h): h is string => h !== null));
+  row.workload_hash = all.size === 1 ? [...all][0]! : null;
+  for (const cmp of V5_COMPARISONS) {
+    const failure = workloadMismatch([
+      { label: cmp.ref, hashes: hashes(cmp.ref) },
+      { label: cmp.x, hashes: hashes(cmp.x) },
+    ]);
+    row[`${cmp.prefix}_comparison_failure`] = failure ? `${failure.code}: ${failure.evidence}` : null;
+    if (!failure) continue;
+    for (const m of V5_IMPROVEMENT_METRICS) row[`${cmp.prefix}_${m}`] = null;
+    for (const suffix of ['primary', 'primary_ci_low', 'primary_ci_high', 'verdict']) row[`${cmp.prefix}_${suffix}`] = null;
+  }
 }
 
 function groupBy<T>(items: readonly T[], key: (t: T) => string): Map<string, T[]> {

@@ -177,10 +177,11 @@ function checkAcrossRows(rows: readonly DatasetRow[], get: Get): void {
       spellings.set(normalizeLabel(agent), family);
     }
     const commit = text(row, 'commit_hash') ?? '';
-    const key = `${commit}|${normalizeLabel(agent ?? '')}|${text(row, 'agent_model') ?? ''}`;
+    // isobench rows of one task and agent under different configurations (config_key) are different measurements.
+    const key = `${commit}|${normalizeLabel(agent ?? '')}|${text(row, 'agent_model') ?? ''}|${text(row, 'config_key') ?? ''}`;
     const first = seen.get(key);
     if (first === undefined) seen.set(key, i);
-    else get('duplicate_row').add(i, row, `same (commit, agent, agent_model) as row ${first}`);
+    else get('duplicate_row').add(i, row, `same (commit, agent, agent_model${text(row, 'config_key') === null ? '' : ', config_key'}) as row ${first}`);
   });
   rows.forEach((row, i) => {
     const agent = text(row, 'agent_name');
@@ -206,7 +207,7 @@ const MESSAGES: Record<FindingCode, [Finding['severity'], string]> = {
   benchmark_mode_invalid: ['error', 'benchmark_mode values outside serving/standalone/prefix_caching'],
   throughput_units_mixed: ['error', `throughputs of one row differing by more than ${THROUGHPUT_UNIT_RATIO}x (req/s vs tok/s)`],
   short_commit_hash: ['error', 'commit_hash is not a full 40-character hash'],
-  duplicate_row: ['error', 'duplicate (commit, agent, agent_model) rows'],
+  duplicate_row: ['error', 'duplicate (commit, agent, agent_model) rows (and config_key, where rows have one)'],
   missing_baseline: ['warning', 'rows without any baseline metric'],
 };
 

@@ -83,6 +83,10 @@ export const EXTENSION_COLUMNS: readonly ExtensionColumnSpec[] = [
   ...perVariant('host', 'VARCHAR', 'host that measured the variant'),
   ...perVariant('date', 'VARCHAR', 'date (ISO 8601) of the last trial of the variant'),
   ...perVariant('data_source', 'VARCHAR', 'provenance of the variant (isobench, docker, modal, separate, rerun, ...)'),
+  ext('config_key', 'VARCHAR', 'the configuration every trial of the row measured (hash of the trial procedure, perf command, engine settings, warm-ups and OOM-fallback setting; `import` for imported records): rows never mix configurations'),
+  ext('config', 'VARCHAR', 'that configuration spelled out (JSON): engine, warm-ups, OOM fallback as recorded with the run, and the deviations of its trials'),
+  ext('workload_hash', 'VARCHAR', 'the workload hash every trial of the row shares; null when none recorded one or they differ'),
+  ...perComparison('comparison_failure', 'VARCHAR', 'why no comparison was made (`workload_mismatch: ` with each hash and where it ran); its improvements and verdict are then null'),
 ];
 
 /** Every column isobench writes: the 76 v5 columns then the extensions. */

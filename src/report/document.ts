@@ -236,7 +236,7 @@ function perAgentSection(model: ReportModel): Section {
     id: 'agents',
     title: 'Per-agent comparison',
     blocks: [
-      { kind: 'p', text: "Status of each agent's rows (first match: patch failure, server crash, other agent failure, missing agent metrics, missing human metrics, not comparable because the units differ, else valid for comparison)." },
+      { kind: 'p', text: "Status of each agent's rows (first match: patch failure, server crash, other agent failure, missing agent metrics, missing human metrics, not comparable because the units or the workloads differ, else valid for comparison)." },
       {
         kind: 'table',
         head: ['Status', ...model.agents],
@@ -255,7 +255,7 @@ function failuresSection(model: ReportModel): Section {
   const blocks: Block[] = [
     {
       kind: 'p',
-      text: 'Failure codes per variant from the failure columns; where a v5 row has none, they are inferred (marked "inferred"): has_agent_patch = false → patch_empty; a data_source with "FAILED: ... crashed" → server_crashed; no value and no failure recorded → no_metrics. Baseline and human failures are counted once per task.',
+      text: 'Failure codes per variant from the failure columns, and comparisons that failed (`workload_mismatch`: the two sides ran different workloads, with both hashes); where a v5 row has none, they are inferred (marked "inferred"): has_agent_patch = false → patch_empty; a data_source with "FAILED: ... crashed" → server_crashed; no value and no failure recorded → no_metrics. Baseline and human failures are counted once per task.',
     },
   ];
   blocks.push(

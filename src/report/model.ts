@@ -79,7 +79,8 @@ export interface RowAnalysis {
   category: CompletenessCategory;
   status: AgentStatus;
   comparisons: Record<ComparisonKey, Comparison>;
-  failures: (FailureItem & { side: Side })[];
+  /** Failures of the row's variants, and of its comparisons (`comparison` set: e.g. a workload mismatch). */
+  failures: (FailureItem & { side: Side; comparison?: ComparisonKey })[];
   /** has_agent_patch = false while agent metrics exist: the agent's numbers are ignored. */
   agentValuesWithoutPatch: boolean;
 }
@@ -197,7 +198,13 @@ function analyzeRow(row: DatasetRow, index: number, opts: ResolvedReportOptions)
       comparable: comparisons.agent_vs_human.status === 'ok',
     }),
     comparisons,
-    failures: rowFailures(row, commit, metric, values, hasAgentPatch, agentFailure).filter((f) => hasAgent || f.side !== 'agent'),
+    failures: [
+      ...rowFailures(row, commit, metric, values, hasAgentPatch, agentFailure).filter((f) => hasAgent || f.side !== 'agent'),
+      ...COMPARISONS.flatMap((c) => {
+        const failure = comparisonFailure(row, c);
+        return failure ? [{ side: c.x, ...failure, where: `${commit.slice(0, 8)} ${c.label.toLowerCase()}`, comparison: c.key }] : [];
+      }),
+    ],
     agentValuesWithoutPatch: hasAgentPatch === false && rawAgent !== null,
   };
 }
@@ -217,6 +224,8 @@ function rowComparison(
 ): Comparison {
   const ref = values[c.ref];
   const x = values[c.x];
+  // The dataset build verified the workload: two sides that ran different workloads are never compared.
+  if (comparisonFailure(row, c) !== null) return { status: 'not_comparable', metric, nRef: ref === null ? 0 : 1, nX: x === null ? 0 : 1, reason: 'workload_mismatch' };
   const single = compare(metric, [ref], [x], { tieThreshold: opts.tieThreshold });
   if (single.status !== 'ok') return single;
   if (metric === 'throughput' && ref !== null && x !== null && ref > 0 && x > 0 && Math.max(ref, x) / Math.min(ref, x) > THROUGHPUT_UNIT_RATIO) {
@@ -232,6 +241,14 @@ function rowComparison(
   const pct = numberCell(row, `${c.prefix}_primary`) ?? single.improvementPct;
   if (lo === null || hi === null || n < MIN_PAIRED_ROUNDS) return { ...single, nRef, nX, n, improvementPct: pct };
   return { ...single, nRef, nX, n, improvementPct: pct, ciLow: lo, ciHigh: hi, verdict: verdictFromCi(lo, hi, opts.tieThreshold), basis: 'ci' };
+}
+
+/** The failure a store-built row records for one comparison (`workload_mismatch: <evidence>`), as code and evidence. */
+function comparisonFailure(row: DatasetRow, c: (typeof COMPARISONS)[number]): { code: string; evidence: string } | null {
+  const text = str(row, `${c.prefix}_comparison_failure`);
+  if (text === null) return null;
+  const m = /^(\w+): ([\s\S]*)$/.exec(text);
+  return m ? { code: m[1] ?? '', evidence: m[2] ?? '' } : { code: 'workload_mismatch', evidence: text };
 }
 
 /** v5 rows of the 2026-01-17 rerun put the failure into `data_source` ("..._FAILED:Server crashed after applying patch"). */
@@ -275,7 +292,11 @@ function dedupeFailures(rows: readonly RowAnalysis[]): FailureItem[] {
   const out: FailureItem[] = [];
   for (const r of rows) {
     for (const f of r.failures) {
-      const key = f.side === 'agent' ? `${r.index}` : `${r.commit}|${f.side}|${f.code}`;
+      // A comparison's failure counts once per row; human vs baseline (on every agent's row) once per task.
+      const key =
+        f.comparison !== undefined
+          ? f.comparison === 'human_vs_baseline' ? `${r.commit}|${f.comparison}` : `${r.index}|${f.comparison}`
+          : f.side === 'agent' ? `${r.index}` : `${r.commit}|${f.side}|${f.code}`;
       if (seen.has(key)) continue;
       seen.add(key);
       out.push({ code: f.code, where: f.where, evidence: f.evidence });

@@ -1,5 +1,5 @@
 import { byRound, compare, geometricMean, type Comparison, type Verdict } from '../analysis/index.js';
-import type { FailureCode } from '../core/index.js';
+import { workloadMismatch, type Failure, type FailureCode } from '../core/index.js';
 import type { Store, TrialRecord } from '../store/index.js';
 import type { VariantKind } from '../task/index.js';
 import { primaryMetric } from './primary.js';
@@ -28,6 +28,8 @@ export interface ResultRow {
   agreement: number | null;
   /** Ok serving trials whose probe was compared with nothing (no baseline reference was known when they ran). */
   unchecked: number;
+  /** Comparisons not made: the trials of the two sides ran different workloads (`workload_mismatch`, both hashes). */
+  comparisonFailures: { against: 'baseline' | 'human'; failure: Failure }[];
 }
 
 /** One comparison as the table shows it: the paired estimate, its interval, the paired rounds and the verdict. */
@@ -76,11 +78,23 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[])
     const baseValues = baseline ? values(trials.filter((t) => t.variantId === baseline.record.id), metric) : [];
     const human = plan.variants.find((v) => v.record.kind === 'human');
     const humanValues = human ? values(trials.filter((t) => t.variantId === human.record.id), metric) : [];
+    const trialsOf = (id: string | undefined) => trials.filter((t) => t.variantId === id);
     for (const v of plan.variants) {
-      const mine = trials.filter((t) => t.variantId === v.record.id);
+      const mine = trialsOf(v.record.id);
       const vals = values(mine, metric);
-      const cmp = metric !== null && v !== baseline ? compare(metric, baseValues, vals) : null;
-      const cmpHuman = metric !== null && v.record.kind === 'agent' ? compare(metric, humanValues, vals) : null;
+      // Before any comparison: both sides must have run the same workload (every trial's recorded hash).
+      const mismatch = (against: 'baseline' | 'human', other: typeof baseline) =>
+        workloadMismatch([
+          { label: against, hashes: trialsOf(other?.record.id).map((t) => t.workloadHash) },
+          { label: v.label, hashes: mine.map((t) => t.workloadHash) },
+        ]);
+      const comparisonFailures: ResultRow['comparisonFailures'] = [];
+      const vsBase = v !== baseline ? mismatch('baseline', baseline) : null;
+      if (vsBase) comparisonFailures.push({ against: 'baseline', failure: vsBase });
+      const vsHum = v.record.kind === 'agent' ? mismatch('human', human) : null;
+      if (vsHum) comparisonFailures.push({ against: 'human', failure: vsHum });
+      const cmp = metric !== null && v !== baseline && !vsBase ? compare(metric, baseValues, vals) : null;
+      const cmpHuman = metric !== null && v.record.kind === 'agent' && !vsHum ? compare(metric, humanValues, vals) : null;
       const agreements = mine.flatMap((t) => (t.correctness ? [t.correctness.agreement] : []));
       rows.push({
         taskCommit: plan.task.commit,
@@ -98,6 +112,7 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[])
         deviations: [...new Set(mine.flatMap((t) => t.deviations))],
         agreement: agreements.length > 0 ? Math.min(...agreements) : null,
         unchecked: mine.filter((t) => t.status === 'ok' && t.mode === 'serving' && t.correctness === null).length,
+        comparisonFailures,
       });
     }
   }

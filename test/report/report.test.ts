@@ -112,6 +112,20 @@ describe('buildReport with multi-trial rows (extension columns)', () => {
     expect(markdown).toMatch(/All tasks, once each \| 2 /);
   });
 
+  it('gives a comparison that failed on a workload mismatch no verdict, and lists the failure with both hashes', async () => {
+    const evidence = 'workload_mismatch: the trials ran different workloads: 1111111111111111 (human ×2) vs 2222222222222222 (agent ×2)';
+    const mismatch = storeRow('99999999', 'agentA', { b: 100, h: 100, a: 50 }, null, {
+      agent_vs_human_primary: null,
+      agent_vs_human_comparison_failure: evidence,
+    });
+    const { model, markdown } = await buildReport([mismatch], { generatedAt: 'now' });
+    const row = model.rows[0]!;
+    expect(row.comparisons.agent_vs_human).toMatchObject({ status: 'not_comparable', reason: 'workload_mismatch' });
+    expect(row.comparisons.agent_vs_baseline.status).toBe('ok');
+    expect(model.failures).toEqual([{ code: 'workload_mismatch', count: 1, examples: [{ code: 'workload_mismatch', where: '99999999 agent vs human', evidence: evidence.slice('workload_mismatch: '.length) }] }]);
+    expect(markdown).toContain('2222222222222222');
+  });
+
   it('reports an empty dataset without failing', async () => {
     const { markdown, html } = await buildReport([], { generatedAt: 'now' });
     expect(markdown).toContain('0 rows');

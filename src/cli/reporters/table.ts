@@ -30,8 +30,11 @@ export function formatResults(rows: readonly ResultRow[]): string {
       ...r.deviations.filter((d) => d.includes('oom fallback')).map(() => 'oom fallback'),
       ...(r.agreement !== null && r.agreement < 1 ? [`probe ${(r.agreement * 100).toFixed(0)}%`] : []),
       ...(r.unchecked > 0 ? [`probe unchecked×${r.unchecked}`] : []),
+      ...r.comparisonFailures.map((c) => `${c.failure.code} vs ${c.against}`),
     ].join(', ');
     cells.push([short(r.taskCommit), r.label, String(r.ok), String(r.failed), r.metric ?? '', r.value === null ? '' : metricValue(r.value), comparisonText(r.vsBaseline), comparisonText(r.vsHuman), notes]);
   }
-  return `${estimatorLine()}\n${pad(cells)}`;
+  // A comparison that was not made says why in full (the evidence names both workload hashes).
+  const why = rows.flatMap((r) => r.comparisonFailures.map((c) => `${short(r.taskCommit)} ${r.label} vs ${c.against}: ${c.failure.code}: ${c.failure.evidence}`));
+  return [estimatorLine(), pad(cells), ...why].join('\n');
 }
