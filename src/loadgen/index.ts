@@ -8,6 +8,7 @@ export type {
   GoodputMetric,
   LoadgenEvent,
   LoadgenSample,
+  RequestSample,
   MetricStats,
   PercentileMetric,
   RampUpStrategy,

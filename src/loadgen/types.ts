@@ -1,4 +1,3 @@
-import type { SampleRecord } from '../store/index.js';
 
 import type { Backend, DatasetName, PercentileMetric } from '../core/index.js';
 
@@ -117,8 +116,22 @@ export interface ServeBenchConfig {
   requestIdPrefix: string;
 }
 
-/** One request's measurement (the store's SampleRecord without trialId, plus client queue time). */
-export interface LoadgenSample extends Omit<SampleRecord, 'trialId'> {
+/** One request's measurement: what the store keeps per request (its SampleRecord adds the trial id). */
+export interface RequestSample {
+  index: number;
+  ok: boolean;
+  /** Milliseconds since the trial's benchmark start when the request was sent. */
+  startMs: number;
+  ttftMs: number | null;
+  e2elMs: number | null;
+  itlMs: number[];
+  promptTokens: number;
+  outputTokens: number;
+  error: string | null;
+}
+
+/** One request's measurement as the load generator reports it: the stored sample plus client queue time. */
+export interface LoadgenSample extends RequestSample {
   /** Time spent waiting for a --max-concurrency slot. */
   queueMs: number;
 }

@@ -1,4 +1,5 @@
 import type { Failure, MetricSet } from '../core/index.js';
+import type { RequestSample } from '../loadgen/index.js';
 import type { BenchmarkMode, Task, VariantKind } from '../task/index.js';
 
 /** One engine variant of one task. `id` is stable across runs so trials of re-runs land on the same variant. */
@@ -70,19 +71,9 @@ export interface TrialRecord {
   durationS: number;
 }
 
-/** One request of a serving trial. */
-export interface SampleRecord {
+/** One request of a serving trial: the load generator's measurement, keyed by its trial. */
+export interface SampleRecord extends RequestSample {
   trialId: string;
-  index: number;
-  ok: boolean;
-  /** Milliseconds since the trial's benchmark start when the request was sent. */
-  startMs: number;
-  ttftMs: number | null;
-  e2elMs: number | null;
-  itlMs: number[];
-  promptTokens: number;
-  outputTokens: number;
-  error: string | null;
 }
 
 export type LogKind = 'server' | 'bench' | 'probe' | 'patch' | 'raw';
