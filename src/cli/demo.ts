@@ -31,14 +31,14 @@ function demoSettings(engineSettingsKey: string): RunSettings {
   };
 }
 
-function demoAgents({ DEMO_AGENTS, patchSha256 }: typeof import('../run/index.js')): AgentSource[] {
+function demoAgents({ DEMO_AGENTS, agentPatch }: typeof import('../run/index.js')): AgentSource[] {
   return DEMO_AGENTS.map((a) => ({
     name: a.name,
     model: a.model,
     patchPath: `built-in:${a.name}`,
     patchFor(commit: string) {
       const text = a.patches[commit];
-      return text === undefined ? null : { text, sha256: patchSha256(text), source: `built-in:${a.name}/${commit}.patch` };
+      return text === undefined ? null : agentPatch(text, `built-in:${a.name}/${commit}.patch`);
     },
   }));
 }

@@ -6,7 +6,7 @@ import type { DockerEngineConfig } from './config.js';
 import { containerLabels } from './docker-labels.js';
 import { cleanupContainerLeftovers, dockerClient } from './docker-client.js';
 import { LogBuffer } from './log-buffer.js';
-import { applyFailure, filterPatch, inspectPatch } from './patch.js';
+import { applyFailure, filterPatch, inspectPatch, patchFileBytes } from './patch.js';
 import { freePort, stopOnAbort } from './process.js';
 import { expandArgv, expandString } from './template.js';
 import type { Engine, ExecOptions, ExecResult, PrepareResult, PreparedVariant, ServerHandle, ServerStartOptions, VariantSpec } from './types.js';
@@ -108,7 +108,8 @@ export class DockerEngine implements Engine {
       if (!spec.agent) throw new IsobenchError('E_INTERNAL', `agent variant ${spec.id} has no patch`);
       const inspection = inspectPatch(spec.agent.patchText);
       if (inspection.status === 'failed') return { status: 'failed', failure: inspection.failure, log: `${inspection.failure.evidence}\n` };
-      const filtered = filterPatch(spec.agent.patchText, (p) => p.startsWith('vllm/'));
+      // latin1 maps each byte to one character and back: the kept sections keep their exact bytes.
+      const filtered = filterPatch(Buffer.from(spec.agent.patchBytes).toString('latin1'), (p) => p.startsWith('vllm/'));
       if (filtered.kept.length === 0) {
         const evidence = `the patch changes no file of the installed vllm package (only ${filtered.dropped.join(', ')})`;
         return { status: 'failed', failure: { code: 'patch_empty', evidence, source: 'patch' }, log: `${evidence}\n` };
@@ -122,7 +123,7 @@ export class DockerEngine implements Engine {
     if (patchText !== undefined) {
       patchDir = path.join(this.config.workDir, this.config.runId, spec.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
       await mkdir(patchDir, { recursive: true });
-      await writeFile(path.join(patchDir, 'agent.patch'), patchText.endsWith('\n') ? patchText : `${patchText}\n`);
+      await writeFile(path.join(patchDir, 'agent.patch'), patchFileBytes(Buffer.from(patchText, 'latin1')));
       const variant: PreparedVariant = { spec, environment: '', detail: { image, patchDir, vars } satisfies DockerVariantDetail };
       const check = await this.checkPatch(variant, signal);
       log += check.log;

@@ -168,12 +168,15 @@ export const APPLY_COMMANDS = {
   patchApply: (patchFile: string) => ['patch', '-p1', '--forward', '--batch', '--fuzz=0', '-i', patchFile],
 } as const;
 
-/** Runs `git apply` (check only or for real) in `dir`; a patch that does not apply is `patch_apply_failed` with git's output. */
-export async function applyPatchToTree(dir: string, patchText: string, mode: 'check' | 'apply', signal?: AbortSignal): Promise<PatchApplyCheck> {
+/**
+ * Runs `git apply` (check only or for real) in `dir` on the patch's exact bytes; a patch that does not apply is
+ * `patch_apply_failed` with git's output.
+ */
+export async function applyPatchToTree(dir: string, patch: string | Uint8Array, mode: 'check' | 'apply', signal?: AbortSignal): Promise<PatchApplyCheck> {
   const tmp = await mkdtemp(path.join(tmpdir(), 'isobench-patch-'));
   try {
     const file = path.join(tmp, 'agent.patch');
-    await writeFile(file, patchText.endsWith('\n') ? patchText : `${patchText}\n`);
+    await writeFile(file, patchFileBytes(patch));
     const argv = mode === 'check' ? APPLY_COMMANDS.gitCheck(file) : APPLY_COMMANDS.gitApply(file);
     // The ceiling keeps git from finding a repository above `dir`, where it would silently skip paths outside it.
     const env = { ...process.env, GIT_CEILING_DIRECTORIES: path.dirname(path.resolve(dir)) };
@@ -184,6 +187,12 @@ export async function applyPatchToTree(dir: string, patchText: string, mode: 'ch
   } finally {
     await rm(tmp, { recursive: true, force: true });
   }
+}
+
+/** The bytes of a patch file: `patch` exactly (text as UTF-8), with a final newline when it lacks one. */
+export function patchFileBytes(patch: string | Uint8Array): Buffer {
+  const bytes = typeof patch === 'string' ? Buffer.from(patch, 'utf8') : Buffer.from(patch.buffer, patch.byteOffset, patch.byteLength);
+  return bytes.length > 0 && bytes[bytes.length - 1] === 0x0a ? bytes : Buffer.concat([bytes, Buffer.from('\n')]);
 }
 
 /** The failure for an apply tool's output: the first line that says what went wrong. */

@@ -75,7 +75,7 @@ export class ProcessEngine implements Engine {
       if (!(await isDirectory(source))) {
         throw new IsobenchError('E_USAGE', `process engine: sourceDir ${source} (for variant ${spec.id}) is not a directory`, { hint: 'check the sourceDir setting' });
       }
-      const check = await applyPatchToTree(source, spec.agent.patchText, 'check', signal);
+      const check = await applyPatchToTree(source, spec.agent.patchBytes, 'check', signal);
       if (check.status === 'failed') return { status: 'failed', failure: check.failure, log: check.log };
       source = await this.patchedCopy(source, spec, signal);
     }
@@ -90,7 +90,7 @@ export class ProcessEngine implements Engine {
     await mkdir(path.dirname(dest), { recursive: true });
     // The copy keeps built extensions (an in-place build's .so files); the .git folder is not needed to apply.
     await cp(source, dest, { recursive: true, verbatimSymlinks: true, filter: (src) => path.basename(src) !== '.git' || path.dirname(src) !== source });
-    const applied = await applyPatchToTree(dest, spec.agent?.patchText ?? '', 'apply', signal);
+    const applied = await applyPatchToTree(dest, spec.agent?.patchBytes ?? '', 'apply', signal);
     if (applied.status === 'failed') throw new IsobenchError('E_ENGINE', `patch passed --check but failed to apply in ${dest}: ${applied.failure.evidence}`);
     return dest;
   }

@@ -9,7 +9,8 @@ export interface VariantSpec {
   kind: VariantKind;
   /** The engine commit the variant runs: the parent for baseline and agents, the commit for human. */
   engineCommit: string;
-  agent?: { name: string; model: string; patchText: string; patchSha256: string };
+  /** `patchBytes` are applied exactly; `patchText` (the bytes read as UTF-8) is for inspection and messages. */
+  agent?: { name: string; model: string; patchText: string; patchBytes: Uint8Array; patchSha256: string };
 }
 
 /** A variant resolved to an engine environment (an image, a directory, a simulated profile), ready to start. */

@@ -13,7 +13,11 @@ export interface AgentArg {
 
 /** An agent's patch for one task. */
 export interface AgentPatch {
+  /** The patch file's bytes, exactly: applied, stored and hashed as they are (any encoding, binary included). */
+  bytes: Buffer;
+  /** The bytes read as UTF-8, for inspection and messages only (a non-UTF-8 byte shows as U+FFFD). */
   text: string;
+  /** sha256 of `bytes`. */
   sha256: string;
   /** Where it was read from (for messages and the run config). */
   source: string;
@@ -42,14 +46,19 @@ export function parseAgentArg(raw: string): AgentArg {
   return { name, model: raw.slice(colon + 1, eq), patchPath: raw.slice(eq + 1) };
 }
 
-/** sha256 of a patch's text (the variant id uses its first 12 characters). */
-export function patchSha256(text: string): string {
-  return createHash('sha256').update(text).digest('hex');
+/** sha256 of a patch's bytes (text is hashed as UTF-8); the variant id uses its first 12 characters. */
+export function patchSha256(patch: string | Uint8Array): string {
+  return createHash('sha256').update(patch).digest('hex');
+}
+
+/** A patch from its bytes (a file) or its text (UTF-8). */
+export function agentPatch(patch: string | Uint8Array, source: string): AgentPatch {
+  const bytes = typeof patch === 'string' ? Buffer.from(patch, 'utf8') : Buffer.from(patch.buffer, patch.byteOffset, patch.byteLength);
+  return { bytes, text: bytes.toString('utf8'), sha256: patchSha256(bytes), source };
 }
 
 function readPatch(file: string): AgentPatch {
-  const text = readFileSync(file, 'utf8');
-  return { text, sha256: patchSha256(text), source: file };
+  return agentPatch(readFileSync(file), file);
 }
 
 const PATCH_EXT = /\.(patch|diff)$/;

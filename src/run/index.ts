@@ -1,5 +1,5 @@
 /** Planning, interleaved trials, readiness, correctness probe, failure glue, resume, cancellation and progress events. */
-export { loadAgent, parseAgentArg, patchSha256 } from './agents.js';
+export { agentPatch, loadAgent, parseAgentArg, patchSha256 } from './agents.js';
 export type { AgentArg, AgentPatch, AgentSource } from './agents.js';
 export { agreement, MISMATCH_BELOW, PROBE_MAX_TOKENS, PROBE_PROMPTS, probeSimilarity } from './agreement.js';
 export type { RunEvent, RunEventListener, TrialOutcome, TrialPhase, VariantInfo } from './events.js';

@@ -41,7 +41,7 @@ function baseSpec(task: Task, kind: VariantKind, id: string): VariantSpec {
   return { id, task, kind, engineCommit: kind === 'human' ? task.commit : task.parent };
 }
 
-function record(task: Task, kind: VariantKind, id: string, agent?: { name: string; model: string; sha: string; text: string }): VariantRecord {
+function record(task: Task, kind: VariantKind, id: string, agent?: { name: string; model: string; sha: string; text: string; bytes: Uint8Array }): VariantRecord {
   return {
     id,
     taskCommit: task.commit,
@@ -50,6 +50,7 @@ function record(task: Task, kind: VariantKind, id: string, agent?: { name: strin
     agentModel: agent?.model ?? null,
     patchSha256: agent?.sha ?? null,
     patchText: agent?.text ?? null,
+    patchBytes: agent?.bytes ?? null,
   };
 }
 
@@ -68,9 +69,9 @@ export function planVariants(task: Task, agents: readonly AgentSource[], kinds: 
     const id = variantId(task.commit, 'agent', { name: agent.name, model: agent.model, patchSha256: patch.sha256 });
     const spec: VariantSpec = {
       ...baseSpec(task, 'agent', id),
-      agent: { name: agent.name, model: agent.model, patchText: patch.text, patchSha256: patch.sha256 },
+      agent: { name: agent.name, model: agent.model, patchText: patch.text, patchBytes: patch.bytes, patchSha256: patch.sha256 },
     };
-    out.push({ record: record(task, 'agent', id, { name: agent.name, model: agent.model, sha: patch.sha256, text: patch.text }), spec, label: agent.name });
+    out.push({ record: record(task, 'agent', id, { name: agent.name, model: agent.model, sha: patch.sha256, text: patch.text, bytes: patch.bytes }), spec, label: agent.name });
   }
   return out;
 }

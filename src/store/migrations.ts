@@ -112,6 +112,13 @@ export const MIGRATIONS: readonly Migration[] = [
       return [db.schema.alterTable('trials').addColumn('position', 'integer').compile(), db.schema.alterTable('trials').addColumn('order_seed', 'integer').compile()];
     },
   },
+  {
+    version: 4,
+    name: 'variants.patch_bytes: the agent patch byte for byte (patch_text held it decoded as UTF-8)',
+    statements(db, dialect) {
+      return [db.schema.alterTable('variants').addColumn('patch_bytes', dialect === 'postgres' ? 'bytea' : 'blob').compile()];
+    },
+  },
 ];
 
 /** The schema version this isobench writes. */

@@ -79,6 +79,7 @@ export function variantToRow(v: VariantRecord): Selectable<VariantsTable> {
     patch_sha256: v.patchSha256,
     // The patch is kept byte for byte: redacting it would change what gets applied and its hash.
     patch_text: v.patchText,
+    patch_bytes: v.patchBytes ?? null,
   };
 }
 
@@ -91,6 +92,7 @@ export function rowToVariant(r: Selectable<VariantsTable>): VariantRecord {
     agentModel: r.agent_model,
     patchSha256: r.patch_sha256,
     patchText: r.patch_text,
+    ...(r.patch_bytes === null ? {} : { patchBytes: Buffer.from(r.patch_bytes) }),
   };
 }
 

@@ -33,6 +33,8 @@ export interface VariantsTable {
   agent_model: string | null;
   patch_sha256: string | null;
   patch_text: string | null;
+  /** The patch exactly (schema 4); null for variants without a patch and rows written before. */
+  patch_bytes: Uint8Array | null;
 }
 
 export interface RunsTable {

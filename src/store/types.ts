@@ -11,8 +11,10 @@ export interface VariantRecord {
   agentName: string | null;
   agentModel: string | null;
   patchSha256: string | null;
-  /** The patch itself (agents only). */
+  /** The patch read as UTF-8 (agents only), for reading; `patchBytes` is the patch itself. */
   patchText: string | null;
+  /** The patch byte for byte, as applied and hashed (agents run by isobench); absent for imported patches. */
+  patchBytes?: Uint8Array | null;
 }
 
 export type RunStatus = 'running' | 'finished' | 'cancelled' | 'failed';

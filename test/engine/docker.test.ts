@@ -27,7 +27,7 @@ function spec(kind: VariantSpec['kind'], patchText?: string, t: Task = task): Va
     task: t,
     kind,
     engineCommit: kind === 'human' ? t.commit : t.parent,
-    ...(patchText === undefined ? {} : { agent: { name: 'claude', model: 'x', patchText, patchSha256: '0' } }),
+    ...(patchText === undefined ? {} : { agent: { name: 'claude', model: 'x', patchText, patchBytes: Buffer.from(patchText), patchSha256: '0' } }),
   };
 }
 

@@ -51,7 +51,7 @@ function spec(kind: VariantSpec['kind'], patchText?: string): VariantSpec {
     task,
     kind,
     engineCommit: kind === 'human' ? task.commit : task.parent,
-    ...(patchText === undefined ? {} : { agent: { name: 'claude', model: 'x', patchText, patchSha256: '0' } }),
+    ...(patchText === undefined ? {} : { agent: { name: 'claude', model: 'x', patchText, patchBytes: Buffer.from(patchText), patchSha256: '0' } }),
   };
 }
 

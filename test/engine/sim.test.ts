@@ -24,7 +24,7 @@ function spec(kind: VariantSpec['kind'], agent?: string, patchText = pyPatch): V
     task,
     kind,
     engineCommit: kind === 'human' ? task.commit : task.parent,
-    ...(agent === undefined ? {} : { agent: { name: agent, model: 'x', patchText, patchSha256: '0' } }),
+    ...(agent === undefined ? {} : { agent: { name: agent, model: 'x', patchText, patchBytes: Buffer.from(patchText), patchSha256: '0' } }),
   };
 }
 

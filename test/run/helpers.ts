@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { onTestFinished } from 'vitest';
 import type { AgentSource, RunSettings } from '../../src/run/index.js';
-import { patchSha256 } from '../../src/run/index.js';
+import { agentPatch } from '../../src/run/index.js';
 import { openStore, type Store } from '../../src/store/index.js';
 import { TaskSchema, type Task, type TaskInput } from '../../src/task/index.js';
 
@@ -37,7 +37,7 @@ export function task(c: string, fields: Partial<TaskInput> = {}): Task {
 
 /** An agent whose patch is the same text for every task. */
 export function memAgent(name: string, text: string): AgentSource {
-  return { name, model: 'test-model', patchPath: 'mem', patchFor: () => ({ text, sha256: patchSha256(text), source: 'mem' }) };
+  return { name, model: 'test-model', patchPath: 'mem', patchFor: () => agentPatch(text, 'mem') };
 }
 
 /** A patch that applies to a Python file only (passes inspection). */

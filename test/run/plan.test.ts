@@ -2,7 +2,7 @@ import { mkdtempSync, mkdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { loadAgent, parseAgentArg, planRun, roundOrders, type AgentSource, type RunSettings } from '../../src/run/index.js';
+import { agentPatch, loadAgent, parseAgentArg, planRun, roundOrders, type AgentSource, type RunSettings } from '../../src/run/index.js';
 import { TaskSchema, type Task } from '../../src/task/index.js';
 
 const settings: RunSettings = {
@@ -26,7 +26,7 @@ function task(commit: string, perf?: string): Task {
 }
 
 function agent(name: string, text: string): AgentSource {
-  return { name, model: 'm', patchPath: 'mem', patchFor: () => ({ text, sha256: `${name}`.padEnd(64, '0'), source: 'mem' }) };
+  return { name, model: 'm', patchPath: 'mem', patchFor: () => ({ ...agentPatch(text, 'mem'), sha256: `${name}`.padEnd(64, '0') }) };
 }
 
 describe('planRun', () => {

@@ -350,7 +350,7 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       expect(versions.map((v) => Number(v.version))).toEqual(Array.from({ length: STORE_SCHEMA_VERSION }, (_, i) => i + 1));
     });
 
-    it('upgrades a version-1 store: its runs gain a pid column, its trials a round position, and keep their records', async () => {
+    it('upgrades a version-1 store: its runs gain a pid column, its trials a round position, its variants the patch bytes, and keep their records', async () => {
       const { store, location } = await seeded();
       await store.close();
       open.splice(open.indexOf(store), 1);
@@ -358,6 +358,7 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       await target.rawQuery(location, 'alter table runs drop column pid');
       await target.rawQuery(location, 'alter table trials drop column position');
       await target.rawQuery(location, 'alter table trials drop column order_seed');
+      await target.rawQuery(location, 'alter table variants drop column patch_bytes');
       await target.rawQuery(location, 'delete from isobench_migrations where version > 1');
       const again = await openStore(location);
       open.push(again);
@@ -367,6 +368,10 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       // Schema 3: trials gain their position in the round and the order's seed.
       await again.saveTrial(trial({ trialKey: 'after-upgrade', position: 3, orderSeed: 7 }), [], []);
       expect((await again.listTrials()).find((t) => t.trialKey === 'after-upgrade')).toMatchObject({ position: 3, orderSeed: 7 });
+      // Schema 4: an agent patch is kept byte for byte (here not UTF-8 at all).
+      const bytes = Buffer.from([0xff, 0x00, 0xe9, 0x0a]);
+      await again.upsertVariant({ ...variant('agent'), patchBytes: bytes });
+      expect(Buffer.from((await again.listVariants(COMMIT)).find((v) => v.kind === 'agent')?.patchBytes ?? []).equals(bytes)).toBe(true);
       const versions = await target.rawQuery(location, 'select version from isobench_migrations order by version');
       expect(versions.map((v) => Number(v.version))).toEqual(Array.from({ length: STORE_SCHEMA_VERSION }, (_, i) => i + 1));
     });
