@@ -25,7 +25,7 @@ export function trialKey(variant: string, configKey: string, trialIndex: number)
 }
 
 /** Hash (16 hex) of what makes trials comparable: the workload, server arguments, engine settings and options. */
-export function configKeyOf(perf: PerfInfo | null, settings: RunSettings, task: Task): string {
+export function configKeyOf(perf: PerfInfo | null, settings: RunSettings, task: Task, substitutions: readonly string[] = []): string {
   const material = {
     v: PROCEDURE_VERSION,
     mode: perf?.mode ?? null,
@@ -33,6 +33,9 @@ export function configKeyOf(perf: PerfInfo | null, settings: RunSettings, task: 
     engine: settings.engineSettingsKey,
     warmups: settings.warmups,
     oomFallback: settings.oomFallbackMaxModelLen,
+    // What stands in for a missing dataset file (--missing-dataset random) measures another workload; absent otherwise,
+    // so the keys of every other task stay as they were.
+    ...(substitutions.length > 0 ? { substitutions } : {}),
   };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 16);
 }
@@ -150,10 +153,10 @@ export function planRun(tasks: readonly Task[], agents: readonly AgentSource[], 
   return selected.map((task) => {
     const perfOrFailure = perfInfoOf(task);
     const perf = 'code' in perfOrFailure ? null : perfOrFailure;
-    const configKey = configKeyOf(perf, settings, task);
-    const variants = planVariants(task, agents, settings.variants);
     const mode = perf && perf.mode !== 'unknown' ? perf.mode : null;
     const workload = perf && mode === 'serving' ? workloadPlanOf(perf, settings) : null;
+    const configKey = configKeyOf(perf, settings, task, workload && !('code' in workload) ? workload.deviations : []);
+    const variants = planVariants(task, agents, settings.variants);
     const preFailure = preFailureOf(task, perfOrFailure, settings) ?? (workload && 'code' in workload ? workload : null);
     return {
       task,

@@ -85,6 +85,24 @@ describe('planRun', () => {
     expect(a?.configKey).not.toBe(c?.configKey);
   });
 
+  it('puts everything that changes what is measured in the config key, and nothing that does not', () => {
+    const sharegpt = `${serving} --dataset-name sharegpt --dataset-path /nonexistent/ShareGPT_V3_unfiltered_cleaned_split.json`;
+    const key = (over: Partial<typeof settings>, command = serving) => planRun([task('a'.repeat(40), command)], [], { ...settings, ...over })[0]?.configKey;
+    const base = key({});
+    // Measured differently: warm-ups, engine settings, OOM fallback.
+    for (const over of [{ warmups: settings.warmups + 1 }, { engineSettingsKey: 'other' }, { oomFallbackMaxModelLen: 4096 }]) {
+      expect(key(over), JSON.stringify(over)).not.toBe(base);
+    }
+    // Random prompts standing in for a missing dataset file are another workload than the refused task's; a task
+    // that needs no substitution keeps its key.
+    expect(key({ missingDataset: 'random' }, sharegpt)).not.toBe(key({ missingDataset: 'refuse' }, sharegpt));
+    expect(key({ missingDataset: 'random' })).toBe(base);
+    // The same measurement: more trials (resume, extension), other timeouts, another order seed, another --only.
+    for (const over of [{ trials: settings.trials + 3 }, { timeoutTrialS: 1 }, { timeoutStartupS: 1 }, { orderSeed: 7 }, { only: ['a'] }]) {
+      expect(key(over), JSON.stringify(over)).toBe(base);
+    }
+  });
+
   it('records a task without perf command as task_invalid and an unknown script as unsupported_mode', () => {
     const plans = planRun([task('b'.repeat(40)), task('c'.repeat(40), 'python train.py --epochs 3')], [], settings);
     expect(plans[0]?.preFailure?.code).toBe('task_invalid');
