@@ -67,7 +67,7 @@ export function register(program: Command): void {
             `Source priority (one source per variant, never mixed): ${sourcePriority.join(' > ')}; sources not listed come after.`,
             'Metrics per variant are the median over the ok trials of the chosen source; improvements follow the formulas above.',
           ],
-        });
+        }, 'all');
         process.stdout.write(`wrote ${written.rows} rows x ${written.columns} columns to ${written.dir} (${written.files.join(', ')}) in ${Date.now() - started} ms\n`);
       } finally {
         await store.close();

@@ -14,8 +14,12 @@ export const DATASET_FILES = {
 const sqlString = (s: string): string => `'${s.replace(/'/g, "''")}'`;
 const sqlIdent = (s: string): string => `"${s.replace(/"/g, '""')}"`;
 
-/** The columns a set of rows is written with: every v5 column, then the extension columns any row has. */
-export function columnsOf(rows: readonly DatasetRow[]): ColumnSpec[] {
+/**
+ * The columns a set of rows is written with: every v5 column, then the extension columns any row has (`all`: every
+ * extension column, as `dataset build` writes them, so a build from an empty store still has the whole schema).
+ */
+export function columnsOf(rows: readonly DatasetRow[], extensions: 'present' | 'all' = 'present'): ColumnSpec[] {
+  if (extensions === 'all') return [...ALL_COLUMNS];
   const present = new Set<string>();
   for (const r of rows) for (const k of Object.keys(r)) present.add(k);
   return ALL_COLUMNS.filter((c, i) => i < V5_COLUMNS.length || present.has(c.name));
@@ -32,8 +36,8 @@ export function toJsonl(rows: readonly DatasetRow[], columns: readonly ColumnSpe
 }
 
 /** Writes the JSONL copy and the Parquet file (exact v5 types through DuckDB); returns the columns written. */
-export async function writeDataFiles(rows: readonly DatasetRow[], outDir: string): Promise<ColumnSpec[]> {
-  const columns = columnsOf(rows);
+export async function writeDataFiles(rows: readonly DatasetRow[], outDir: string, extensions: 'present' | 'all' = 'present'): Promise<ColumnSpec[]> {
+  const columns = columnsOf(rows, extensions);
   const jsonlPath = path.join(outDir, DATASET_FILES.jsonl);
   const parquetPath = path.join(outDir, DATASET_FILES.parquet);
   await mkdir(path.dirname(parquetPath), { recursive: true });
