@@ -10,7 +10,7 @@ import {
   summarize,
   type Summary,
 } from '../analysis/index.js';
-import { COMPARISONS, groupByCommit, SIDES, totals, type ComparisonKey, type ReportModel, type RowAnalysis } from './model.js';
+import { COMPARISONS, groupByCommit, groupByTask, SIDES, taskKey, totals, type ComparisonKey, type ReportModel, type RowAnalysis } from './model.js';
 import { ciChart, distributionChart, PER_TASK_CHART_MAX, perTaskChart, perTaskCiChart, verdictChart, type ChartSpec } from './charts.js';
 
 /** A cell of a table: text, or text with a CSS class (verdict colouring in HTML). */
@@ -310,17 +310,19 @@ function gapsSection(model: ReportModel): Section {
   return { id: 'gaps', title: 'Data gaps', blocks: [{ kind: 'list', items }] };
 }
 
-/** One row per task: the row with the most variants measured speaks for the task's baseline and human. */
+/** One row per task and configuration: the row with the most variants measured speaks for its baseline and human. */
 function taskRows(model: ReportModel): RowAnalysis[] {
-  return [...groupByCommit(model.rows).values()].map((rs) => [...rs].sort((a, b) => measuredCount(b) - measuredCount(a))[0] ?? rs[0]!);
+  return [...groupByTask(model.rows).values()].map((rs) => [...rs].sort((a, b) => measuredCount(b) - measuredCount(a))[0] ?? rs[0]!);
 }
 
 function perTaskSection(model: ReportModel): Section {
-  const byCommit = groupByCommit(model.rows);
+  const byTask = groupByTask(model.rows);
+  const configsOf = new Map([...groupByCommit(model.rows)].map(([c, rs]) => [c, new Set(rs.map((r) => r.config)).size]));
   const rows: Cell[][] = taskRows(model).map((best) => {
-    const rs = byCommit.get(best.commit) ?? [best];
+    const rs = byTask.get(taskKey(best)) ?? [best];
     return [
-      best.short,
+      // A task measured under several configurations has a line for each, named by its config_key.
+      (configsOf.get(best.commit) ?? 1) > 1 && best.config !== null ? `${best.short} (config ${best.config.slice(0, 8)})` : best.short,
       best.subject.length > 60 ? `${best.subject.slice(0, 57)}...` : best.subject,
       best.modeLabel,
       best.metric,
@@ -334,7 +336,7 @@ function perTaskSection(model: ReportModel): Section {
     id: 'tasks',
     title: 'Per-task table',
     blocks: [
-      { kind: 'p', text: 'One line per task; agent cells show agent vs human on the primary metric, or the status of the agent row. "n=1: no verdict" = fewer than 2 paired rounds.' },
+      { kind: 'p', text: 'One line per task (per task and configuration where a task was measured under several: its config_key); agent cells show agent vs human on the primary metric, or the status of the agent row. "n=1: no verdict" = fewer than 2 paired rounds.' },
       { kind: 'table', head: ['Commit', 'Subject', 'Mode', 'Metric', 'Baseline', 'Human', 'Human vs baseline', ...model.agents], rows },
     ],
   };

@@ -70,6 +70,8 @@ export interface RowAnalysis {
   agent: string;
   /** False for a task measured without agents (agent_name and agent_model null): no agent row, no agent failure. */
   hasAgent: boolean;
+  /** The row's `config_key` (store-built rows): rows of one task under two configurations are two measurements. */
+  config: string | null;
   /** `benchmark_mode` as written in the row (`null` shown as `(none)`). */
   modeLabel: string;
   mode: AnalysisMode;
@@ -185,6 +187,7 @@ function analyzeRow(row: DatasetRow, index: number, opts: ResolvedReportOptions)
     subject: str(row, 'commit_subject') ?? '',
     agent: hasAgent ? `${str(row, 'agent_name') ?? '(none)'} / ${str(row, 'agent_model') ?? '(none)'}` : NO_AGENT_LABEL,
     hasAgent,
+    config: str(row, 'config_key'),
     modeLabel,
     mode,
     metric,
@@ -295,8 +298,8 @@ function dedupeFailures(rows: readonly RowAnalysis[]): FailureItem[] {
       // A comparison's failure counts once per row; human vs baseline (on every agent's row) once per task.
       const key =
         f.comparison !== undefined
-          ? f.comparison === 'human_vs_baseline' ? `${r.commit}|${f.comparison}` : `${r.index}|${f.comparison}`
-          : f.side === 'agent' ? `${r.index}` : `${r.commit}|${f.side}|${f.code}`;
+          ? f.comparison === 'human_vs_baseline' ? `${taskKey(r)}|${f.comparison}` : `${r.index}|${f.comparison}`
+          : f.side === 'agent' ? `${r.index}` : `${taskKey(r)}|${f.side}|${f.code}`;
       if (seen.has(key)) continue;
       seen.add(key);
       out.push({ code: f.code, where: f.where, evidence: f.evidence });
@@ -394,6 +397,22 @@ function columnFill(rows: readonly DatasetRow[], analysed: readonly RowAnalysis[
     categoryColumnFill: [...byCategory.entries()].map(([category, e]) => ({ category, rows: e.rows, avgFilled: e.filled / e.rows })),
     totalColumns: columns.length,
   };
+}
+
+/** A task measured under one configuration: the commit, and the row's config_key where it has one. */
+export function taskKey(r: Pick<RowAnalysis, 'commit' | 'config'>): string {
+  return r.config === null ? r.commit : `${r.commit}|${r.config}`;
+}
+
+/** Rows grouped by task and configuration (taskKey), in first-seen order. */
+export function groupByTask(rows: readonly RowAnalysis[]): Map<string, RowAnalysis[]> {
+  const byTask = new Map<string, RowAnalysis[]>();
+  for (const r of rows) {
+    const list = byTask.get(taskKey(r));
+    if (list) list.push(r);
+    else byTask.set(taskKey(r), [r]);
+  }
+  return byTask;
 }
 
 /** Rows grouped by commit, in first-seen order. */

@@ -126,6 +126,18 @@ describe('buildReport with multi-trial rows (extension columns)', () => {
     expect(markdown).toContain('2222222222222222');
   });
 
+  it('keeps the rows of one task under two configurations apart: one per-task line and one human vs baseline each', async () => {
+    const k1 = storeRow('abababab', 'agentA', { b: 100, h: 80, a: 80 }, [-2, 2], { config_key: '1111111111111111' });
+    const k2 = storeRow('abababab', 'agentA', { b: 100, h: 100, a: 90 }, [5, 15], { config_key: '2222222222222222' });
+    const { model, markdown } = await buildReport([k1, k2], { generatedAt: 'now' });
+    expect(model.commits).toEqual(['abababab'.padEnd(40, '0')]);
+    const tasks = markdown.split('\n').filter((l) => l.startsWith('| abababab'));
+    expect(tasks).toHaveLength(2);
+    expect(tasks[0]).toContain('config 11111111');
+    expect(tasks[1]).toContain('config 22222222');
+    expect(tasks[1]).toContain('better');
+  });
+
   it('reports an empty dataset without failing', async () => {
     const { markdown, html } = await buildReport([], { generatedAt: 'now' });
     expect(markdown).toContain('0 rows');
