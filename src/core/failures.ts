@@ -30,6 +30,10 @@ export const FAILURE_CODES = [
   // Not a trial's ending: a comparison whose trials ran different workloads (their workload hashes differ).
   'workload_mismatch',
   'cancelled',
+  'disk_full',
+  'image_pull_failed',
+  'docker_error',
+  'infra_error',
   'internal_error',
 ] as const;
 

@@ -134,7 +134,7 @@ export class DockerEngine implements Engine {
     return { status: 'ready', variant: { spec, environment, detail } };
   }
 
-  /** Undefined when the image is there (pulled if allowed), else the image_missing failure. */
+  /** Undefined when the image is there (pulled if allowed), else why not (image_missing, image_pull_failed, disk_full). */
   private async ensureImage(image: string, signal: AbortSignal): Promise<Failure | undefined> {
     try {
       await this.docker.getImage(image).inspect();
@@ -150,7 +150,7 @@ export class DockerEngine implements Engine {
       });
       return undefined;
     } catch (err) {
-      return { code: 'image_missing', evidence: `image ${image} could not be pulled: ${errorMessage(err)}`, source: 'engine' };
+      return pullFailure(image, errorMessage(err));
     }
   }
 
@@ -314,3 +314,10 @@ export class DockerEngine implements Engine {
   }
 }
 
+/** Why a pull failed: the disk filled up, the image does not exist (or is private), or pulling itself failed. */
+export function pullFailure(image: string, message: string): Failure {
+  const evidence = `image ${image} could not be pulled: ${message}`;
+  if (/no space left on device|\[Errno 28\]/i.test(message)) return { code: 'disk_full', evidence, source: 'engine' };
+  if (/manifest unknown|manifest for \S+ not found|pull access denied|repository does not exist|No such image/i.test(message)) return { code: 'image_missing', evidence, source: 'engine' };
+  return { code: 'image_pull_failed', evidence, source: 'engine' };
+}
