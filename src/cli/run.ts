@@ -6,6 +6,7 @@ import { Command, Option } from '@commander-js/extra-typings';
 import { z } from 'zod';
 import { IsobenchError, WORKLOAD_DEFAULTS, errorMessage, redactDeep, redactSecrets, usageError } from '../core/index.js';
 import type { Engine, parseEngineConfig as parseEngineConfigFn } from '../engine/index.js';
+import { PRESET_NAMES } from '../engine/preset-names.js';
 import type { AgentSource, ResultRow, RunSettings, RunSummary, TaskPlan } from '../run/index.js';
 import type { Task, VariantKind } from '../task/index.js';
 
@@ -27,6 +28,8 @@ export const RunOptionsSchema = z.object({
   tasks: z.string({ error: 'is required: the task catalog (JSON or YAML)' }).min(1),
   engine: z.enum(ENGINES, { error: `must be one of ${ENGINES.join(', ')}` }).default('sim'),
   engineConfig: z.string().optional(),
+  preset: z.enum(PRESET_NAMES, { error: `must be one of ${PRESET_NAMES.join(', ')}` }).optional(),
+  tokenizer: z.string().min(1, 'needs a tokenizer.json, a folder holding one, or a Hugging Face name').optional(),
   store: z.string().optional(),
   agent: z.array(z.string()).default([]),
   trials: opt.posInt('--trials').default(3),
@@ -77,14 +80,26 @@ function detectGpus(engine: RunOptions['engine'], given: number | undefined): nu
   }
 }
 
-/** Engine config from `--engine-config` with the kind and run id filled in; its hash goes into every trial key. */
-export async function resolveEngineConfig(engine: RunOptions['engine'], file: string | undefined, runId: string): Promise<{ config: ResolvedEngineConfig; key: string }> {
+/**
+ * Engine config from `--engine-config` with the kind, run id and `--preset` filled in; its hash goes into every
+ * trial key.
+ */
+export async function resolveEngineConfig(
+  engine: RunOptions['engine'],
+  file: string | undefined,
+  runId: string,
+  preset?: RunOptions['preset'],
+): Promise<{ config: ResolvedEngineConfig; key: string }> {
   const { parseEngineConfig } = await import('../engine/index.js');
   const raw = file === undefined ? {} : await readConfigFile(file);
   if (typeof raw !== 'object' || raw === null || Array.isArray(raw)) throw usageError('--engine-config', 'must hold an object of engine settings');
   const given = raw as Record<string, unknown>;
   if (given.kind !== undefined && given.kind !== engine) throw usageError('--engine-config', `is for engine ${JSON.stringify(given.kind)} but --engine is ${engine}`, 'make them agree');
-  const config = parseEngineConfig({ ...given, kind: engine, runId });
+  if (preset !== undefined && engine === 'sim') throw usageError('--preset', 'applies to the process and docker engines (the sim engine simulates vLLM)', 'use --engine process or docker');
+  if (preset !== undefined && given.preset !== undefined && given.preset !== preset) {
+    throw usageError('--preset', `is ${preset} but --engine-config says preset ${JSON.stringify(given.preset)}`, 'make them agree');
+  }
+  const config = parseEngineConfig({ ...given, ...(preset === undefined ? {} : { preset }), kind: engine, runId });
   const { runId: _ignored, ...settings } = config;
   void _ignored;
   return { config, key: createHash('sha256').update(JSON.stringify(settings)).digest('hex').slice(0, 16) };
@@ -190,7 +205,7 @@ async function runCommand(raw: unknown): Promise<void> {
   const tasks = await loadCatalog(opts.tasks);
   const agents = opts.agent.map((a) => loadAgent(parseAgentArg(a)));
   const runId = newRunId();
-  const engineConfig = await resolveEngineConfig(opts.engine, opts.engineConfig, runId);
+  const engineConfig = await resolveEngineConfig(opts.engine, opts.engineConfig, runId, opts.preset);
   const settings: RunSettings = {
     trials: opts.trials,
     warmups: opts.warmups,
@@ -202,6 +217,8 @@ async function runCommand(raw: unknown): Promise<void> {
     oomFallbackMaxModelLen: opts.oomFallbackMaxModelLen,
     engineSettingsKey: engineConfig.key,
     datasetDir: datasetDirOf(opts.datasetDir),
+    ...(engineConfig.config.kind === 'sim' ? {} : { serverPreset: engineConfig.config.preset }),
+    ...(opts.tokenizer === undefined ? {} : { tokenizer: opts.tokenizer }),
     missingDataset: opts.missingDataset,
     // Drawn per run unless given; recorded with the run's options and on every trial.
     orderSeed: opts.orderSeed ?? Math.floor(Math.random() * 0x7fffffff),
@@ -232,6 +249,8 @@ export function register(program: Command): void {
     .requiredOption('--tasks <catalog>', 'task catalog (JSON or YAML)')
     .addOption(new Option('--engine <kind>', 'engine that runs the variants').choices(ENGINES).default('sim' as const))
     .option('--engine-config <file>', 'engine settings (JSON or YAML; see docs/engines.md)')
+    .addOption(new Option('--preset <server>', 'the server the process/docker engine starts: its command, readiness, tokenizer API and flags (default vllm)').choices(PRESET_NAMES))
+    .option('--tokenizer <path|name>', "tokenizer of the workload: a tokenizer.json, a folder holding one, or a Hugging Face name (default: the server's /tokenize)")
     .option('--store <file.sqlite|postgres://...>', 'where trials are recorded (default: isobench.sqlite here)')
     .option('--agent <name:model=patch>', 'an agent and its patch file or directory of <commit>.patch files (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
     .option('--trials <n>', 'trials per variant', '3')

@@ -5,7 +5,9 @@ import { z } from 'zod';
 import { IsobenchError } from '../core/index.js';
 import { defaultImages } from '../vllm/index.js';
 import { DEFAULT_LOG_LIMIT_BYTES } from './log-buffer.js';
+import { PRESET_NAMES, PRESETS, type PresetName } from './presets.js';
 import { defaultRegistryDir } from './registry.js';
+import { defaultCacheRoot } from './source-build.js';
 import { unknownVariables } from './template.js';
 
 /** The isobench checkout this module belongs to (stable, unlike the working directory). */
@@ -64,14 +66,22 @@ export const SimEngineConfigSchema = z
   })
   .strict();
 
+/** Which server the engine starts: its command, readiness, tokenizer API and server-flag translation (presets.ts). */
+const preset = z.enum(PRESET_NAMES, { error: `preset: one of ${PRESET_NAMES.join(', ')}` }).default('vllm');
+
 export const ProcessEngineConfigSchema = z
   .object({
     kind: z.literal('process'),
     ...common,
-    serverTemplate: template(SERVER_TEMPLATE_VARS, 'serverTemplate').default('{venv}/bin/vllm serve {model} --port {port} {server_args}'),
+    preset,
+    /** Default: the preset's command (vllm: `{venv}/bin/vllm serve {model} --port {port} {server_args}`). */
+    serverTemplate: template(SERVER_TEMPLATE_VARS, 'serverTemplate').optional(),
     execTemplate: template(EXEC_TEMPLATE_VARS, 'execTemplate').default('{venv}/bin/python {script} {args}'),
     venv: perVariant('venv').default('/opt/venvs/{commit}'),
-    /** The engine's source tree per variant; agents need it: the patch is applied to a copy of the parent's tree. */
+    /**
+     * The engine's source tree per variant; agents need it: the patch is applied to a copy of the parent's tree.
+     * llama.cpp's default: the build cache's tree of the commit (`<cache>/llama.cpp/{commit}`, src/engine/source-build.ts).
+     */
     sourceDir: perVariant('sourceDir').optional(),
     /** Extra environment per server/exec (values are templates of the path variables). */
     env: z.record(z.string(), z.string()).default({}),
@@ -98,9 +108,9 @@ export const DockerEngineConfigSchema = z
       })
       .strict()
       .default({ ...defaultImages }),
-    serverTemplate: template(SERVER_TEMPLATE_VARS, 'serverTemplate').default(
-      'python3 -m vllm.entrypoints.openai.api_server --model {model} --host 0.0.0.0 --port {port} {server_args}',
-    ),
+    preset,
+    /** Default: the preset's command inside the container. */
+    serverTemplate: template(SERVER_TEMPLATE_VARS, 'serverTemplate').optional(),
     execTemplate: template(EXEC_TEMPLATE_VARS, 'execTemplate').default('python3 {script} {args}'),
     /** The port the server listens on inside the container; published on 127.0.0.1 at the requested or a free port. */
     containerPort: z.number().int().min(1).max(65_535).default(8000),
@@ -130,16 +140,26 @@ export const DockerEngineConfigSchema = z
 
 export const EngineConfigSchema = z.discriminatedUnion('kind', [SimEngineConfigSchema, ProcessEngineConfigSchema, DockerEngineConfigSchema]);
 
+type WithTemplate<T> = Omit<T, 'serverTemplate'> & { serverTemplate: string; preset: PresetName };
 export type EngineConfig = z.input<typeof EngineConfigSchema>;
 export type SimEngineConfig = z.output<typeof SimEngineConfigSchema>;
-export type ProcessEngineConfig = z.output<typeof ProcessEngineConfigSchema>;
-export type DockerEngineConfig = z.output<typeof DockerEngineConfigSchema>;
-export type ResolvedEngineConfig = z.output<typeof EngineConfigSchema>;
+export type ProcessEngineConfig = WithTemplate<z.output<typeof ProcessEngineConfigSchema>>;
+export type DockerEngineConfig = WithTemplate<z.output<typeof DockerEngineConfigSchema>>;
+export type ResolvedEngineConfig = SimEngineConfig | ProcessEngineConfig | DockerEngineConfig;
+
+/** The preset's defaults where the config leaves them open (server command; llama.cpp's tree in the build cache). */
+function withPresetDefaults(c: z.output<typeof EngineConfigSchema>): ResolvedEngineConfig {
+  if (c.kind === 'sim') return c;
+  const p = PRESETS[c.preset];
+  if (c.kind === 'docker') return { ...c, serverTemplate: c.serverTemplate ?? p.dockerServerTemplate };
+  const sourceDir = c.sourceDir ?? (c.preset === 'llama.cpp' ? path.join(defaultCacheRoot(), 'llama.cpp', '{commit}') : undefined);
+  return { ...c, serverTemplate: c.serverTemplate ?? p.processServerTemplate, ...(sourceDir === undefined ? {} : { sourceDir }) };
+}
 
 /** Validates an engine config; every problem is named by its key in one E_USAGE error. */
 export function parseEngineConfig(input: unknown): ResolvedEngineConfig {
   const result = EngineConfigSchema.safeParse(input);
-  if (result.success) return result.data;
+  if (result.success) return withPresetDefaults(result.data);
   const lines = result.error.issues.map((issue) => {
     const key = issue.path.map(String).join('.');
     return `${key || 'engine config'}: ${issue.message}`;

@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -7,6 +8,7 @@ import { containerLabels } from './docker-labels.js';
 import { cleanupContainerLeftovers, dockerClient } from './docker-client.js';
 import { LogBuffer } from './log-buffer.js';
 import { applyFailure, filterPatch, inspectPatch, patchFileBytes } from './patch.js';
+import { PRESETS, serverArgsFor } from './presets.js';
 import { freePort, stopOnAbort } from './process.js';
 import { expandArgv, expandString } from './template.js';
 import type { Engine, ExecOptions, ExecResult, PrepareResult, PreparedVariant, ServerHandle, ServerStartOptions, VariantSpec } from './types.js';
@@ -202,13 +204,15 @@ export class DockerEngine implements Engine {
   /** Creates and starts a labelled container; its logs stream into a bounded, redacted buffer. */
   private async run(
     variant: PreparedVariant,
-    opts: { argv: string[]; env: Record<string, string>; mode: 'run' | 'check'; gpus: boolean; hostPort?: number },
+    opts: { argv: string[]; env: Record<string, string>; mode: 'run' | 'check'; gpus: boolean; hostPort?: number; model?: string },
     signal: AbortSignal,
   ): Promise<ContainerRun> {
     const d = variant.detail as DockerVariantDetail;
     const env = this.env(variant, opts.env);
     const wrapped = d.patchDir !== undefined;
-    const binds = [...(this.config.hfCache ? [`${this.config.hfCache}:/root/.cache/huggingface`] : []), ...(d.patchDir ? [`${d.patchDir}:${PATCH_MOUNT}:ro`] : [])];
+    // A local model file or folder is mounted read-only at the same path, so the server command names it as given.
+    const modelBind = opts.model !== undefined && path.isAbsolute(opts.model) ? [`${opts.model}:${opts.model}:ro`] : [];
+    const binds = [...(this.config.hfCache ? [`${this.config.hfCache}:/root/.cache/huggingface`] : []), ...(d.patchDir ? [`${d.patchDir}:${PATCH_MOUNT}:ro`] : []), ...modelBind];
     const port = `${this.config.containerPort}/tcp`;
     const bridged = opts.hostPort !== undefined && this.config.network === 'bridge';
     const secretValues = Object.fromEntries(env.map((kv) => [kv.slice(0, kv.indexOf('=')), kv.slice(kv.indexOf('=') + 1)]));
@@ -278,11 +282,13 @@ export class DockerEngine implements Engine {
     const d = variant.detail as DockerVariantDetail;
     const hostPort = opts.port === 0 ? await freePort() : opts.port;
     const innerPort = this.config.network === 'host' ? hostPort : this.config.containerPort;
-    const argv = expandArgv(this.config.serverTemplate, { ...d.vars, model: opts.model, port: String(innerPort) }, { server_args: opts.serverArgs });
-    const run = await this.run(variant, { argv, env: opts.env, mode: 'run', gpus: true, hostPort }, signal);
+    const serverArgs = serverArgsFor(this.config.preset, opts.serverArgs);
+    const argv = expandArgv(this.config.serverTemplate, { ...d.vars, model: opts.model, port: String(innerPort) }, { server_args: serverArgs });
+    const local = path.isAbsolute(opts.model) && existsSync(opts.model) ? { model: opts.model } : {};
+    const run = await this.run(variant, { argv, env: opts.env, mode: 'run', gpus: true, hostPort, ...local }, signal);
     const detach = stopOnAbort(signal, () => run.stop());
     void run.exited.then(detach);
-    return { baseUrl: `http://127.0.0.1:${hostPort}`, log: () => run.log.text(), exited: run.exited, stop: () => run.stop() };
+    return { baseUrl: `http://127.0.0.1:${hostPort}`, log: () => run.log.text(), exited: run.exited, stop: () => run.stop(), readyPaths: PRESETS[this.config.preset].readiness, argv };
   }
 
   async exec(variant: PreparedVariant, opts: ExecOptions, signal: AbortSignal): Promise<ExecResult> {

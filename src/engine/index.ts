@@ -15,3 +15,5 @@ export { freePort } from './process.js';
 export { LABELS } from './docker-labels.js';
 export { simEffectsFor } from './sim.js';
 export { APPLY_WRAPPER, PATCH_MOUNT } from './docker.js';
+export { PRESET_NAMES, PRESETS, translateServerArgs, serverArgsFor, presetNamed, type PresetName, type EnginePreset, type ServerArgsTranslation } from './presets.js';
+export { buildAtCommit, defaultCacheRoot, llamaCppServerRecipe, LLAMA_CPP_CMAKE_FLAGS, type BuildRecipe, type BuildRequest, type BuildResult } from './source-build.js';

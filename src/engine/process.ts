@@ -6,6 +6,7 @@ import { startChild, type ChildHandle } from './child.js';
 import type { ProcessEngineConfig } from './config.js';
 import { cleanupProcessLeftovers } from './leftovers.js';
 import { applyPatchToTree, inspectPatch } from './patch.js';
+import { PRESETS, serverArgsFor } from './presets.js';
 import { expandArgv, expandString } from './template.js';
 import type { Engine, ExecOptions, ExecResult, PrepareResult, PreparedVariant, ServerHandle, ServerStartOptions, VariantSpec } from './types.js';
 import { resolvePerVariant, variantVariables } from './variables.js';
@@ -29,6 +30,15 @@ export function freePort(): Promise<number> {
       srv.close(() => resolve(port));
     });
   });
+}
+
+async function exists(p: string): Promise<boolean> {
+  try {
+    await stat(p);
+    return true;
+  } catch {
+    return false;
+  }
 }
 
 async function isDirectory(p: string): Promise<boolean> {
@@ -63,6 +73,8 @@ export class ProcessEngine implements Engine {
       return { status: 'failed', failure: { code: 'image_missing', evidence: `venv ${venv} does not exist`, source: 'engine' }, log: `venv ${venv} does not exist\n` };
     }
     let source = resolvePerVariant(this.config.sourceDir, spec, vars);
+    const missing = await this.missingServerProgram({ ...vars, venv, source: source ?? '' }, source);
+    if (missing !== null) return { status: 'failed', failure: { code: 'image_missing', evidence: missing, source: 'engine' }, log: `${missing}\n` };
     if (spec.kind === 'agent') {
       if (!spec.agent) throw new IsobenchError('E_INTERNAL', `agent variant ${spec.id} has no patch`);
       const inspection = inspectPatch(spec.agent.patchText);
@@ -82,6 +94,24 @@ export class ProcessEngine implements Engine {
     const detail: ProcessVariantDetail = { venv, source, vars: { ...vars, venv, source: source ?? '' } };
     const environment = [usesVenv ? `venv ${venv}` : 'process', source ? `source ${source}` : ''].filter(Boolean).join(', ');
     return { status: 'ready', variant: { spec, environment, detail } };
+  }
+
+  /**
+   * Why the server command cannot start, when it names a tree or a program that is not there: a `{source}` with no
+   * source tree, or a program given by its absolute path that does not exist (llama.cpp: a commit not built yet).
+   */
+  private async missingServerProgram(vars: Record<string, string>, source: string | undefined): Promise<string | null> {
+    const template = this.config.serverTemplate;
+    if (/\{source\}/.test(template) && (source === undefined || !(await isDirectory(source)))) {
+      return source === undefined ? 'the server command uses {source} and sourceDir is not set' : `source tree ${source} does not exist${this.buildHint()}`;
+    }
+    const program = expandArgv(template, vars, {})[0] ?? '';
+    if (path.isAbsolute(program) && !/\{/.test(program) && !(await exists(program))) return `server program ${program} does not exist${this.buildHint()}`;
+    return null;
+  }
+
+  private buildHint(): string {
+    return this.config.preset === 'llama.cpp' ? ' (build it: npx tsx scripts/build-llama-server.ts <llama.cpp repo or bundle> <commit>, see docs/engines.md)' : '';
   }
 
   private async patchedCopy(source: string, spec: VariantSpec, signal: AbortSignal): Promise<string> {
@@ -113,7 +143,8 @@ export class ProcessEngine implements Engine {
     if (signal.aborted) throw new IsobenchError('E_CANCELLED', 'cancelled before the server started');
     const d = this.detail(variant);
     const port = opts.port === 0 ? await freePort() : opts.port;
-    const argv = expandArgv(this.config.serverTemplate, { ...d.vars, model: opts.model, port: String(port) }, { server_args: opts.serverArgs });
+    const serverArgs = serverArgsFor(this.config.preset, opts.serverArgs);
+    const argv = expandArgv(this.config.serverTemplate, { ...d.vars, model: opts.model, port: String(port) }, { server_args: serverArgs });
     const child = await this.spawn(variant, argv, this.childEnv(variant, opts.env));
     const stop = async (): Promise<void> => {
       await child.stop(this.config.stopGraceMs);
@@ -121,7 +152,7 @@ export class ProcessEngine implements Engine {
     };
     const detach = stopOnAbort(signal, stop);
     void child.exited.then(detach);
-    return { baseUrl: `http://127.0.0.1:${port}`, log: () => child.log(), exited: child.exited, stop };
+    return { baseUrl: `http://127.0.0.1:${port}`, log: () => child.log(), exited: child.exited, stop, readyPaths: PRESETS[this.config.preset].readiness, argv };
   }
 
   async exec(variant: PreparedVariant, opts: ExecOptions, signal: AbortSignal): Promise<ExecResult> {

@@ -44,6 +44,10 @@ export interface ServerHandle {
   readonly exited: Promise<{ code: number | null; signal: string | null }>;
   /** Stops the server and waits for it to be gone; safe to call twice. */
   stop(): Promise<void>;
+  /** Paths that must answer 200, in order, before the server is ready (default `/health`, then `/v1/models`). */
+  readonly readyPaths?: readonly string[];
+  /** The server command as started (after the preset's flag translation), when the engine runs one. */
+  readonly argv?: readonly string[];
 }
 
 export interface ExecOptions {

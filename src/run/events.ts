@@ -38,6 +38,8 @@ export type RunEvent =
   | { type: 'variant_prepare'; taskCommit: string; variantId: string; status: 'start' | 'ready' | 'failed'; environment?: string; failure?: Failure }
   | { type: 'oom_precheck'; taskCommit: string; variantId: string; result: 'ok' | 'oom' | 'other'; fallbackMaxModelLen: number | null }
   | { type: 'trial_phase'; taskCommit: string; variantId: string; trialKey: string; trialIndex: number; phase: TrialPhase; elapsedS: number }
+  /** The task's workload was built (once per task): what it is and which tokenizer counted its prompts. */
+  | { type: 'workload'; taskCommit: string; hash: string; describe: string; tokenizer: string }
   | { type: 'trial_requests'; taskCommit: string; variantId: string; trialKey: string; done: number; total: number; failed: number }
   | { type: 'trial_end'; taskCommit: string; variantId: string; outcome: TrialOutcome }
   | { type: 'task_end'; taskCommit: string }

@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { seededRandom } from '../analysis/index.js';
 import type { Failure } from '../core/index.js';
-import type { VariantSpec } from '../engine/index.js';
+import { PRESETS, translateServerArgs, type VariantSpec } from '../engine/index.js';
 import type { VariantRecord } from '../store/index.js';
 import type { Task, VariantKind } from '../task/index.js';
 import type { AgentSource } from './agents.js';
@@ -36,8 +36,16 @@ export function configKeyOf(perf: PerfInfo | null, settings: RunSettings, task: 
     // What stands in for a missing dataset file (--missing-dataset random) measures another workload; absent otherwise,
     // so the keys of every other task stay as they were.
     ...(substitutions.length > 0 ? { substitutions } : {}),
+    // A different tokenizer counts other prompts: trials with another one are not the same configuration.
+    ...(tokenizerOf(task, perf, settings) === undefined ? {} : { tokenizer: tokenizerOf(task, perf, settings) }),
   };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 16);
+}
+
+/** The tokenizer a task's workload is counted with: the task's own, else `run --tokenizer`, else the perf command's. */
+export function tokenizerOf(task: Task, perf: PerfInfo | null, settings: RunSettings): string | undefined {
+  const fromCommand = perf?.client.tokenizer;
+  return task.tokenizer ?? settings.tokenizer ?? (typeof fromCommand === 'string' ? fromCommand : undefined);
 }
 
 function baseSpec(task: Task, kind: VariantKind, id: string): VariantSpec {
@@ -135,6 +143,17 @@ function preFailureOf(task: Task, perf: PerfInfo | Failure, settings: RunSetting
   if ('code' in perf) return perf;
   if (perf.mode === 'unknown') {
     return { code: 'unsupported_mode', evidence: `${perf.problem ?? 'the perf command names no known benchmark'}: ${perf.command}`, source: 'perf_command' };
+  }
+  const preset = settings.serverPreset;
+  if (preset !== undefined && preset !== 'vllm') {
+    const server = PRESETS[preset].server;
+    if (perf.mode !== 'serving') {
+      return { code: 'unsupported_mode', evidence: `the perf command runs vLLM's ${perf.mode} script, which does not run on ${server} (preset ${preset}): ${perf.command}`, source: 'perf_command' };
+    }
+    const t = translateServerArgs(preset, perf.serverArgs);
+    if (t.refused.length > 0) {
+      return { code: 'task_invalid', evidence: `server flag(s) refused for ${server} (preset ${preset}), not passed: ${t.refused.join('; ')}`, source: 'perf_command' };
+    }
   }
   if (settings.gpuCount !== null && perf.gpusNeeded > settings.gpuCount) {
     return {

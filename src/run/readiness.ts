@@ -21,8 +21,12 @@ async function answers200(url: string, signal: AbortSignal): Promise<string | nu
   }
 }
 
+/** What a server must answer 200 on, in order, unless its engine's preset says otherwise. */
+export const DEFAULT_READY_PATHS = ['/health', '/v1/models'] as const;
+
 /**
- * Waits until the server answers 200 on `/health` and then on `/v1/models`, polling every READY_POLL_MS.
+ * Waits until the server answers 200 on each of its ready paths in order (default `/health`, then `/v1/models`;
+ * llama-server's /health answers 503 while the model loads), polling every READY_POLL_MS.
  * Returns early when the server exits (the caller classifies its log), on timeout, or when `signal` aborts.
  */
 export async function waitReady(server: ServerHandle, timeoutS: number, signal: AbortSignal): Promise<ReadyResult> {
@@ -39,14 +43,13 @@ export async function waitReady(server: ServerHandle, timeoutS: number, signal: 
     const exited = state.exit;
     if (exited !== null) return { status: 'exited', code: exited.code, signal: exited.signal, elapsedS: elapsedS() };
     if (elapsedS() >= timeoutS) return { status: 'timeout', elapsedS: elapsedS(), lastError };
-    const health = await answers200(`${base}/health`, signal);
-    if (health === null) {
-      const models = await answers200(`${base}/v1/models`, signal);
-      if (models === null) return { status: 'ready', elapsedS: elapsedS() };
-      lastError = models;
-    } else {
-      lastError = health;
+    let failed: string | null = null;
+    for (const p of server.readyPaths ?? DEFAULT_READY_PATHS) {
+      failed = await answers200(`${base}${p}`, signal);
+      if (failed !== null) break;
     }
+    if (failed === null) return { status: 'ready', elapsedS: elapsedS() };
+    lastError = failed;
     try {
       await sleep(READY_POLL_MS, undefined, { signal });
     } catch {

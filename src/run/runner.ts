@@ -1,10 +1,11 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { errorMessage, IsobenchError, type Failure } from '../core/index.js';
-import type { Engine, PreparedVariant } from '../engine/index.js';
+import { PRESETS, type Engine, type PreparedVariant } from '../engine/index.js';
 import type { RunRecord, Store } from '../store/index.js';
 import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
 import { buildTaskWorkload, usableReference, type TaskWorkload } from './serving.js';
+import { tokenizerOf } from './plan.js';
 import { failedTrial, runTrial, startupCheck, type TaskState, type TrialContext, type TrialResult } from './trial.js';
 import type { PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
 
@@ -133,7 +134,15 @@ class Runner {
       workload: (baseUrl, signal) => {
         if (!workloadPlan) throw new Error('no serving workload for a standalone task');
         // Built once per task from the first server that is up, so every variant gets the identical requests.
-        built ??= buildTaskWorkload(workloadPlan, baseUrl, perf?.model ?? '', signal).catch((err: unknown) => {
+        const tokenizer = tokenizerOf(plan.task, perf, this.input.settings);
+        const preset = this.input.settings.serverPreset;
+        const opts = { ...(tokenizer === undefined ? {} : { tokenizer }), ...(preset === undefined || preset === 'vllm' ? {} : { api: PRESETS[preset].tokenizerApi }) };
+        built ??= buildTaskWorkload(workloadPlan, baseUrl, perf?.model ?? '', signal, opts).then(
+          (tw) => {
+            this.emit({ type: 'workload', taskCommit: plan.task.commit, hash: tw.hash, describe: tw.describe, tokenizer: tw.tokenizerUsed });
+            return tw;
+          },
+        ).catch((err: unknown) => {
           built = null;
           throw err;
         });

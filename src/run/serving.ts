@@ -6,6 +6,7 @@ import {
   completeGreedy,
   defaultServeBenchConfig,
   defaultWorkloadConfig,
+  describeTokenizer,
   resolveTokenizer,
   runServeBenchmark,
   toMetricSet,
@@ -15,6 +16,7 @@ import {
   type Tokenizer,
   type ServeBenchConfig,
   type ServeBenchResult,
+  type ServerTokenizerApi,
   type Workload,
   type WorkloadConfig,
 } from '../loadgen/index.js';
@@ -53,6 +55,8 @@ export interface TaskWorkload {
   tokenizer: Tokenizer;
   /** e.g. `random 512/64 x100 seed 0, concurrency unlimited, rate inf, temperature 0` (stored with the command). */
   describe: string;
+  /** Which tokenizer counted the prompts, e.g. `server-model:tiny (the server's /tokenize, llama.cpp API)`. */
+  tokenizerUsed: string;
 }
 
 /** Where dataset files are looked up and what to do when one is missing (run's --dataset-dir, --missing-dataset). */
@@ -193,17 +197,27 @@ function requestShape(plan: WorkloadPlan): unknown {
   };
 }
 
-/** Builds the task's workload once, with the tokenizer of the first server that is up (its /tokenize). */
-export async function buildTaskWorkload(plan: WorkloadPlan, baseUrl: string, model: string, signal: AbortSignal): Promise<TaskWorkload> {
-  const tokenizer = await resolveTokenizer({ baseUrl, model }, signal);
+/**
+ * Builds the task's workload once: with the tokenizer named (`tokenizer`: a file, a folder or a Hugging Face name),
+ * else that of the first server that is up (its /tokenize, in the shape `api` of its engine's preset).
+ */
+export async function buildTaskWorkload(
+  plan: WorkloadPlan,
+  baseUrl: string,
+  model: string,
+  signal: AbortSignal,
+  opts: { tokenizer?: string; api?: ServerTokenizerApi } = {},
+): Promise<TaskWorkload> {
+  const tokenizer = await resolveTokenizer({ baseUrl, model, ...opts }, signal);
   const workload = await buildWorkload(plan.config, tokenizer, signal);
   // The server tokenizer's id names the model, not the URL, so the hash agrees across servers on other ports.
   const hash = workloadHash(workload, requestShape(plan));
   const cfg = plan.config;
   const s = plan.sampling;
   const sampling = [`temperature ${s.temperature ?? 'server default'}`, ...(s.topP === null ? [] : [`top_p ${s.topP}`]), ...(s.topK === null ? [] : [`top_k ${s.topK}`]), ...(s.minP === null ? [] : [`min_p ${s.minP}`])];
-  const describe = `${cfg.datasetName} ${lengthsOf(cfg)} x${cfg.numPrompts} seed ${cfg.seed}, concurrency ${plan.maxConcurrency ?? 'unlimited'}, rate ${plan.requestRate}, ${sampling.join(' ')}${plan.extraBody ? `, extra body ${JSON.stringify(plan.extraBody)}` : ''}`;
-  return { plan, workload, hash, tokenizer, describe };
+  const tokenizerUsed = describeTokenizer(tokenizer);
+  const describe = `${cfg.datasetName} ${lengthsOf(cfg)} x${cfg.numPrompts} seed ${cfg.seed}, concurrency ${plan.maxConcurrency ?? 'unlimited'}, rate ${plan.requestRate}, ${sampling.join(' ')}${plan.extraBody ? `, extra body ${JSON.stringify(plan.extraBody)}` : ''}, tokenizer ${tokenizerUsed}`;
+  return { plan, workload, hash, tokenizer, describe, tokenizerUsed };
 }
 
 function lengthsOf(cfg: WorkloadConfig): string {

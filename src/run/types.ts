@@ -1,5 +1,5 @@
 import type { Failure } from '../core/index.js';
-import type { VariantSpec } from '../engine/index.js';
+import type { PresetName, VariantSpec } from '../engine/index.js';
 import type { VariantRecord } from '../store/index.js';
 import type { BenchmarkMode, Task, VariantKind } from '../task/index.js';
 import type { ScriptKind } from '../vllm/index.js';
@@ -29,6 +29,10 @@ export interface RunSettings {
   missingDataset: 'refuse' | 'random';
   /** Seed of the order of the variants inside each round (default 1); the CLI draws one per run (`--order-seed`). */
   orderSeed?: number;
+  /** The server the process/docker engine starts (its preset); absent: vLLM, or the sim engine. */
+  serverPreset?: PresetName;
+  /** `run --tokenizer`: a tokenizer.json, a folder holding one, or a Hugging Face name (a task's own `tokenizer` wins). */
+  tokenizer?: string;
 }
 
 /** What run/ needs to know of a task's perf command (filled from src/vllm's parser). */

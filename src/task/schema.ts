@@ -41,6 +41,8 @@ export const TaskSchema = z
     /** The benchmark command the human used; absent when the source had none (such a task is `task_invalid`). */
     perf_command: z.string().optional(),
     models: z.array(z.string()).default([]),
+    /** The tokenizer of the task's workload: a tokenizer.json, a folder holding one, or a Hugging Face name. */
+    tokenizer: z.string().min(1).optional(),
     /** e.g. `H100:1`. */
     gpu_config: z.string().optional(),
     /** The mode label given by the source; isobench derives the mode from the command and reports a contradiction. */

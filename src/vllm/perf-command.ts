@@ -1,3 +1,4 @@
+import { existsSync } from 'node:fs';
 import { addSecretValues, secretsOfArgs } from '../core/index.js';
 import type { BenchmarkMode } from '../task/index.js';
 import {
@@ -176,8 +177,9 @@ export function parsePerfCommand(command: string): PerfCommand {
   const finalModel = parsed.server.model ?? parsed.client.model;
   const modelRejected = parsed.invalid.some((m) => m.startsWith('--model '));
   if (finalModel === undefined && !modelRejected && target.info.mode !== 'unknown') warnings.push('no --model given: the script would use its default model');
-  else if (finalModel !== undefined && (finalModel.startsWith('/') || finalModel.startsWith('./'))) {
-    parsed.invalid.push(`--model ${finalModel} is a local path, not a Hugging Face model id: it exists only on the author's machine`);
+  else if (finalModel !== undefined && (finalModel.startsWith('/') || finalModel.startsWith('./')) && !existsSync(finalModel)) {
+    // A model file or folder on this machine (a GGUF for llama.cpp) is fine; one that is not here cannot be served.
+    parsed.invalid.push(`--model ${finalModel} is a local path that does not exist on this machine (a Hugging Face model id, or a model file or folder that exists here, is needed)`);
   }
   return {
     status: 'ok',

@@ -191,7 +191,8 @@ describe('process engine', () => {
   });
 
   it('reports a command that cannot be started through exited and the log', async () => {
-    const e = engine('proc-run-10', { serverTemplate: `${state}/no-such-binary --port {port}` });
+    // Not an absolute path (prepare checks those): a program name that is on no PATH.
+    const e = engine('proc-run-10', { serverTemplate: 'isobench-no-such-binary --port {port}' });
     const v = await ready(e, spec('baseline'));
     const h = await e.startServer(v, { model: 'm', serverArgs: [], env: {}, port: 0 }, new AbortController().signal);
     expect(await h.exited).toEqual({ code: null, signal: null });
@@ -208,6 +209,15 @@ describe('process engine', () => {
     expect(report.processes.length).toBeGreaterThanOrEqual(1);
     await handle.exited;
     await waitFor(() => pidsOfRun('proc-run-6').length === 0, 'no process left');
+  });
+
+  it('fails a server program given by a path that does not exist, or a {source} tree that is not there, as image_missing', async () => {
+    const missing = await engine('proc-run-11', { serverTemplate: `${state}/no-such-binary --port {port}` }).prepare(spec('baseline'), new AbortController().signal);
+    expect(missing).toMatchObject({ status: 'failed', failure: { code: 'image_missing', evidence: `server program ${state}/no-such-binary does not exist` } });
+    const llama = await engine('proc-run-12', { preset: 'llama.cpp', serverTemplate: undefined, sourceDir: path.join(state, 'llama-{commit}') }).prepare(spec('human'), new AbortController().signal);
+    expect(llama.status === 'failed' && llama.failure).toMatchObject({ code: 'image_missing', evidence: expect.stringMatching(/^source tree .*llama-a{40} does not exist \(build it: npx tsx scripts\/build-llama-server.ts/) });
+    const unset = await engine('proc-run-13', { serverTemplate: '{source}/bin/server --port {port}' }).prepare(spec('baseline'), new AbortController().signal);
+    expect(unset.status === 'failed' && unset.failure.evidence).toBe('the server command uses {source} and sourceDir is not set');
   });
 
   it('fails a venv that does not exist as image_missing', async () => {

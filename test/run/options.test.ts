@@ -35,6 +35,8 @@ describe('isobench run options', () => {
     [['--only', 'zz'], /--only: give commit hashes or prefixes/],
     [['--agent', 'nomodel'], /--agent: "nomodel" is not <name>:<model>=<patch-file-or-dir>/],
     [['--timeout-startup', '-1'], /--timeout-startup/],
+    [['--engine', 'process', '--preset', 'tgi'], /--preset.*(tgi|vllm, sglang, llama\.cpp)/],
+    [['--preset', 'llama.cpp'], /--preset: applies to the process and docker engines/],
   ])('rejects %j with exit code 2 and a message naming the option', async (args, message) => {
     const r = await run(['--tasks', catalog(), ...args]);
     expect(r.code).toBe(2);
@@ -51,6 +53,14 @@ describe('isobench run options', () => {
     const b = await run(['--tasks', catalog(), '--only', 'abcdef', '--store', path.join(dir, 's.sqlite')]);
     expect(b.code).toBe(2);
     expect(b.stderr).toMatch(/--only: matches no task/);
+  });
+
+  it('rejects a --preset that contradicts the engine config', async () => {
+    const cfg = path.join(tempDir(), 'engine.json');
+    writeFileSync(cfg, JSON.stringify({ preset: 'sglang' }));
+    const r = await run(['--tasks', catalog(), '--engine', 'process', '--engine-config', cfg, '--preset', 'llama.cpp']);
+    expect(r.code).toBe(2);
+    expect(r.stderr).toMatch(/--preset: is llama.cpp but --engine-config says preset "sglang"/);
   });
 
   it('fails on a missing agent patch path before anything runs', async () => {

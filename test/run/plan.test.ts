@@ -116,6 +116,30 @@ describe('planRun', () => {
     expect(planRun([t], [], { ...settings, gpuCount: null })[0]?.preFailure).toBeNull();
   });
 
+  it('refuses at plan time, naming each, the server flags the preset\'s server does not have; vLLM\'s standalone scripts run only on vLLM', () => {
+    const t = task('c'.repeat(40), `vllm serve m/x --gpu-memory-utilization 0.9 --max-model-len 1024 && ${serving}`);
+    const [refused] = planRun([t], [], { ...settings, serverPreset: 'llama.cpp' });
+    expect(refused?.preFailure).toEqual({
+      code: 'task_invalid',
+      evidence: 'server flag(s) refused for llama-server (preset llama.cpp), not passed: --gpu-memory-utilization 0.9: llama-server has no equivalent flag',
+      source: 'perf_command',
+    });
+    // SGLang has an equivalent of each; vLLM takes them as they are.
+    expect(planRun([t], [], { ...settings, serverPreset: 'sglang' })[0]?.preFailure).toBeNull();
+    expect(planRun([t], [], { ...settings, serverPreset: 'vllm' })[0]?.preFailure).toBeNull();
+    const latency = task('d'.repeat(40), 'python benchmarks/benchmark_latency.py --model m/x --input-len 8 --output-len 8');
+    expect(planRun([latency], [], { ...settings, serverPreset: 'llama.cpp' })[0]?.preFailure).toMatchObject({ code: 'unsupported_mode', evidence: expect.stringMatching(/^the perf command runs vLLM's latency script, which does not run on llama-server/) });
+  });
+
+  it('keys trials by the tokenizer when one is named: the task\'s own, else run --tokenizer, else the perf command\'s', () => {
+    const plain = task('a'.repeat(40), serving);
+    const key = (t: Task, s: RunSettings) => planRun([t], [], s)[0]?.configKey;
+    const viaRun = key(plain, { ...settings, tokenizer: '/tok/a.json' });
+    expect(viaRun).not.toBe(key(plain, settings));
+    const own = TaskSchema.parse({ ...plain, tokenizer: '/tok/a.json' });
+    expect(key(own, { ...settings, tokenizer: '/tok/b.json' })).toBe(viaRun);
+  });
+
   it('selects tasks by --only prefixes and variants by --variants', () => {
     const plans = planRun([task('a'.repeat(40), serving), task('b'.repeat(40), serving)], [agent('one', 'p')], { ...settings, only: ['bbbb'], variants: ['human', 'agent'] });
     expect(plans.map((p) => p.task.commit)).toEqual(['b'.repeat(40)]);

@@ -35,6 +35,9 @@ export function plainReporter(out: NodeJS.WritableStream = process.stderr): Repo
           if (!started.has(e.trialKey)) line(`  ${label(e.variantId)} #${e.trialIndex}: ${e.phase}`);
           started.add(e.trialKey);
           break;
+        case 'workload':
+          line(`  workload ${e.hash.slice(0, 12)}: ${e.describe}`);
+          break;
         case 'trial_requests':
           break;
         case 'trial_end':

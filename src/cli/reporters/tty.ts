@@ -118,6 +118,11 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
           }
           break;
         }
+        case 'workload': {
+          const t = tasks.find((x) => x.commit === e.taskCommit);
+          if (t) t.title += pc.dim(` · workload ${e.hash.slice(0, 12)}, tokenizer ${e.tokenizer}`);
+          break;
+        }
         case 'trial_requests': {
           const v = variant(e.taskCommit, e.variantId);
           if (v) v.requests = { done: e.done, total: e.total, failed: e.failed };

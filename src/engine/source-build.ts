@@ -1,0 +1,253 @@
+import { spawn, spawnSync } from 'node:child_process';
+import { createHash } from 'node:crypto';
+import { createWriteStream, existsSync } from 'node:fs';
+import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
+import { homedir, hostname } from 'node:os';
+import path from 'node:path';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { IsobenchError } from '../core/index.js';
+import { isAlive } from './registry.js';
+
+/**
+ * Builds of an engine's source tree at a commit, kept in a cache outside any checkout so that a second run on the
+ * same machine reuses them: `<cacheRoot>/<recipe>/<commit>/` is the commit's tree (from `git archive`) with the
+ * build inside it, and `.isobench-build.json` there is written only after every step succeeded. ccache, when
+ * installed, shares object files between commits (`<cacheRoot>/ccache`, paths made relative to the recipe folder).
+ */
+
+/** How to build one kind of tree: commands run in the tree, and the files that must exist afterwards. */
+export interface BuildRecipe {
+  /** Folder name under the cache root, e.g. `llama.cpp`. */
+  name: string;
+  /** The steps, in order; each runs with the tree as its working directory. */
+  steps(opts: { tree: string; jobs: number; ccache: boolean }): string[][];
+  /** Paths relative to the tree that the build makes (e.g. `build/bin/llama-server`). */
+  outputs: readonly string[];
+  /** Everything that changes what the steps make (flags); a stored build with another key is rebuilt. */
+  key: string;
+}
+
+export interface BuildRequest {
+  /** A git repository or bundle holding the commit. */
+  source: string;
+  /** A commit hash or any name git resolves in `source`. */
+  commit: string;
+  recipe: BuildRecipe;
+  /** Default `$ISOBENCH_CACHE_DIR`, else `~/.cache/isobench`. */
+  cacheRoot?: string;
+  /** Parallel compile jobs (default 1: a shared machine). */
+  jobs?: number;
+  /** Niceness of the build commands (default 10); 0 runs them at normal priority. */
+  nice?: number;
+  /** Each line of build output, as it comes (the whole output is also in `logFile`). */
+  onLine?: (line: string) => void;
+  signal?: AbortSignal;
+}
+
+export interface BuildResult {
+  commit: string;
+  tree: string;
+  /** Absolute paths of the recipe's outputs, by their relative name. */
+  outputs: Record<string, string>;
+  /** True when the build was already in the cache. */
+  cached: boolean;
+  /** Seconds this call spent building (0 when cached). */
+  seconds: number;
+  logFile: string;
+}
+
+interface Stamp {
+  commit: string;
+  recipeKey: string;
+  seconds: number;
+  builtAt: string;
+}
+
+const STAMP = '.isobench-build.json';
+
+/** `$ISOBENCH_CACHE_DIR`, else `~/.cache/isobench` (outside every checkout, kept between runs). */
+export function defaultCacheRoot(): string {
+  const env = process.env.ISOBENCH_CACHE_DIR;
+  return env !== undefined && env !== '' ? path.resolve(env) : path.join(homedir(), '.cache', 'isobench');
+}
+
+/** True when `program` is on PATH. */
+export function onPath(program: string): boolean {
+  return spawnSync('sh', ['-c', `command -v ${program}`], { stdio: 'ignore' }).status === 0;
+}
+
+function git(args: string[], opts: { cwd?: string } = {}): { ok: boolean; out: string; err: string } {
+  const r = spawnSync('git', args, { encoding: 'utf8', ...opts });
+  return { ok: r.status === 0, out: (r.stdout ?? '').trim(), err: (r.stderr ?? '').trim() };
+}
+
+/** A bare mirror of `source` under the recipe folder (cloned once, fetched when the commit is not in it). */
+function mirrorOf(source: string, dir: string, commit: string): { mirror: string; sha: string } {
+  const mirror = path.join(dir, 'repo.git');
+  if (!existsSync(path.join(mirror, 'HEAD'))) {
+    const tmp = `${mirror}.${process.pid}.tmp`;
+    const r = git(['clone', '--quiet', '--bare', source, tmp]);
+    if (!r.ok) throw new IsobenchError('E_USAGE', `cannot clone ${source}: ${r.err}`, { hint: 'give a git repository or bundle' });
+    // Another process may have cloned it meanwhile: the first one stays.
+    const moved = spawnSync('mv', ['-T', tmp, mirror]).status === 0;
+    if (!moved) spawnSync('rm', ['-rf', tmp]);
+  }
+  let sha = git(['--git-dir', mirror, 'rev-parse', '--verify', '--quiet', `${commit}^{commit}`]);
+  if (!sha.ok) {
+    git(['--git-dir', mirror, 'fetch', '--quiet', source, '+refs/heads/*:refs/heads/*', '+refs/tags/*:refs/tags/*']);
+    sha = git(['--git-dir', mirror, 'rev-parse', '--verify', '--quiet', `${commit}^{commit}`]);
+  }
+  if (!sha.ok) throw new IsobenchError('E_USAGE', `commit ${commit} is not in ${source}`, { hint: 'give a commit of that repository' });
+  return { mirror, sha: sha.out };
+}
+
+async function readStamp(tree: string): Promise<Stamp | null> {
+  try {
+    return JSON.parse(await readFile(path.join(tree, STAMP), 'utf8')) as Stamp;
+  } catch {
+    return null;
+  }
+}
+
+function outputsOf(tree: string, recipe: BuildRecipe): Record<string, string> {
+  return Object.fromEntries(recipe.outputs.map((o) => [o, path.join(tree, o)]));
+}
+
+/** Holds `<lock>` (a folder holding the owner's host and pid) while `fn` runs; waits for a live owner, breaks a dead one's. */
+async function withLock<T>(lock: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+  const owner = `${hostname()} ${process.pid}`;
+  while (true) {
+    signal?.throwIfAborted();
+    try {
+      await mkdir(lock);
+      await writeFile(path.join(lock, 'owner'), owner);
+      break;
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'EEXIST') throw err;
+      const held = await readFile(path.join(lock, 'owner'), 'utf8').catch(() => '');
+      const [host, pid] = held.split(' ');
+      const stale = held !== '' && host === hostname() && !isAlive(Number(pid));
+      const old = held === '' && Date.now() - (await stat(lock).catch(() => ({ mtimeMs: Date.now() }))).mtimeMs > 60_000;
+      if (stale || old) await rm(lock, { recursive: true, force: true });
+      else await sleep(1000);
+    }
+  }
+  try {
+    return await fn();
+  } finally {
+    await rm(lock, { recursive: true, force: true });
+  }
+}
+
+/** Runs one command, appending its output to `log`; rejects with the last lines when it fails. */
+function runStep(argv: string[], cwd: string, env: NodeJS.ProcessEnv, log: NodeJS.WritableStream, onLine: ((l: string) => void) | undefined, signal: AbortSignal | undefined): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const [cmd, ...args] = argv;
+    if (cmd === undefined) return resolve();
+    log.write(`$ ${argv.join(' ')}\n`);
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+    let tail: string[] = [];
+    let partial = '';
+    const take = (b: Buffer): void => {
+      log.write(b);
+      const lines = (partial + b.toString()).split('\n');
+      partial = lines.pop() ?? '';
+      for (const l of lines) onLine?.(l);
+      tail = [...tail, ...lines].slice(-20);
+    };
+    child.stdout.on('data', take);
+    child.stderr.on('data', take);
+    child.on('error', (err) => reject(new IsobenchError('E_ENGINE', `cannot run ${cmd}: ${err.message}`)));
+    child.on('close', (code, sig) => {
+      if (code === 0) return resolve();
+      reject(new IsobenchError('E_ENGINE', `build step failed (${sig ?? `exit ${String(code)}`}): ${argv.join(' ')}\n${[...tail, partial].join('\n').trim()}`));
+    });
+  });
+}
+
+/** Extracts the commit's tree into `dest` (`git archive | tar -x`). */
+async function extractTree(mirror: string, sha: string, dest: string): Promise<void> {
+  await mkdir(dest, { recursive: true });
+  await new Promise<void>((resolve, reject) => {
+    const archive = spawn('git', ['--git-dir', mirror, 'archive', '--format=tar', sha], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const tar = spawn('tar', ['-x', '-C', dest], { stdio: ['pipe', 'inherit', 'inherit'] });
+    archive.stdout.pipe(tar.stdin);
+    let failed = false;
+    const fail = (what: string) => {
+      if (failed) return;
+      failed = true;
+      reject(new IsobenchError('E_ENGINE', `cannot extract ${sha} into ${dest}: ${what}`));
+    };
+    archive.on('close', (code) => code !== 0 && fail(`git archive exited ${String(code)}`));
+    tar.on('close', (code) => (code === 0 ? !failed && resolve() : fail(`tar exited ${String(code)}`)));
+  });
+}
+
+/**
+ * The recipe's build of `commit`: from the cache when a finished build with the same recipe key is there, else
+ * extracted and built (one builder per commit at a time: others wait for its lock). A failed build leaves no stamp
+ * and throws E_ENGINE with the failing command and its last output lines; its log stays in `<tree>.log`.
+ */
+export async function buildAtCommit(req: BuildRequest): Promise<BuildResult> {
+  const root = req.cacheRoot ?? defaultCacheRoot();
+  const dir = path.join(root, req.recipe.name);
+  await mkdir(dir, { recursive: true });
+  const { mirror, sha } = await withLock(path.join(dir, 'repo.lock'), req.signal, () => Promise.resolve(mirrorOf(req.source, dir, req.commit)));
+  const tree = path.join(dir, sha);
+  const logFile = `${tree}.log`;
+  const done = async (): Promise<BuildResult | null> => {
+    const stamp = await readStamp(tree);
+    const outputs = outputsOf(tree, req.recipe);
+    if (stamp?.recipeKey !== req.recipe.key || !Object.values(outputs).every((o) => existsSync(o))) return null;
+    return { commit: sha, tree, outputs, cached: true, seconds: 0, logFile };
+  };
+  const hit = await done();
+  if (hit) return hit;
+  return withLock(`${tree}.lock`, req.signal, async () => {
+    const again = await done();
+    if (again) return again;
+    const t0 = performance.now();
+    await rm(tree, { recursive: true, force: true });
+    await extractTree(mirror, sha, tree);
+    const ccache = onPath('ccache');
+    const env: NodeJS.ProcessEnv = {
+      ...process.env,
+      ...(ccache ? { CCACHE_DIR: process.env.CCACHE_DIR ?? path.join(root, 'ccache'), CCACHE_BASEDIR: dir, CCACHE_NOHASHDIR: '1' } : {}),
+    };
+    const nice = req.nice ?? 10;
+    const prefix = nice > 0 && onPath('nice') ? ['nice', '-n', String(nice)] : [];
+    const log = createWriteStream(logFile, { flags: 'w' });
+    try {
+      for (const step of req.recipe.steps({ tree, jobs: req.jobs ?? 1, ccache })) {
+        await runStep([...prefix, ...step], tree, env, log, req.onLine, req.signal);
+      }
+    } finally {
+      await new Promise((r) => log.end(r));
+    }
+    const outputs = outputsOf(tree, req.recipe);
+    const missing = Object.values(outputs).filter((o) => !existsSync(o));
+    if (missing.length > 0) throw new IsobenchError('E_ENGINE', `the build of ${sha} finished without ${missing.join(', ')} (log: ${logFile})`);
+    const seconds = (performance.now() - t0) / 1000;
+    const stamp: Stamp = { commit: sha, recipeKey: req.recipe.key, seconds, builtAt: new Date().toISOString() };
+    await writeFile(path.join(tree, `${STAMP}.tmp`), JSON.stringify(stamp));
+    await rename(path.join(tree, `${STAMP}.tmp`), path.join(tree, STAMP));
+    return { commit: sha, tree, outputs, cached: false, seconds, logFile };
+  });
+}
+
+/** CMake flags of the llama.cpp CPU build (see the corpus README): portable, no curl, no OpenMP, one static binary. */
+export const LLAMA_CPP_CMAKE_FLAGS = ['-DGGML_NATIVE=OFF', '-DLLAMA_CURL=OFF', '-DGGML_OPENMP=OFF', '-DCMAKE_BUILD_TYPE=Release', '-DBUILD_SHARED_LIBS=OFF'] as const;
+
+/** `llama-server` of a llama.cpp tree, built with CMake (ccache as the compiler launcher when installed). */
+export function llamaCppServerRecipe(extraFlags: readonly string[] = []): BuildRecipe {
+  const flags = [...LLAMA_CPP_CMAKE_FLAGS, ...extraFlags];
+  return {
+    name: 'llama.cpp',
+    outputs: ['build/bin/llama-server'],
+    key: createHash('sha256').update(JSON.stringify({ flags, target: 'llama-server' })).digest('hex').slice(0, 16),
+    steps: ({ tree, jobs, ccache }) => [
+      ['cmake', '-S', tree, '-B', path.join(tree, 'build'), ...flags, ...(ccache ? ['-DCMAKE_C_COMPILER_LAUNCHER=ccache', '-DCMAKE_CXX_COMPILER_LAUNCHER=ccache'] : [])],
+      ['cmake', '--build', path.join(tree, 'build'), '--target', 'llama-server', '-j', String(jobs)],
+    ],
+  };
+}
