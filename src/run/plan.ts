@@ -26,6 +26,7 @@ export function trialKey(variant: string, configKey: string, trialIndex: number)
 
 /** Hash (16 hex) of what makes trials comparable: the workload, server arguments, engine settings and options. */
 export function configKeyOf(perf: PerfInfo | null, settings: RunSettings, task: Task, substitutions: readonly string[] = []): string {
+  const tokenizer = tokenizerOf(task, perf, settings);
   const material = {
     v: PROCEDURE_VERSION,
     mode: perf?.mode ?? null,
@@ -37,7 +38,7 @@ export function configKeyOf(perf: PerfInfo | null, settings: RunSettings, task: 
     // so the keys of every other task stay as they were.
     ...(substitutions.length > 0 ? { substitutions } : {}),
     // A different tokenizer counts other prompts: trials with another one are not the same configuration.
-    ...(tokenizerOf(task, perf, settings) === undefined ? {} : { tokenizer: tokenizerOf(task, perf, settings) }),
+    ...(tokenizer === undefined ? {} : { tokenizer }),
   };
   return createHash('sha256').update(JSON.stringify(material)).digest('hex').slice(0, 16);
 }

@@ -127,7 +127,8 @@ describe('resolveTokenizer with npm tokenizer packages', () => {
     expect(err).toBeInstanceOf(IsobenchError);
     const e = err as IsobenchError;
     expect(e.code).toBe('E_TOKENIZER_UNAVAILABLE');
-    expect(e.message).toContain(`${baseUrl}/tokenize: HTTP 404`);
+    expect(e.message).toContain(`${baseUrl}/tokenize: vllm API: HTTP 404`);
+    expect(e.message).toContain("llama.cpp API: HTTP 404");
     expect(e.message).toContain(`no tokenizer.json for org/none in the Hugging Face cache (${process.env.HF_HUB_CACHE})`);
     expect(e.message).toContain('no npm tokenizer package is mapped to org/none (families: llama3, qwen3, mistral-v0.1, gemma3)');
     expect(e.hint).toMatch(/--tokenizer/);

@@ -15,6 +15,8 @@ interface VariantView {
 }
 
 interface TaskView {
+  /** The workload's hash and tokenizer, once built. */
+  workload?: string;
   commit: string;
   title: string;
   variants: Map<string, VariantView>;
@@ -42,7 +44,7 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
   const variant = (commit: string, id: string) => tasks.find((t) => t.commit === commit)?.variants.get(id);
 
   function taskLines(t: TaskView, live: boolean): string[] {
-    const lines = [`${t.done ? pc.green('✔') : pc.cyan('▸')} ${t.title}`];
+    const lines = [`${t.done ? pc.green('✔') : pc.cyan('▸')} ${t.title}`, ...(t.workload ? [`   ${pc.dim(t.workload)}`] : [])];
     for (const v of t.variants.values()) {
       let detail = v.status;
       if (live && v.phase) {
@@ -120,7 +122,7 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
         }
         case 'workload': {
           const t = tasks.find((x) => x.commit === e.taskCommit);
-          if (t) t.title += pc.dim(` · workload ${e.hash.slice(0, 12)}, tokenizer ${e.tokenizer}`);
+          if (t) t.workload = `workload ${e.hash.slice(0, 12)}, tokenizer ${e.tokenizer}`;
           break;
         }
         case 'trial_requests': {
