@@ -4,9 +4,8 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Command, Option } from '@commander-js/extra-typings';
 import { z } from 'zod';
-import { IsobenchError, WORKLOAD_DEFAULTS, errorMessage, redactDeep, redactSecrets, usageError } from '../core/index.js';
+import { IsobenchError, PRESET_NAMES, WORKLOAD_DEFAULTS, errorMessage, redactDeep, redactSecrets, usageError } from '../core/index.js';
 import type { Engine, parseEngineConfig as parseEngineConfigFn } from '../engine/index.js';
-import { PRESET_NAMES } from '../engine/preset-names.js';
 import type { AgentSource, ResultRow, RunSettings, RunSummary, TaskPlan } from '../run/index.js';
 import type { Task, VariantKind } from '../task/index.js';
 

@@ -3,3 +3,4 @@ export * from './failures.js';
 export * from './metrics.js';
 export * from './secrets.js';
 export * from './workload.js';
+export * from './presets.js';

@@ -8,7 +8,7 @@ import { API_SERVER_FLAGS, ENGINE_FLAGS, type FlagSpec } from '../vllm/index.js'
  * to a server that does not know it.
  */
 
-import { PRESET_NAMES, type PresetName } from './preset-names.js';
+import { PRESET_NAMES, type PresetName } from '../core/index.js';
 
 export { PRESET_NAMES, type PresetName };
 
