@@ -98,6 +98,7 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
         row.config_key = config;
         row.config = describeConfig(config, [...chosen.baseline.trials, ...chosen.human.trials, ...chosen.agent.trials], runConfig);
         failMismatchedComparisons(row, chosen);
+        fillTrialOutcomes(row, chosen);
         if (opts.includeRaw ?? true) await fillRaw(store, row, chosen);
         // Stores written before perf commands were redacted keep them in clear: nothing leaves in clear.
         rows.push(redactDeep(row));
@@ -105,6 +106,20 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
     }
   }
   return rows;
+}
+
+/** What the row's failed and unchecked trials were: every failure code with its count, ok trials nothing checked. */
+function fillTrialOutcomes(row: DatasetRow, chosen: Record<V5Variant, Chosen>): void {
+  for (const v of ['baseline', 'human', 'agent'] as const) {
+    const counts = new Map<string, number>();
+    for (const t of chosen[v].trials) if (t.failure) counts.set(t.failure.code, (counts.get(t.failure.code) ?? 0) + 1);
+    const sorted = [...counts].sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]));
+    row[`${v}_failed_trials`] = sorted.length > 0 ? sorted.map(([code, n]) => `${code}×${n}`).join(', ') : null;
+  }
+  for (const v of ['human', 'agent'] as const) {
+    const trials = chosen[v].ok.filter((t) => t.dataSource === 'isobench' && t.mode === 'serving');
+    row[`${v}_unchecked_trials`] = trials.length > 0 ? trials.filter((t) => t.correctness === null).length : null;
+  }
 }
 
 /**

@@ -86,6 +86,8 @@ export const EXTENSION_COLUMNS: readonly ExtensionColumnSpec[] = [
   ext('config_key', 'VARCHAR', 'the configuration every trial of the row measured (hash of the trial procedure, perf command, engine settings, warm-ups and OOM-fallback setting; `import` for imported records): rows never mix configurations'),
   ext('config', 'VARCHAR', 'that configuration spelled out (JSON): engine, warm-ups, OOM fallback as recorded with the run, and the deviations of its trials'),
   ext('workload_hash', 'VARCHAR', 'the workload hash every trial of the row shares; null when none recorded one or they differ'),
+  ...perVariant('failed_trials', 'VARCHAR', 'failure codes of the failed trials with their counts, e.g. `probe_unavailable×1, requests_failed×2`, also when other trials ended ok'),
+  ...(['human', 'agent'] as const).map((v) => ext(`${v}_unchecked_trials`, 'INTEGER', `ok serving trials whose correctness probe had no baseline reference to compare with (${v})`)),
   ...perComparison('comparison_failure', 'VARCHAR', 'why no comparison was made (`workload_mismatch: ` with each hash and where it ran); its improvements and verdict are then null'),
 ];
 

@@ -278,6 +278,11 @@ function rowFailures(
       out.push({ side, code, where, evidence: str(row, `${side}_failure_evidence`) ?? '' });
       continue;
     }
+    // Store-built rows name the codes of failed trials also when other trials of the variant ended ok.
+    const trials = numberCell(row, `${side}_trials`);
+    for (const m of (str(row, `${side}_failed_trials`) ?? '').matchAll(/(\w+)×(\d+)/g)) {
+      out.push({ side, code: m[1] ?? '', where, evidence: `${m[2] ?? ''} of ${trials ?? '?'} trials (the others ended ok)` });
+    }
     if (side === 'agent' && hasAgentPatch === false) {
       out.push({ side, code: 'patch_empty', where, evidence: 'inferred: has_agent_patch = false' });
     } else if (side === 'agent' && agentFailure !== null) {

@@ -2,6 +2,7 @@ import { describe, expect, it } from 'vitest';
 import { buildDatasetRows, checkDataset, renderCard, ALL_COLUMNS } from '../../src/dataset/index.js';
 import { createEngine } from '../../src/engine/index.js';
 import { formatResults } from '../../src/cli/reporters/table.js';
+import { buildReport } from '../../src/report/index.js';
 import { planRun, runBenchmarks, summarizeResults } from '../../src/run/index.js';
 import type { Store, TrialRecord } from '../../src/store/index.js';
 import { settings, task, withStore } from '../run/helpers.js';
@@ -36,6 +37,32 @@ describe('dataset build: one configuration per row', () => {
       const card = renderCard(rows, ALL_COLUMNS);
       expect(card).toContain('## Configuration identity');
       expect(card).toContain('2 configurations');
+    });
+  }, 60_000);
+
+  it('names the failure codes of a variant\'s failed trials even when others ended ok (dataset and report)', async () => {
+    await withStore(async (store) => {
+      const t = task('a3');
+      const s = settings({ trials: 2, variants: ['baseline', 'human'] });
+      await simRun(store, t, s);
+      const [h] = (await store.listTrials({ taskCommit: t.commit })).filter((x) => x.variantId.endsWith(':human'));
+      await store.createRun({ id: 'run-2', startedAt: '2026-01-02T00:00:00Z', finishedAt: null, status: 'running', engine: 'sim', host: 'test', config: {} });
+      const failed: TrialRecord = {
+        ...h!,
+        id: 'failed-3',
+        trialKey: h!.trialKey.replace(/#\d+$/, '#3'),
+        trialIndex: 3,
+        runId: 'run-2',
+        status: 'failed',
+        metrics: {},
+        correctness: null,
+        failure: { code: 'probe_unavailable', evidence: 'the correctness probe got 3 of 4 outputs; prompt 2: HTTP 500', source: 'probe' },
+      };
+      await store.saveTrial(failed, [], []);
+      const rows = await buildDatasetRows(store, { includeRaw: false });
+      expect([rows[0]?.human_trials, rows[0]?.human_ok_trials, rows[0]?.human_failure_code, rows[0]?.human_failed_trials, rows[0]?.baseline_failed_trials]).toEqual([3, 2, null, 'probe_unavailable×1', null]);
+      const { model } = await buildReport(rows, { generatedAt: 'now' });
+      expect(model.failures).toEqual([{ code: 'probe_unavailable', count: 1, examples: [expect.objectContaining({ evidence: '1 of 3 trials (the others ended ok)' })] }]);
     });
   }, 60_000);
 

@@ -1,5 +1,7 @@
 import { describe, expect, it } from 'vitest';
+import { buildDatasetRows } from '../../src/dataset/index.js';
 import { createEngine } from '../../src/engine/index.js';
+import { buildReport } from '../../src/report/index.js';
 import { PROBE_MAX_TOKENS, PROBE_PROMPTS, planRun, runBenchmarks, summarizeResults } from '../../src/run/index.js';
 import { defaultSimProfile, startSimServer } from '../../src/sim/index.js';
 import type { TrialRecord } from '../../src/store/index.js';
@@ -48,6 +50,11 @@ describe('the correctness probe', () => {
       }
       const rows = await summarizeResults(store, plans);
       expect(rows.map((r) => r.failures)).toEqual([[{ code: 'probe_unavailable', count: 1 }], [{ code: 'probe_unavailable', count: 1 }]]);
+      // The dataset and the report say it as well.
+      const built = await buildDatasetRows(store, { includeRaw: false });
+      expect([built[0]?.baseline_failure_code, built[0]?.human_failure_code, built[0]?.human_failed_trials]).toEqual(['probe_unavailable', 'probe_unavailable', 'probe_unavailable×1']);
+      const { model } = await buildReport(built, { generatedAt: 'now' });
+      expect(model.failures.map((f) => [f.code, f.count])).toEqual([['probe_unavailable', 2]]);
     });
   }, 60_000);
 
@@ -97,7 +104,11 @@ describe('the correctness probe', () => {
       const expected = trials.map((t) => (name(t) === 'baseline#2' || ran.indexOf(name(t)) > ran.indexOf('baseline#2') ? 1 : null));
       expect(trials.map((t) => t.correctness?.agreement ?? null)).toEqual(expected);
       const rows = await summarizeResults(store, plans);
-      expect(rows.find((r) => r.label === 'human')?.unchecked).toBe(expected.filter((x) => x === null).length);
+      const unchecked = expected.filter((x) => x === null).length;
+      expect(rows.find((r) => r.label === 'human')?.unchecked).toBe(unchecked);
+      // The dataset says so too.
+      const [row] = await buildDatasetRows(store, { includeRaw: false });
+      expect(row?.human_unchecked_trials).toBe(unchecked);
     });
   }, 60_000);
 
