@@ -9,6 +9,7 @@ export type ErrorCode =
   | 'E_ENGINE'
   | 'E_NO_METRICS'
   | 'E_CANCELLED'
+  | 'E_BUSY' // another run holds what this one needs (the store's lease of a task configuration): nothing was done
   | 'E_INTERNAL';
 
 /** An error the user can act on: the CLI prints its message (and hint) without a stack trace. */

@@ -2,7 +2,7 @@ import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { errorMessage, IsobenchError, type Failure } from '../core/index.js';
 import { PRESETS, type Engine, type PreparedVariant } from '../engine/index.js';
-import type { RunRecord, Store } from '../store/index.js';
+import { LEASE_RENEW_MS, LEASE_TTL_MS, type RunRecord, type Store } from '../store/index.js';
 import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
 import { buildTaskWorkload, usableReference, type TaskWorkload } from './serving.js';
 import { tokenizerOf } from './plan.js';
@@ -311,6 +311,40 @@ export async function runBenchmarks(input: RunInput): Promise<RunSummary> {
     config: input.config,
     pid: process.pid,
   };
+  await takeLease(input, runId);
+  const renew = setInterval(() => void input.store.renewRunLease(runId).catch(() => undefined), LEASE_RENEW_MS);
+  renew.unref();
+  try {
+    return await measure(input, runner, record, t0);
+  } finally {
+    clearInterval(renew);
+    await input.store.releaseRunLease(runId).catch(() => undefined);
+  }
+}
+
+/**
+ * One run per store configuration: the run takes the store's lease of each task configuration it plans
+ * (`commit#configKey`) before it records anything, or fails naming the run that holds one. Two runs measuring the
+ * same trials at once would disturb each other's numbers, and the later one's trials would be dropped as duplicates.
+ */
+async function takeLease(input: RunInput, runId: string): Promise<void> {
+  const keys = input.plans.map((p) => `${p.task.commit}#${p.configKey}`);
+  const lease = await input.store.acquireRunLease(keys, { runId, host: hostname(), pid: process.pid });
+  if (lease.status === 'acquired') return;
+  const h = lease.holder;
+  const [commit, configKey] = h.key.split('#');
+  throw new IsobenchError(
+    'E_BUSY',
+    `run ${h.runId} (pid ${h.pid ?? '?'} on ${h.host}, since ${h.acquiredAt}) is measuring task ${(commit ?? '').slice(0, 12)} with the same configuration (${configKey ?? '?'}) in store ${input.store.location}: one run per store configuration at a time`,
+    {
+      exitCode: 2,
+      hint: `wait until run ${h.runId} ends, or stop it; a run whose process is gone (kill -9) is taken over at once on its host, and from any host once it has not renewed its lease for ${LEASE_TTL_MS / 1000} s`,
+    },
+  );
+}
+
+async function measure(input: RunInput, runner: Runner, record: RunRecord, t0: number): Promise<RunSummary> {
+  const runId = record.id;
   await input.store.createRun(record);
   let status: RunSummary['status'] = 'failed';
   let error: string | null = null;

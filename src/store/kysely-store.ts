@@ -1,8 +1,9 @@
-import type { CompiledQuery, SelectQueryBuilder } from 'kysely';
+import type { CompiledQuery, Selectable, SelectQueryBuilder } from 'kysely';
 import type { Task } from '../task/index.js';
 import { storeError, type Backend } from './backend.js';
 import { decodeSamples, encodeSamples, SAMPLES_ENCODING } from './samples-codec.js';
-import type { Database } from './schema.js';
+import { leaseDead, type HeldLease, type LeaseHolder, type LeaseResult } from './lease.js';
+import type { Database, RunLeasesTable } from './schema.js';
 import { logToRow, rowToLog, rowToRun, rowToTrial, rowToVariant, runToRow, taskToJson, trialToRow, variantToRow } from './rows.js';
 import type {
   LogRecord,
@@ -235,6 +236,53 @@ export class KyselyStore implements Store {
     });
   }
 
+  acquireRunLease(keys: readonly string[], holder: LeaseHolder, opts: { now?: Date } = {}): Promise<LeaseResult> {
+    return this.#guard(`taking the run lease for ${holder.runId}`, async () => {
+      const db = this.#b.db;
+      const now = opts.now ?? new Date();
+      const at = now.toISOString();
+      const wanted = [...new Set(keys)].sort();
+      const current: HeldLease[] = [];
+      for (let i = 0; i < wanted.length; i += KEY_CHUNK) {
+        const rows = await db.selectFrom('run_leases').selectAll().where('key', 'in', wanted.slice(i, i + KEY_CHUNK)).execute();
+        current.push(...rows.map(rowToLease));
+      }
+      const live = current.find((l) => l.runId !== holder.runId && !leaseDead(l, now));
+      if (live !== undefined) return { status: 'held', holder: live };
+      // One transaction: drop the dead holders' leases (exactly those rows: a lease renewed meanwhile stays), then
+      // insert ours; a key another run took meanwhile keeps its holder (do nothing) and is found below.
+      const statements: CompiledQuery[] = current
+        .filter((l) => l.runId !== holder.runId)
+        .map((l) => db.deleteFrom('run_leases').where('key', '=', l.key).where('run_id', '=', l.runId).where('heartbeat_at', '=', l.heartbeatAt).compile());
+      for (let i = 0; i < wanted.length; i += KEY_CHUNK) {
+        const values = wanted.slice(i, i + KEY_CHUNK).map((key) => ({ key, run_id: holder.runId, host: holder.host, pid: holder.pid, acquired_at: at, heartbeat_at: at }));
+        statements.push(db.insertInto('run_leases').values(values).onConflict((oc) => oc.column('key').doNothing()).compile());
+      }
+      await this.#b.write(statements);
+      for (let i = 0; i < wanted.length; i += KEY_CHUNK) {
+        const other = await db.selectFrom('run_leases').selectAll().where('key', 'in', wanted.slice(i, i + KEY_CHUNK)).where('run_id', '!=', holder.runId).executeTakeFirst();
+        if (other !== undefined) {
+          // All or none: give back what this call took.
+          await this.#b.write([db.deleteFrom('run_leases').where('run_id', '=', holder.runId).where('key', 'in', wanted).compile()]);
+          return { status: 'held', holder: rowToLease(other) };
+        }
+      }
+      return { status: 'acquired' };
+    });
+  }
+
+  renewRunLease(runId: string): Promise<void> {
+    return this.#guard(`renewing the run lease of ${runId}`, async () => {
+      await this.#b.write([this.#b.db.updateTable('run_leases').set({ heartbeat_at: new Date().toISOString() }).where('run_id', '=', runId).compile()]);
+    });
+  }
+
+  releaseRunLease(runId: string): Promise<void> {
+    return this.#guard(`giving back the run lease of ${runId}`, async () => {
+      await this.#b.write([this.#b.db.deleteFrom('run_leases').where('run_id', '=', runId).compile()]);
+    });
+  }
+
   async #guard<T>(what: string, fn: () => Promise<T>): Promise<T> {
     try {
       return await fn();
@@ -242,6 +290,10 @@ export class KyselyStore implements Store {
       throw storeError(this.location, what, err);
     }
   }
+}
+
+function rowToLease(r: Selectable<RunLeasesTable>): HeldLease {
+  return { key: r.key, runId: r.run_id, host: r.host, pid: r.pid === null ? null : Number(r.pid), acquiredAt: r.acquired_at, heartbeatAt: r.heartbeat_at };
 }
 
 function applyFilter<O>(q: SelectQueryBuilder<Database, 'trials', O>, f: TrialFilter): SelectQueryBuilder<Database, 'trials', O> {

@@ -119,6 +119,24 @@ export const MIGRATIONS: readonly Migration[] = [
       return [db.schema.alterTable('variants').addColumn('patch_bytes', dialect === 'postgres' ? 'bytea' : 'blob').compile()];
     },
   },
+  {
+    version: 5,
+    name: 'run_leases: one run per store configuration at a time (the run holding each task configuration)',
+    statements(db) {
+      return [
+        db.schema
+          .createTable('run_leases')
+          .addColumn('key', 'text', (c) => c.primaryKey())
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          .addColumn('host', 'text', (c) => c.notNull())
+          .addColumn('pid', 'integer')
+          .addColumn('acquired_at', 'text', (c) => c.notNull())
+          .addColumn('heartbeat_at', 'text', (c) => c.notNull())
+          .compile(),
+        db.schema.createIndex('run_leases_run').on('run_leases').column('run_id').compile(),
+      ];
+    },
+  },
 ];
 
 /** The schema version this isobench writes. */

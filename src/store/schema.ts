@@ -12,6 +12,19 @@ export interface Database {
   trials: TrialsTable;
   samples: SamplesTable;
   logs: LogsTable;
+  run_leases: RunLeasesTable;
+}
+
+/** Schema 5: which run measures each task configuration now (see KyselyStore.acquireRunLease). */
+export interface RunLeasesTable {
+  /** `${taskCommit}#${configKey}`. */
+  key: string;
+  run_id: string;
+  host: string;
+  pid: number | null;
+  acquired_at: string;
+  /** Renewed while the run lives; a holder on another host is dead once this is older than the lease TTL. */
+  heartbeat_at: string;
 }
 
 export interface MigrationsTable {
@@ -98,5 +111,5 @@ export interface LogsTable {
 }
 
 /** Every table isobench owns: one of them without the migrations table means the place is not an isobench store. */
-export const STORE_TABLES = ['tasks', 'variants', 'runs', 'trials', 'samples', 'logs'] as const;
+export const STORE_TABLES = ['tasks', 'variants', 'runs', 'trials', 'samples', 'logs', 'run_leases'] as const;
 export const MIGRATIONS_TABLE = 'isobench_migrations';

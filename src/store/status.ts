@@ -1,4 +1,4 @@
-import { hostname } from 'node:os';
+import { processGone } from './lease.js';
 import type { Failure } from '../core/index.js';
 import type { RunRecord, RunStatus, Store, TrialCount } from './types.js';
 
@@ -49,14 +49,7 @@ export async function readStoreStatus(store: Store, failures = 10): Promise<Stor
 
 /** Running on this host by a process that no longer exists. A run on another host cannot be checked from here. */
 function interrupted(r: Pick<RunRecord, 'status' | 'pid' | 'host'>): boolean {
-  if (r.status !== 'running' || r.pid == null || r.host !== hostname()) return false;
-  try {
-    process.kill(r.pid, 0);
-    return false;
-  } catch (err) {
-    // EPERM: the process exists but belongs to someone else.
-    return (err as NodeJS.ErrnoException).code === 'ESRCH';
-  }
+  return r.status === 'running' && processGone(r.host, r.pid);
 }
 
 const ROLE_ORDER: Record<string, number> = { baseline: 0, human: 1, agent: 2 };

@@ -1,6 +1,7 @@
 import type { Failure, MetricSet } from '../core/index.js';
 import type { RequestSample } from '../loadgen/index.js';
 import type { BenchmarkMode, Task, VariantKind } from '../task/index.js';
+import type { LeaseHolder, LeaseResult } from './lease.js';
 
 /** One engine variant of one task. `id` is stable across runs so trials of re-runs land on the same variant. */
 export interface VariantRecord {
@@ -146,4 +147,15 @@ export interface Store {
   recentFailures(limit: number): Promise<TrialRecord[]>;
   getSamples(trialId: string): Promise<SampleRecord[]>;
   getLogs(trialId: string): Promise<LogRecord[]>;
+
+  /**
+   * Takes the leases of `keys` (task configurations) for `holder`, all or none: `held` names a live holder of one of
+   * them. A lease whose holder died (its process is gone on this host, or it was not renewed for LEASE_TTL_MS) is
+   * taken over. `now` is for tests.
+   */
+  acquireRunLease(keys: readonly string[], holder: LeaseHolder, opts?: { now?: Date }): Promise<LeaseResult>;
+  /** Renews every lease of `runId` (a live run calls this every LEASE_RENEW_MS). */
+  renewRunLease(runId: string): Promise<void>;
+  /** Gives back every lease of `runId`. */
+  releaseRunLease(runId: string): Promise<void>;
 }

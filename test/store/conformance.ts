@@ -359,6 +359,7 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       await target.rawQuery(location, 'alter table trials drop column position');
       await target.rawQuery(location, 'alter table trials drop column order_seed');
       await target.rawQuery(location, 'alter table variants drop column patch_bytes');
+      await target.rawQuery(location, 'drop table run_leases');
       await target.rawQuery(location, 'delete from isobench_migrations where version > 1');
       const again = await openStore(location);
       open.push(again);
