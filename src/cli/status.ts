@@ -56,6 +56,10 @@ export function formatStatus(s: StoreStatus): string {
       ]),
     );
   }
+  if (s.deviations.length > 0) {
+    out.push('', `deviations from the perf command (${s.deviations.length})`);
+    out.push(...columns([['task', 'trials', 'deviation'], ...s.deviations.map((d) => [short(d.taskCommit), String(d.trials), d.deviation])]));
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -24,3 +24,14 @@ export type PercentileMetric = (typeof PERCENTILE_METRICS)[number];
 
 /** Local Docker reruns over the Modal pipeline over the separate pipelines, as the original merged them; our own runs first. */
 export const DEFAULT_SOURCE_PRIORITY: readonly string[] = ['isobench', 'rerun', 'docker', 'modal', 'separate', 'separate_agent', 'separate_baseline', 'docker_flat'];
+
+/** A deviation recorded by run's `--missing-dataset random`: random prompts stood in for a dataset file not found. */
+export const DATASET_SUBSTITUTION = /\(--missing-dataset random\)$/;
+
+/**
+ * The deviations of trials that change what was measured (a dataset substituted, the OOM fallback), without the
+ * perf-command parser's spelling fixes (`perf command fix: ...`), which only say how the command was read.
+ */
+export function measuredDeviations(deviations: readonly string[]): string[] {
+  return [...new Set(deviations.filter((d) => !d.startsWith('perf command fix: ')))];
+}

@@ -306,6 +306,7 @@ function gapsSection(model: ReportModel): Section {
     `Tasks with rows whose benchmark_mode is missing or unknown (${g.modeMissing.length}): ${shorts(g.modeMissing)}.`,
     `Comparisons excluded because the two throughputs differ by more than 10x (req/s against tok/s) (${g.unitsMismatch.length}): ${g.unitsMismatch.map((u) => `${u.commit.slice(0, 8)} ${u.agent} (${u.detail})`).join('; ') || 'none'}.`,
     `Rows with has_agent_patch = false that still carry agent metrics, ignored (${g.agentValuesWithoutPatch.length}): ${g.agentValuesWithoutPatch.map((u) => `${u.commit.slice(0, 8)} ${u.agent}`).join('; ') || 'none'}.`,
+    `Rows measured with a deviation from their perf command (a dataset file replaced by random prompts, the OOM fallback) (${g.deviations.length}): ${g.deviations.map((d) => `${d.commit.slice(0, 8)} ${d.agent}: ${d.deviation}`).join('; ') || 'none'}.`,
   ];
   return { id: 'gaps', title: 'Data gaps', blocks: [{ kind: 'list', items }] };
 }

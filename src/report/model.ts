@@ -18,6 +18,7 @@ import {
   type PrimaryMetricOverrides,
   type Summary,
 } from '../analysis/index.js';
+import { measuredDeviations } from '../core/index.js';
 import { checkDataset, numberCell, THROUGHPUT_UNIT_RATIO, type CheckReport, type DatasetRow } from '../dataset/index.js';
 
 /** Options of a report; defaults are resolved once in `resolveOptions`. */
@@ -85,6 +86,8 @@ export interface RowAnalysis {
   failures: (FailureItem & { side: Side; comparison?: ComparisonKey })[];
   /** has_agent_patch = false while agent metrics exist: the agent's numbers are ignored. */
   agentValuesWithoutPatch: boolean;
+  /** Deviations from the perf command the row's trials were measured with (the `config` column), parser fixes left out. */
+  deviations: string[];
 }
 
 /** One agent label's outcomes. */
@@ -125,6 +128,8 @@ export interface DataGaps {
   modeMissing: string[];
   unitsMismatch: { commit: string; agent: string; detail: string }[];
   agentValuesWithoutPatch: { commit: string; agent: string }[];
+  /** Rows measured with a deviation from their perf command (a substituted dataset, the OOM fallback). */
+  deviations: { commit: string; agent: string; deviation: string }[];
 }
 
 const V5_METRIC_COLUMNS = ['ttft_mean', 'ttft_median', 'ttft_p99', 'tpot_mean', 'tpot_median', 'tpot_p99', 'itl_mean', 'itl_median', 'itl_p99', 'latency_avg', 'throughput'];
@@ -209,6 +214,7 @@ function analyzeRow(row: DatasetRow, index: number, opts: ResolvedReportOptions)
       }),
     ],
     agentValuesWithoutPatch: hasAgentPatch === false && rawAgent !== null,
+    deviations: configDeviations(row),
   };
 }
 
@@ -446,5 +452,18 @@ function dataGaps(rows: readonly RowAnalysis[]): DataGaps {
         : [],
     ),
     agentValuesWithoutPatch: rows.filter((r) => r.agentValuesWithoutPatch).map((r) => ({ commit: r.commit, agent: r.agent })),
+    deviations: rows.flatMap((r) => r.deviations.map((deviation) => ({ commit: r.commit, agent: r.agent, deviation }))),
   };
+}
+
+/** The deviations listed in a row's `config` column (JSON with a `deviations` list), parser fixes left out. */
+function configDeviations(row: DatasetRow): string[] {
+  const text = str(row, 'config');
+  if (text === null) return [];
+  try {
+    const list = (JSON.parse(text) as { deviations?: unknown }).deviations;
+    return Array.isArray(list) ? measuredDeviations(list.filter((d): d is string => typeof d === 'string')) : [];
+  } catch {
+    return [];
+  }
 }

@@ -108,7 +108,7 @@ export function workloadPlanOf(perf: PerfInfo, opts: DatasetOptions): WorkloadPl
     if (found.file !== null) path = found.file;
     else {
       const what = `dataset ${dataset} (${path ?? DEFAULT_FILES[dataset] ?? 'no --dataset-path'})`;
-      const where = found.looked.length > 0 ? `not found at ${found.looked.join(', ')}` : 'has no file name to look for';
+      const where = found.looked.length > 0 ? `not found at ${found.looked.join(', ')}` : opts.datasetDir === null ? 'not found (no --dataset-dir given)' : 'has no file name to look for';
       if (opts.missingDataset === 'refuse') {
         return {
           code: 'dataset_missing',

@@ -1,5 +1,5 @@
 import { processGone } from './lease.js';
-import type { Failure } from '../core/index.js';
+import { measuredDeviations, type Failure } from '../core/index.js';
 import type { RunRecord, RunStatus, Store, TrialCount } from './types.js';
 
 /**
@@ -24,11 +24,13 @@ export interface StoreStatus {
     finishedAt: string;
     failure: Failure;
   }[];
+  /** Per task, the deviations of its trials that change what was measured (dataset substituted, OOM fallback). */
+  deviations: { taskCommit: string; deviation: string; trials: number }[];
 }
 
 /** Reads the status of `store`, with up to `failures` most recent failures. */
 export async function readStoreStatus(store: Store, failures = 10): Promise<StoreStatus> {
-  const [runs, counts, variants, recent] = await Promise.all([store.listRuns(), store.trialCounts(), store.listVariants(), store.recentFailures(failures)]);
+  const [runs, counts, variants, recent, trials] = await Promise.all([store.listRuns(), store.trialCounts(), store.listVariants(), store.recentFailures(failures), store.listTrials()]);
   const byId = new Map(variants.map((v) => [v.id, v]));
   const describe = (variantId: string) => {
     const v = byId.get(variantId);
@@ -44,7 +46,21 @@ export async function readStoreStatus(store: Store, failures = 10): Promise<Stor
     recentFailures: recent.flatMap((t) =>
       t.failure === null ? [] : [{ trialKey: t.trialKey, taskCommit: t.taskCommit, variantId: t.variantId, ...describe(t.variantId), trialIndex: t.trialIndex, finishedAt: t.finishedAt, failure: t.failure }],
     ),
+    deviations: deviationsOf(trials),
   };
+}
+
+function deviationsOf(trials: readonly { taskCommit: string; deviations: string[] }[]): StoreStatus['deviations'] {
+  const counts = new Map<string, { taskCommit: string; deviation: string; trials: number }>();
+  for (const t of trials) {
+    for (const deviation of measuredDeviations(t.deviations)) {
+      const key = `${t.taskCommit}\n${deviation}`;
+      const entry = counts.get(key) ?? { taskCommit: t.taskCommit, deviation, trials: 0 };
+      entry.trials++;
+      counts.set(key, entry);
+    }
+  }
+  return [...counts.values()].sort((a, b) => a.taskCommit.localeCompare(b.taskCommit) || a.deviation.localeCompare(b.deviation));
 }
 
 /** Running on this host by a process that no longer exists. A run on another host cannot be checked from here. */

@@ -1,8 +1,13 @@
 import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
-import { planRun, runBenchmarks } from '../../src/run/index.js';
-import { openStore } from '../../src/store/index.js';
+import { formatResults } from '../../src/cli/reporters/index.js';
+import { formatStatus } from '../../src/cli/status.js';
+import { buildDatasetRows } from '../../src/dataset/index.js';
+import { createEngine } from '../../src/engine/index.js';
+import { buildReport } from '../../src/report/index.js';
+import { planRun, runBenchmarks, summarizeResults } from '../../src/run/index.js';
+import { openStore, readStoreStatus } from '../../src/store/index.js';
 import { servingFlagsWithoutRule } from '../../src/vllm/index.js';
 import { settings, task, tempDir } from './helpers.js';
 import { recordingEngine } from './recording-server.js';
@@ -136,5 +141,36 @@ describe('outputs are checked on a real server process', () => {
   it('a stream with invalid UTF-8 is a failed request', async () => {
     const { trial } = await runOnRecorder(BASE, {}, '--bad-utf8');
     expect(trial?.failure?.evidence).toMatch(/invalid UTF-8 in stream chunk/);
+  }, 60_000);
+});
+
+describe('a substituted dataset is visible everywhere', () => {
+  it('in the run table, status, the dataset config column and the report', async () => {
+    const dir = tempDir();
+    const store = await openStore(path.join(dir, 'run.sqlite'));
+    const engine = createEngine({ kind: 'sim', runId: 'test-dev', profile: { decode_base_ms: 1, startup_delay_ms: 10 } });
+    try {
+      const perf = 'python benchmarks/benchmark_serving.py --model sim/tiny --dataset-name sharegpt --num-prompts 3 --random-input-len 16 --random-output-len 2';
+      const s = settings({ trials: 1, warmups: 0, variants: ['baseline', 'human'], oomFallbackMaxModelLen: 0, missingDataset: 'random' });
+      const plans = planRun([task('f', { perf_command: perf })], [], s);
+      await runBenchmarks({ plans, engine, store, settings: s, config: {} });
+      const deviation = /dataset sharegpt \(ShareGPT_V3_unfiltered_cleaned_split\.json\) not found \(no --dataset-dir given\): random 16\/2 used instead \(--missing-dataset random\)/;
+
+      const table = formatResults(await summarizeResults(store, plans));
+      expect(table).toMatch(/dataset substituted/);
+      expect(table).toMatch(new RegExp(`ffffffff deviation: ${deviation.source}`));
+      const status = await readStoreStatus(store);
+      expect(status.deviations).toEqual([{ taskCommit: 'f'.repeat(40), deviation: expect.stringMatching(deviation) as string, trials: 2 }]);
+      expect(formatStatus(status)).toMatch(/deviations from the perf command \(1\)/);
+
+      const rows = await buildDatasetRows(store);
+      expect(rows).toHaveLength(1);
+      expect((JSON.parse(String(rows[0]?.config)) as { deviations: string[] }).deviations.join('\n')).toMatch(deviation);
+      const report = await buildReport(rows);
+      expect(report.markdown).toMatch(/Rows measured with a deviation from their perf command .* \(1\): ffffffff .*: dataset sharegpt/);
+    } finally {
+      await engine.cleanup();
+      await store.close();
+    }
   }, 60_000);
 });

@@ -1,4 +1,5 @@
 import { DEFAULT_TIE_THRESHOLD, ESTIMATOR } from '../../analysis/index.js';
+import { DATASET_SUBSTITUTION } from '../../core/index.js';
 import type { ResultComparison, ResultRow } from '../../run/index.js';
 import { metricValue, short } from './format.js';
 
@@ -28,6 +29,7 @@ export function formatResults(rows: readonly ResultRow[]): string {
     const notes = [
       ...r.failures.map((f) => `${f.code}×${f.count}`),
       ...r.deviations.filter((d) => d.includes('oom fallback')).map(() => 'oom fallback'),
+      ...(r.deviations.some((d) => DATASET_SUBSTITUTION.test(d)) ? ['dataset substituted'] : []),
       ...(r.agreement !== null && r.agreement < 1 ? [`probe ${(r.agreement * 100).toFixed(0)}%`] : []),
       ...(r.unchecked > 0 ? [`probe unchecked×${r.unchecked}`] : []),
       ...r.comparisonFailures.map((c) => `${c.failure.code} vs ${c.against}`),
@@ -36,5 +38,8 @@ export function formatResults(rows: readonly ResultRow[]): string {
   }
   // A comparison that was not made says why in full (the evidence names both workload hashes).
   const why = rows.flatMap((r) => r.comparisonFailures.map((c) => `${short(r.taskCommit)} ${r.label} vs ${c.against}: ${c.failure.code}: ${c.failure.evidence}`));
-  return [estimatorLine(), pad(cells), ...why].join('\n');
+  // A substituted dataset says in full what was measured instead (once per task).
+  const substituted = new Map<string, string>();
+  for (const r of rows) for (const d of r.deviations) if (DATASET_SUBSTITUTION.test(d)) substituted.set(r.taskCommit, `${short(r.taskCommit)} deviation: ${d}`);
+  return [estimatorLine(), pad(cells), ...why, ...substituted.values()].join('\n');
 }
