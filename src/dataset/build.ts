@@ -37,9 +37,12 @@ export const IMPORTED_CONFIG = 'import';
  */
 export function trialConfig(t: TrialRecord): string {
   if (t.trialKey.startsWith('import:')) return IMPORTED_CONFIG;
-  const parts = t.trialKey.split('#');
-  return parts.length >= 3 ? (parts[parts.length - 2] ?? t.trialKey) : t.trialKey;
+  // A key of another shape (not written by isobench run) names no configuration: such trials form one group.
+  return /#([^#]+)#\d+$/.exec(t.trialKey)?.[1] ?? UNKEYED_CONFIG;
 }
+
+/** The configuration of trials whose key names none (neither an isobench run's nor an import's). */
+export const UNKEYED_CONFIG = 'unkeyed';
 
 /** The run settings that make a configuration, as `isobench run` records them with the run (secrets removed). */
 const CONFIG_SETTINGS: readonly [string, string][] = [
