@@ -49,6 +49,8 @@ function hasMetrics(r: DatasetRow, variant: string): boolean {
   return V5_METRICS.some((m) => typeof r[`${variant}_${m}`] === 'number');
 }
 
+const plural = (n: number, what: string): string => `${n} ${what}${n === 1 ? '' : 's'}`;
+
 /** The card's account of what a row's configuration is, with the counts of these rows. */
 function configSection(rows: readonly DatasetRow[]): string[] {
   const configs = new Set(rows.flatMap((r) => (str(r.config_key) !== null && r.config_key !== 'import' ? [`${str(r.commit_hash) ?? ''}|${str(r.config_key) ?? ''}`] : [])));
@@ -70,7 +72,7 @@ function configSection(rows: readonly DatasetRow[]): string[] {
     'with each hash and where it ran) and its improvements, CI and verdict are null. Imported records of the legacy',
     'pipelines form one configuration (`config_key` = `import`), merged per variant by source priority as the original did.',
     '',
-    `${configs.size} configurations measured by isobench over ${tasks.size} tasks; ${imported} rows from imported records; ${mismatches} comparisons failed on a workload mismatch.`,
+    `${plural(configs.size, 'configuration')} measured by isobench over ${plural(tasks.size, 'task')}; ${plural(imported, 'row')} from imported records; ${plural(mismatches, 'comparison')} failed on a workload mismatch.`,
     '',
   ];
 }
