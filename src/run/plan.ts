@@ -174,7 +174,9 @@ export function planRun(tasks: readonly Task[], agents: readonly AgentSource[], 
     const perfOrFailure = perfInfoOf(task);
     const perf = 'code' in perfOrFailure ? null : perfOrFailure;
     const mode = perf && perf.mode !== 'unknown' ? perf.mode : null;
-    const workload = perf && mode === 'serving' ? workloadPlanOf(perf, settings) : null;
+    // This machine's --dataset-dir wins over where the catalog says its files are.
+    const datasetDir = settings.datasetDir ?? task.dataset_dir ?? null;
+    const workload = perf && mode === 'serving' ? workloadPlanOf(perf, { datasetDir, missingDataset: settings.missingDataset }) : null;
     const configKey = configKeyOf(perf, settings, task, workload && !('code' in workload) ? workload.deviations : []);
     const variants = planVariants(task, agents, settings.variants);
     const preFailure = preFailureOf(task, perfOrFailure, settings) ?? (workload && 'code' in workload ? workload : null);

@@ -1,3 +1,4 @@
+import { dirname, resolve } from 'node:path';
 import { IsobenchError } from '../core/index.js';
 
 /** The catalog formats isobench reads. */
@@ -51,13 +52,25 @@ function fromOurs(data: Obj, path: string): ImportedTask[] {
   if (data.version !== 1) {
     throw new IsobenchError('E_INPUT', `${path}: version: expected 1, got ${JSON.stringify(data.version) ?? 'nothing'}`, { hint: 'add `version: 1` at the top of the catalog' });
   }
-  const extra = Object.keys(data).filter((k) => k !== 'version' && k !== 'tasks');
-  if (extra.length > 0) throw new IsobenchError('E_INPUT', `${path}: unknown top-level key(s) ${extra.join(', ')} (only version and tasks)`);
+  const extra = Object.keys(data).filter((k) => k !== 'version' && k !== 'tasks' && k !== 'dataset_dir');
+  if (extra.length > 0) throw new IsobenchError('E_INPUT', `${path}: unknown top-level key(s) ${extra.join(', ')} (only version, dataset_dir and tasks)`);
+  if (data.dataset_dir !== undefined && (typeof data.dataset_dir !== 'string' || data.dataset_dir === '')) {
+    throw new IsobenchError('E_INPUT', `${path}: dataset_dir: expected the path of a folder, got ${JSON.stringify(data.dataset_dir)}`);
+  }
+  const shared = data.dataset_dir;
   return (data.tasks as unknown[]).map((input, i) => {
     const commit = isObj(input) ? str(input.commit) : undefined;
     const id = commit && /^[0-9a-f]{40}$/.test(commit) ? commit.slice(0, 8) : `#${i + 1}${commit ? ` (${commit.slice(0, 12)})` : ''}`;
-    return { id, input, notes: [] };
+    return { id, input: withDatasetDir(input, shared, path), notes: [] };
   });
+}
+
+/** The task's dataset_dir (its own, else the catalog's), relative to the catalog file's folder. */
+function withDatasetDir(input: unknown, shared: string | undefined, catalogPath: string): unknown {
+  if (!isObj(input)) return input;
+  const dir = typeof input.dataset_dir === 'string' && input.dataset_dir !== '' ? input.dataset_dir : shared;
+  if (dir === undefined) return input;
+  return { ...input, dataset_dir: resolve(dirname(catalogPath), dir) };
 }
 
 /** Model fields hold "unknown" or null when the source had no model: that is no model, not a model named unknown. */

@@ -43,6 +43,8 @@ export const TaskSchema = z
     models: z.array(z.string()).default([]),
     /** The tokenizer of the task's workload: a tokenizer.json, a folder holding one, or a Hugging Face name. */
     tokenizer: z.string().min(1).optional(),
+    /** Where the dataset files of the perf command live (resolved against the catalog's folder); run's --dataset-dir wins. */
+    dataset_dir: z.string().min(1).optional(),
     /** e.g. `H100:1`. */
     gpu_config: z.string().optional(),
     /** The mode label given by the source; isobench derives the mode from the command and reports a contradiction. */

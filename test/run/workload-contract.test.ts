@@ -7,6 +7,7 @@ import { buildDatasetRows } from '../../src/dataset/index.js';
 import { createEngine } from '../../src/engine/index.js';
 import { buildReport } from '../../src/report/index.js';
 import { planRun, runBenchmarks, summarizeResults } from '../../src/run/index.js';
+import { loadCatalog } from '../../src/task/index.js';
 import { openStore, readStoreStatus } from '../../src/store/index.js';
 import { servingFlagsWithoutRule } from '../../src/vllm/index.js';
 import { settings, task, tempDir } from './helpers.js';
@@ -173,4 +174,26 @@ describe('a substituted dataset is visible everywhere', () => {
       await store.close();
     }
   }, 60_000);
+});
+
+describe('the catalog says where its dataset files are', () => {
+  it('dataset_dir at the top or on a task, relative to the catalog file; run --dataset-dir wins', async () => {
+    const dir = tempDir();
+    mkdirSync(path.join(dir, 'data'));
+    mkdirSync(path.join(dir, 'other'));
+    writeFileSync(path.join(dir, 'data', 'ShareGPT_V3_unfiltered_cleaned_split.json'), '[]');
+    writeFileSync(path.join(dir, 'other', 'ShareGPT_V3_unfiltered_cleaned_split.json'), '[]');
+    const perf = 'python benchmarks/benchmark_serving.py --model m/rec --dataset-name sharegpt --num-prompts 2';
+    const catalog = path.join(dir, 'tasks.yaml');
+    writeFileSync(
+      catalog,
+      ['version: 1', 'dataset_dir: data', 'tasks:', `  - { commit: "${'1'.repeat(40)}", parent: "${'2'.repeat(40)}", perf_command: "${perf}" }`, `  - { commit: "${'3'.repeat(40)}", parent: "${'4'.repeat(40)}", perf_command: "${perf}", dataset_dir: other }`].join('\n'),
+    );
+    const tasks = await loadCatalog(catalog);
+    expect(tasks.map((t) => t.dataset_dir)).toEqual([path.join(dir, 'data'), path.join(dir, 'other')]);
+    const plans = planRun(tasks, [], settings());
+    expect(plans.map((p) => p.workload?.config.datasetPath)).toEqual([path.join(dir, 'data', 'ShareGPT_V3_unfiltered_cleaned_split.json'), path.join(dir, 'other', 'ShareGPT_V3_unfiltered_cleaned_split.json')]);
+    const mine = planRun(tasks, [], settings({ datasetDir: path.join(dir, 'data') }));
+    expect(mine.map((p) => p.workload?.config.datasetPath)).toEqual([path.join(dir, 'data', 'ShareGPT_V3_unfiltered_cleaned_split.json'), path.join(dir, 'data', 'ShareGPT_V3_unfiltered_cleaned_split.json')]);
+  });
 });
