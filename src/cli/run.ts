@@ -107,8 +107,8 @@ export async function resolveEngineConfig(
 /** Stops servers and containers of earlier runs whose runner is gone (kill -9); a live run's are left alone. */
 async function leftoversOf(config: ResolvedEngineConfig): Promise<unknown> {
   const { cleanupLeftovers } = await import('../engine/index.js');
-  if (config.kind === 'process') return cleanupLeftovers(undefined, { registryDir: config.registryDir });
-  if (config.kind === 'docker') return cleanupLeftovers(undefined, config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost });
+  if (config.kind === 'process') return cleanupLeftovers(undefined, { registryDir: config.registryDir, workDir: config.workDir });
+  if (config.kind === 'docker') return cleanupLeftovers(undefined, { workDir: config.workDir, ...(config.dockerHost === undefined ? {} : { dockerHost: config.dockerHost }) });
   return Promise.resolve();
 }
 

@@ -8,6 +8,7 @@ import { containerLabels } from './docker-labels.js';
 import { cleanupContainerLeftovers, dockerClient } from './docker-client.js';
 import { LogBuffer } from './log-buffer.js';
 import { applyFailure, filterPatch, inspectPatch, patchFileBytes } from './patch.js';
+import { claimWorkDir } from './work-dirs.js';
 import { PRESETS, serverArgsFor } from './presets.js';
 import { freePort, stopOnAbort } from './process.js';
 import { expandArgv, expandString } from './template.js';
@@ -123,7 +124,7 @@ export class DockerEngine implements Engine {
     let patchDir: string | undefined;
     let log = `image ${image}\n`;
     if (patchText !== undefined) {
-      patchDir = path.join(this.config.workDir, this.config.runId, spec.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
+      patchDir = path.join(await claimWorkDir(this.config.workDir, this.config.runId), spec.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
       await mkdir(patchDir, { recursive: true });
       await writeFile(path.join(patchDir, 'agent.patch'), patchFileBytes(Buffer.from(patchText, 'latin1')));
       const variant: PreparedVariant = { spec, environment: '', detail: { image, patchDir, vars } satisfies DockerVariantDetail };

@@ -1,10 +1,11 @@
-import { cp, mkdir, rm, stat } from 'node:fs/promises';
+import { cp, rm, stat } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import path from 'node:path';
 import { IsobenchError, errorMessage } from '../core/index.js';
 import { startChild, type ChildHandle } from './child.js';
 import type { ProcessEngineConfig } from './config.js';
 import { cleanupProcessLeftovers } from './leftovers.js';
+import { claimWorkDir } from './work-dirs.js';
 import { applyPatchToTree, inspectPatch } from './patch.js';
 import { PRESETS, serverArgsFor } from './presets.js';
 import { expandArgv, expandString } from './template.js';
@@ -115,9 +116,8 @@ export class ProcessEngine implements Engine {
   }
 
   private async patchedCopy(source: string, spec: VariantSpec, signal: AbortSignal): Promise<string> {
-    const dest = path.join(this.config.workDir, this.config.runId, spec.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
+    const dest = path.join(await claimWorkDir(this.config.workDir, this.config.runId), spec.id.replace(/[^A-Za-z0-9_.-]/g, '_'));
     await rm(dest, { recursive: true, force: true });
-    await mkdir(path.dirname(dest), { recursive: true });
     // The copy keeps built extensions (an in-place build's .so files); the .git folder is not needed to apply.
     await cp(source, dest, { recursive: true, verbatimSymlinks: true, filter: (src) => path.basename(src) !== '.git' || path.dirname(src) !== source });
     const applied = await applyPatchToTree(dest, spec.agent?.patchBytes ?? '', 'apply', signal);
