@@ -11,6 +11,7 @@ import { register as registerRun } from './run.js';
 import { register as registerSim } from './sim.js';
 import { register as registerStatus } from './status.js';
 import { register as registerTasks } from './tasks.js';
+import { register as registerWorker } from './worker.js';
 
 /**
  * Every command of the CLI. Each command lives in its own file and exports `register(program)`.
@@ -29,4 +30,5 @@ export function registerCommands(program: Command): void {
   registerSim(program);
   registerStatus(program);
   registerTasks(program);
+  registerWorker(program);
 }

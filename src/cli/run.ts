@@ -49,6 +49,8 @@ export const RunOptionsSchema = z.object({
     .refine((n) => n <= 0x7fffffff, '--order-seed must be at most 2147483647')
     .optional(),
   jsonEvents: z.boolean().default(false),
+  queue: z.boolean().default(false),
+  wait: z.boolean().default(false),
 });
 export type RunOptions = z.output<typeof RunOptionsSchema>;
 
@@ -200,6 +202,10 @@ export function printResults(rows: readonly ResultRow[], summary: RunSummary, js
 async function runCommand(raw: unknown): Promise<void> {
   const opts = parseOptions(RunOptionsSchema, raw);
   if (!existsSync(opts.tasks)) throw usageError('--tasks', `${opts.tasks} does not exist`, 'give the path of a task catalog (JSON or YAML; see docs/tasks.md)');
+  if (opts.wait && !opts.queue) throw usageError('--wait', 'only goes with --queue', 'add --queue, or drop --wait (a local run always waits)');
+  if (opts.queue && (opts.store === undefined || !/^postgres(ql)?:\/\//i.test(opts.store))) {
+    throw usageError('--queue', 'needs a PostgreSQL store: the job queue lives in it', 'give --store postgres://...');
+  }
   const [{ loadCatalog }, { loadAgent, parseAgentArg }, { createEngine }] = await Promise.all([import('../task/index.js'), import('../run/index.js'), import('../engine/index.js')]);
   const tasks = await loadCatalog(opts.tasks);
   const agents = opts.agent.map((a) => loadAgent(parseAgentArg(a)));
@@ -212,7 +218,8 @@ async function runCommand(raw: unknown): Promise<void> {
     only: opts.only ?? [],
     timeoutStartupS: opts.timeoutStartup,
     timeoutTrialS: opts.timeoutTrial,
-    gpuCount: detectGpus(opts.engine, opts.gpus),
+    // Queued tasks go to workers whose GPUs meet each task's needs: this host's GPUs do not matter.
+    gpuCount: opts.queue ? null : detectGpus(opts.engine, opts.gpus),
     oomFallbackMaxModelLen: opts.oomFallbackMaxModelLen,
     engineSettingsKey: engineConfig.key,
     datasetDir: datasetDirOf(opts.datasetDir),
@@ -222,8 +229,12 @@ async function runCommand(raw: unknown): Promise<void> {
     // Drawn per run unless given; recorded with the run's options and on every trial.
     orderSeed: opts.orderSeed ?? Math.floor(Math.random() * 0x7fffffff),
   };
-  const engine = createEngine(engineConfig.config);
   const config = { ...opts, orderSeed: settings.orderSeed, agent: agents.map((a) => ({ name: a.name, model: a.model, patchPath: a.patchPath })), store: opts.store === undefined ? undefined : redactSecrets(opts.store) };
+  if (opts.queue && opts.store !== undefined) {
+    await queueRun({ tasks, agents, settings, runId, url: opts.store, engine: opts.engine, engineKey: engineConfig.key, config, jsonEvents: opts.jsonEvents, wait: opts.wait });
+    return;
+  }
+  const engine = createEngine(engineConfig.config);
   const { summary, rows } = await executeRun({
     tasks,
     catalog: opts.tasks,
@@ -238,6 +249,60 @@ async function runCommand(raw: unknown): Promise<void> {
   });
   printResults(rows, summary, opts.jsonEvents);
   process.exitCode = exitCodeOf(summary);
+}
+
+/** `run --queue`: one job per task into the store's queue; with `--wait`, follows the workers until the run ends. */
+async function queueRun(input: {
+  tasks: readonly Task[];
+  agents: readonly AgentSource[];
+  settings: RunSettings;
+  runId: string;
+  url: string;
+  engine: RunOptions['engine'];
+  engineKey: string;
+  config: unknown;
+  jsonEvents: boolean;
+  wait: boolean;
+}): Promise<void> {
+  if (input.tasks.length === 0) throw usageError('--tasks', 'the catalog holds no task', 'add tasks to the catalog (see docs/tasks.md) or give another file');
+  const [{ planRun, summarizeResults }, { openStore }, { enqueueRun, followRun }] = await Promise.all([import('../run/index.js'), import('../store/index.js'), import('../queue/index.js')]);
+  const plans = planRun(input.tasks, input.agents, input.settings);
+  if (plans.length === 0) throw usageError('--only', `matches no task of the catalog (${input.settings.only.join(', ')})`, 'give a prefix of a task commit');
+  const store = await openStore(input.url);
+  try {
+    const queued = await enqueueRun({ url: input.url, store, plans, settings: input.settings, runId: input.runId, engineKind: input.engine, engineKey: input.engineKey, config: input.config });
+    const count = (s: string) => queued.tasks.filter((t) => t.status === s).length;
+    if (input.jsonEvents) process.stdout.write(`${JSON.stringify({ type: 'queued', ...queued })}\n`);
+    else {
+      const what = queued.runId === null ? 'nothing to enqueue' : `run ${queued.runId}: ${count('added')} task(s) with ${queued.trialsToRun} trial(s) queued`;
+      process.stderr.write(`${what} (queue ${queued.queueSchema} in ${store.location}); ${count('queued')} task(s) already queued by an earlier run, ${count('stored')} already stored\n`);
+      if (queued.runId !== null && !input.wait) process.stderr.write(`start workers with \`isobench worker --store <url> --engine ${input.engine}\` (see docs/queue.md); \`isobench status --store <url>\` shows the fleet\n`);
+    }
+    if (!input.wait || queued.runId === null) return;
+    const runId = queued.runId;
+    const mine = plans.filter((p) => queued.tasks.some((t) => t.taskCommit === p.task.commit && t.status === 'added'));
+    const abort = new AbortController();
+    const onSignal = () => abort.abort();
+    process.on('SIGINT', onSignal);
+    process.on('SIGTERM', onSignal);
+    const reporter = createReporter({ jsonEvents: input.jsonEvents });
+    try {
+      const followed = await followRun({ store, plans: mine, runId, engine: input.engine, onEvent: (e) => reporter.onEvent(e), signal: abort.signal });
+      reporter.close();
+      const rows = await summarizeResults(store, mine);
+      const status = followed.status === 'finished' ? 'finished' : followed.status === 'cancelled' ? 'cancelled' : 'failed';
+      const summary: RunSummary = { runId, status, outcomes: followed.outcomes, durationS: followed.durationS, error: status === 'failed' ? 'a task of the run failed on every attempt (isobench status shows the last error)' : null };
+      if (status === 'cancelled' && !input.jsonEvents) process.stderr.write(`stopped following: the jobs of ${runId} stay queued; \`isobench status\` shows them\n`);
+      else printResults(rows, summary, input.jsonEvents);
+      process.exitCode = exitCodeOf(summary);
+    } finally {
+      reporter.close();
+      process.off('SIGINT', onSignal);
+      process.off('SIGTERM', onSignal);
+    }
+  } finally {
+    await store.close();
+  }
 }
 
 /** `isobench run`: baseline, human and agent variants of every task, interleaved trials, recorded in the store. */
@@ -264,6 +329,8 @@ export function register(program: Command): void {
     .addOption(new Option('--missing-dataset <what>', 'a serving task whose dataset file is not found: refuse it, or run random prompts instead (recorded as a deviation)').choices(['refuse', 'random'] as const).default('refuse' as const))
     .option('--order-seed <n>', 'seed of the order of the variants inside each round (default: drawn per run, recorded)')
     .option('--json-events', 'print progress as one JSON object per line on stdout')
+    .option('--queue', 'enqueue one job per task in the PostgreSQL store for `isobench worker` processes instead of running here')
+    .option('--wait', 'with --queue: follow the workers with the usual progress and print the results table at the end')
     .action(async (raw) => {
       await runCommand(raw);
     });

@@ -1,8 +1,10 @@
 import type { Command } from '@commander-js/extra-typings';
 import { z } from 'zod';
+import { redactSecrets } from '../core/index.js';
+import type { FleetStatus } from '../queue/index.js';
 import type { StoreStatus } from '../store/index.js';
 import { opt, parseOptions } from './options.js';
-import { failureText, short } from './reporters/format.js';
+import { failureText, seconds, short } from './reporters/format.js';
 import { writeResult } from './output.js';
 
 const StatusOptionsSchema = z.object({
@@ -26,7 +28,10 @@ export function register(program: Command): void {
       const store = await openStore(opts.store, { create: false });
       try {
         const status = await readStoreStatus(store, opts.failures);
-        writeResult(opts.json, status, () => formatStatus(status));
+        // The fleet of `run --queue` lives beside a PostgreSQL store; the queue code loads only then.
+        const fleet = store.kind === 'postgres' && opts.store !== undefined ? await (await import('../queue/index.js')).readFleet(opts.store, store) : null;
+        const shown = fleet === null ? status : { ...status, fleet };
+        writeResult(opts.json, shown, () => formatStatus(status) + (fleet === null ? '' : formatFleet(fleet)));
       } finally {
         await store.close();
       }
@@ -59,6 +64,48 @@ export function formatStatus(s: StoreStatus): string {
   if (s.deviations.length > 0) {
     out.push('', `deviations from the perf command (${s.deviations.length})`);
     out.push(...columns([['task', 'trials', 'deviation'], ...s.deviations.map((d) => [short(d.taskCommit), String(d.trials), d.deviation])]));
+  }
+  return `${out.join('\n')}\n`;
+}
+
+/** The queue section: job counts, each worker and what it runs, each open run with its rate and ETA. */
+export function formatFleet(f: FleetStatus): string {
+  const out = ['', `queue   ${f.queue}: ${f.jobs.queued} queued, ${f.jobs.running} running, ${f.jobs.failed} failed (attempts used up; run --queue again to retry)`];
+  out.push('', `workers (${f.workers.length})`);
+  if (f.workers.length > 0) {
+    out.push(
+      ...columns([
+        ['worker', 'state', 'heartbeat', 'gpus', 'task', 'trials', 'tasks done'],
+        ...f.workers.map((w) => [
+          w.id,
+          w.state,
+          `${w.heartbeatAgeS.toFixed(0)}s ago`,
+          `${w.gpus || '-'}${w.gpuType ? ` ${w.gpuType}` : ''}`,
+          w.taskCommit === null ? '-' : `${short(w.taskCommit)} (${w.runId ?? ''})`,
+          w.taskCommit === null ? '-' : `${w.trialsDone}/${w.trialsTotal}`,
+          String(w.jobsDone),
+        ]),
+      ]),
+    );
+  }
+  if (f.runs.length > 0) {
+    out.push('', 'queued runs (ETA: remaining trials ÷ the run\'s trials per minute since its first task started)');
+    out.push(
+      ...columns([
+        ['run', 'tasks done/all', 'running', 'queued', 'failed', 'trials stored/to run', 'trials/min', 'ETA'],
+        ...f.runs.map((r) => [
+          r.runId,
+          `${r.done}/${r.tasks}`,
+          String(r.running),
+          String(r.queued),
+          String(r.failed),
+          `${r.trialsStored}/${r.trialsToRun}`,
+          r.trialsPerMinute === null ? '-' : r.trialsPerMinute.toFixed(1),
+          r.etaS === null ? '-' : r.etaS === 0 ? 'done' : seconds(r.etaS),
+        ]),
+      ]),
+    );
+    for (const r of f.runs) if (r.lastError !== null && r.failed + r.queued > 0) out.push(`  ${r.runId}: last error: ${redactSecrets(r.lastError)}`);
   }
   return `${out.join('\n')}\n`;
 }

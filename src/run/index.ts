@@ -9,7 +9,7 @@ export { READY_POLL_MS, waitReady } from './readiness.js';
 export type { ReadyResult } from './readiness.js';
 export { summarizeResults } from './results.js';
 export type { ResultComparison, ResultRow } from './results.js';
-export { oomDeviation, runBenchmarks, withMaxModelLen } from './runner.js';
+export { oomDeviation, runBenchmarks, runPlansOfRun, withMaxModelLen } from './runner.js';
 export type { RunInput, RunSummary } from './runner.js';
 export { WORKLOAD_DEFAULTS } from './types.js';
 export type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';

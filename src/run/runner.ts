@@ -20,6 +20,11 @@ export interface RunInput {
   runId?: string;
   onEvent?: RunEventListener;
   signal?: AbortSignal;
+  /**
+   * Checked before each trial starts: once aborted no further trial starts, the one in flight is completed and
+   * stored, and the run ends `cancelled` (a queue worker's SIGTERM hands its task back this way).
+   */
+  drain?: AbortSignal;
 }
 
 /** The result of a run: its status and every trial outcome of this invocation (skipped ones included). */
@@ -58,6 +63,7 @@ class Runner {
   private readonly emit: (event: RunEvent) => void;
   private readonly ctx: TrialContext;
   private readonly signal: AbortSignal;
+  private readonly stopped: () => boolean;
 
   constructor(
     private readonly input: RunInput,
@@ -73,6 +79,7 @@ class Runner {
       }
     };
     this.signal = input.signal ?? new AbortController().signal;
+    this.stopped = () => this.signal.aborted || input.drain?.aborted === true;
     this.ctx = { engine: input.engine, settings: input.settings, runId, host: hostname(), emit: this.emit, signal: this.signal };
   }
 
@@ -91,10 +98,10 @@ class Runner {
       resumed: existing.size,
     });
     for (const plan of plans) {
-      if (this.signal.aborted) return 'cancelled';
+      if (this.stopped()) return 'cancelled';
       await this.runTask(plan, existing);
     }
-    return this.signal.aborted ? 'cancelled' : 'finished';
+    return this.stopped() ? 'cancelled' : 'finished';
   }
 
   private async runTask(plan: TaskPlan, existing: Set<string>): Promise<void> {
@@ -164,7 +171,7 @@ class Runner {
       await this.decideOomFallback(plan, state, prepared);
     }
     for (const t of todo) {
-      if (this.signal.aborted) return;
+      if (this.stopped()) return;
       const variant = variantOf(plan, t);
       const prep = prepared.get(t.variantId);
       if (!prep) continue;
@@ -299,8 +306,6 @@ function skipped(t: PlannedTrial, plan: TaskPlan): TrialOutcome {
  */
 export async function runBenchmarks(input: RunInput): Promise<RunSummary> {
   const runId = input.runId ?? `run-${new Date().toISOString().replace(/[:.]/g, '-')}-${randomUUID().slice(0, 8)}`;
-  const runner = new Runner(input, runId);
-  const t0 = performance.now();
   const record: RunRecord = {
     id: runId,
     startedAt: new Date().toISOString(),
@@ -346,6 +351,20 @@ async function takeLease(input: RunInput, runId: string): Promise<void> {
 async function measure(input: RunInput, runner: Runner, record: RunRecord, t0: number): Promise<RunSummary> {
   const runId = record.id;
   await input.store.createRun(record);
+  return runPlans(input, runId, (status) => input.store.finishRun(runId, status, new Date().toISOString()));
+}
+
+/**
+ * Runs the plans of `input` under a run record that someone else owns (a queue worker runs one task of a queued
+ * run): the same trials, events and resume as `runBenchmarks`, but no run record is created or finished.
+ */
+export function runPlansOfRun(input: RunInput & { runId: string }): Promise<RunSummary> {
+  return runPlans(input, input.runId, () => Promise.resolve());
+}
+
+async function runPlans(input: RunInput, runId: string, finish: (status: RunSummary['status']) => Promise<void>): Promise<RunSummary> {
+  const runner = new Runner(input, runId);
+  const t0 = performance.now();
   let status: RunSummary['status'] = 'failed';
   let error: string | null = null;
   let usage: IsobenchError | null = null;
@@ -356,7 +375,7 @@ async function measure(input: RunInput, runner: Runner, record: RunRecord, t0: n
     error = errorMessage(err);
     if (err instanceof IsobenchError && err.code === 'E_USAGE') usage = err;
   } finally {
-    await input.store.finishRun(runId, status, new Date().toISOString());
+    await finish(status);
     runner.emitEnd(status, (performance.now() - t0) / 1000);
   }
   if (usage) throw usage;

@@ -6,8 +6,8 @@ import type { Reporter } from './types.js';
 export { formatResults } from './table.js';
 export type { Reporter } from './types.js';
 
-/** `--json-events` → JSON lines on stdout; a TTY → the live tree; else plain lines (both on stderr). */
-export function createReporter(opts: { jsonEvents: boolean }): Reporter {
+/** `--json-events` → JSON lines on stdout; a TTY → the live tree (unless `live: false`); else plain lines (both on stderr). */
+export function createReporter(opts: { jsonEvents: boolean; live?: boolean }): Reporter {
   if (opts.jsonEvents) return jsonReporter();
-  return process.stderr.isTTY ? ttyReporter(process.stderr) : plainReporter(process.stderr);
+  return process.stderr.isTTY && opts.live !== false ? ttyReporter(process.stderr) : plainReporter(process.stderr);
 }

@@ -1,0 +1,33 @@
+import { createHash } from 'node:crypto';
+import type { RunSettings, TaskPlan } from '../run/index.js';
+
+/** Bumped when the payload's shape changes; a worker refuses payloads of another version (it hands them back). */
+export const PAYLOAD_VERSION = 1;
+
+/** Attempts of a job before graphile-worker gives up on it (kill -9, SIGTERM hand-backs and errors all count). */
+export const MAX_ATTEMPTS = 5;
+
+/** What a job carries: one task's plan (every variant and trial of it) and the run's settings. */
+export interface JobPayload {
+  v: typeof PAYLOAD_VERSION;
+  runId: string;
+  plan: TaskPlan;
+  settings: RunSettings;
+}
+
+/**
+ * The job key of a task's plan: the same task, configuration, variants and trial slots give the same key, so
+ * enqueueing it again while it is queued or running adds nothing.
+ */
+export function jobKeyOf(plan: TaskPlan): string {
+  const material = JSON.stringify({ config: plan.configKey, trials: plan.trials.map((t) => t.key) });
+  return `${plan.task.commit.slice(0, 12)}:${createHash('sha256').update(material).digest('hex').slice(0, 16)}`;
+}
+
+/** Reads a job's payload; null when it is not one this version of isobench wrote. */
+export function readPayload(raw: unknown): JobPayload | null {
+  if (typeof raw !== 'object' || raw === null) return null;
+  const p = raw as Partial<JobPayload>;
+  if (p.v !== PAYLOAD_VERSION || typeof p.runId !== 'string' || typeof p.plan !== 'object' || typeof p.settings !== 'object') return null;
+  return p as JobPayload;
+}
