@@ -3,7 +3,7 @@ import type { RunSettings, TaskPlan } from '../run/index.js';
 import type { Store } from '../store/index.js';
 import { openQueue } from './db.js';
 import { gpuNeedOf, taskIdentifier } from './gpus.js';
-import { jobKeyOf, MAX_ATTEMPTS, PAYLOAD_VERSION, type JobPayload } from './jobs.js';
+import { encodePayload, jobKeyOf, MAX_ATTEMPTS, PAYLOAD_VERSION, type JobPayload } from './jobs.js';
 
 /** What `run --queue` hands to the queue. */
 export interface EnqueueInput {
@@ -85,7 +85,7 @@ export async function enqueueRun(input: EnqueueInput): Promise<EnqueueResult> {
           // unsafe_dedupe: a job with this key that appeared since the check above (another `run --queue`) wins.
           const res = await client.query<{ payload: { runId?: string } }>(
             `select payload from ${queue.q}.add_job(identifier => $1, payload => $2::json, max_attempts => $3, job_key => $4, job_key_mode => 'unsafe_dedupe')`,
-            [c.identifier, JSON.stringify(payload), MAX_ATTEMPTS, c.jobKey],
+            [c.identifier, encodePayload(payload), MAX_ATTEMPTS, c.jobKey],
           );
           if (res.rows[0]?.payload.runId !== input.runId) continue;
           added.add(c.jobKey);

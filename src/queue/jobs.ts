@@ -24,10 +24,26 @@ export function jobKeyOf(plan: TaskPlan): string {
   return `${plan.task.commit.slice(0, 12)}:${createHash('sha256').update(material).digest('hex').slice(0, 16)}`;
 }
 
-/** Reads a job's payload; null when it is not one this version of isobench wrote. */
+/**
+ * The payload as JSON text. JSON has no Infinity (an unlimited `--request-rate` is one): non-finite numbers are
+ * written as `{"$num": "Infinity"}` and `readPayload` turns them back.
+ */
+export function encodePayload(payload: JobPayload): string {
+  return JSON.stringify(payload, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? { $num: String(value) } : value));
+}
+
+function revive(value: unknown): unknown {
+  if (Array.isArray(value)) return value.map(revive);
+  if (typeof value !== 'object' || value === null) return value;
+  const entries = Object.entries(value);
+  if (entries.length === 1 && entries[0]?.[0] === '$num' && typeof entries[0][1] === 'string') return Number(entries[0][1]);
+  return Object.fromEntries(entries.map(([k, v]) => [k, revive(v)]));
+}
+
+/** Reads a job's payload (as graphile-worker parsed it); null when it is not one this version of isobench wrote. */
 export function readPayload(raw: unknown): JobPayload | null {
   if (typeof raw !== 'object' || raw === null) return null;
-  const p = raw as Partial<JobPayload>;
+  const p = revive(raw) as Partial<JobPayload>;
   if (p.v !== PAYLOAD_VERSION || typeof p.runId !== 'string' || typeof p.plan !== 'object' || typeof p.settings !== 'object') return null;
   return p as JobPayload;
 }
