@@ -24,8 +24,8 @@ const WorkerOptionsSchema = z.object({
     .regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'give a GPU model such as H100 or A100')
     .transform((s) => s.toUpperCase())
     .optional(),
-  heartbeat: opt.num('--heartbeat').refine((n) => n > 0, '--heartbeat must be > 0').default(10),
-  lease: opt.num('--lease').refine((n) => n > 0, '--lease must be > 0').optional(),
+  heartbeat: opt.num('--heartbeat', { gt: 0 }).default(10),
+  lease: opt.num('--lease', { gt: 0 }).optional(),
   grace: opt.nonNegInt('--grace').default(60),
   idleExit: opt.nonNegInt('--idle-exit').optional(),
   jsonEvents: z.boolean().default(false),

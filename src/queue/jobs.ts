@@ -20,7 +20,8 @@ export interface JobPayload {
  * enqueueing it again while it is queued or running adds nothing.
  */
 export function jobKeyOf(plan: TaskPlan): string {
-  const material = JSON.stringify({ config: plan.configKey, trials: plan.trials.map((t) => t.key) });
+  // Sorted: the order of the slots is drawn per run (--order-seed), the set of trials is what identifies the task's work.
+  const material = JSON.stringify({ config: plan.configKey, trials: plan.trials.map((t) => t.key).sort() });
   return `${plan.task.commit.slice(0, 12)}:${createHash('sha256').update(material).digest('hex').slice(0, 16)}`;
 }
 

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { encodePayload, gpuNeedOf, gpuTypeOfConfig, gpuTypeOfName, identifiersFor, jobKeyOf, readPayload, taskIdentifier } from '../../src/queue/index.js';
 import { planRun } from '../../src/run/index.js';
-import { settings, task } from '../run/helpers.js';
+import { memAgent, pyPatch, settings, task } from '../run/helpers.js';
 
 describe('queue jobs', () => {
   it('a payload survives JSON with the plan intact, Infinity included (an unlimited request rate)', () => {
@@ -28,6 +28,13 @@ describe('queue jobs', () => {
     expect(jobKeyOf(a)).toBe(jobKeyOf(b));
     expect(jobKeyOf(a)).not.toBe(jobKeyOf(c));
     expect(jobKeyOf(a).startsWith('333333333333:')).toBe(true);
+  });
+
+  it('the job key does not depend on the per-run trial order (--order-seed): a second run --queue finds the queued job', () => {
+    const agents = [memAgent('a1', pyPatch('5')), memAgent('a2', pyPatch('6'))];
+    const orders = [1, 2, 3, 4, 5].map((orderSeed) => planRun([task('3')], agents, settings({ orderSeed, trials: 3 }))[0]!);
+    expect(new Set(orders.map((p) => p.trials.map((t) => t.key).join())).size).toBeGreaterThan(1);
+    expect(new Set(orders.map(jobKeyOf)).size).toBe(1);
   });
 
   it('GPU needs come from gpu_config and the perf command; sim jobs name no type', () => {
