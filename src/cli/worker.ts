@@ -3,7 +3,6 @@ import type { Command } from '@commander-js/extra-typings';
 import { Option } from '@commander-js/extra-typings';
 import { z } from 'zod';
 import { IsobenchError, usageError } from '../core/index.js';
-import { parseStoreLocation } from '../store/index.js';
 import { opt, parseOptions } from './options.js';
 import { createReporter } from './reporters/index.js';
 import { resolveEngineConfig } from './run.js';
@@ -47,7 +46,7 @@ async function workerCommand(raw: unknown): Promise<void> {
   // The URL usually comes from a secret in the environment (Kubernetes, Slurm), so it never shows in `ps` or logs.
   const url = opts.store ?? process.env.ISOBENCH_STORE;
   if (url === undefined) throw usageError('--store', 'is required: the postgres:// URL of the store', 'give --store or set ISOBENCH_STORE');
-  if (parseStoreLocation(url).kind !== 'postgres') throw usageError('--store', 'must be a postgres:// URL: the job queue lives in PostgreSQL');
+  if (!/^postgres(ql)?:\/\//i.test(url)) throw usageError('--store', 'must be a postgres:// URL: the job queue lives in PostgreSQL');
   const leaseS = opts.lease ?? opts.heartbeat * 3;
   if (leaseS <= opts.heartbeat) throw usageError('--lease', `must be longer than --heartbeat (${opts.heartbeat} s)`, 'give at least twice the heartbeat, so one late beat does not lose the lease');
   const { gpuTypeOfName, runWorker } = await import('../queue/index.js');
@@ -56,7 +55,7 @@ async function workerCommand(raw: unknown): Promise<void> {
   const gpus = opts.gpus ?? (visible && visible.length > 0 ? visible : undefined) ?? host?.ids ?? null;
   if (gpus === null && opts.engine !== 'sim') throw usageError('--gpus', 'is required: nvidia-smi found no GPU on this host', 'give the GPU ids this worker owns, e.g. --gpus 0,1');
   const gpuType = opts.gpuType ?? (host?.name ? gpuTypeOfName(host.name) : null);
-  const engine = resolveEngineConfig(opts.engine, opts.engineConfig, 'worker');
+  const engine = await resolveEngineConfig(opts.engine, opts.engineConfig, 'worker');
   if (gpus !== null) process.env.CUDA_VISIBLE_DEVICES = gpus.join(',');
   const stop = new AbortController();
   const kill = new AbortController();
