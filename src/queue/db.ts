@@ -104,8 +104,8 @@ async function setUp(db: QueueDb): Promise<void> {
   }
 }
 
-/** graphile-worker's logger with its debug and info lines dropped; warnings and errors go to `sink` (stderr). */
-export function quietLogger(sink: (line: string) => void = (l) => process.stderr.write(`${l}\n`)): Logger {
+/** graphile-worker's logger with its debug and info lines dropped; warnings and errors go to `sink` (default: dropped). */
+export function quietLogger(sink: (line: string) => void = () => undefined): Logger {
   return new Logger(() => (level, message) => {
     // LogLevel is an ambient const enum (unusable under verbatimModuleSyntax); its values are these strings.
     const name: string = level;

@@ -26,18 +26,28 @@ export function jobKeyOf(plan: TaskPlan): string {
 }
 
 /**
- * The payload as JSON text. JSON has no Infinity (an unlimited `--request-rate` is one): non-finite numbers are
- * written as `{"$num": "Infinity"}` and `readPayload` turns them back.
+ * The payload as JSON text. JSON has no Infinity (an unlimited `--request-rate` is one) and no bytes (agent patches
+ * are applied from their exact bytes): non-finite numbers are written as `{"$num": "Infinity"}`, byte arrays as
+ * `{"$bytes": "<base64>"}`, and `readPayload` turns them back.
  */
 export function encodePayload(payload: JobPayload): string {
-  return JSON.stringify(payload, (_key, value: unknown) => (typeof value === 'number' && !Number.isFinite(value) ? { $num: String(value) } : value));
+  return JSON.stringify(payload, function (this: Record<string, unknown>, key: string, value: unknown) {
+    // `this[key]` is the value before Buffer's toJSON turned it into { type: 'Buffer', data: [...] }.
+    const raw = this[key];
+    if (raw instanceof Uint8Array) return { $bytes: Buffer.from(raw.buffer, raw.byteOffset, raw.byteLength).toString('base64') };
+    return typeof value === 'number' && !Number.isFinite(value) ? { $num: String(value) } : value;
+  });
 }
 
 function revive(value: unknown): unknown {
   if (Array.isArray(value)) return value.map(revive);
   if (typeof value !== 'object' || value === null) return value;
   const entries = Object.entries(value);
-  if (entries.length === 1 && entries[0]?.[0] === '$num' && typeof entries[0][1] === 'string') return Number(entries[0][1]);
+  const [only] = entries;
+  if (entries.length === 1 && only !== undefined && typeof only[1] === 'string') {
+    if (only[0] === '$num') return Number(only[1]);
+    if (only[0] === '$bytes') return Buffer.from(only[1], 'base64');
+  }
   return Object.fromEntries(entries.map(([k, v]) => [k, revive(v)]));
 }
 

@@ -43,6 +43,8 @@ export type WorkerLogLine =
   | { type: 'worker_job'; workerId: string; runId: string; taskCommit: string; jobKey: string; attempt: number }
   | { type: 'worker_job_end'; workerId: string; runId: string; taskCommit: string; jobKey: string; result: 'done' | 'handed_back' | 'failed'; detail: string | null }
   | { type: 'worker_swept'; workerId: string; lost: string[] }
+  /** A warning or error of graphile-worker itself (secrets redacted). */
+  | { type: 'worker_queue_log'; workerId: string; message: string }
   | { type: 'worker_stop'; workerId: string; reason: 'idle' | 'signal' | 'lost' | 'error'; jobsDone: number };
 
 export interface WorkerResult {
@@ -130,7 +132,7 @@ class QueueWorker {
         noHandleSignals: true,
         pollInterval: opts.pollMs ?? 1000,
         gracefulShutdownAbortTimeout: opts.graceS * 1000,
-        logger: quietLogger(),
+        logger: quietLogger((message) => this.log({ type: 'worker_queue_log', workerId: this.id, message })),
         events,
         taskList,
       });

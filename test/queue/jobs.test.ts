@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { encodePayload, gpuNeedOf, gpuTypeOfConfig, gpuTypeOfName, identifiersFor, jobKeyOf, readPayload, taskIdentifier } from '../../src/queue/index.js';
-import { planRun } from '../../src/run/index.js';
+import { agentPatch, planRun } from '../../src/run/index.js';
 import { memAgent, pyPatch, settings, task } from '../run/helpers.js';
 
 describe('queue jobs', () => {
@@ -14,6 +14,17 @@ describe('queue jobs', () => {
     expect(back?.plan.workload?.requestRate).toBe(Infinity);
     // Plain JSON would have turned it into null.
     expect((JSON.parse(JSON.stringify(plan)) as typeof plan).workload?.requestRate).toBe(null);
+  });
+
+  it('agent patches keep their exact bytes through the payload (not valid UTF-8 included)', () => {
+    const bytes = Buffer.concat([Buffer.from(pyPatch('5')), Buffer.from([0xff, 0xfe, 0x00, 0xe9])]);
+    const agent = { ...memAgent('a1', ''), patchFor: () => agentPatch(bytes, 'mem') };
+    const [plan] = planRun([task('2')], [agent], settings());
+    const payload = { v: 1 as const, runId: 'r1', plan: plan!, settings: settings() };
+    const back = readPayload(JSON.parse(encodePayload(payload)));
+    const spec = back?.plan.variants.find((v) => v.record.kind === 'agent')?.spec.agent;
+    expect(Buffer.from(spec?.patchBytes ?? []).equals(bytes)).toBe(true);
+    expect(back).toEqual(payload);
   });
 
   it('refuses a payload of another version', () => {
