@@ -5,7 +5,7 @@ import { run, type JobHelpers, type Runner, type TaskList, type WorkerEvents } f
 import { errorMessage, redactSecrets } from '../core/index.js';
 import { createEngine, type ResolvedEngineConfig } from '../engine/index.js';
 import { runPlansOfRun, type RunEventListener, type RunSummary } from '../run/index.js';
-import { openStore, type Store } from '../store/index.js';
+import { LEASE_RENEW_MS, openStore, type Store } from '../store/index.js';
 import { openQueue, quietLogger, type QueueDb } from './db.js';
 import { identifiersFor } from './gpus.js';
 import { readPayload } from './jobs.js';
@@ -178,6 +178,17 @@ class QueueWorker {
       `update ${queue.q}.isobench_tasks set state = 'running', worker_id = $3, attempts = $4, started_at = coalesce(started_at, now()) where run_id = $1 and job_key = $2`,
       [runId, jobKey, this.id, helpers.job.attempts],
     );
+    // The store's run lease of this task's configuration, held under the queued run's id: workers of one queued run
+    // never block each other (same run id), a local `isobench run` of the same configuration is refused meanwhile,
+    // and a local run that holds it makes this worker hand the task back (retried later).
+    const lease = await this.store.acquireRunLease([`${plan.task.commit}#${plan.configKey}`], { runId, host: hostname(), pid: process.pid });
+    if (lease.status === 'held') {
+      const why = `run ${lease.holder.runId} (pid ${lease.holder.pid ?? '?'} on ${lease.holder.host}) is measuring this task's configuration`;
+      await queue.pool.query(`update ${queue.q}.isobench_tasks set state = 'queued', worker_id = null, last_error = $3 where run_id = $1 and job_key = $2`, [runId, jobKey, why]);
+      this.busy = false;
+      throw new Error(why);
+    }
+    const renew = setInterval(() => void this.store.renewRunLease(runId).catch(() => undefined), LEASE_RENEW_MS);
     const stopNow = new AbortController();
     const abort = () => stopNow.abort(new Error('cancelled'));
     helpers.abortSignal.addEventListener('abort', abort);
@@ -205,6 +216,7 @@ class QueueWorker {
         },
       });
     } finally {
+      clearInterval(renew);
       helpers.abortSignal.removeEventListener('abort', abort);
       this.cancel.signal.removeEventListener('abort', abort);
       await engine.cleanup().catch(() => undefined);
@@ -254,7 +266,9 @@ class QueueWorker {
     } finally {
       client.release();
     }
-    if (open === 0) await this.store.finishRun(runId, failed > 0 ? 'failed' : 'finished', new Date().toISOString());
+    if (open !== 0) return;
+    await this.store.finishRun(runId, failed > 0 ? 'failed' : 'finished', new Date().toISOString());
+    await this.store.releaseRunLease(runId);
   }
 
   /** Renews this worker's lease, then gives the jobs of workers whose lease expired back to the queue. */

@@ -320,7 +320,7 @@ export async function runBenchmarks(input: RunInput): Promise<RunSummary> {
   const renew = setInterval(() => void input.store.renewRunLease(runId).catch(() => undefined), LEASE_RENEW_MS);
   renew.unref();
   try {
-    return await measure(input, runner, record, t0);
+    return await measure(input, record);
   } finally {
     clearInterval(renew);
     await input.store.releaseRunLease(runId).catch(() => undefined);
@@ -348,7 +348,7 @@ async function takeLease(input: RunInput, runId: string): Promise<void> {
   );
 }
 
-async function measure(input: RunInput, runner: Runner, record: RunRecord, t0: number): Promise<RunSummary> {
+async function measure(input: RunInput, record: RunRecord): Promise<RunSummary> {
   const runId = record.id;
   await input.store.createRun(record);
   return runPlans(input, runId, (status) => input.store.finishRun(runId, status, new Date().toISOString()));
