@@ -48,6 +48,8 @@ export const UNKEYED_CONFIG = 'unkeyed';
 const CONFIG_SETTINGS: readonly [string, string][] = [
   ['engine', 'engine'],
   ['engineConfig', 'engine_config'],
+  ['preset', 'preset'],
+  ['tokenizer', 'tokenizer'],
   ['warmups', 'warmups'],
   ['oomFallbackMaxModelLen', 'oom_fallback_max_model_len'],
   ['datasetDir', 'dataset_dir'],
