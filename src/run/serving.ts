@@ -160,8 +160,8 @@ export function workloadPlanOf(perf: PerfInfo, opts: DatasetOptions): WorkloadPl
       (strategy === 'linear' || strategy === 'exponential') && num(c.rampUpStartRps) !== undefined && num(c.rampUpEndRps) !== undefined
         ? { strategy, startRps: num(c.rampUpStartRps) ?? 0, endRps: num(c.rampUpEndRps) ?? 0 }
         : null,
-    // The random dataset's lengths only hold when the server does not stop at EOS (vLLM's benchmarks set it too).
-    ignoreEos: c.ignoreEos === true || dataset === 'random',
+    // `vllm bench serve` sends ignore_eos for the random dataset so its lengths hold; benchmark_serving.py never did.
+    ignoreEos: c.ignoreEos === true || (dataset === 'random' && perf.script !== 'benchmark_serving'),
     backend: chat ? 'openai-chat' : 'openai',
     endpoint: str(c.endpoint) ?? (chat ? '/v1/chat/completions' : '/v1/completions'),
     servedModelName: str(c.servedModelName) ?? null,

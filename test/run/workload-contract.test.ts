@@ -50,12 +50,16 @@ describe('the perf command is the contract', () => {
     expect(sampled.trial?.status, JSON.stringify(sampled.trial?.failure)).toBe('ok');
     expect(sampled.bodies).toHaveLength(3);
     for (const { body } of sampled.bodies) {
-      expect(body).toMatchObject({ model: 'm/rec', temperature: 0.7, top_p: 0.9, top_k: 5, min_p: 0.05, logprobs: 2, repetition_penalty: 1.1, max_tokens: 3, ignore_eos: true });
+      expect(body).toMatchObject({ model: 'm/rec', temperature: 0.7, top_p: 0.9, top_k: 5, min_p: 0.05, logprobs: 2, repetition_penalty: 1.1, max_tokens: 3 });
+      // benchmark_serving.py never forced ignore_eos for the random dataset (only `vllm bench serve` does).
+      expect(body.ignore_eos).toBeUndefined();
     }
     // Without --temperature the client asks for greedy decoding, as vLLM's does (never the server's default).
     const greedy = await runOnRecorder(BASE);
     for (const { body } of greedy.bodies) expect(body.temperature).toBe(0);
     expect(greedy.trial?.workloadHash).not.toBe(sampled.trial?.workloadHash);
+    const cli = await runOnRecorder(BASE.replace('python benchmarks/benchmark_serving.py', 'vllm bench serve'));
+    expect(cli.bodies.map((b) => b.body.ignore_eos)).toEqual([true, true, true]);
   }, 60_000);
 
   it('leaves concurrency unlimited without --max-concurrency and names the served model', async () => {
