@@ -1,9 +1,10 @@
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { appendFileSync, existsSync, mkdirSync, statSync, writeFileSync } from 'node:fs';
+import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import type cliProgress from 'cli-progress';
 import { z } from 'zod';
-import { addSecretValues, BACKENDS, DATASET_NAMES, headerSecretValues, IsobenchError, PERCENTILE_METRICS, errorMessage, redactDeep, redactSecrets, usageError, type PercentileMetric } from '../core/index.js';
+import { addSecretValues, BACKENDS, DATASET_NAMES, FILE_DATASETS, VLLM_COMPAT, type VllmCompat, headerSecretValues, IsobenchError, PERCENTILE_METRICS, errorMessage, redactDeep, redactSecrets, usageError, type PercentileMetric } from '../core/index.js';
 import type { GoodputMetric, LoadgenEvent, ServeBenchConfig, WorkloadConfig } from '../loadgen/index.js';
 import { opt, parseNumberOption, parseOptions } from './options.js';
 
@@ -19,7 +20,10 @@ const OPTIONS: [flags: string, help: string, def?: string][] = [
   ['--tokenizer <path-or-name>', 'tokenizer.json, a directory holding one, or a Hugging Face model name in the local cache'],
   ['--header <KEY=VALUE...>', 'extra request headers'],
   ['--dataset-name <name>', `${DATASET_NAMES.join(', ')}`, 'random'],
-  ['--dataset-path <file>', 'local dataset file (sharegpt JSON, sonnet text, custom JSONL)'],
+  ['--dataset-path <file>', 'local dataset file (sharegpt JSON, sonnet/txt-slices text, custom/spec_bench/timed_trace JSONL, burstgpt CSV)'],
+  ['--disable-shuffle', 'keep the dataset file\'s order (sharegpt, custom, spec_bench, prefix_repetition)'],
+  ['--no-oversample', 'never repeat requests to reach --num-prompts (the run has fewer)'],
+  ['--skip-chat-template', 'send custom / spec_bench prompts without the tokenizer\'s chat template'],
   ['--num-prompts <n>', 'number of requests', '1000'],
   ['--seed <n>', 'seed of prompts and arrivals', '0'],
   ['--input-len <n>', 'sets --random-input-len'],
@@ -37,6 +41,18 @@ const OPTIONS: [flags: string, help: string, def?: string][] = [
   ['--prefix-repetition-num-prefixes <n>', 'prefix_repetition: distinct prefixes', '10'],
   ['--prefix-repetition-output-len <n>', 'prefix_repetition: output tokens', '128'],
   ['--custom-output-len <n>', 'custom: output tokens', '256'],
+  ['--spec-bench-output-len <n>', 'spec_bench: output tokens', '256'],
+  ['--spec-bench-category <name>', 'spec_bench: only this category'],
+  ['--txt-slices-input-len <n>', 'txt-slices: input tokens', '1024'],
+  ['--txt-slices-output-len <n>', 'txt-slices: output tokens', '128'],
+  ['--timed-trace-chunk-hash-size <n>', 'timed_trace: tokens per hash id', '16'],
+  ['--timed-trace-sec-multiplier <x>', 'timed_trace: timestamp x this = seconds', '1'],
+  ['--timed-trace-label-timestamp <key>', 'timed_trace: timestamp field', 'timestamp'],
+  ['--timed-trace-label-input-length <key>', 'timed_trace: input length field', 'input_length'],
+  ['--timed-trace-label-output-length <key>', 'timed_trace: output length field', 'output_length'],
+  ['--timed-trace-label-hash-ids <key>', 'timed_trace: hash ids field', 'hash_ids'],
+  ['--self-timed', 'send each request at its trace timestamp (timed_trace) instead of --request-rate'],
+  ['--no-self-timed', 'send on the --request-rate plan (default)'],
   ['--request-rate <rps>', 'requests per second, or inf', 'inf'],
   ['--burstiness <x>', 'gamma shape of the arrival gaps (1 = Poisson)', '1.0'],
   ['--max-concurrency <n>', 'most requests in flight; waiting time is reported as client queue time'],
@@ -57,6 +73,7 @@ const OPTIONS: [flags: string, help: string, def?: string][] = [
   ['--request-deadline <s>', 'a request fails when its whole response is not in this many seconds after the send (as vLLM: 6 h)', '21600'],
   ['--request-id-prefix <p>', 'x-request-id prefix (default bench-<random>-)'],
   ['--save-result', 'write the result JSON'],
+  ['--append-result', 'append the result JSON as one line to the result file (implies --save-result)'],
   ['--save-detailed', 'include per-request arrays in the result JSON'],
   ['--result-dir <dir>', 'directory of the result JSON'],
   ['--result-filename <name>', 'file name of the result JSON'],
@@ -67,14 +84,66 @@ const OPTIONS: [flags: string, help: string, def?: string][] = [
   ['--goodput <KEY:VALUE...>', 'SLOs in ms for ttft, tpot, e2el'],
   ['--disable-tqdm', 'no progress bar'],
   ['--logprobs <n>', 'logprobs per token, sent with each request'],
+  ['--lora-modules <names...>', 'LoRA adapter names: each request asks for one, drawn with the seed, as its model'],
+  ['--chat-template-kwargs <json>', 'JSON object sent as chat_template_kwargs with each request'],
+  ['--insecure', 'accept any TLS certificate of an https:// server'],
+  ['--ready-check-timeout-sec <s>', 'wait up to this many seconds for the server to answer the first request (0: no check)', '0'],
+  ['--vllm-compat <list>', `use vLLM's metric definition where isobench's differs: ${VLLM_COMPAT.join(', ')} or all (docs/loadgen.md)`],
   // Accepted so vLLM command lines run unchanged; they change nothing here (noted on stdout).
   ['--trust-remote-code', 'accepted and ignored (no model code runs client-side)'],
   ['--tokenizer-mode <mode>', 'accepted and ignored'],
-  ['--skip-chat-template', 'accepted and ignored (no chat template is ever applied)'],
-  ['--ready-check-timeout-sec <s>', 'accepted and ignored (isobench run waits for readiness itself)'],
 ];
 
-const IGNORED = ['trustRemoteCode', 'tokenizerMode', 'skipChatTemplate', 'readyCheckTimeoutSec'] as const;
+const IGNORED = ['trustRemoteCode', 'tokenizerMode'] as const;
+
+/**
+ * vLLM flags isobench cannot honour, declared so that each is refused with its reason (exit 2) instead of
+ * "unknown option" or a run that silently measures something else. The table in docs/loadgen.md lists them.
+ */
+export const REFUSED: [flags: string, reason: string][] = [
+  ['--profile', 'starts the torch profiler through the server\'s /start_profile and /stop_profile (a vLLM server started with a profiler directory); isobench measures the server as it is'],
+  ['--plot-timeline', 'draws a Plotly timeline; isobench report draws the per-request charts from the stored samples'],
+  ['--timeline-itl-thresholds <ms>', 'only used by --plot-timeline, which is refused'],
+  ['--plot-dataset-stats', 'draws matplotlib plots; isobench report draws the distributions'],
+  ['--use-beam-search', 'beam search is not a streaming sampling option of the OpenAI-compatible endpoints (vLLM\'s own request functions reject it)'],
+  ['--lora-assignment <how>', 'only the random assignment of --lora-modules is implemented (the default)'],
+  ['--no-stream', 'streams a Hugging Face hub dataset; isobench reads local dataset files only (no network at run time)'],
+  ['--hf-name <name>', 'Hugging Face hub datasets need the network at run time; pass a local file with --dataset-path'],
+  ['--hf-subset <name>', 'Hugging Face hub datasets need the network at run time'],
+  ['--hf-split <name>', 'Hugging Face hub datasets need the network at run time'],
+  ['--hf-output-len <n>', 'Hugging Face hub datasets need the network at run time'],
+  ['--enable-multimodal-chat', 'multimodal requests (images, audio) are not generated; isobench measures text generation'],
+  ['--random-mm-base-items-per-request <n>', 'the random-mm dataset is refused (multimodal)'],
+  ['--random-mm-num-mm-items-range-ratio <x>', 'the random-mm dataset is refused (multimodal)'],
+  ['--random-mm-limit-mm-per-prompt <json>', 'the random-mm dataset is refused (multimodal)'],
+  ['--random-mm-bucket-config <json>', 'the random-mm dataset is refused (multimodal)'],
+  ['--random-batch-size <n>', 'batches inputs for embedding and rerank endpoints, which isobench does not benchmark'],
+  ['--no-reranker', 'only used by the random-rerank dataset, which is refused'],
+  ['--skip-tokenizer-init', 'isobench needs the tokenizer to build prompts and count outputs'],
+];
+
+/** Dataset names of vLLM that isobench refuses, with the reason. */
+const REFUSED_DATASETS: Record<string, string> = {
+  'random-mm': 'random-mm sends synthetic images in chat requests; isobench generates and measures text only',
+  'random-rerank': 'random-rerank benchmarks /v1/rerank and /score (pooling models, no generated tokens); isobench measures generation',
+  hf: 'Hugging Face hub datasets need the network at run time; download the file and pass --dataset-path with a local dataset',
+};
+
+function flagKey(flags: string): string {
+  return flags.split(' ')[0]!.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+}
+
+/** Throws the reason of the first refused flag given (before the schema drops unknown keys). */
+function refuseUnsupported(raw: Record<string, unknown>): void {
+  for (const [flags, reason] of REFUSED) {
+    const key = flagKey(flags);
+    // --no-stream / --no-reranker are booleans whose commander key is stream / reranker set to false.
+    const negated = flags.startsWith('--no-') ? raw[flagKey(flags.replace('--no-', '--'))] === false : false;
+    if (raw[key] !== undefined || negated) throw usageError(flags.split(' ')[0]!, `not supported: ${reason}`);
+  }
+  const dataset = raw.datasetName;
+  if (typeof dataset === 'string' && REFUSED_DATASETS[dataset] !== undefined) throw usageError('--dataset-name', `${dataset} is not supported: ${REFUSED_DATASETS[dataset]}`);
+}
 
 const optNum = (name: string) => opt.num(name).optional();
 const optPosInt = (name: string) => opt.posInt(name).optional();
@@ -109,6 +178,25 @@ const Schema = z.object({
   prefixRepetitionNumPrefixes: opt.posInt('--prefix-repetition-num-prefixes'),
   prefixRepetitionOutputLen: opt.posInt('--prefix-repetition-output-len'),
   customOutputLen: opt.posInt('--custom-output-len'),
+  specBenchOutputLen: opt.posInt('--spec-bench-output-len'),
+  specBenchCategory: z.string().min(1).optional(),
+  txtSlicesInputLen: opt.posInt('--txt-slices-input-len'),
+  txtSlicesOutputLen: opt.posInt('--txt-slices-output-len'),
+  timedTraceChunkHashSize: opt.posInt('--timed-trace-chunk-hash-size'),
+  timedTraceSecMultiplier: opt.num('--timed-trace-sec-multiplier', { gt: 0, example: '0.001' }),
+  timedTraceLabelTimestamp: z.string().min(1),
+  timedTraceLabelInputLength: z.string().min(1),
+  timedTraceLabelOutputLength: z.string().min(1),
+  timedTraceLabelHashIds: z.string().min(1),
+  selfTimed: z.boolean().optional(),
+  disableShuffle: z.boolean().default(false),
+  oversample: z.boolean().default(true),
+  appendResult: z.boolean().default(false),
+  loraModules: z.array(z.string().min(1)).optional(),
+  chatTemplateKwargs: z.string().optional(),
+  insecure: z.boolean().default(false),
+  readyCheckTimeoutSec: opt.num('--ready-check-timeout-sec', { min: 0, example: '600' }),
+  vllmCompat: z.string().optional(),
   requestRate: opt.num('--request-rate', { gt: 0, inf: true, example: '10' }),
   burstiness: opt.num('--burstiness', { gt: 0, inf: true, example: '1.0' }),
   maxConcurrency: optPosInt('--max-concurrency'),
@@ -141,8 +229,7 @@ const Schema = z.object({
   logprobs: optNonNegInt('--logprobs'),
   trustRemoteCode: z.boolean().optional(),
   tokenizerMode: z.string().optional(),
-  skipChatTemplate: z.boolean().optional(),
-  readyCheckTimeoutSec: z.string().optional(),
+  skipChatTemplate: z.boolean().default(false),
 });
 type Options = z.output<typeof Schema>;
 
@@ -156,7 +243,9 @@ export function register(program: Command): void {
     if (def === undefined) serve.option(flags, help);
     else serve.option(flags, help, def);
   }
+  for (const [flags, reason] of REFUSED) serve.option(flags, `refused: ${reason}`);
   serve.action(async (raw) => {
+    refuseUnsupported(raw);
     const code = await benchServe(parseOptions(Schema, raw));
     process.exitCode = code;
   });
@@ -216,9 +305,10 @@ async function firstModel(baseUrl: string, headers: Record<string, string>): Pro
 }
 
 function workloadConfig({ defaultWorkloadConfig }: typeof import('../loadgen/index.js'), o: Options): WorkloadConfig {
-  if ((o.datasetName === 'random' || o.datasetName === 'prefix_repetition') && o.datasetPath !== undefined) {
-    throw usageError('--dataset-path', `cannot be used with --dataset-name ${o.datasetName}`, 'use sharegpt, sonnet or custom for a dataset file');
+  if (!(FILE_DATASETS as readonly string[]).includes(o.datasetName) && o.datasetPath !== undefined) {
+    throw usageError('--dataset-path', `cannot be used with --dataset-name ${o.datasetName}`, `use one of ${FILE_DATASETS.join(', ')} for a dataset file`);
   }
+  if (o.selfTimed === true && o.datasetName !== 'timed_trace') throw usageError('--self-timed', 'needs --dataset-name timed_trace (only a trace carries send times)');
   const out = o.outputLen;
   return defaultWorkloadConfig({
     datasetName: o.datasetName as WorkloadConfig['datasetName'],
@@ -238,19 +328,59 @@ function workloadConfig({ defaultWorkloadConfig }: typeof import('../loadgen/ind
     prefixRepetitionNumPrefixes: o.prefixRepetitionNumPrefixes,
     prefixRepetitionOutputLen: out ?? o.prefixRepetitionOutputLen,
     customOutputLen: out ?? o.customOutputLen,
+    disableShuffle: o.disableShuffle,
+    noOversample: !o.oversample,
+    skipChatTemplate: o.skipChatTemplate,
+    // As vLLM: sonnet prompts are formatted with the chat template except for the chat endpoint (which applies its own).
+    sonnetPromptFormatted: o.backend !== 'openai-chat',
+    specBenchOutputLen: out ?? o.specBenchOutputLen,
+    specBenchCategory: o.specBenchCategory ?? null,
+    txtSlicesInputLen: o.txtSlicesInputLen,
+    txtSlicesOutputLen: out ?? o.txtSlicesOutputLen,
+    timedTraceChunkHashSize: o.timedTraceChunkHashSize,
+    timedTraceSecMultiplier: o.timedTraceSecMultiplier,
+    timedTraceLabels: {
+      timestamp: o.timedTraceLabelTimestamp,
+      inputLength: o.timedTraceLabelInputLength,
+      outputLength: o.timedTraceLabelOutputLength,
+      hashIds: o.timedTraceLabelHashIds,
+    },
   });
 }
 
-function extraBody(text: string | undefined): Record<string, unknown> | null {
-  if (text === undefined) return null;
+function jsonObject(option: string, text: string): Record<string, unknown> {
   let v: unknown;
   try {
     v = JSON.parse(text);
   } catch (err) {
-    throw usageError('--extra-body', `not JSON: ${errorMessage(err)}`);
+    throw usageError(option, `not JSON: ${errorMessage(err)}`);
   }
-  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw usageError('--extra-body', 'must be a JSON object');
+  if (v === null || typeof v !== 'object' || Array.isArray(v)) throw usageError(option, 'must be a JSON object');
   return v as Record<string, unknown>;
+}
+
+/** What every request body carries besides prompt and sampling: --logprobs, --chat-template-kwargs, --extra-body (last wins). */
+function requestExtras(o: Options, chatKwargs: Record<string, unknown> | null): Record<string, unknown> | null {
+  const extra = { ...(o.logprobs === undefined ? {} : { logprobs: o.logprobs }), ...(chatKwargs ? { chat_template_kwargs: chatKwargs } : {}), ...(o.extraBody === undefined ? {} : jsonObject('--extra-body', o.extraBody)) };
+  return Object.keys(extra).length === 0 ? null : extra;
+}
+
+function parseCompat(text: string | undefined): ReadonlySet<VllmCompat> {
+  if (text === undefined) return new Set();
+  if (text.trim() === 'all') return new Set(VLLM_COMPAT);
+  return new Set(parseList('--vllm-compat', text, (s) => ((VLLM_COMPAT as readonly string[]).includes(s) ? (s as VllmCompat) : undefined)));
+}
+
+/** The ready check's first stage: /v1/models answers 200 (a server still loading answers 503, or refuses). */
+async function modelsReady(baseUrl: string, headers: Record<string, string>): Promise<string | null> {
+  const { request } = await import('undici');
+  try {
+    const res = await request(`${baseUrl}/v1/models`, { headers, headersTimeout: 10_000, bodyTimeout: 10_000 });
+    await res.body.text();
+    return res.statusCode === 200 ? null : `HTTP ${res.statusCode}`;
+  } catch (err) {
+    return errorMessage(err);
+  }
 }
 
 /** Draws progress: a bar on a TTY, a line per 10% otherwise (stderr, so stdout stays the vLLM summary). */
@@ -317,6 +447,13 @@ async function benchServe(o: Options): Promise<number> {
   const apiKey = process.env.OPENAI_API_KEY ?? null;
   const authHeaders: Record<string, string> = apiKey ? { authorization: `Bearer ${apiKey}`, ...headers } : headers;
 
+  const compat = parseCompat(o.vllmCompat);
+  const chatKwargs = o.chatTemplateKwargs === undefined ? null : jsonObject('--chat-template-kwargs', o.chatTemplateKwargs);
+  if (o.insecure) {
+    // /v1/models, /tokenize and the ready check go through undici; the streams through our own client (cfg.insecure).
+    const { Agent, setGlobalDispatcher } = await import('undici');
+    setGlobalDispatcher(new Agent({ connect: { rejectUnauthorized: false } }));
+  }
   for (const key of IGNORED) {
     if (o[key] !== undefined) process.stdout.write(`note: --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is accepted for compatibility and ignored\n`);
   }
@@ -324,6 +461,11 @@ async function benchServe(o: Options): Promise<number> {
   const onSignal = (): void => controller.abort();
   process.once('SIGINT', onSignal);
   try {
+    const readyDeadline = performance.now() + o.readyCheckTimeoutSec * 1000;
+    if (o.readyCheckTimeoutSec > 0) {
+      process.stdout.write(`Waiting for endpoint to become up in ${o.readyCheckTimeoutSec} seconds\n`);
+      await loadgen.waitUntilReady(`${baseUrl}/v1/models`, readyDeadline, o.readyCheckTimeoutSec, () => modelsReady(baseUrl, authHeaders), controller.signal);
+    } else process.stdout.write('Skipping endpoint ready check.\n');
     let model = o.model;
     if (model === undefined) {
       process.stdout.write('Model not specified, fetching first model from server...\n');
@@ -358,7 +500,11 @@ async function benchServe(o: Options): Promise<number> {
         presencePenalty: o.presencePenalty ?? null,
         repetitionPenalty: o.repetitionPenalty ?? null,
       },
-      extraBody: o.logprobs === undefined ? extraBody(o.extraBody) : { logprobs: o.logprobs, ...extraBody(o.extraBody) },
+      extraBody: requestExtras(o, chatKwargs),
+      selfTimed: o.selfTimed === true,
+      insecure: o.insecure,
+      loraModules: o.loraModules ?? null,
+      vllmCompat: compat,
       requestTimeoutMs: o.requestTimeout * 1000,
       requestDeadlineMs: o.requestDeadline * 1000,
       seed: o.seed,
@@ -367,7 +513,14 @@ async function benchServe(o: Options): Promise<number> {
       goodput,
       ...(o.requestIdPrefix !== undefined ? { requestIdPrefix: o.requestIdPrefix } : {}),
     });
-    if (ramp) {
+    if (o.readyCheckTimeoutSec > 0 && workload.requests.length > 0) {
+      process.stdout.write('Starting initial single prompt test run...\n');
+      await loadgen.waitUntilReady(`${baseUrl}${cfg.endpoint}`, readyDeadline, o.readyCheckTimeoutSec, () => loadgen.probeRequest(cfg, workload.requests[0]!, controller.signal), controller.signal);
+      process.stdout.write('Initial test run completed.\n');
+    }
+    if (workload.requests.length < o.numPrompts) process.stdout.write(`note: ${workload.requests.length} requests, fewer than --num-prompts ${o.numPrompts} (${wcfg.datasetName === 'timed_trace' ? 'the trace is shorter' : '--no-oversample'})\n`);
+    if (cfg.selfTimed) process.stdout.write('Traffic: each request at its trace timestamp (--self-timed)\n');
+    else if (ramp) {
       process.stdout.write(`Traffic ramp-up strategy: ${ramp.strategy}.\nWill increase RPS from ${ramp.startRps} to ${ramp.endRps} RPS over the duration of the benchmark.\n`);
     } else process.stdout.write(`Traffic request rate: ${pyFloat(o.requestRate)}\n`);
     process.stdout.write(`Burstiness factor: ${pyFloat(o.burstiness)} (${o.burstiness === 1 ? 'Poisson process' : 'Gamma distribution'})\n`);
@@ -385,14 +538,17 @@ async function benchServe(o: Options): Promise<number> {
       failures.slice(0, 10).forEach((e, i) => process.stdout.write(`Error ${i}: ${redactSecrets(e)}\n`));
     }
     process.stdout.write(formatServeSummary(result));
-    if (o.saveResult) {
+    if (o.saveResult || o.appendResult) {
       const date = resultDate();
       const file = resultFilePath(result, { label: o.label ?? null, resultFilename: o.resultFilename ?? null, resultDir: o.resultDir ?? null, date });
       const json = buildResultJson(result, { label: o.label ?? null, tokenizerId: tokenizer.id, metadata, detailed: o.saveDetailed, date });
       if (o.resultDir) mkdirSync(o.resultDir, { recursive: true });
       else mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
-      writeFileSync(file, JSON.stringify(redactDeep(json)));
-      process.stdout.write(`Result saved to ${file}\n`);
+      const text = JSON.stringify(redactDeep(json));
+      // vLLM's --append-result: the file opened "a+", a newline before the new object when it is not empty.
+      if (o.appendResult) appendFileSync(file, existsSync(file) && statSync(file).size > 0 ? `\n${text}` : text);
+      else writeFileSync(file, text);
+      process.stdout.write(`Result ${o.appendResult ? 'appended' : 'saved'} to ${file}\n`);
     }
     return result.completed === 0 ? 1 : 0;
   } catch (err) {

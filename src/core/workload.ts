@@ -13,8 +13,10 @@ export const WORKLOAD_DEFAULTS = {
   oomFallbackMaxModelLen: 2048,
 } as const;
 
-export type DatasetName = 'random' | 'sharegpt' | 'sonnet' | 'prefix_repetition' | 'custom';
-export const DATASET_NAMES: readonly DatasetName[] = ['random', 'sharegpt', 'sonnet', 'prefix_repetition', 'custom'];
+export type DatasetName = 'random' | 'sharegpt' | 'sonnet' | 'prefix_repetition' | 'custom' | 'burstgpt' | 'spec_bench' | 'txt-slices' | 'timed_trace';
+export const DATASET_NAMES: readonly DatasetName[] = ['random', 'sharegpt', 'sonnet', 'prefix_repetition', 'custom', 'burstgpt', 'spec_bench', 'txt-slices', 'timed_trace'];
+/** Datasets whose prompts come from a local file (--dataset-path). */
+export const FILE_DATASETS: readonly DatasetName[] = ['sharegpt', 'sonnet', 'custom', 'burstgpt', 'spec_bench', 'txt-slices', 'timed_trace'];
 
 export type Backend = 'openai' | 'openai-chat' | 'vllm';
 export const BACKENDS: readonly Backend[] = ['openai', 'openai-chat', 'vllm'];
@@ -35,3 +37,12 @@ export const DATASET_SUBSTITUTION = /\(--missing-dataset random\)$/;
 export function measuredDeviations(deviations: readonly string[]): string[] {
   return [...new Set(deviations.filter((d) => !d.startsWith('perf command fix: ')))];
 }
+
+/**
+ * The metric definitions where isobench differs from vLLM's client on purpose, each of which `--vllm-compat` switches
+ * to vLLM's: `ttft` (the first chunk with choices, content or not, starts the clock), `done` (a stream succeeds
+ * without `data: [DONE]`), `input-tokens` (total input tokens from `usage.prompt_tokens`), `output-tokens` (usage,
+ * else the tokenizer's count of the text, and no output-length check).
+ */
+export const VLLM_COMPAT = ['ttft', 'done', 'input-tokens', 'output-tokens'] as const;
+export type VllmCompat = (typeof VLLM_COMPAT)[number];

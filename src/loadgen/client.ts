@@ -17,6 +17,8 @@ export interface StreamOutcome {
   usageTokens: number | null;
   /** `usage.prompt_tokens` of the final usage chunk, when the server sent one. */
   usagePromptTokens: number | null;
+  /** vLLM's end of a chat stream under `--vllm-compat ttft`: the last chunk's time, usage chunk included. */
+  lastT: number | null;
   error: string | null;
 }
 
@@ -29,6 +31,10 @@ export interface StreamRequest {
   chat: boolean;
   maxEventBytes: number;
   signal?: AbortSignal | undefined;
+  /** vLLM's TTFT/ITL: every chunk with a non-empty `choices` is timed, content or not (`--vllm-compat ttft`). */
+  anyChoiceChunk?: boolean;
+  /** vLLM's success: a stream with a timed chunk succeeds without `data: [DONE]` (`--vllm-compat done`). */
+  doneOptional?: boolean;
 }
 
 /**
@@ -38,8 +44,8 @@ export interface StreamRequest {
  */
 export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
   return new Promise((resolve) => {
-    const out: StreamOutcome = { ok: false, startT: performance.now(), chunkTimes: [], text: '', usageTokens: null, usagePromptTokens: null, error: null };
-    const acc = new StreamAccumulator();
+    const out: StreamOutcome = { ok: false, startT: performance.now(), chunkTimes: [], text: '', usageTokens: null, usagePromptTokens: null, lastT: null, error: null };
+    const acc = new StreamAccumulator(req.anyChoiceChunk === true);
     let status = 0;
     let errorBody = '';
     let done = false;
@@ -65,7 +71,7 @@ export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
       acc.finish(out);
       if (out.error === null) {
         if (status !== 200) fail(`HTTP ${status}: ${errorBody.slice(0, 500).trim()}`);
-        else if (!done) fail(`stream ended before data: [DONE] after ${acc.count} content chunks`);
+        else if (!done && !(req.doneOptional === true && acc.count > 0)) fail(`stream ended before data: [DONE] after ${acc.count} content chunks`);
         else if (acc.count === 0) fail('stream finished without any content chunk (no TTFT)');
       }
       out.ok = out.error === null;
@@ -136,10 +142,14 @@ class StreamAccumulator {
   private textLen = 0;
   private usage: number | null = null;
   private usagePrompt: number | null = null;
+  private lastT: number | null = null;
+
+  /** @param anyChoice vLLM's rule: every chunk with a non-empty `choices` is timed (always through JSON.parse). */
+  constructor(private readonly anyChoice: boolean) {}
 
   /** Records one event's data; returns a failure reason or null. Role-only and empty chunks are not tokens. */
   absorb(buf: Buffer, start: number, end: number, t: number, chat: boolean): string | null {
-    if (!scanner.scan(buf, start, end)) {
+    if (this.anyChoice || !scanner.scan(buf, start, end)) {
       // Decoding would silently turn invalid bytes into U+FFFD: the server sent text that is not UTF-8.
       if (!isUtf8(buf.subarray(start, end))) return `invalid UTF-8 in stream chunk: ${buf.toString('latin1', start, Math.min(end, start + 200))}`;
       return this.absorbParsed(buf.toString('utf8', start, end), t, chat);
@@ -173,7 +183,16 @@ class StreamAccumulator {
       return `server error in stream: ${JSON.stringify(obj.error ?? obj.message).slice(0, 300)}`;
     }
     const choice = Array.isArray(obj.choices) ? obj.choices[0] : undefined;
-    if (choice !== undefined) {
+    if (this.anyChoice) {
+      // vLLM's request functions: a chunk with choices is a token, content or not; chat's end time also moves on
+      // the usage chunk (most_recent_timestamp is set for every chat chunk).
+      if (choice !== undefined) {
+        const piece = chat ? choice.delta?.content : choice.text;
+        this.addTime(t);
+        if (typeof piece === 'string') this.appendString(piece);
+      }
+      if (chat || choice !== undefined) this.lastT = t;
+    } else if (choice !== undefined) {
       const piece = chat ? (choice.delta?.content ?? choice.delta?.reasoning_content ?? choice.delta?.reasoning) : choice.text;
       if (typeof piece === 'string' && piece.length > 0) {
         this.addTime(t);
@@ -193,6 +212,7 @@ class StreamAccumulator {
     out.text = this.text.toString('utf8', 0, this.textLen);
     out.usageTokens = this.usage;
     out.usagePromptTokens = this.usagePrompt;
+    out.lastT = this.lastT;
   }
 
   /** Content chunks so far. */

@@ -27,6 +27,10 @@ export function defaultServeBenchConfig(target: Pick<ServeBenchConfig, 'baseUrl'
     goodput: null,
     maxEventBytes: 1 << 20,
     requestIdPrefix: `bench-${randomBytes(4).toString('hex')}-`,
+    selfTimed: false,
+    loraModules: null,
+    insecure: false,
+    vllmCompat: new Set(),
     ...target,
   };
 }

@@ -31,7 +31,9 @@ export {
   type TokenizerPackage,
   type PackageLocation,
 } from './tokenizer-packages.js';
-export { runServeBenchmark, requestBody, type RunOptions } from './runner.js';
+export { runServeBenchmark, requestBody, probeRequest, type RunOptions } from './runner.js';
+export { waitUntilReady, READY_RETRY_MS } from './ready.js';
+export { parseCsv } from './datasets.js';
 export { defaultServeBenchConfig } from './config.js';
 export { planArrivals, type ArrivalPlan } from './arrivals.js';
 export { startArrivalClock, type ArrivalClock } from './arrival-clock.js';

@@ -4,6 +4,7 @@ import { startArrivalClock } from './arrival-clock.js';
 import { planArrivals } from './arrivals.js';
 import { streamCompletion, type StreamOutcome } from './client.js';
 import { Http1Pool } from './http1.js';
+import { Prng } from './prng.js';
 import { fanOutSignal } from './signal.js';
 import { computeMetrics, toSample, type RequestRecord } from './metrics.js';
 import type { LoadgenEvent, ServeBenchConfig, ServeBenchResult, Tokenizer, Workload, WorkloadRequest } from './types.js';
@@ -39,7 +40,7 @@ class Slots {
 /** The JSON body of one request, as vLLM's openai / openai-chat request functions build it. */
 export function requestBody(cfg: ServeBenchConfig, req: WorkloadRequest): string {
   const chat = cfg.backend === 'openai-chat';
-  const body: Record<string, unknown> = { model: cfg.servedModelName ?? cfg.model };
+  const body: Record<string, unknown> = { model: cfg.loraModules ? loraOf(cfg.loraModules, cfg.seed, req.index) : (cfg.servedModelName ?? cfg.model) };
   if (chat) {
     body.messages = [{ role: 'user', content: req.prompt }];
     // Both bounds: vLLM reads either, OpenAI only the new one, llama.cpp and older servers only max_tokens.
@@ -67,6 +68,11 @@ export function requestBody(cfg: ServeBenchConfig, req: WorkloadRequest): string
   return JSON.stringify(body);
 }
 
+/** The LoRA adapter request `index` asks for: a seeded uniform choice per request (vLLM: random.choice per request). */
+export function loraOf(modules: readonly string[], seed: number, index: number): string {
+  return modules[new Prng((seed * 0x9e3779b1 + index * 0x27d4eb2f + 0x10a) >>> 0).int(0, modules.length - 1)]!;
+}
+
 function requestHeaders(cfg: ServeBenchConfig): Record<string, string> {
   const h: Record<string, string> = { 'content-type': 'application/json' };
   if (cfg.apiKey) h.authorization = `Bearer ${cfg.apiKey}`;
@@ -82,21 +88,8 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
   const fan = fanOutSignal(opts.signal);
   const signal = fan.signal;
   const reqs = workload.requests;
-  // String concatenation as vLLM: a base URL with a path prefix (a proxy) keeps it.
-  const url = new URL(`${cfg.baseUrl.replace(/\/+$/, '')}${cfg.endpoint}`);
-  const pool = new Http1Pool(url, cfg.requestTimeoutMs, {}, cfg.requestDeadlineMs);
-  const headers = requestHeaders(cfg);
-  const chat = cfg.backend === 'openai-chat';
-  const send = (req: WorkloadRequest, id: string): Promise<StreamOutcome> =>
-    streamCompletion({
-      pool,
-      path: `${url.pathname}${url.search}`,
-      headers: { ...headers, 'x-request-id': id },
-      body: requestBody(cfg, req),
-      chat,
-      maxEventBytes: cfg.maxEventBytes,
-      signal,
-    });
+  const { url, pool } = endpointPool(cfg);
+  const send = sender(cfg, url, pool, signal);
   try {
     if (cfg.numWarmups > 0 && reqs.length > 0) {
       onEvent?.({ type: 'phase', phase: 'warmup', total: cfg.numWarmups });
@@ -114,7 +107,7 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
       if (signal?.aborted) throw cancelled();
     }
     onEvent?.({ type: 'phase', phase: 'measure', total: reqs.length });
-    const plan = planArrivals(reqs.length, cfg);
+    const plan = cfg.selfTimed ? selfTimedPlan(reqs) : planArrivals(reqs.length, cfg);
     const slots = new Slots(cfg.maxConcurrency ?? Infinity);
     const records = new Array<RequestRecord>(reqs.length);
     const lag = new Array<number>(reqs.length).fill(0);
@@ -132,7 +125,7 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
       } finally {
         slots.release();
       }
-      const rec = toRecord(req, outcome, start, arrival);
+      const rec = toRecord(req, outcome, start, arrival, cfg.vllmCompat);
       records[req.index] = rec;
       if (rec.ok) completed++;
       else {
@@ -171,7 +164,7 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
     await Promise.all(inflight);
     if (signal?.aborted) throw cancelled();
     const durationS = (performance.now() - start) / 1000;
-    const exact = await countMissingTokens(records, opts.tokenizer, signal);
+    const exact = await countMissingTokens(records, opts.tokenizer, signal, cfg.vllmCompat.has('output-tokens'));
     for (const rec of records) {
       const problem = rec.ok ? outputProblem(cfg, reqs[rec.index]!, rec, exact.has(rec.index)) : null;
       if (problem === null) continue;
@@ -186,6 +179,47 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
   }
 }
 
+/** The arrivals of a trace's own timestamps (--self-timed): every request needs one. */
+function selfTimedPlan(reqs: readonly WorkloadRequest[]): { offsetsMs: number[]; rates: number[] } {
+  const missing = reqs.findIndex((r) => r.arrivalMs === undefined);
+  if (missing >= 0) throw new IsobenchError('E_USAGE', `--self-timed: request ${missing} has no timestamp (only --dataset-name timed_trace carries them)`);
+  return { offsetsMs: reqs.map((r) => r.arrivalMs!), rates: reqs.map(() => Infinity) };
+}
+
+/** One request of the workload, sent as the benchmark sends it: null when it succeeded, else why (the ready check). */
+export async function probeRequest(cfg: ServeBenchConfig, req: WorkloadRequest, signal?: AbortSignal): Promise<string | null> {
+  const { url, pool } = endpointPool(cfg);
+  try {
+    const o = await sender(cfg, url, pool, signal)(req, `${cfg.requestIdPrefix}ready`);
+    return o.ok ? null : (o.error ?? 'failed');
+  } finally {
+    pool.close();
+  }
+}
+
+/** The endpoint's URL (string concatenation as vLLM: a base URL with a path prefix, a proxy, keeps it) and its pool. */
+function endpointPool(cfg: ServeBenchConfig): { url: URL; pool: Http1Pool } {
+  const url = new URL(`${cfg.baseUrl.replace(/\/+$/, '')}${cfg.endpoint}`);
+  return { url, pool: new Http1Pool(url, cfg.requestTimeoutMs, cfg.insecure ? { rejectUnauthorized: false } : {}, cfg.requestDeadlineMs) };
+}
+
+/** Sends one workload request with its x-request-id as the benchmark sends every request. */
+function sender(cfg: ServeBenchConfig, url: URL, pool: Http1Pool, signal: AbortSignal | undefined): (req: WorkloadRequest, id: string) => Promise<StreamOutcome> {
+  const headers = requestHeaders(cfg);
+  return (req, id) =>
+    streamCompletion({
+      pool,
+      path: `${url.pathname}${url.search}`,
+      headers: { ...headers, 'x-request-id': id },
+      body: requestBody(cfg, req),
+      chat: cfg.backend === 'openai-chat',
+      maxEventBytes: cfg.maxEventBytes,
+      signal,
+      anyChoiceChunk: cfg.vllmCompat.has('ttft'),
+      doneOptional: cfg.vllmCompat.has('done'),
+    });
+}
+
 function cancelled(): IsobenchError {
   return new IsobenchError('E_CANCELLED', 'serving benchmark cancelled');
 }
@@ -198,8 +232,10 @@ function cancelled(): IsobenchError {
  */
 function outputProblem(cfg: ServeBenchConfig, req: WorkloadRequest, rec: RequestRecord, exact: boolean): string | null {
   const n = rec.outputTokens;
-  if (exact && cfg.ignoreEos ? n !== req.maxTokens : n > req.maxTokens) return `output length ${n}, requested ${req.maxTokens}${exact ? '' : ' (content chunks counted)'}`;
-  if (cfg.backend !== 'openai-chat' && rec.usagePromptTokens !== null && rec.usagePromptTokens !== req.serverPromptTokens) {
+  // vLLM's client checks neither length (--vllm-compat output-tokens / input-tokens).
+  const checkOutput = !cfg.vllmCompat.has('output-tokens');
+  if (checkOutput && (exact && cfg.ignoreEos ? n !== req.maxTokens : n > req.maxTokens)) return `output length ${n}, requested ${req.maxTokens}${exact ? '' : ' (content chunks counted)'}`;
+  if (!cfg.vllmCompat.has('input-tokens') && cfg.backend !== 'openai-chat' && rec.usagePromptTokens !== null && rec.usagePromptTokens !== req.serverPromptTokens) {
     return `input length ${rec.usagePromptTokens} (usage.prompt_tokens), sent ${req.serverPromptTokens}: the server tokenizes the prompt differently`;
   }
   return null;
@@ -212,22 +248,24 @@ function failRecord(rec: RequestRecord, error: string): void {
   rec.outputTokens = 0;
 }
 
-function toRecord(req: WorkloadRequest, o: StreamOutcome, start: number, arrival: number): RequestRecord {
+function toRecord(req: WorkloadRequest, o: StreamOutcome, start: number, arrival: number, compat: ServeBenchConfig['vllmCompat']): RequestRecord {
   const first = o.chunkTimes[0];
-  const last = o.chunkTimes[o.chunkTimes.length - 1];
+  const last = o.lastT ?? o.chunkTimes[o.chunkTimes.length - 1];
   const itl: number[] = [];
   for (let k = 1; k < o.chunkTimes.length; k++) itl.push(o.chunkTimes[k]! - o.chunkTimes[k - 1]!);
   return {
     index: req.index,
     ok: o.ok,
-    promptTokens: req.promptTokens,
+    // vLLM's current client counts the input tokens the server reports (--vllm-compat input-tokens).
+    promptTokens: compat.has('input-tokens') ? (o.usagePromptTokens ?? req.promptTokens) : req.promptTokens,
     startMs: o.startT - start,
     queueMs: o.startT - arrival,
     ttftMs: first === undefined ? null : first - o.startT,
     itlMs: o.ok ? itl : [],
     e2elMs: last === undefined ? null : last - o.startT,
-    // -1 marks "no usage": filled by the tokenizer or the chunk count before metrics are computed.
-    outputTokens: o.ok ? (o.usageTokens ?? -1) : 0,
+    // -1 marks "no usage": filled by the tokenizer or the chunk count before metrics are computed. vLLM also
+    // recounts a usage of 0 (`if not output_len`).
+    outputTokens: o.ok ? (o.usageTokens === null || (o.usageTokens === 0 && compat.has('output-tokens')) ? -1 : o.usageTokens) : 0,
     usagePromptTokens: o.usagePromptTokens,
     text: o.text,
     error: o.error,
@@ -235,7 +273,7 @@ function toRecord(req: WorkloadRequest, o: StreamOutcome, start: number, arrival
 }
 
 /** Fills the output length of responses without usage; returns the indexes whose count is only the chunk count. */
-async function countMissingTokens(records: RequestRecord[], tokenizer: Tokenizer | undefined, signal?: AbortSignal): Promise<Set<number>> {
+async function countMissingTokens(records: RequestRecord[], tokenizer: Tokenizer | undefined, signal: AbortSignal | undefined, vllmCount: boolean): Promise<Set<number>> {
   const missing = records.filter((r) => r.outputTokens === -1);
   const exact = new Set(records.filter((r) => r.outputTokens !== -1).map((r) => r.index));
   if (missing.length === 0) return exact;
@@ -246,7 +284,8 @@ async function countMissingTokens(records: RequestRecord[], tokenizer: Tokenizer
       exact.add(r.index);
     });
   } else {
-    for (const r of missing) r.outputTokens = r.itlMs.length + 1;
+    // vLLM without a tokenizer (--skip-tokenizer-init) counts 1; isobench the content chunks (a lower bound).
+    for (const r of missing) r.outputTokens = vllmCount ? 1 : r.itlMs.length + 1;
   }
   return exact;
 }

@@ -1,6 +1,7 @@
 import { existsSync, readdirSync, readFileSync, statSync } from 'node:fs';
 import os from 'node:os';
 import path from 'node:path';
+import { Template } from '@huggingface/jinja';
 import * as hfTokenizers from '@huggingface/tokenizers';
 import { request } from 'undici';
 import { IsobenchError, errorMessage } from '../core/index.js';
@@ -130,9 +131,11 @@ export function loadTokenizerFile(file: string, origin: Pick<Tokenizer, 'id' | '
   const special = new Set<number>();
   for (const [id, added] of tok.get_added_tokens_decoder()) if (added.special) special.add(id);
   const numSpecialTokens = tok.encode('', { add_special_tokens: true }).ids.length;
+  const template = chatTemplateOf(config);
   return {
     ...origin,
     numSpecialTokens,
+    ...(template === null ? {} : { applyChatTemplate: template }),
     encode: (texts, o) => Promise.resolve(texts.map((t) => tok.encode(t, { add_special_tokens: o.addSpecialTokens }).ids)),
     // @huggingface/tokenizers throws on an empty id list; Hugging Face's tokenizers decode it to ''.
     decode: (ids) => Promise.resolve(ids.map((x) => (x.length === 0 ? '' : tok.decode([...x], { skip_special_tokens: false })))),
@@ -140,6 +143,27 @@ export function loadTokenizerFile(file: string, origin: Pick<Tokenizer, 'id' | '
       Promise.resolve(
         [...new Set(tok.get_vocab(true).values())].filter((id) => !special.has(id)).sort((a, b) => a - b),
       ),
+  };
+}
+
+/** The tokenizer's chat template (tokenizer_config.json `chat_template`, the `default` one of a list) as a function, or null. */
+function chatTemplateOf(config: Record<string, unknown>): ((prompt: string) => string) | null {
+  let source = config.chat_template;
+  if (Array.isArray(source)) source = (source as { name?: unknown; template?: unknown }[]).find((t) => t?.name === 'default')?.template;
+  if (typeof source !== 'string' || source === '') return null;
+  const tokenText = (v: unknown): string => (typeof v === 'string' ? v : typeof (v as { content?: unknown })?.content === 'string' ? (v as { content: string }).content : '');
+  const text = source;
+  let compiled: Template | null = null;
+  return (prompt) => {
+    compiled ??= new Template(text);
+    return compiled.render({
+      messages: [{ role: 'user', content: prompt }],
+      add_generation_prompt: true,
+      bos_token: tokenText(config.bos_token),
+      eos_token: tokenText(config.eos_token),
+      pad_token: tokenText(config.pad_token),
+      unk_token: tokenText(config.unk_token),
+    });
   };
 }
 

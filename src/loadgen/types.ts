@@ -1,5 +1,4 @@
-
-import type { Backend, DatasetName, PercentileMetric } from '../core/index.js';
+import type { Backend, DatasetName, PercentileMetric, VllmCompat } from '../core/index.js';
 
 export { BACKENDS, DATASET_NAMES, PERCENTILE_METRICS, type Backend, type DatasetName, type PercentileMetric } from '../core/index.js';
 
@@ -24,6 +23,23 @@ export interface WorkloadConfig {
   prefixRepetitionNumPrefixes: number;
   prefixRepetitionOutputLen: number;
   customOutputLen: number;
+  /** Keep the file's order (vLLM's --disable-shuffle): sharegpt, custom, spec_bench, prefix_repetition. */
+  disableShuffle: boolean;
+  /** Never repeat requests to reach --num-prompts (vLLM's --no-oversample): the run has fewer requests. */
+  noOversample: boolean;
+  /** custom / spec_bench prompts go through the tokenizer's chat template unless this is set (vLLM's default). */
+  skipChatTemplate: boolean;
+  /** sonnet prompts are sent through the chat template (vLLM: every backend but openai-chat). */
+  sonnetPromptFormatted: boolean;
+  specBenchOutputLen: number;
+  specBenchCategory: string | null;
+  txtSlicesInputLen: number;
+  txtSlicesOutputLen: number;
+  /** timed_trace: tokens per hash id block. */
+  timedTraceChunkHashSize: number;
+  /** timed_trace: a timestamp times this is seconds. */
+  timedTraceSecMultiplier: number;
+  timedTraceLabels: { timestamp: string; inputLength: string; outputLength: string; hashIds: string };
 }
 
 /** One request of a workload. */
@@ -38,6 +54,8 @@ export interface WorkloadRequest {
    * encoded with its special tokens (synthetic prompts count without them in `promptTokens`, as vLLM's do).
    */
   serverPromptTokens: number;
+  /** timed_trace: the request's own send time, ms after the first (used with --self-timed). */
+  arrivalMs?: number;
 }
 
 /** The deterministic list of requests every variant of a task receives. */
@@ -68,6 +86,11 @@ export interface Tokenizer {
   decode(ids: readonly (readonly number[])[], signal?: AbortSignal): Promise<string[]>;
   /** Non-special token ids to build synthetic prompts from, ascending. */
   samplingIds(signal?: AbortSignal): Promise<number[]>;
+  /**
+   * The prompt as one user message through the tokenizer's chat template with the generation prompt (what vLLM's
+   * `apply_chat_template(..., add_generation_prompt=True, tokenize=False)` gives); absent when the tokenizer has none.
+   */
+  applyChatTemplate?: (prompt: string) => string;
 }
 
 export type RampUpStrategy = 'linear' | 'exponential';
@@ -120,6 +143,14 @@ export interface ServeBenchConfig {
   maxEventBytes: number;
   /** Each request carries `x-request-id: <prefix><index>` (vLLM's --request-id-prefix). */
   requestIdPrefix: string;
+  /** Send each request at its own time (a timed_trace's timestamps) instead of the --request-rate plan. */
+  selfTimed: boolean;
+  /** LoRA adapter names (vLLM's --lora-modules): each request's model is one of them, drawn with the seed. */
+  loraModules: readonly string[] | null;
+  /** Accept any TLS certificate (vLLM's --insecure). */
+  insecure: boolean;
+  /** Where vLLM's client defines a metric otherwise than isobench, use vLLM's definition (see docs/loadgen.md). */
+  vllmCompat: ReadonlySet<VllmCompat>;
 }
 
 /** One request's measurement: what the store keeps per request (its SampleRecord adds the trial id). */

@@ -1,8 +1,9 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { IsobenchError, errorMessage, usageError } from '../core/index.js';
+import { burstgptDataset, specBenchDataset, timedTraceDataset, txtSlicesDataset, type DatasetKit, type Draft } from './datasets.js';
 import { Prng } from './prng.js';
-import type { Tokenizer, Workload, WorkloadConfig, WorkloadRequest } from './types.js';
+import type { Tokenizer, Workload, WorkloadConfig } from './types.js';
 
 /** vLLM's defaults for every dataset parameter. */
 export function defaultWorkloadConfig(overrides: Partial<WorkloadConfig> = {}): WorkloadConfig {
@@ -24,6 +25,17 @@ export function defaultWorkloadConfig(overrides: Partial<WorkloadConfig> = {}): 
     prefixRepetitionNumPrefixes: 10,
     prefixRepetitionOutputLen: 128,
     customOutputLen: 256,
+    disableShuffle: false,
+    noOversample: false,
+    skipChatTemplate: false,
+    sonnetPromptFormatted: true,
+    specBenchOutputLen: 256,
+    specBenchCategory: null,
+    txtSlicesInputLen: 1024,
+    txtSlicesOutputLen: 128,
+    timedTraceChunkHashSize: 16,
+    timedTraceSecMultiplier: 1,
+    timedTraceLabels: { timestamp: 'timestamp', inputLength: 'input_length', outputLength: 'output_length', hashIds: 'hash_ids' },
     ...overrides,
   };
 }
@@ -35,8 +47,6 @@ function opt(addSpecialTokens: boolean, signal: AbortSignal | undefined): { addS
 function turnText(v: unknown): string {
   return typeof v === 'string' ? v : '';
 }
-
-type Draft = Omit<WorkloadRequest, 'index'>;
 
 /** Builds the deterministic request list of a workload: the same config and tokenizer give the same prompts. */
 export async function buildWorkload(cfg: WorkloadConfig, tokenizer: Tokenizer, signal?: AbortSignal): Promise<Workload> {
@@ -57,6 +67,18 @@ export async function buildWorkload(cfg: WorkloadConfig, tokenizer: Tokenizer, s
     case 'custom':
       drafts = await customDataset(cfg, tokenizer, signal);
       break;
+    case 'burstgpt':
+      drafts = await burstgptDataset(cfg, tokenizer, KIT, signal);
+      break;
+    case 'spec_bench':
+      drafts = await specBenchDataset(cfg, tokenizer, KIT, signal);
+      break;
+    case 'txt-slices':
+      drafts = await txtSlicesDataset(cfg, tokenizer, KIT, signal);
+      break;
+    case 'timed_trace':
+      drafts = await timedTraceDataset(cfg, tokenizer, KIT, signal);
+      break;
   }
   return { config: cfg, tokenizerId: tokenizer.id, requests: drafts.map((d, index) => ({ index, ...d })) };
 }
@@ -69,7 +91,7 @@ export function workloadHash(w: Workload, request?: unknown): string {
   const h = createHash('sha256');
   h.update(`isobench-workload-v1\n${w.tokenizerId}\n`);
   if (request !== undefined) h.update(`request ${JSON.stringify(request)}\n`);
-  for (const r of w.requests) h.update(`${r.index}\t${r.promptTokens}\t${r.maxTokens}\t${JSON.stringify(r.prompt)}\n`);
+  for (const r of w.requests) h.update(`${r.index}\t${r.promptTokens}\t${r.maxTokens}\t${JSON.stringify(r.prompt)}${r.arrivalMs === undefined ? '' : `\t@${r.arrivalMs}`}\n`);
   return h.digest('hex');
 }
 
@@ -154,13 +176,38 @@ function readDatasetFile(cfg: WorkloadConfig): string {
   }
 }
 
-/** Pads a too-short request list by sampling it with replacement (vLLM's oversampling). */
-function oversample(drafts: Draft[], n: number, rng: Prng, what: string): Draft[] {
+/** Pads a too-short request list by sampling it with replacement (vLLM's oversampling), unless --no-oversample. */
+function oversample(drafts: Draft[], cfg: WorkloadConfig, rng: Prng, what: string): Draft[] {
   if (drafts.length === 0) throw new IsobenchError('E_INPUT', `${what} yields no usable request`);
+  const n = cfg.numPrompts;
   const out = drafts.slice(0, n);
+  if (cfg.noOversample) return out;
   while (out.length < n) out.push(drafts[rng.int(0, drafts.length - 1)]!);
   return out;
 }
+
+/** The prompt through the tokenizer's chat template, or as it is when the tokenizer has none (noted once). */
+function templated(tok: Tokenizer, prompt: string): string {
+  if (tok.applyChatTemplate === undefined) {
+    if (!untemplated.has(tok.id)) {
+      untemplated.add(tok.id);
+      process.stderr.write(`note: tokenizer ${tok.id} has no chat template; prompts are sent without one (vLLM would apply it)\n`);
+    }
+    return prompt;
+  }
+  return tok.applyChatTemplate(prompt);
+}
+const untemplated = new Set<string>();
+
+/** vLLM's CustomDataset.sample: each prompt through the chat template unless skipped, its length with special tokens. */
+async function customDrafts(prompts: string[], outputLen: number, cfg: WorkloadConfig, tok: Tokenizer, rng: Prng, what: string, signal?: AbortSignal): Promise<Draft[]> {
+  const sent = cfg.skipChatTemplate ? prompts : prompts.map((p) => templated(tok, p));
+  const ids = await tok.encode(sent, opt(true, signal));
+  const out = sent.map((prompt, k) => ({ prompt, promptTokens: ids[k]!.length, maxTokens: outputLen, serverPromptTokens: ids[k]!.length }));
+  return oversample(out, cfg, rng, what);
+}
+
+const KIT: DatasetKit = { readFile: readDatasetFile, oversample, samplingPool, customDrafts };
 
 /** ShareGPT's pruning: prompts and outputs of at least 4 tokens, prompt ≤ 1024, prompt + output ≤ 2048. */
 function validSequence(promptLen: number, outputLen: number, skipMinOutput: boolean): boolean {
@@ -180,7 +227,7 @@ async function sharegptDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: Abo
     .filter((e) => Array.isArray(e?.conversations) && e.conversations.length >= 2)
     .map((e) => [turnText(e.conversations![0]!.value), turnText(e.conversations![1]!.value)] as const);
   const rng = new Prng(cfg.seed);
-  rng.shuffle(convs);
+  if (!cfg.disableShuffle) rng.shuffle(convs);
   const out: Draft[] = [];
   const batch = 64;
   for (let start = 0; start < convs.length && out.length < cfg.numPrompts; start += batch) {
@@ -194,7 +241,7 @@ async function sharegptDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: Abo
       out.push({ prompt: slice[k]![0], promptTokens: promptLen, maxTokens: outputLen, serverPromptTokens: promptLen });
     }
   }
-  return oversample(out, cfg.numPrompts, rng, `ShareGPT file ${cfg.datasetPath}`);
+  return oversample(out, cfg, rng, `ShareGPT file ${cfg.datasetPath}`);
 }
 
 const SONNET_BASE_PROMPT = 'Pick as many lines as you can from these poem lines:\n';
@@ -202,7 +249,9 @@ const SONNET_BASE_PROMPT = 'Pick as many lines as you can from these poem lines:
 async function sonnetDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: AbortSignal): Promise<Draft[]> {
   const lines = readDatasetFile(cfg).split(/(?<=\n)/).filter((l) => l.length > 0);
   if (lines.length === 0) throw new IsobenchError('E_INPUT', `--dataset-path ${cfg.datasetPath}: no lines`);
-  const [baseIds] = await tok.encode([SONNET_BASE_PROMPT], opt(true, signal));
+  // As vLLM: lengths are those of the prompt through the chat template; it is sent formatted except to openai-chat.
+  const fmt = (p: string): string => templated(tok, p);
+  const [baseIds] = await tok.encode([fmt(SONNET_BASE_PROMPT)], opt(true, signal));
   const baseOffset = baseIds!.length;
   if (cfg.sonnetInputLen <= baseOffset) {
     throw usageError('--sonnet-input-len', `must be greater than the base prompt's ${baseOffset} tokens`);
@@ -222,10 +271,13 @@ async function sonnetDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: Abort
       for (let k = 0; k < numInputLines - numPrefixLines; k++) extra += lines[rng.int(0, lines.length - 1)]!;
       return `${SONNET_BASE_PROMPT}${prefix}${extra}`;
     });
-    const ids = await tok.encode(candidates, opt(true, signal));
+    const formatted = candidates.map(fmt);
+    const ids = await tok.encode(formatted, opt(true, signal));
     candidates.forEach((prompt, k) => {
       const len = ids[k]!.length;
-      if (len <= cfg.sonnetInputLen) out.push({ prompt, promptTokens: len, maxTokens: cfg.sonnetOutputLen, serverPromptTokens: len });
+      if (len > cfg.sonnetInputLen) return;
+      const sent = cfg.sonnetPromptFormatted ? formatted[k]! : prompt;
+      out.push({ prompt: sent, promptTokens: len, maxTokens: cfg.sonnetOutputLen, serverPromptTokens: len });
     });
   }
   return out;
@@ -253,8 +305,8 @@ async function prefixRepetitionDataset(cfg: WorkloadConfig, tok: Tokenizer, sign
     maxTokens: cfg.prefixRepetitionOutputLen,
     serverPromptTokens: combined[k]!.length + tok.numSpecialTokens,
   }));
-  rng.shuffle(out);
-  return oversample(out, cfg.numPrompts, rng, 'prefix_repetition');
+  if (!cfg.disableShuffle) rng.shuffle(out);
+  return oversample(out, cfg, rng, 'prefix_repetition');
 }
 
 async function customDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: AbortSignal): Promise<Draft[]> {
@@ -272,9 +324,6 @@ async function customDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: Abort
     prompts.push(row.prompt);
   });
   const rng = new Prng(cfg.seed);
-  rng.shuffle(prompts);
-  const chosen = prompts.slice(0, cfg.numPrompts);
-  const ids = await tok.encode(chosen, opt(true, signal));
-  const out = chosen.map((prompt, k) => ({ prompt, promptTokens: ids[k]!.length, maxTokens: cfg.customOutputLen, serverPromptTokens: ids[k]!.length }));
-  return oversample(out, cfg.numPrompts, rng, `custom file ${cfg.datasetPath}`);
+  if (!cfg.disableShuffle) rng.shuffle(prompts);
+  return customDrafts(prompts.slice(0, cfg.numPrompts), cfg.customOutputLen, cfg, tok, rng, `custom file ${cfg.datasetPath}`, signal);
 }

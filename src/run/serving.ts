@@ -143,6 +143,9 @@ export function workloadPlanOf(perf: PerfInfo, opts: DatasetOptions): WorkloadPl
     }),
   });
   const chat = c.backend === 'openai-chat' || c.endpointType === 'openai-chat';
+  // vLLM sends sonnet prompts through the chat template except to the chat endpoint, which applies its own.
+  config.sonnetPromptFormatted = !chat;
+  if (c.skipChatTemplate === true) config.skipChatTemplate = true;
   const extra: Record<string, unknown> = {};
   if (num(c.logprobs) !== undefined) extra.logprobs = num(c.logprobs);
   if (num(c.bestOf) !== undefined) extra.best_of = num(c.bestOf);
@@ -232,6 +235,13 @@ function lengthsOf(cfg: WorkloadConfig): string {
       return `${basename(cfg.datasetPath ?? '')}/${cfg.customOutputLen}`;
     case 'sharegpt':
       return `${basename(cfg.datasetPath ?? '')}/${cfg.sharegptOutputLen ?? 'dataset'}`;
+    case 'spec_bench':
+      return `${basename(cfg.datasetPath ?? '')}/${cfg.specBenchOutputLen}`;
+    case 'txt-slices':
+      return `${basename(cfg.datasetPath ?? '')} ${cfg.txtSlicesInputLen}/${cfg.txtSlicesOutputLen}`;
+    case 'burstgpt':
+    case 'timed_trace':
+      return `${basename(cfg.datasetPath ?? '')}/dataset`;
   }
 }
 

@@ -3,9 +3,8 @@ import { readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { runCli } from '../../src/cli/index.js';
 import { parseSimProfile, startSimServer } from '../../src/sim/index.js';
-import { readBody, startServer, tempDir, textChunk, usageChunk } from './helpers.js';
+import { readBody, runInProcess, startServer, tempDir, textChunk, usageChunk } from './helpers.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const bin = path.join(repoRoot, 'bin/isobench.js');
@@ -119,26 +118,3 @@ describe('isobench bench serve against isobench sim serve', () => {
     expect(h.stderr).toContain('--header: invalid value for header x-a: it contains a line break or NUL');
   });
 });
-
-/** Runs the real CLI program in this process, capturing what it prints. */
-async function runInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
-  let stdout = '';
-  let stderr = '';
-  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stdout += String(chunk);
-    return true;
-  });
-  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    stderr += String(chunk);
-    return true;
-  });
-  const before = process.exitCode;
-  try {
-    const code = await runCli(['node', 'isobench', ...args]);
-    return { code, stdout, stderr };
-  } finally {
-    out.mockRestore();
-    err.mockRestore();
-    process.exitCode = before;
-  }
-}

@@ -3,7 +3,8 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo } from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
-import { onTestFinished } from 'vitest';
+import { onTestFinished, vi } from 'vitest';
+import { runCli } from '../../src/cli/index.js';
 
 /** A tiny WordLevel tokenizer.json (BOS added, 200 words `w0`..`w5k`) in a fresh temp dir; returns its path. */
 export function writeTinyTokenizer(): string {
@@ -88,4 +89,27 @@ export async function startFastServer(opts: { tokens?: number; delayMs?: number 
     })();
   });
   return { url, stats };
+}
+
+/** Runs the real CLI program in this process, capturing what it prints. */
+export async function runInProcess(args: string[]): Promise<{ code: number; stdout: string; stderr: string }> {
+  let stdout = '';
+  let stderr = '';
+  const out = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stdout += String(chunk);
+    return true;
+  });
+  const err = vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    stderr += String(chunk);
+    return true;
+  });
+  const before = process.exitCode;
+  try {
+    const code = await runCli(['node', 'isobench', ...args]);
+    return { code, stdout, stderr };
+  } finally {
+    out.mockRestore();
+    err.mockRestore();
+    process.exitCode = before;
+  }
 }
