@@ -474,6 +474,7 @@ async function benchServe(o: Options): Promise<number> {
     }
     const tokenizer = await resolveTokenizer({ baseUrl, model, ...(o.tokenizer ? { tokenizer: o.tokenizer } : {}) }, controller.signal);
     const workload = await buildWorkload(wcfg, tokenizer, controller.signal);
+    for (const note of workload.notes ?? []) process.stdout.write(`note: ${note}\n`);
     const backend = o.backend as ServeBenchConfig['backend'];
     const cfg = defaultServeBenchConfig({
       backend,

@@ -64,6 +64,8 @@ export interface Workload {
   /** Which tokenizer counted the prompt tokens (part of the hash: another tokenizer gives other prompts). */
   tokenizerId: string;
   requests: WorkloadRequest[];
+  /** What the caller should say about how the prompts were built (e.g. no chat template where vLLM applies one). */
+  notes?: string[];
 }
 
 /** Counts and converts tokens for one model. Batched and async because the server's /tokenize may be the source. */

@@ -80,7 +80,8 @@ export async function buildWorkload(cfg: WorkloadConfig, tokenizer: Tokenizer, s
       drafts = await timedTraceDataset(cfg, tokenizer, KIT, signal);
       break;
   }
-  return { config: cfg, tokenizerId: tokenizer.id, requests: drafts.map((d, index) => ({ index, ...d })) };
+  const notes = templateNote(cfg, tokenizer);
+  return { config: cfg, tokenizerId: tokenizer.id, requests: drafts.map((d, index) => ({ index, ...d })), ...(notes.length > 0 ? { notes } : {}) };
 }
 
 /**
@@ -186,18 +187,17 @@ function oversample(drafts: Draft[], cfg: WorkloadConfig, rng: Prng, what: strin
   return out;
 }
 
-/** The prompt through the tokenizer's chat template, or as it is when the tokenizer has none (noted once). */
+/** The prompt through the tokenizer's chat template, or as it is when the tokenizer has none (see templateNote). */
 function templated(tok: Tokenizer, prompt: string): string {
-  if (tok.applyChatTemplate === undefined) {
-    if (!untemplated.has(tok.id)) {
-      untemplated.add(tok.id);
-      process.stderr.write(`note: tokenizer ${tok.id} has no chat template; prompts are sent without one (vLLM would apply it)\n`);
-    }
-    return prompt;
-  }
-  return tok.applyChatTemplate(prompt);
+  return tok.applyChatTemplate === undefined ? prompt : tok.applyChatTemplate(prompt);
 }
-const untemplated = new Set<string>();
+
+/** Says when vLLM would put this workload's prompts through a chat template and the tokenizer has none. */
+function templateNote(cfg: WorkloadConfig, tok: Tokenizer): string[] {
+  const wants = cfg.datasetName === 'sonnet' || ((cfg.datasetName === 'custom' || cfg.datasetName === 'spec_bench') && !cfg.skipChatTemplate);
+  if (!wants || tok.applyChatTemplate !== undefined) return [];
+  return [`tokenizer ${tok.id} has no chat template: ${cfg.datasetName} prompts are sent without one (vLLM would apply it)`];
+}
 
 /** vLLM's CustomDataset.sample: each prompt through the chat template unless skipped, its length with special tokens. */
 async function customDrafts(prompts: string[], outputLen: number, cfg: WorkloadConfig, tok: Tokenizer, rng: Prng, what: string, signal?: AbortSignal): Promise<Draft[]> {
