@@ -1,6 +1,19 @@
-import type { Failure, MetricSet } from '../core/index.js';
+import { IsobenchError, errorMessage, type Failure, type MetricSet } from '../core/index.js';
 import type { BenchmarkMode } from '../task/index.js';
 import { classifyFailure, parseBenchmarkOutput } from '../vllm/index.js';
+
+/**
+ * The failure of an exception an engine threw: an engine fault (`E_ENGINE`: Docker unreachable, a registry, the
+ * disk) is named from its message, `docker_error` or `infra_error` when no signature knows it; anything else thrown
+ * is a defect of isobench itself (`internal_error`).
+ */
+export function thrownFailure(err: unknown, source: string): Failure {
+  const evidence = errorMessage(err);
+  if (!(err instanceof IsobenchError) || err.code !== 'E_ENGINE') return { code: 'internal_error', evidence, source };
+  const classified = classifyFailure({ error: evidence });
+  if (classified.code !== 'internal_error') return { ...classified, source };
+  return { code: /docker/i.test(evidence) ? 'docker_error' : 'infra_error', evidence: classified.evidence, source };
+}
 
 /** The failure a server or benchmark log shows (src/vllm's classifier); null for an empty log. */
 export function classifyLog(text: string, source: 'server' | 'bench'): Failure | null {

@@ -4,6 +4,7 @@ import { errorMessage, IsobenchError, type Failure } from '../core/index.js';
 import { PRESETS, type Engine, type PreparedVariant } from '../engine/index.js';
 import { LEASE_RENEW_MS, LEASE_TTL_MS, type RunRecord, type Store } from '../store/index.js';
 import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
+import { thrownFailure } from './classify.js';
 import { buildTaskWorkload, usableReference, type TaskWorkload } from './serving.js';
 import { tokenizerOf } from './plan.js';
 import { failedTrial, runTrial, startupCheck, type TaskState, type TrialContext, type TrialResult } from './trial.js';
@@ -192,7 +193,7 @@ class Runner {
     } catch (err) {
       // A misconfigured engine is the user's to fix, not a property of the variant: stop the run with the message.
       if (err instanceof IsobenchError && err.code === 'E_USAGE') throw err;
-      result = { status: 'failed', failure: { code: 'internal_error', evidence: errorMessage(err), source: 'engine' }, log: errorMessage(err) };
+      result = { status: 'failed', failure: thrownFailure(err, 'engine'), log: errorMessage(err) };
     }
     this.emit(
       result.status === 'ready'
@@ -242,7 +243,7 @@ class Runner {
       try {
         failure = await startupCheck(this.ctx, p.variant, plan.perf, state.serverArgs);
       } catch (err) {
-        failure = { code: 'internal_error', evidence: errorMessage(err) };
+        failure = thrownFailure(err, 'engine');
       }
       const oom = failure?.code === 'server_oom';
       this.emit({ type: 'oom_precheck', taskCommit: plan.task.commit, variantId: v.record.id, result: failure === null ? 'ok' : oom ? 'oom' : 'other', fallbackMaxModelLen: oom ? fallback : null });

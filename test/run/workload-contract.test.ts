@@ -201,3 +201,22 @@ describe('the catalog says where its dataset files are', () => {
     expect(mine.map((p) => p.workload?.config.datasetPath)).toEqual([path.join(dir, 'data', 'ShareGPT_V3_unfiltered_cleaned_split.json'), path.join(dir, 'data', 'ShareGPT_V3_unfiltered_cleaned_split.json')]);
   });
 });
+
+describe('engine faults are named, not internal_error', () => {
+  it('a docker engine whose daemon is not there fails the variant with docker_error and the message', async () => {
+    const dir = tempDir();
+    const store = await openStore(path.join(dir, 'run.sqlite'));
+    const engine = createEngine({ kind: 'docker', runId: 'test-docker-gone', dockerHost: `unix://${path.join(dir, 'no-docker.sock')}`, workDir: path.join(dir, 'work') });
+    try {
+      const s = settings({ trials: 1, variants: ['baseline'], oomFallbackMaxModelLen: 0 });
+      const plans = planRun([task('e', { perf_command: BASE })], [], s);
+      await runBenchmarks({ plans, engine, store, settings: s, config: {} });
+      const [trial] = await store.listTrials({});
+      expect(trial?.failure?.code).toBe('docker_error');
+      expect(trial?.failure?.evidence).toMatch(/cannot talk to Docker \(unix:\/\/.*no-docker\.sock\)/);
+    } finally {
+      await engine.cleanup().catch(() => undefined);
+      await store.close();
+    }
+  }, 60_000);
+});
