@@ -1,8 +1,8 @@
 import type { Command } from '@commander-js/extra-typings';
 import { z } from 'zod';
-import { redactSecrets } from '../core/index.js';
+import { errorMessage, redactSecrets } from '../core/index.js';
 import type { FleetStatus } from '../queue/index.js';
-import type { StoreStatus } from '../store/index.js';
+import type { IntegrityReport, StoreStatus } from '../store/index.js';
 import { opt, parseOptions } from './options.js';
 import { failureText, seconds, short } from './reporters/format.js';
 import { writeResult } from './output.js';
@@ -11,6 +11,7 @@ const StatusOptionsSchema = z.object({
   store: z.string().min(1, '--store must not be empty').optional(),
   json: z.boolean().default(false),
   failures: opt.nonNegInt('--failures').default(10),
+  check: z.boolean().default(false),
 });
 
 /** `isobench status`: what a store holds: runs, trials per task and variant, the latest failures. */
@@ -21,17 +22,27 @@ export function register(program: Command): void {
     .option('--store <location>', 'SQLite file or postgres:// URL (default isobench.sqlite in the working directory)')
     .option('--json', 'print the status as JSON')
     .option('--failures <n>', 'how many recent failures to show', '10')
+    .option('--check', 'also read and decode the whole store (SQLite integrity_check, every record, samples blob and log) and say what is damaged; exit 1 if anything is')
     .action(async (raw) => {
       const opts = parseOptions(StatusOptionsSchema, raw);
       const { openStore, readStoreStatus } = await import('../store/index.js');
       // create: false — looking at a store must never leave an empty one behind.
       const store = await openStore(opts.store, { create: false });
       try {
-        const status = await readStoreStatus(store, opts.failures);
-        // The fleet of `run --queue` lives beside a PostgreSQL store; the queue code loads only then.
-        const fleet = store.kind === 'postgres' && opts.store !== undefined ? await (await import('../queue/index.js')).readFleet(opts.store, store) : null;
-        const shown = fleet === null ? status : { ...status, fleet };
-        writeResult(opts.json, shown, () => formatStatus(status) + (fleet === null ? '' : formatFleet(fleet)));
+        // The check first: a store too damaged for the summary still gets its damage listed.
+        const check = opts.check ? await store.checkIntegrity() : undefined;
+        const reading = readStoreStatus(store, opts.failures);
+        const status = check === undefined ? await reading : await reading.catch((err: unknown) => ({ error: errorMessage(err) }));
+        if ('error' in status) {
+          const head = `store   ${store.location} (${store.kind})\nstatus  cannot be read: ${status.error}\n`;
+          writeResult(opts.json, { store: { kind: store.kind, location: store.location }, statusError: status.error, check }, () => head + (check === undefined ? '' : formatCheck(check)));
+        } else {
+          // The fleet of `run --queue` lives beside a PostgreSQL store; the queue code loads only then.
+          const fleet = store.kind === 'postgres' && opts.store !== undefined ? await (await import('../queue/index.js')).readFleet(opts.store, store) : null;
+          const shown = { ...status, ...(fleet === null ? {} : { fleet }), ...(check === undefined ? {} : { check }) };
+          writeResult(opts.json, shown, () => formatStatus(status) + (fleet === null ? '' : formatFleet(fleet)) + (check === undefined ? '' : formatCheck(check)));
+        }
+        if (check !== undefined && !check.ok) process.exitCode = 1;
       } finally {
         await store.close();
       }
@@ -119,6 +130,17 @@ function variantLabel(v: { variantId: string; taskCommit: string; kind: string |
 function evidence(f: StoreStatus['recentFailures'][number]['failure']): string {
   const where = f.source === undefined ? '' : ` (${f.source}${f.line === undefined ? '' : ` line ${f.line}`})`;
   return `${failureText(f, 100)}${where}`;
+}
+
+/** The integrity check as text: `check ok: ...`, or `check DAMAGED: N problems` and one line per problem. */
+export function formatCheck(c: IntegrityReport): string {
+  const read = `${c.read.trials} trials, ${c.read.samples} samples, ${c.read.logs} logs read`;
+  if (c.ok) return `\ncheck   ok: ${c.engine}; ${read}\n`;
+  const n = c.problems.length + c.more;
+  const out = [`\ncheck   DAMAGED: ${n} problem${n === 1 ? '' : 's'} (${c.engine}; ${read})`];
+  for (const p of c.problems) out.push(`  ${p.part}: ${p.problem}`);
+  if (c.more > 0) out.push(`  ... and ${c.more} more`);
+  return `${out.join('\n')}\n`;
 }
 
 /** Rows of cells as lines with every column padded to its widest cell. */

@@ -1,6 +1,7 @@
 import type { CompiledQuery, Kysely } from 'kysely';
 import { IsobenchError, errorMessage } from '../core/index.js';
 import type { Dialect } from './migrations.js';
+import type { IntegrityProblem } from './integrity.js';
 import type { Database } from './schema.js';
 
 /** What a database gives the store: a kysely instance for reads and single statements, and atomic write batches. */
@@ -18,6 +19,11 @@ export interface Backend {
   withMigrationLock<T>(fn: () => Promise<T>): Promise<T>;
   /** Names of the tables in the store's schema. */
   tableNames(): Promise<string[]>;
+  /**
+   * What the database engine can check of the whole store by itself (SQLite: `integrity_check` and
+   * `foreign_key_check`, damage named by table), with a line that says what was checked.
+   */
+  engineCheck(): Promise<{ engine: string; problems: IntegrityProblem[] }>;
   close(): Promise<void>;
 }
 

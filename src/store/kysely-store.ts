@@ -2,9 +2,11 @@ import type { CompiledQuery, Selectable, SelectQueryBuilder } from 'kysely';
 import type { Task } from '../task/index.js';
 import { storeError, type Backend } from './backend.js';
 import { decodeSamples, encodeSamples, SAMPLES_ENCODING } from './samples-codec.js';
+import { errorMessage } from '../core/index.js';
+import { MAX_LISTED, type IntegrityProblem, type IntegrityReport } from './integrity.js';
 import { leaseDead, type HeldLease, type LeaseHolder, type LeaseResult } from './lease.js';
 import type { Database, RunLeasesTable } from './schema.js';
-import { logToRow, rowToLog, rowToRun, rowToTrial, rowToVariant, runToRow, taskToJson, trialToRow, variantToRow } from './rows.js';
+import { logToRow, rowToLog, rowToLogBytes, rowToRun, rowToTrial, rowToVariant, runToRow, taskToJson, trialToRow, variantToRow } from './rows.js';
 import type {
   LogRecord,
   RunRecord,
@@ -20,6 +22,18 @@ import type {
 /** Keys per `IN (...)` list: far below SQLite's and PostgreSQL's bound-parameter limits. */
 const KEY_CHUNK = 500;
 const DEFAULT_PAGE = 5000;
+/** Rows per page of the integrity check: trial records, and blobs (samples, logs: up to megabytes each). */
+const CHECK_PAGE = 2000;
+const CHECK_BLOBS = 100;
+
+function parses(json: string): boolean {
+  try {
+    JSON.parse(json);
+    return true;
+  } catch {
+    return false;
+  }
+}
 
 /** The Store over any backend: every query is built with kysely, so SQLite and PostgreSQL share this code. */
 export class KyselyStore implements Store {
@@ -234,6 +248,90 @@ export class KyselyStore implements Store {
       const rows = await this.#b.db.selectFrom('logs').selectAll().where('trial_id', '=', trialId).orderBy('seq').execute();
       return rows.map(rowToLog);
     });
+  }
+
+  /**
+   * Reads and decodes the whole store: the database engine's own check (engineCheck), then every task, run and trial
+   * record, every samples blob and every log, with what each damaged one is. Keyset paging keeps memory bounded.
+   */
+  async checkIntegrity(): Promise<IntegrityReport> {
+    const db = this.#b.db;
+    const problems: IntegrityProblem[] = [];
+    const add = (part: string, key: string | null, problem: string) => problems.push({ part, key, problem });
+    const { engine, problems: found } = await this.#b.engineCheck();
+    problems.push(...found);
+    const read = { trials: 0, samples: 0, logs: 0 };
+    const scan = async (part: string, fn: () => Promise<void>) => {
+      try {
+        await fn();
+      } catch (err) {
+        add(part, null, `cannot be read: ${errorMessage(err)}`);
+      }
+    };
+    await scan('tasks', async () => {
+      for (const r of await db.selectFrom('tasks').select(['commit', 'json']).execute()) {
+        if (!parses(r.json)) add('tasks', r.commit, `task ${r.commit}: its record is not valid JSON`);
+      }
+    });
+    await scan('runs', async () => {
+      for (const r of await db.selectFrom('runs').select(['id', 'config_json']).execute()) {
+        if (!parses(r.config_json)) add('runs', r.id, `run ${r.id}: its config is not valid JSON`);
+      }
+    });
+    await scan('trials', async () => {
+      for (let after = -1; ; ) {
+        const rows = await db.selectFrom('trials').selectAll().where('seq', '>', after).orderBy('seq').limit(CHECK_PAGE).execute();
+        for (const r of rows) {
+          read.trials++;
+          const bad = (['metrics_json', 'deviations_json', 'failure_json', 'correctness_json'] as const).filter((c) => r[c] !== null && !parses(r[c]));
+          if (bad.length > 0) add('trials', r.id, `trial ${r.id}: ${bad.join(', ')} not valid JSON`);
+        }
+        if (rows.length < CHECK_PAGE) break;
+        after = Number(rows[rows.length - 1]!.seq);
+      }
+    });
+    await scan('samples', async () => {
+      for (let after = ''; ; ) {
+        const rows = await db.selectFrom('samples').selectAll().where('trial_id', '>', after).orderBy('trial_id').limit(CHECK_BLOBS).execute();
+        for (const r of rows) {
+          read.samples++;
+          try {
+            const n = decodeSamples(r.trial_id, r.encoding, r.data).length;
+            if (n !== Number(r.count)) add('samples', r.trial_id, `samples of trial ${r.trial_id}: ${n} decoded, ${r.count} recorded`);
+          } catch (err) {
+            add('samples', r.trial_id, `samples of trial ${r.trial_id}: unreadable (${errorMessage(err)})`);
+          }
+        }
+        if (rows.length < CHECK_BLOBS) break;
+        after = rows[rows.length - 1]!.trial_id;
+      }
+    });
+    await scan('logs', async () => {
+      for (let after = { trial: '', seq: -1 }; ; ) {
+        const rows = await db
+          .selectFrom('logs')
+          .selectAll()
+          .where((eb) => eb.or([eb('trial_id', '>', after.trial), eb.and([eb('trial_id', '=', after.trial), eb('seq', '>', after.seq)])]))
+          .orderBy('trial_id')
+          .orderBy('seq')
+          .limit(CHECK_BLOBS)
+          .execute();
+        for (const r of rows) {
+          read.logs++;
+          const what = `log ${r.seq} (${r.kind}) of trial ${r.trial_id}`;
+          try {
+            const size = rowToLogBytes(r).length;
+            if (size !== Number(r.size)) add('logs', `${r.trial_id}#${r.seq}`, `${what}: ${size} bytes decoded, ${r.size} recorded`);
+          } catch (err) {
+            add('logs', `${r.trial_id}#${r.seq}`, `${what}: unreadable (${errorMessage(err)})`);
+          }
+        }
+        if (rows.length < CHECK_BLOBS) break;
+        const last = rows[rows.length - 1]!;
+        after = { trial: last.trial_id, seq: Number(last.seq) };
+      }
+    });
+    return { ok: problems.length === 0, engine, read, problems: problems.slice(0, MAX_LISTED), more: Math.max(0, problems.length - MAX_LISTED) };
   }
 
   acquireRunLease(keys: readonly string[], holder: LeaseHolder, opts: { now?: Date } = {}): Promise<LeaseResult> {

@@ -133,5 +133,11 @@ export function logToRow(trialId: string, seq: number, log: LogRecord): Selectab
 }
 
 export function rowToLog(r: Selectable<LogsTable>): LogRecord {
-  return { trialId: r.trial_id, kind: r.kind as LogKind, text: gunzipSync(r.data).toString('utf8') };
+  return { trialId: r.trial_id, kind: r.kind as LogKind, text: rowToLogBytes(r).toString('utf8') };
+}
+
+/** A stored log's bytes, uncompressed (gzip checks its CRC: damaged data throws). */
+export function rowToLogBytes(r: Pick<Selectable<LogsTable>, 'encoding' | 'data'>): Buffer {
+  if (r.encoding !== LOG_ENCODING) throw new Error(`unknown log encoding ${r.encoding}`);
+  return gunzipSync(r.data);
 }

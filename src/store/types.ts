@@ -1,6 +1,7 @@
 import type { Failure, MetricSet } from '../core/index.js';
 import type { RequestSample } from '../loadgen/index.js';
 import type { BenchmarkMode, Task, VariantKind } from '../task/index.js';
+import type { IntegrityReport } from './integrity.js';
 import type { LeaseHolder, LeaseResult } from './lease.js';
 
 /** One engine variant of one task. `id` is stable across runs so trials of re-runs land on the same variant. */
@@ -158,4 +159,7 @@ export interface Store {
   renewRunLease(runId: string): Promise<void>;
   /** Gives back every lease of `runId`. */
   releaseRunLease(runId: string): Promise<void>;
+
+  /** Reads and decodes the whole store and says what is damaged (`isobench status --check`). */
+  checkIntegrity(): Promise<IntegrityReport>;
 }
