@@ -1,12 +1,12 @@
-import { metricInfo, usageError } from '../core/index.js';
+import { BENCHMARK_MODES, metricInfo, usageError, type BenchmarkMode } from '../core/index.js';
 
 /**
  * The mode a row or task is analysed under: the four modes of a perf command, v5's folded `standalone`,
  * and `unknown` for rows whose mode was never classified (v5 `benchmark_mode = null`).
  */
-export type AnalysisMode = 'serving' | 'latency' | 'throughput' | 'prefix_caching' | 'standalone' | 'unknown';
+export type AnalysisMode = BenchmarkMode | 'standalone' | 'unknown';
 
-export const ANALYSIS_MODES: readonly AnalysisMode[] = ['serving', 'latency', 'throughput', 'prefix_caching', 'standalone', 'unknown'];
+export const ANALYSIS_MODES: readonly AnalysisMode[] = [...BENCHMARK_MODES, 'standalone', 'unknown'];
 
 /**
  * Primary metric candidates per mode, in order of preference. The first is the issue's default (TTFT mean for

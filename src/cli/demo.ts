@@ -2,7 +2,7 @@ import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { z } from 'zod';
-import { WORKLOAD_DEFAULTS } from '../core/index.js';
+import { VARIANT_KINDS, WORKLOAD_DEFAULTS } from '../core/index.js';
 import type { AgentSource, RunSettings } from '../run/index.js';
 import { parseOptions } from './options.js';
 import { executeRun, exitCodeOf, newRunId, printResults, resolveEngineConfig } from './run.js';
@@ -19,7 +19,7 @@ function demoSettings(engineSettingsKey: string): RunSettings {
   return {
     trials: 3,
     warmups: 2,
-    variants: ['baseline', 'human', 'agent'],
+    variants: VARIANT_KINDS,
     only: [],
     timeoutStartupS: 30,
     timeoutTrialS: 120,

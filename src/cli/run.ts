@@ -4,7 +4,7 @@ import path from 'node:path';
 import { execFileSync } from 'node:child_process';
 import { Command, Option } from '@commander-js/extra-typings';
 import { z } from 'zod';
-import { IsobenchError, PRESET_NAMES, WORKLOAD_DEFAULTS, errorMessage, redactDeep, redactSecrets, usageError } from '../core/index.js';
+import { IsobenchError, PRESET_NAMES, VARIANT_KINDS, WORKLOAD_DEFAULTS, errorMessage, redactDeep, redactSecrets, usageError } from '../core/index.js';
 import type { Engine, parseEngineConfig as parseEngineConfigFn } from '../engine/index.js';
 import type { AgentSource, ResultRow, RunSettings, RunSummary, TaskPlan } from '../run/index.js';
 import type { Task, VariantKind } from '../task/index.js';
@@ -14,7 +14,6 @@ import { opt, parseOptions } from './options.js';
 import { createReporter, formatResults } from './reporters/index.js';
 
 const ENGINES = ['sim', 'process', 'docker'] as const;
-const VARIANT_KINDS = ['baseline', 'human', 'agent'] as const;
 
 const list = (name: string) =>
   z
@@ -38,7 +37,7 @@ export const RunOptionsSchema = z.object({
     .optional(),
   variants: list('--variants')
     .refine((xs) => xs.every((x) => (VARIANT_KINDS as readonly string[]).includes(x)), `give a comma-separated subset of ${VARIANT_KINDS.join(',')}`)
-    .default(['baseline', 'human', 'agent']),
+    .default([...VARIANT_KINDS]),
   timeoutStartup: opt.posInt('--timeout-startup').default(WORKLOAD_DEFAULTS.timeoutStartupS),
   timeoutTrial: opt.posInt('--timeout-trial').default(WORKLOAD_DEFAULTS.timeoutTrialS),
   gpus: opt.nonNegInt('--gpus').optional(),

@@ -1,9 +1,9 @@
 import type { Command } from '@commander-js/extra-typings';
 import pc from 'picocolors';
 import { z } from 'zod';
-import { IsobenchError, redactEnv, redactSecrets } from '../core/index.js';
+import { IsobenchError, redactEnv, redactSecrets, v5BenchmarkMode } from '../core/index.js';
 import type { CatalogRead, checkTask as checkTaskFn, TaskCheck, TaskEntry } from '../task/index.js';
-import { parsePerfCommand, v5BenchmarkMode } from '../vllm/index.js';
+import { parsePerfCommand } from '../vllm/index.js';
 import { parseOptions } from './options.js';
 import { formatPerfCommand } from './perf-command.js';
 import { writeResult } from './output.js';

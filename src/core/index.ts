@@ -3,4 +3,7 @@ export * from './failures.js';
 export * from './metrics.js';
 export * from './secrets.js';
 export * from './workload.js';
+export * from './gpu.js';
+export * from './modes.js';
 export * from './presets.js';
+export * from './variants.js';

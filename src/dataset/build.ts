@@ -1,10 +1,10 @@
 import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometricMean, geometricMeanCi, type CompareOptions } from '../analysis/index.js';
-import { DEFAULT_SOURCE_PRIORITY, redactDeep, workloadMismatch, type MetricSet } from '../core/index.js';
+import { DEFAULT_SOURCE_PRIORITY, redactDeep, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
 import type { Store, TrialRecord, VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
 import type { Measurement } from './compare.js';
 import { fillImprovements } from './formula.js';
-import { V5_COMPARISONS, V5_IMPROVEMENT_METRICS, V5_METRICS, emptyRow, type DatasetRow, type V5Metric, type V5Variant } from './schema.js';
+import { V5_COMPARISONS, V5_IMPROVEMENT_METRICS, V5_METRICS, V5_VARIANTS, emptyRow, type DatasetRow, type V5Metric, type V5Variant } from './schema.js';
 
 export { DEFAULT_SOURCE_PRIORITY };
 
@@ -26,7 +26,6 @@ interface Chosen {
   ok: TrialRecord[];
 }
 
-type V5Mode = 'serving' | 'standalone' | 'prefix_caching';
 
 /** The configuration of every imported record: the legacy pipelines, merged by source priority as the original did. */
 export const IMPORTED_CONFIG = 'import';
@@ -134,7 +133,7 @@ function fillTrialOutcomes(row: DatasetRow, chosen: Record<V5Variant, Chosen>): 
  */
 function failMismatchedComparisons(row: DatasetRow, chosen: Record<V5Variant, Chosen>): void {
   const hashes = (v: V5Variant): (string | null)[] => chosen[v].trials.map((t) => t.workloadHash);
-  const all = new Set((['baseline', 'human', 'agent'] as const).flatMap(hashes).filter((h): h is string => h !== null));
+  const all = new Set(V5_VARIANTS.flatMap(hashes).filter((h): h is string => h !== null));
   row.workload_hash = all.size === 1 ? [...all][0]! : null;
   for (const cmp of V5_COMPARISONS) {
     const failure = workloadMismatch([
@@ -182,18 +181,13 @@ export function v5Value(metrics: MetricSet, metric: V5Metric, mode: V5Mode | nul
   return metrics[metric];
 }
 
-function foldMode(label: string | null | undefined): V5Mode | null {
-  if (label === 'serving' || label === 'prefix_caching' || label === 'standalone') return label;
-  if (label === 'latency' || label === 'throughput') return 'standalone';
-  return null;
-}
 
 function rowMode(task: Task, chosen: Record<V5Variant, Chosen>): V5Mode | null {
-  for (const v of ['baseline', 'human', 'agent'] as const) {
+  for (const v of V5_VARIANTS) {
     const mode = chosen[v].trials.find((t) => t.mode !== null)?.mode;
-    if (mode) return foldMode(mode);
+    if (mode) return v5BenchmarkMode(mode);
   }
-  return foldMode(task.benchmark_mode);
+  return v5BenchmarkMode(task.benchmark_mode);
 }
 
 const dateOf = (iso: string): string | null => (iso.startsWith('1970-01-01') || iso === '' ? null : iso.slice(0, 10));
@@ -224,7 +218,7 @@ function buildRow(task: Task, agentVariants: readonly VariantRecord[], chosen: R
     has_agent_patch: agentVariants.length > 0,
     data_source: rowSource(chosen),
   });
-  for (const v of ['baseline', 'human', 'agent'] as const) {
+  for (const v of V5_VARIANTS) {
     for (const m of V5_METRICS) {
       const values = chosen[v].ok.map((t) => v5Value(t.metrics, m, mode)).filter((x): x is number => x !== undefined && Number.isFinite(x));
       // One convention per row: the geometric mean over the ok trials, as the paired estimate in the extensions.
@@ -241,8 +235,8 @@ function buildRow(task: Task, agentVariants: readonly VariantRecord[], chosen: R
  * measurement ran another benchmark (the original did that) keeps its metrics but is compared with nothing.
  */
 function fillComparableImprovements(row: DatasetRow, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>): void {
-  const offMode = (['baseline', 'human', 'agent'] as const).filter((v) => {
-    const vmode = foldMode(chosen[v].ok.find((t) => t.mode !== null)?.mode);
+  const offMode = V5_VARIANTS.filter((v) => {
+    const vmode = v5BenchmarkMode(chosen[v].ok.find((t) => t.mode !== null)?.mode);
     return vmode !== null && mode !== null && vmode !== mode;
   });
   if (offMode.length === 0) {
@@ -282,7 +276,7 @@ function addExtensions(row: DatasetRow, mode: V5Mode | null, chosen: Record<V5Va
   const primary = choosePrimaryMetric(amode, (m) => valuesOf('baseline', m).length + valuesOf('human', m).length + valuesOf('agent', m).length, overrides === undefined ? {} : { [amode]: overrides });
   row.primary_metric = primary;
   row.estimator = ESTIMATOR.key;
-  for (const v of ['baseline', 'human', 'agent'] as const) {
+  for (const v of V5_VARIANTS) {
     const c = chosen[v];
     row[`${v}_trials`] = c.trials.length;
     row[`${v}_ok_trials`] = c.ok.length;
@@ -314,7 +308,7 @@ function addExtensions(row: DatasetRow, mode: V5Mode | null, chosen: Record<V5Va
 }
 
 async function fillRaw(store: Store, row: DatasetRow, chosen: Record<V5Variant, Chosen>): Promise<void> {
-  for (const v of ['baseline', 'human', 'agent'] as const) {
+  for (const v of V5_VARIANTS) {
     const trial = chosen[v].ok[0] ?? latest(chosen[v].trials);
     if (!trial) continue;
     const logs = await store.getLogs(trial.id);
@@ -331,7 +325,7 @@ export async function storeMeasurements(store: Store): Promise<(commit: string, 
   for (const t of trials) {
     if (t.status !== 'ok') continue;
     const k = `${t.taskCommit}|${kind.get(t.variantId) ?? ''}`;
-    const mode = foldMode(t.mode);
+    const mode = v5BenchmarkMode(t.mode);
     const values: Partial<Record<V5Metric, number>> = {};
     for (const m of V5_METRICS) {
       const v = v5Value(t.metrics, m, mode);

@@ -1,6 +1,7 @@
+import { v5BenchmarkMode } from '../core/index.js';
 import { parsePerfCommand } from '../vllm/index.js';
 import { checkDataset, normalizeLabel } from './check.js';
-import { V5_COLUMNS, V5_METRICS, type CellValue, type DatasetRow, type V5Metric, type V5Variant } from './schema.js';
+import { V5_COLUMNS, V5_METRICS, V5_VARIANTS, type CellValue, type DatasetRow, type V5Metric, type V5Variant } from './schema.js';
 
 /** Why a cell of the published dataset differs from the rebuilt one. */
 export type DifferenceReason =
@@ -150,7 +151,7 @@ function explainMetric(
   const chosen = o[`${variant}_data_source`];
   if (typeof pub !== 'number') return with_('published_omits_measurement', typeof chosen === 'string' ? chosen : undefined);
   if (metric === 'throughput') {
-    const others = (['baseline', 'human', 'agent'] as const).map((v) => p[`${v}_throughput`]).filter((x): x is number => typeof x === 'number' && x > 0);
+    const others = V5_VARIANTS.map((v) => p[`${v}_throughput`]).filter((x): x is number => typeof x === 'number' && x > 0);
     if (others.length > 1 && Math.max(...others) / Math.min(...others) > 10) return with_('published_units_mixed');
   }
   const found = lookup(commit, variant);
@@ -215,6 +216,5 @@ function modeContradicts(p: DatasetRow): boolean {
   if (typeof cmd !== 'string' || typeof label !== 'string') return false;
   const parsed = parsePerfCommand(cmd);
   if (parsed.status !== 'ok' || parsed.mode === 'unknown') return false;
-  const folded = parsed.mode === 'latency' || parsed.mode === 'throughput' ? 'standalone' : parsed.mode;
-  return folded !== label;
+  return v5BenchmarkMode(parsed.mode) !== label;
 }

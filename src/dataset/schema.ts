@@ -1,3 +1,5 @@
+import { VARIANT_KINDS } from '../core/index.js';
+
 /**
  * ISO-Bench schema v5 as data: the 76 published columns (names, order, DuckDB/Parquet types exactly as in the
  * published `updated_dataset.parquet`), then isobench's extension columns. The dataset card, the Parquet writer,
@@ -11,7 +13,7 @@ export interface ColumnSpec {
 }
 
 /** The v5 variants and the metrics each variant has a column for, in published order. */
-export const V5_VARIANTS = ['baseline', 'human', 'agent'] as const;
+export const V5_VARIANTS = VARIANT_KINDS;
 export type V5Variant = (typeof V5_VARIANTS)[number];
 export const V5_METRICS = [
   'ttft_mean', 'ttft_median', 'ttft_p99', 'tpot_mean', 'tpot_median', 'tpot_p99', 'itl_mean', 'itl_median', 'itl_p99',

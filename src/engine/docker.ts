@@ -2,7 +2,7 @@ import { existsSync } from 'node:fs';
 import { mkdir, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import Docker from 'dockerode';
-import { IsobenchError, errorMessage, type Failure } from '../core/index.js';
+import { IsobenchError, errorMessage, gpuCount, type Failure } from '../core/index.js';
 import type { DockerEngineConfig } from './config.js';
 import { containerLabels } from './docker-labels.js';
 import { cleanupContainerLeftovers, dockerClient } from './docker-client.js';
@@ -13,7 +13,7 @@ import { PRESETS, serverArgsFor } from './presets.js';
 import { freePort, stopOnAbort } from './process.js';
 import { expandArgv, expandString } from './template.js';
 import type { Engine, ExecOptions, ExecResult, PrepareResult, PreparedVariant, ServerHandle, ServerStartOptions, VariantSpec } from './types.js';
-import { gpuCount, variantVariables } from './variables.js';
+import { variantVariables } from './variables.js';
 
 /** What the docker engine keeps about a prepared variant. */
 export interface DockerVariantDetail {

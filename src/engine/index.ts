@@ -10,7 +10,6 @@ export {
   type DockerEngineConfig,
 } from './config.js';
 export { parsePatch, inspectPatch, isCompiledSource, applyPatchToTree, filterPatch, applyFailure, APPLY_COMMANDS, type PatchFile, type PatchInspection, type PatchApplyCheck } from './patch.js';
-export { gpuCount } from './variables.js';
 export { freePort } from './process.js';
 export { LABELS } from './docker-labels.js';
 export { simEffectsFor } from './sim.js';

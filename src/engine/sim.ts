@@ -9,7 +9,7 @@ import {
   type SimScriptKind,
   type SimServer,
 } from '../sim/index.js';
-import type { SimEffects } from '../task/index.js';
+import type { SimEffects } from '../sim/index.js';
 import type { SimEngineConfig } from './config.js';
 import { secretValues } from './log-buffer.js';
 import { inspectPatch } from './patch.js';

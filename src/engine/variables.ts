@@ -24,9 +24,3 @@ export function resolvePerVariant(setting: PerVariant | undefined, spec: Variant
   return picked === undefined ? undefined : expandString(picked, vars);
 }
 
-/** The GPU count a task asks for (`H100:2` → 2, `A100` → 1), undefined when the task gives none. */
-export function gpuCount(gpuConfig: string | undefined): number | undefined {
-  if (gpuConfig === undefined || gpuConfig.trim() === '') return undefined;
-  const m = /:(\d+)\s*$/.exec(gpuConfig) ?? /^(\d+)\s*x/i.exec(gpuConfig.trim());
-  return m ? Number(m[1]) : 1;
-}

@@ -2,9 +2,8 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { IsobenchError, errorMessage, redactSecrets, type Failure } from '../core/index.js';
+import { BENCHMARK_MODES, IsobenchError, errorMessage, patchSha256, redactSecrets, variantId, type BenchmarkMode, type Failure } from '../core/index.js';
 import type { LogRecord, Store, TrialRecord, VariantRecord } from '../store/index.js';
-import type { BenchmarkMode } from '../task/index.js';
 import { classifyFailure, parseBenchmarkOutput, parsePerfCommand, type FailureInput } from '../vllm/index.js';
 import type { LegacyFileError, LegacyRecord, LegacyTaskInfo } from './legacy.js';
 import { readShape, salvageJson, shapeOf, SHAPE_SOURCE } from './readers.js';
@@ -207,10 +206,10 @@ async function readMappings(files: readonly string[]): Promise<LegacyTaskInfo[]>
 }
 
 function variantOf(commit: string, rec: Pick<LegacyRecord, 'role' | 'agentPatch'>, agent: { name: string; model: string }): VariantRecord {
-  if (rec.role !== 'agent') return { id: `${commit}:${rec.role}`, taskCommit: commit, kind: rec.role, agentName: null, agentModel: null, patchSha256: null, patchText: null };
-  const sha = rec.agentPatch ? createHash('sha256').update(rec.agentPatch).digest('hex') : null;
+  if (rec.role !== 'agent') return { id: variantId(commit, rec.role), taskCommit: commit, kind: rec.role, agentName: null, agentModel: null, patchSha256: null, patchText: null };
+  const sha = rec.agentPatch ? patchSha256(rec.agentPatch) : null;
   return {
-    id: `${commit}:agent:${agent.name}:${agent.model}:${sha ? sha.slice(0, 12) : 'unknown'}`,
+    id: variantId(commit, 'agent', { name: agent.name, model: agent.model, patchSha256: sha ?? 'unknown' }),
     taskCommit: commit,
     kind: 'agent',
     agentName: agent.name,
@@ -220,12 +219,10 @@ function variantOf(commit: string, rec: Pick<LegacyRecord, 'role' | 'agentPatch'
   };
 }
 
-const MODES: readonly BenchmarkMode[] = ['serving', 'latency', 'throughput', 'prefix_caching'];
-
 /** The trial's mode: the file's own label when it is a mode, else the command's, else what the metrics imply. */
 function modeOf(rec: LegacyRecord): BenchmarkMode | null {
   const label = rec.modeLabel?.toLowerCase();
-  if (label && (MODES as readonly string[]).includes(label)) return label as BenchmarkMode;
+  if (label && (BENCHMARK_MODES as readonly string[]).includes(label)) return label as BenchmarkMode;
   const cmd = rec.command ?? rec.task.perfCommand;
   if (cmd) {
     const parsed = parsePerfCommand(cmd);

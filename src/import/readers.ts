@@ -1,10 +1,10 @@
 import path from 'node:path';
-import type { VariantKind } from '../task/index.js';
+import { VARIANT_KINDS, type VariantKind } from '../core/index.js';
 import type { LegacyRecord, LegacyTaskInfo } from './legacy.js';
 import { mapMetrics } from './metrics.js';
 
 type Json = Record<string, unknown>;
-const ROLES: readonly VariantKind[] = ['baseline', 'human', 'agent'];
+const ROLES = VARIANT_KINDS;
 
 const isObj = (v: unknown): v is Json => typeof v === 'object' && v !== null && !Array.isArray(v);
 const str = (o: Json, ...keys: string[]): string | undefined => {

@@ -18,7 +18,7 @@ import {
   type PrimaryMetricOverrides,
   type Summary,
 } from '../analysis/index.js';
-import { measuredDeviations } from '../core/index.js';
+import { measuredDeviations, VARIANT_KINDS } from '../core/index.js';
 import { checkDataset, numberCell, THROUGHPUT_UNIT_RATIO, type CheckReport, type DatasetRow } from '../dataset/index.js';
 
 /** Options of a report; defaults are resolved once in `resolveOptions`. */
@@ -50,7 +50,7 @@ export function resolveOptions(opts: ReportOptions): ResolvedReportOptions {
   };
 }
 
-export const SIDES = ['baseline', 'human', 'agent'] as const;
+export const SIDES = VARIANT_KINDS;
 export type Side = (typeof SIDES)[number];
 
 /** The three comparisons of every row: key, compared side, reference side, label. */

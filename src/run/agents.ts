@@ -1,7 +1,6 @@
-import { createHash } from 'node:crypto';
 import { readdirSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
-import { IsobenchError, usageError } from '../core/index.js';
+import { IsobenchError, patchSha256, usageError } from '../core/index.js';
 
 /** One `--agent <name>:<model>=<patch-file-or-dir>` argument, parsed. */
 export interface AgentArg {
@@ -44,11 +43,6 @@ export function parseAgentArg(raw: string): AgentArg {
   if (!AGENT_NAME.test(name)) throw usageError('--agent', `agent name "${name}" may hold only letters, digits, ".", "_" and "-"`);
   if (name === 'baseline' || name === 'human') throw usageError('--agent', `"${name}" is a variant name; give the agent another name`);
   return { name, model: raw.slice(colon + 1, eq), patchPath: raw.slice(eq + 1) };
-}
-
-/** sha256 of a patch's bytes (text is hashed as UTF-8); the variant id uses its first 12 characters. */
-export function patchSha256(patch: string | Uint8Array): string {
-  return createHash('sha256').update(patch).digest('hex');
 }
 
 /** A patch from its bytes (a file) or its text (UTF-8). */

@@ -1,9 +1,11 @@
 /** Planning, interleaved trials, readiness, correctness probe, failure glue, resume, cancellation and progress events. */
-export { agentPatch, loadAgent, parseAgentArg, patchSha256 } from './agents.js';
+export { agentPatch, loadAgent, parseAgentArg } from './agents.js';
+/** Re-exported for code written before the vocabulary moved to core/; new code imports it from core. */
+export { patchSha256 } from '../core/index.js';
 export type { AgentArg, AgentPatch, AgentSource } from './agents.js';
 export { agreement, MISMATCH_BELOW, PROBE_MAX_TOKENS, PROBE_PROMPTS, probeSimilarity } from './agreement.js';
 export type { RunEvent, RunEventListener, TrialOutcome, TrialPhase, VariantInfo } from './events.js';
-export { configKeyOf, interleaveTrials, planRun, planVariants, roundOrders, taskOrderSeed, trialKey, variantId } from './plan.js';
+export { configKeyOf, interleaveTrials, planRun, planVariants, roundOrders, taskOrderSeed, trialKey } from './plan.js';
 export { primaryMetric } from './primary.js';
 export { READY_POLL_MS, waitReady } from './readiness.js';
 export type { ReadyResult } from './readiness.js';

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { seededRandom } from '../analysis/index.js';
-import type { Failure } from '../core/index.js';
+import { variantId, type Failure } from '../core/index.js';
 import { PRESETS, translateServerArgs, type VariantSpec } from '../engine/index.js';
 import type { VariantRecord } from '../store/index.js';
 import type { Task, VariantKind } from '../task/index.js';
@@ -11,13 +11,6 @@ import type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } fr
 
 /** Bumped when the trial procedure changes in a way that makes old trials incomparable. */
 const PROCEDURE_VERSION = 1;
-
-/** The stable variant id of src/store/types.ts. */
-export function variantId(commit: string, kind: VariantKind, agent?: { name: string; model: string; patchSha256: string }): string {
-  if (kind !== 'agent') return `${commit}:${kind}`;
-  if (!agent) throw new Error('an agent variant needs its agent');
-  return `${commit}:agent:${agent.name}:${agent.model}:${agent.patchSha256.slice(0, 12)}`;
-}
 
 /** `${variantId}#${configKey}#${trialIndex}`: the resume key of one trial. */
 export function trialKey(variant: string, configKey: string, trialIndex: number): string {

@@ -9,6 +9,8 @@ export {
   readSimProfileFile,
   parseSimProfile,
   applySimEffects,
+  SimEffectsSchema,
+  type SimEffects,
   servedModelName,
   kvCapacity,
   type SimProfile,

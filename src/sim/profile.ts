@@ -2,7 +2,25 @@ import { readFile } from 'node:fs/promises';
 import { parse as parseYaml } from 'yaml';
 import { z } from 'zod';
 import { IsobenchError, errorMessage } from '../core/index.js';
-import type { SimEffects } from '../task/index.js';
+
+/** Speed and failure effects of one variant on the `sim` engine (multipliers on the sim's performance model). */
+export const SimEffectsSchema = z
+  .object({
+    /** Multiplies the prefill rate (tokens/s): > 1 is faster. */
+    prefill_speed: z.number().positive().optional(),
+    /** Multiplies the decode step time: < 1 is faster. */
+    decode_step: z.number().positive().optional(),
+    /** Multiplies every time of the standalone script simulators: < 1 is faster. */
+    standalone_time: z.number().positive().optional(),
+    /** Injected failure: the server crashes at start-up printing this log line. */
+    crash_at_start: z.string().optional(),
+    /** Injected failure: the server runs out of KV cache memory unless max_model_len <= this value. */
+    oom_above_max_model_len: z.number().int().positive().optional(),
+    /** Injected failure: outputs differ from the baseline's (a correctness bug). */
+    wrong_output: z.boolean().optional(),
+  })
+  .strict();
+export type SimEffects = z.infer<typeof SimEffectsSchema>;
 
 const posInt = () => z.number().int().positive();
 const nonNeg = () => z.number().nonnegative();

@@ -1,4 +1,5 @@
-import { parsePerfCommand, refusedServingFlags, v5BenchmarkMode, type PerfCommand, type PerfMode } from '../vllm/index.js';
+import { gpuCount, v5BenchmarkMode, type V5Mode } from '../core/index.js';
+import { parsePerfCommand, refusedServingFlags, type PerfCommand, type PerfMode } from '../vllm/index.js';
 import type { Task } from './schema.js';
 
 /** What kind of problem a task has. */
@@ -30,7 +31,7 @@ export interface TaskCheck {
   command: PerfCommand | undefined;
   mode: PerfMode;
   /** The v5 dataset's mode column for this task. */
-  v5Mode: 'serving' | 'standalone' | 'prefix_caching' | null;
+  v5Mode: V5Mode | null;
   contradictions: Contradiction[];
 }
 
@@ -84,12 +85,4 @@ function checkCommand(task: Task, cmd: Extract<PerfCommand, { status: 'ok' }>, a
   if (gpus !== undefined && gpus < cmd.server.gpus) {
     add('gpu_count', 'error', `gpu_config ${task.gpu_config ?? ''} has ${gpus} GPU(s) but the command needs ${cmd.server.gpus} (tensor × pipeline × data parallel)`);
   }
-}
-
-/** `H100:2` → 2, `H100` → 1; undefined when there is no config or it has no count. */
-export function gpuCount(config: string | undefined): number | undefined {
-  if (config === undefined) return undefined;
-  const m = /:(\d+)\s*$/.exec(config);
-  if (m) return Number(m[1]);
-  return /^[A-Za-z0-9-]+$/.test(config.trim()) ? 1 : undefined;
 }

@@ -3,5 +3,5 @@ export { loadCatalog, readCatalog, parseCatalogText, validateTasks, writeCatalog
 export type { CatalogRead, TaskEntry } from './catalog.js';
 export { importCatalog, detectCatalogFormat } from './import.js';
 export type { CatalogFormat, ImportedTask, ImportResult } from './import.js';
-export { checkTask, gpuCount } from './check.js';
+export { checkTask } from './check.js';
 export type { TaskCheck, Contradiction, ContradictionKind } from './check.js';

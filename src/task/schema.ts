@@ -1,4 +1,8 @@
 import { z } from 'zod';
+import { SimEffectsSchema } from '../sim/index.js';
+
+export type { BenchmarkMode, VariantKind } from '../core/index.js';
+export { SimEffectsSchema, type SimEffects } from '../sim/index.js';
 
 /**
  * The task catalog format (ours). A catalog is `{ version: 1, tasks: Task[] }` in JSON or YAML.
@@ -7,24 +11,6 @@ import { z } from 'zod';
 const hex = (min: number, max: number) =>
   z.string().regex(new RegExp(`^[0-9a-f]{${min},${max}}$`), min === max ? `expected a full ${max}-character lowercase hex commit hash` : `expected a lowercase hex commit hash of ${min} to ${max} characters`);
 
-/** Speed and failure effects of one variant on the `sim` engine (multipliers on the sim's performance model). */
-export const SimEffectsSchema = z
-  .object({
-    /** Multiplies the prefill rate (tokens/s): > 1 is faster. */
-    prefill_speed: z.number().positive().optional(),
-    /** Multiplies the decode step time: < 1 is faster. */
-    decode_step: z.number().positive().optional(),
-    /** Multiplies every time of the standalone script simulators: < 1 is faster. */
-    standalone_time: z.number().positive().optional(),
-    /** Injected failure: the server crashes at start-up printing this log line. */
-    crash_at_start: z.string().optional(),
-    /** Injected failure: the server runs out of KV cache memory unless max_model_len <= this value. */
-    oom_above_max_model_len: z.number().int().positive().optional(),
-    /** Injected failure: outputs differ from the baseline's (a correctness bug). */
-    wrong_output: z.boolean().optional(),
-  })
-  .strict();
-export type SimEffects = z.infer<typeof SimEffectsSchema>;
 
 export const TaskSchema = z
   .object({
@@ -60,8 +46,3 @@ export type TaskInput = z.input<typeof TaskSchema>;
 export const CatalogSchema = z.object({ version: z.literal(1), tasks: z.array(TaskSchema) }).strict();
 export type Catalog = z.infer<typeof CatalogSchema>;
 
-/** The three roles of a variant. */
-export type VariantKind = 'baseline' | 'human' | 'agent';
-
-/** The benchmark modes a perf command can have; v5 folds `latency` and `throughput` into `standalone`. */
-export type BenchmarkMode = 'serving' | 'latency' | 'throughput' | 'prefix_caching';

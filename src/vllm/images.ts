@@ -1,5 +1,4 @@
 import { IsobenchError } from '../core/index.js';
-import type { BenchmarkMode } from '../task/index.js';
 
 /** Image templates of the original pipeline's Docker Hub images (ISO-Bench); `{commit}` is the full hash. */
 export const defaultImages = {
@@ -25,11 +24,4 @@ export function imageName(template: string, vars: ImageVars): string {
   }).replace(/\{[^}]*\}/g, (m) => {
     throw new IsobenchError('E_INPUT', `image template ${template} has an unknown placeholder ${m} (known: {commit}, {commitN}, {parent}, {parentN})`);
   });
-}
-
-/** The v5 dataset's benchmark_mode column: latency and throughput are both `standalone`. */
-export function v5BenchmarkMode(mode: BenchmarkMode | 'unknown'): 'serving' | 'standalone' | 'prefix_caching' | null {
-  if (mode === 'latency' || mode === 'throughput') return 'standalone';
-  if (mode === 'unknown') return null;
-  return mode;
 }

@@ -8,7 +8,7 @@ export { parseBenchmarkOutput } from './output.js';
 export type { OutputParse, OutputFormat } from './output.js';
 export { classifyFailure, failureMeaning, FAILURE_SIGNATURES } from './failure.js';
 export type { FailureInput, FailureSignature } from './failure.js';
-export { defaultImages, imageName, v5BenchmarkMode } from './images.js';
+export { defaultImages, imageName } from './images.js';
 export type { ImageVars } from './images.js';
 export { clientFlagUse, extraBodyProblem, refusedServingFlags, servingFlagsWithoutRule, COMPLETIONS_BACKENDS, CHAT_BACKENDS, SERVING_DATASETS } from './client-flags.js';
 export type { ClientFlagUse } from './client-flags.js';

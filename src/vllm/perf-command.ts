@@ -1,6 +1,5 @@
 import { existsSync } from 'node:fs';
-import { addSecretValues, secretsOfArgs } from '../core/index.js';
-import type { BenchmarkMode } from '../task/index.js';
+import { addSecretValues, secretsOfArgs, type BenchmarkMode } from '../core/index.js';
 import {
   API_SERVER_FLAGS,
   ENGINE_FLAGS,

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IsobenchError } from '../../src/core/index.js';
-import { createEngine, gpuCount, parseEngineConfig } from '../../src/engine/index.js';
+import { gpuCount } from '../../src/core/index.js';
+import { createEngine, parseEngineConfig } from '../../src/engine/index.js';
 
 function usageMessage(input: unknown): string {
   try {

@@ -45,6 +45,12 @@ describe('checkTask', () => {
     expect(kinds(task({ perf_command: undefined }))).toEqual(['no_perf_command']);
     expect(checkTask(task({ benchmark_mode: 'standalone', perf_command: 'vllm bench latency --model m' }))).toMatchObject({ status: 'ok', mode: 'latency', v5Mode: 'standalone' });
   });
+
+  it('reads the GPU count of gpu_config as the engines do (8xH100 is 8 GPUs, not 1)', () => {
+    const kinds = (t: Task) => checkTask(t).contradictions.map((c) => c.kind);
+    expect(kinds(task({ gpu_config: '8xH100', perf_command: 'python benchmarks/benchmark_latency.py --model m -tp 8' }))).toEqual([]);
+    expect(kinds(task({ gpu_config: '2 x A100', perf_command: 'python benchmarks/benchmark_latency.py --model m -tp 4' }))).toEqual(['gpu_count']);
+  });
 });
 
 describe('catalogs', () => {

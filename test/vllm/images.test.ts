@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { IsobenchError } from '../../src/core/index.js';
-import { defaultImages, imageName, v5BenchmarkMode } from '../../src/vllm/index.js';
+import { v5BenchmarkMode } from '../../src/core/index.js';
+import { defaultImages, imageName } from '../../src/vllm/index.js';
 
 const commit = '015069b01741e9ecb9e604c7fe87fbdfc306ebe5';
 const parent = 'fbefc8a78d22b20eac042c586805c7dcbfc66b1c';
