@@ -2,6 +2,9 @@
 // sources it compiled (bin/source-stamp.js). The stamp is taken before compiling, so an edit made during the build
 // makes dist/ stale, never falsely fresh. The new tree is compiled aside and swapped in, so files of deleted
 // sources do not linger in dist/.
+// `--soft` (what `prepare` passes, so that `npm install` in a tree that does not compile still installs): a failed
+// build is reported and exits 0; dist/ stays stale and bin/isobench.js runs the sources. `npm run build` and
+// `prepack` (npm pack, publish) fail on any error.
 import { execFileSync } from 'node:child_process';
 import { renameSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -20,5 +23,7 @@ try {
 } catch (err) {
   rmSync(tmp, { recursive: true, force: true });
   process.stderr.write(`build failed: ${err instanceof Error ? err.message : String(err)}\n`);
-  process.exit(1);
+  if (process.argv.includes('--soft')) {
+    process.stderr.write('bin/isobench.js runs the TypeScript sources through tsx until `npm run build` succeeds\n');
+  } else process.exit(1);
 }

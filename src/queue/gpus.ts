@@ -1,5 +1,5 @@
 import type { TaskPlan } from '../run/index.js';
-import { gpuCount } from '../task/index.js';
+import { gpuCount } from '../core/index.js';
 
 /** What a task needs of a host: a GPU count, and a GPU type when the task names one (real engines only). */
 export interface GpuNeed {
