@@ -17,8 +17,10 @@ export interface GreedyRequest {
 export async function completeGreedy(baseUrl: string, req: GreedyRequest, signal?: AbortSignal): Promise<{ text: string; tokens: number }> {
   const chat = req.backend === 'openai-chat';
   const url = `${baseUrl.replace(/\/+$/, '')}${req.endpoint}`;
+  // Chat gets both bounds, as the load generator sends them: llama-server ignores max_completion_tokens (and would
+  // generate until its context is full).
   const body = chat
-    ? { model: req.model, messages: [{ role: 'user', content: req.prompt }], max_completion_tokens: req.maxTokens, temperature: 0, stream: false }
+    ? { model: req.model, messages: [{ role: 'user', content: req.prompt }], max_tokens: req.maxTokens, max_completion_tokens: req.maxTokens, temperature: 0, stream: false }
     : { model: req.model, prompt: req.prompt, max_tokens: req.maxTokens, temperature: 0, stream: false };
   let status: number;
   let text: string;

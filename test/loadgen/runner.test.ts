@@ -302,7 +302,7 @@ describe('completeGreedy', () => {
     });
     expect(await completeGreedy(url, { backend: 'openai-chat', endpoint: '/v1/chat/completions', model: 'm', prompt: 'Hello', maxTokens: 8 })).toEqual({ text: ' hi', tokens: 1 });
     expect(path).toBe('/v1/chat/completions');
-    expect(body).toEqual({ model: 'm', messages: [{ role: 'user', content: 'Hello' }], max_completion_tokens: 8, temperature: 0, stream: false });
+    expect(body).toEqual({ model: 'm', messages: [{ role: 'user', content: 'Hello' }], max_tokens: 8, max_completion_tokens: 8, temperature: 0, stream: false });
   });
 });
 
