@@ -103,6 +103,8 @@ type Get = (code: FindingCode, unit?: 'rows' | 'cells') => FindingBuilder;
 function checkImprovements(row: DatasetRow, i: number, get: Get): number {
   let checkable = 0;
   for (const cmp of V5_COMPARISONS) {
+    // An isobench row that records why the comparison was not made (workload_mismatch) has its improvements null on purpose.
+    if (text(row, `${cmp.prefix}_comparison_failure`) !== null) continue;
     for (const m of V5_IMPROVEMENT_METRICS) {
       const col = improvementColumn(cmp, m);
       const stored = numberCell(row, col);

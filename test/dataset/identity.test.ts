@@ -90,6 +90,8 @@ describe('dataset build: one configuration per row', () => {
       expect(String(row?.human_improvement_comparison_failure)).toMatch(/^workload_mismatch: /);
       expect(String(row?.human_improvement_comparison_failure)).toContain(baseHash);
       expect(String(row?.human_improvement_comparison_failure)).toContain(other);
+      // The lint knows why those improvements are null: not "improvement missing".
+      expect(checkDataset([row!]).findings.map((f) => f.code)).not.toContain('improvement_missing');
       // run's results table: the same check, the same evidence, no verdict.
       const table = await summarizeResults(store, planRun([t], [], settings({ trials: 4, variants: ['baseline', 'human'] })));
       const humanRow = table.find((r) => r.label === 'human');
