@@ -17,14 +17,16 @@ export function register(program: Command): void {
     .option('--json', 'print the parse as JSON')
     .action(async (command, raw) => {
       const opts = parseOptions(Options, raw);
-      const { parsePerfCommand } = await import('../vllm/index.js');
+      const { parsePerfCommand, refusedServingFlags } = await import('../vllm/index.js');
       const parsed = parsePerfCommand(command);
       if (parsed.status === 'error') {
         throw new IsobenchError('E_INPUT', `cannot parse the command: ${parsed.message}`, { hint: 'quote the whole command once, e.g. isobench perf-command "python benchmarks/benchmark_serving.py --model M"' });
       }
-      const safe = { ...parsed, command: redactSecrets(parsed.command), env: redactEnv(parsed.env) };
-      writeResult(opts.json, safe, () => formatPerfCommand(safe));
-      if (parsed.invalid.length > 0) process.exitCode = 1;
+      // The client flags `run` would refuse the task for (unsupported_flag), as `tasks check` lists them.
+      const refused = refusedServingFlags(parsed).map(redactSecrets);
+      const safe = { ...parsed, command: redactSecrets(parsed.command), env: redactEnv(parsed.env), refused };
+      writeResult(opts.json, safe, () => formatPerfCommand(safe) + refused.map((r) => `${pc.red('refused')}  ${r}\n`).join(''));
+      if (parsed.invalid.length > 0 || refused.length > 0) process.exitCode = 1;
     });
 }
 

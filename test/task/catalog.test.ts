@@ -121,6 +121,9 @@ describe('CLI', () => {
     const p = await cli('perf-command', 'python benchmarks/benchmark_serving.py --model m --input-len 10', '--json');
     expect(p.code).toBe(0);
     expect(JSON.parse(p.out)).toMatchObject({ status: 'ok', mode: 'serving', client: { randomInputLen: 10 } });
+    const r = await cli('perf-command', 'python benchmarks/benchmark_serving.py --model m --temperature 0 --profile', '--json');
+    expect(r.code).toBe(1);
+    expect((JSON.parse(r.out) as { refused: string[] }).refused).toEqual([expect.stringMatching(/^--profile: it runs the torch profiler/) as string]);
     const q = await cli('perf-command', "python 'x");
     expect(q.code).toBe(1);
     expect(q.err).toMatch(/unterminated single quote/);
