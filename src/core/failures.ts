@@ -34,6 +34,7 @@ export const FAILURE_CODES = [
   'image_pull_failed',
   'docker_error',
   'infra_error',
+  'unclassified',
   'internal_error',
 ] as const;
 

@@ -248,7 +248,7 @@ function failureOf(rec: LegacyRecord): Failure {
   if (rec.raw) input.bench = rec.raw;
   if (rec.serverLog) input.server = rec.serverLog;
   const classified = classifyFailure(input);
-  if (classified.code !== 'internal_error') return classified;
+  if (classified.code !== 'unclassified') return classified;
   const text = `${rec.status} ${error ?? ''}`;
   const byText: [RegExp, Failure['code']][] = [
     [/no \w*\s*metrics|produced no metrics/i, 'no_metrics'],

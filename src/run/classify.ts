@@ -11,7 +11,7 @@ export function thrownFailure(err: unknown, source: string): Failure {
   const evidence = errorMessage(err);
   if (!(err instanceof IsobenchError) || err.code !== 'E_ENGINE') return { code: 'internal_error', evidence, source };
   const classified = classifyFailure({ error: evidence });
-  if (classified.code !== 'internal_error') return { ...classified, source };
+  if (classified.code !== 'unclassified' && classified.code !== 'internal_error') return { ...classified, source };
   return { code: /docker/i.test(evidence) ? 'docker_error' : 'infra_error', evidence: classified.evidence, source };
 }
 

@@ -102,6 +102,9 @@ class TrialRecorder {
   }
 }
 
+/** Classifier results that do not name a failure of a variant (nothing matched, or a runner-defect signature). */
+const NOT_NAMED: ReadonlySet<string> = new Set(['unclassified', 'internal_error']);
+
 function cancelledIfAborted(signal: AbortSignal): void {
   if (signal.aborted) throw new TrialCancelled('cancelled');
 }
@@ -113,7 +116,8 @@ function tail(text: string, lines = 5): string {
 /** A server that exited (`when`: before it was ready, during the measured run): classified from its log, `server_crashed` when nothing more specific shows. */
 function exitFailure(log: string, exit: { code: number | null; signal: string | null }, when: string): Failure {
   const classified = classifyLog(log, 'server');
-  if (classified && classified.code !== 'internal_error') return classified;
+  // A server log names the engine's failure; a harness-defect signature there is the engine's too.
+  if (classified && !NOT_NAMED.has(classified.code)) return classified;
   const evidence = classified?.evidence ?? (tail(log, 1) || `server exited with code ${String(exit.code)} signal ${String(exit.signal)} ${when}`);
   return { code: 'server_crashed', evidence, source: 'server' };
 }
@@ -258,7 +262,7 @@ async function standaloneBody(ctx: TrialContext, state: TaskState, prepared: Pre
     const classified = classifyLog(result.output, 'bench');
     return {
       status: 'failed',
-      failure: classified && classified.code !== 'internal_error' ? classified : { code: 'bench_failed', evidence: classified?.evidence ?? `exit code ${String(result.exitCode)}: ${tail(result.output, 1)}`, source: 'bench' },
+      failure: classified && !NOT_NAMED.has(classified.code) ? classified : { code: 'bench_failed', evidence: classified?.evidence ?? `exit code ${String(result.exitCode)}: ${tail(result.output, 1)}`, source: 'bench' },
     };
   }
   const parsed = parseStandaloneOutput(state.plan.mode, result.output);

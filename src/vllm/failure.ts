@@ -121,12 +121,12 @@ class TracebackReader {
 /**
  * Gives a failed run one failure code with the line that proves it: the most specific root cause found in any log
  * wins (ties: the earliest line); a traceback's exception line is the engine's crash (`server_crashed`) or the
- * client's (`bench_failed`) unless a signature knows the exception; nothing known → `internal_error` with the last
- * error-looking line.
+ * client's (`bench_failed`) unless a signature knows the exception; nothing known → `unclassified` with the last
+ * error-looking line (the caller, knowing what ran, may name it: a server that exited is `server_crashed`).
  */
 export function classifyFailure(input: FailureInput): Failure {
   const binary = (['error', 'server', 'bench'] as const).find((k) => input[k] !== undefined && looksBinary(input[k] ?? ''));
-  if (binary) return { code: 'internal_error', evidence: `the ${binary} log looks binary, not text`, source: binary };
+  if (binary) return { code: 'unclassified', evidence: `the ${binary} log looks binary, not text`, source: binary };
   let best: Hit | undefined;
   let lastErrorLike: { evidence: string; line: number; source: string } | undefined;
   const consider = (signature: FailureSignature, evidence: string, line: number, source: string): void => {
@@ -155,14 +155,14 @@ export function classifyFailure(input: FailureInput): Failure {
     });
   }
   if (best) return failure(best.signature.code, best.evidence, best.line, best.source);
-  if (lastErrorLike) return failure('internal_error', lastErrorLike.evidence, lastErrorLike.line, lastErrorLike.source);
+  if (lastErrorLike) return failure('unclassified', lastErrorLike.evidence, lastErrorLike.line, lastErrorLike.source);
   const anyText = [input.error, input.server, input.bench].find((t) => t && t.trim() !== '');
   if (anyText) {
     const trimmed = anyText.trimEnd();
     const lastLine = trimmed.slice(trimmed.lastIndexOf('\n') + 1);
-    return { code: 'internal_error', evidence: evidenceText(lastLine) };
+    return { code: 'unclassified', evidence: evidenceText(lastLine) };
   }
-  return { code: 'internal_error', evidence: 'no log and no error message were recorded' };
+  return { code: 'unclassified', evidence: 'no log and no error message were recorded' };
 }
 
 function failure(code: FailureCode, evidence: string, line: number, source: string): Failure {

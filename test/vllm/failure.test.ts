@@ -102,10 +102,10 @@ describe('classifyFailure', () => {
     for (const [line, code] of cases) expect(classifyFailure({ server: `noise\n${line}\nmore noise` }), line).toMatchObject({ code, line: 2 });
   });
 
-  it('falls back to internal_error with the last error-looking line, or says nothing was recorded', () => {
-    expect(classifyFailure({ server: 'starting\nSomething failed here\nfinal words' })).toMatchObject({ code: 'internal_error', evidence: 'Something failed here', line: 2 });
-    expect(classifyFailure({ server: 'all quiet\nstill quiet' })).toMatchObject({ code: 'internal_error', evidence: 'still quiet' });
-    expect(classifyFailure({})).toEqual({ code: 'internal_error', evidence: 'no log and no error message were recorded' });
+  it('falls back to unclassified (not internal_error) with the last error-looking line, or says nothing was recorded', () => {
+    expect(classifyFailure({ server: 'starting\nSomething failed here\nfinal words' })).toMatchObject({ code: 'unclassified', evidence: 'Something failed here', line: 2 });
+    expect(classifyFailure({ server: 'all quiet\nstill quiet' })).toMatchObject({ code: 'unclassified', evidence: 'still quiet' });
+    expect(classifyFailure({})).toEqual({ code: 'unclassified', evidence: 'no log and no error message were recorded' });
   });
 
   it('redacts secrets from evidence', () => {
@@ -119,7 +119,7 @@ describe('classifyFailure', () => {
     const big = `${line.repeat(Math.ceil(100e6 / line.length))}torch.OutOfMemoryError: CUDA out of memory.\n`;
     expect(classifyFailure({ server: big })).toMatchObject({ code: 'server_oom' });
     const binary = String.fromCharCode(...Array.from({ length: 5000 }, (_, i) => (i * 7919) % 256));
-    expect(classifyFailure({ server: binary })).toEqual({ code: 'internal_error', evidence: 'the server log looks binary, not text', source: 'server' });
+    expect(classifyFailure({ server: binary })).toEqual({ code: 'unclassified', evidence: 'the server log looks binary, not text', source: 'server' });
   });
 
   it('explains a failure by its signature, or says none matched', () => {
@@ -147,7 +147,7 @@ describe('classifyFailure on every failed run of the corpus', () => {
     expect(runs.length).toBe(606);
     expect(dist).toEqual({
       wheel_not_found: 132, infra_error: 113, dependency_error: 68, bench_failed: 61, no_metrics: 44, port_bind_bug: 41,
-      server_crashed: 33, task_invalid: 24, internal_error: 17, bench_timeout: 14, model_unavailable: 13, build_failed: 8,
+      server_crashed: 33, task_invalid: 24, internal_error: 12, unclassified: 5, bench_timeout: 14, model_unavailable: 13, build_failed: 8,
       model_unsupported: 8, image_missing: 8, cancelled: 6, server_oom: 5, patch_needs_build: 5, requests_failed: 2,
       gpus_insufficient: 2, disk_full: 2,
     });
