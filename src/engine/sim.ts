@@ -74,7 +74,7 @@ export class SimEngine implements Engine {
       // The perf command's server arguments (--max-model-len, -tp, --enable-prefix-caching...) set profile keys.
       const parsed = parseSimServeArgs(opts.serverArgs);
       notes = parsed.warnings;
-      effective = parseSimProfile({ ...profile, ...parsed.overrides, model: opts.model }, 'server arguments', true);
+      effective = parseSimProfile({ ...profile, ...parsed.overrides, model: opts.model, ...(opts.position === undefined ? {} : { trial_position: opts.position }) }, 'server arguments', true);
     } catch (err) {
       return failedStart(`${errorMessage(err)}\n`, secrets);
     }
@@ -103,7 +103,7 @@ export class SimEngine implements Engine {
       ac.abort();
     }, opts.timeoutMs);
     try {
-      const result = await runSimScript(script.kind, script.args, profile, ac.signal);
+      const result = await runSimScript(script.kind, script.args, opts.position === undefined ? profile : { ...profile, trial_position: opts.position }, ac.signal);
       return { exitCode: result.exitCode, output: redactValues(result.output, secretValues(opts.env)), timedOut };
     } finally {
       clearTimeout(timer);

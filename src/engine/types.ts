@@ -32,6 +32,8 @@ export interface ServerStartOptions {
   env: Record<string, string>;
   /** Port to listen on; 0 lets the engine choose a free one. */
   port: number;
+  /** The trial's position in its round (1-based), when the server serves a trial; the sim's position_effect uses it. */
+  position?: number;
 }
 
 /** A server that was started; readiness is polled by run/, not here. */
@@ -54,6 +56,8 @@ export interface ExecOptions {
   argv: string[];
   env: Record<string, string>;
   timeoutMs: number;
+  /** The trial's position in its round (1-based); the sim's position_effect uses it. */
+  position?: number;
 }
 
 export interface ExecResult {

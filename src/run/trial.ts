@@ -68,6 +68,11 @@ class TrialRecorder {
     private readonly trial: PlannedTrial,
   ) {}
 
+  /** The trial's position in its round. */
+  get position(): number {
+    return this.trial.position;
+  }
+
   get trialKey(): string {
     return this.trial.key;
   }
@@ -141,7 +146,7 @@ async function startAndWait(
   rec: TrialRecorder | null,
 ): Promise<{ server: ServerHandle; failure: Failure | null }> {
   rec?.enter('start');
-  const server = await ctx.engine.startServer(prepared, { model: perf.model ?? '', serverArgs, env: perf.env, port: 0 }, ctx.signal);
+  const server = await ctx.engine.startServer(prepared, { model: perf.model ?? '', serverArgs, env: perf.env, port: 0, ...(rec ? { position: rec.position } : {}) }, ctx.signal);
   rec?.enter('ready');
   const ready = await waitReady(server, ctx.settings.timeoutStartupS, ctx.signal);
   if (ready.status === 'aborted') return { server, failure: null };
@@ -251,7 +256,7 @@ async function standaloneBody(ctx: TrialContext, state: TaskState, prepared: Pre
   if (!perf || state.plan.mode === null) return { status: 'failed', failure: { code: 'task_invalid', evidence: 'no perf command' } };
   rec.command = redactSecrets(perf.scriptArgv.join(' '));
   rec.enter('measure');
-  const result = await ctx.engine.exec(prepared, { argv: perf.scriptArgv, env: perf.env, timeoutMs: ctx.settings.timeoutTrialS * 1000 }, ctx.signal);
+  const result = await ctx.engine.exec(prepared, { argv: perf.scriptArgv, env: perf.env, timeoutMs: ctx.settings.timeoutTrialS * 1000, position: rec.position }, ctx.signal);
   rec.closePhase();
   cancelledIfAborted(ctx.signal);
   rec.log('bench', result.output);

@@ -51,8 +51,25 @@ export const SimProfileSchema = z
     startup_delay_ms: nonNeg().default(0),
     /** Relative noise on every step time: each step is multiplied by (1 + noise * u), u uniform in [-1, 1]. */
     noise: z.number().min(0).max(0.9).default(0),
-    /** Seed of the noise and of sampling at temperature > 0 without a request seed. */
+    /** Seed of sampling at temperature > 0 without a request seed, of error injection, and of the noise when `noise_seed` is unset in exact mode. */
     seed: z.number().int().default(0),
+    /**
+     * Seed of this server start's noise (step jitter, start level). Unset: drawn at every start and printed in the log
+     * (`noise_seed=N`), so repeated starts differ as real servers do; set it for identical runs (tests).
+     */
+    noise_seed: z.number().int().min(0).max(0x7fffffff).optional(),
+    /** Noise model (src/sim/noise.ts): sd of the log level drawn at each start (0.03 = 3%). */
+    start_level_sd: z.number().min(0).max(1).default(0),
+    /** Noise model: amplitude of the slow drift (relative), shared by every server on the host (wall clock). */
+    drift: z.number().min(0).max(0.9).default(0),
+    drift_period_s: z.number().positive().default(1800),
+    /** Noise model: relative slowdown at the peak of the periodic disturbance. */
+    periodic_amplitude: z.number().min(0).max(5).default(0),
+    periodic_period_s: z.number().positive().default(60),
+    /** Noise model: relative slowdown per position after the first in the trial's round. */
+    position_effect: z.number().min(0).max(1).default(0),
+    /** The trial's position in its round (set by the sim engine from the run; used by position_effect). */
+    trial_position: posInt().optional(),
     /** Size of the deterministic word vocabulary (token ids are 0 .. vocab_size - 1). */
     vocab_size: z.number().int().min(100).max(737_190).default(32_000),
     /** Without `ignore_eos`, each prompt stops at a deterministic EOS point in [eos_min_tokens, eos_max_tokens]. */

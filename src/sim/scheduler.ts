@@ -1,4 +1,5 @@
 import type { Generation } from './generation.js';
+import { environmentFactor, positionFactor, startLevel } from './noise.js';
 import { Prng } from './prng.js';
 import { kvCapacity, type SimProfile } from './profile.js';
 
@@ -9,10 +10,21 @@ export interface SchedulerHooks {
   onFinish(gen: Generation, now: number): void;
 }
 
-/** The time of one continuous-batching step in ms; `u` in [0, 1) draws the noise. */
-export function stepTimeMs(profile: SimProfile, running: number, prefillTokens: number, u: number): number {
-  const ms = profile.decode_base_ms + profile.decode_per_seq_ms * running + (prefillTokens * 1000) / profile.prefill_tokens_per_s;
+/** The time of one continuous-batching step in ms; `u` in [0, 1) draws the jitter, `factor` is the noise model's. */
+export function stepTimeMs(profile: SimProfile, running: number, prefillTokens: number, u: number, factor = 1): number {
+  const ms = (profile.decode_base_ms + profile.decode_per_seq_ms * running + (prefillTokens * 1000) / profile.prefill_tokens_per_s) * factor;
   return profile.noise > 0 ? ms * (1 + profile.noise * (2 * u - 1)) : ms;
+}
+
+/** The seed of a start's noise: the recorded `noise_seed`, else (profiles never started) the profile seed. */
+export function noiseSeedOf(profile: SimProfile): number {
+  return profile.noise_seed ?? profile.seed >>> 1;
+}
+
+/** The noise model's factor of one start (level × position) and, at a time, with drift and periodic disturbance. */
+export function noiseFactors(profile: SimProfile): { start: number; at: (tS: number) => number } {
+  const start = startLevel(profile, noiseSeedOf(profile)) * positionFactor(profile, profile.trial_position);
+  return { start, at: (tS) => start * environmentFactor(profile, tS) };
 }
 
 /** Whether a request needing `need` KV tokens fits; a request larger than the cache still runs alone. */
@@ -45,6 +57,7 @@ export class BatchScheduler implements Scheduler {
   private stepEnd = 0;
   private readonly capacity: number;
   private readonly noise: Prng;
+  private readonly factor: (tS: number) => number;
   private stopped = false;
 
   constructor(
@@ -52,7 +65,8 @@ export class BatchScheduler implements Scheduler {
     private readonly hooks: SchedulerHooks,
   ) {
     this.capacity = kvCapacity(profile);
-    this.noise = new Prng(profile.seed ^ 0x1234567);
+    this.noise = new Prng(noiseSeedOf(profile) ^ 0x1234567);
+    this.factor = noiseFactors(profile).at;
   }
 
   get running(): number {
@@ -104,7 +118,8 @@ export class BatchScheduler implements Scheduler {
     this.timer = undefined;
     const prefill = this.admit(now);
     if (this.batch.length === 0) return;
-    const ms = stepTimeMs(this.profile, this.batch.length, prefill, this.noise.next());
+    // Drift and periodic disturbance follow the wall clock, so every server on the host sees the same ones.
+    const ms = stepTimeMs(this.profile, this.batch.length, prefill, this.noise.next(), this.factor(Date.now() / 1000));
     // Continue from the previous deadline unless the loop fell behind by more than a step.
     const start = this.stepEnd > now - ms ? this.stepEnd : now;
     this.stepEnd = start + ms;

@@ -4,7 +4,8 @@ import { LATENCY_CLIENT_FLAGS, PREFIX_CACHING_CLIENT_FLAGS, THROUGHPUT_CLIENT_FL
 import { parseSimServeArgs } from './args.js';
 import { Prng } from './prng.js';
 import { kvCapacity, parseSimProfile, type SimProfile } from './profile.js';
-import { fitsKv, stepTimeMs } from './scheduler.js';
+import { drawNoiseSeed } from './noise.js';
+import { fitsKv, noiseFactors, noiseSeedOf, stepTimeMs } from './scheduler.js';
 import { startupFailureLines } from './server.js';
 
 /** The vLLM standalone benchmark scripts the sim can stand in for. */
@@ -35,6 +36,8 @@ export function simulateOffline(profile: SimProfile, requests: readonly OfflineR
   let kvUsed = 0;
   let elapsed = 0;
   const running: number[] = [];
+  // The noise model's level of this run (start level, position, drift and disturbance now) scales every step.
+  const factor = noiseFactors(profile).at(Date.now() / 1000);
   while (next < requests.length || running.length > 0) {
     let prefill = 0;
     while (next < requests.length && running.length < profile.max_num_seqs) {
@@ -48,7 +51,7 @@ export function simulateOffline(profile: SimProfile, requests: readonly OfflineR
       prefill += Math.max(0, r.prompt - r.cached);
       running.push(next++);
     }
-    elapsed += stepTimeMs(profile, running.length, prefill, noise.next());
+    elapsed += stepTimeMs(profile, running.length, prefill, noise.next(), factor);
     let kept = 0;
     for (const i of running) {
       const remaining = (left[i] ?? 1) - 1;
@@ -116,7 +119,7 @@ async function latency(flags: Flags, profile: SimProfile, out: string[]): Promis
   const batch = intFlag(flags, '--batch-size', 8);
   const warmup = intFlag(flags, '--num-iters-warmup', 10);
   const iters = intFlag(flags, '--num-iters', 30);
-  const noise = new Prng(profile.seed ^ 0x1a7e);
+  const noise = new Prng(noiseSeedOf(profile) ^ 0x1a7e);
   const requests = Array.from({ length: batch }, () => ({ prompt: inputLen, cached: 0, output: Math.max(1, outputLen) }));
   out.push('Warming up...');
   for (let i = 0; i < warmup; i++) simulateOffline(profile, requests, noise);
@@ -139,7 +142,7 @@ async function throughput(flags: Flags, profile: SimProfile, out: string[]): Pro
   const inputLen = intFlag(flags, '--input-len', intFlag(flags, '--random-input-len', 1024));
   const outputLen = intFlag(flags, '--output-len', intFlag(flags, '--random-output-len', 128));
   const requests = Array.from({ length: numPrompts }, () => ({ prompt: inputLen, cached: 0, output: Math.max(1, outputLen) }));
-  const elapsed = simulateOffline(profile, requests, new Prng(profile.seed ^ 0x7a2)) / 1000;
+  const elapsed = simulateOffline(profile, requests, new Prng(noiseSeedOf(profile) ^ 0x7a2)) / 1000;
   const promptTokens = numPrompts * inputLen;
   const outputTokens = numPrompts * Math.max(1, outputLen);
   const total = promptTokens + outputTokens;
@@ -209,7 +212,9 @@ export async function runSimScript(kind: SimScriptKind, argv: readonly string[],
     const parsed = parseSimServeArgs(engine);
     out.push(...parsed.warnings);
     const effective = parseSimProfile({ ...profile, ...parsed.overrides }, 'script arguments', true);
-    out.push(ENGINE_NOTE);
+    // A script run is a start of its own: its own noise unless the profile fixes the seed (recorded in the output).
+    if (effective.noise_seed === undefined) effective.noise_seed = drawNoiseSeed();
+    out.push(ENGINE_NOTE, `isobench sim: noise_seed=${effective.noise_seed}`);
     const failure = startupFailureLines(effective);
     if (failure) return { exitCode: 1, output: [...out, ...failure].join('\n') + '\n' };
     if (kind === 'latency') await latency(flags, effective, out);

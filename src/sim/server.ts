@@ -3,6 +3,7 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { Socket } from 'node:net';
 import { ApiError, Generation, chatPromptIds, completionPromptIds, planGeneration, type GenerationContext } from './generation.js';
 import { SimMetrics } from './metrics.js';
+import { drawNoiseSeed } from './noise.js';
 import { Prng } from './prng.js';
 import { kvCapacity, servedModelName, type SimProfile } from './profile.js';
 import { BatchScheduler, ExactScheduler, type Scheduler, type SchedulerHooks } from './scheduler.js';
@@ -72,7 +73,7 @@ function initLines(profile: SimProfile): string[] {
     `${vllmPrefix('INFO', src)}vLLM API server version 0.0.0+isobench.sim`,
     `${vllmPrefix('INFO', 'core.py:75')}Initializing a V1 LLM engine (isobench sim) with config: model='${profile.model}', ` +
       `served_model_name=${servedModelName(profile)}, max_seq_len=${profile.max_model_len}, tensor_parallel_size=${profile.tensor_parallel_size}, ` +
-      `enable_prefix_caching=${profile.enable_prefix_caching ? 'True' : 'False'}, max_num_seqs=${profile.max_num_seqs}, seed=${profile.seed}`,
+      `enable_prefix_caching=${profile.enable_prefix_caching ? 'True' : 'False'}, max_num_seqs=${profile.max_num_seqs}, seed=${profile.seed}, noise_seed=${String(profile.noise_seed)}`,
   ];
 }
 
@@ -82,7 +83,8 @@ const SSE_HEADERS = { 'content-type': 'text/event-stream; charset=utf-8', 'cache
 
 /** Starts a simulated vLLM server; resolves once it listens (ready later), or at once with a crashed server. */
 export async function startSimServer(profile: SimProfile, opts: SimServerOptions = {}): Promise<SimServer> {
-  const sim = new SimServerImpl(profile, opts);
+  // Every start gets its own noise unless the profile fixes it (exact, identical runs); the log records the seed.
+  const sim = new SimServerImpl(profile.noise_seed === undefined ? { ...profile, noise_seed: drawNoiseSeed() } : profile, opts);
   await sim.start();
   return sim;
 }
