@@ -44,3 +44,5 @@ export {
   failureBreakdown,
 } from './categories.js';
 export type { AgentAttempt, AgentStatus, CompletenessCategory, FailureGroup, FailureItem, Presence } from './categories.js';
+export { intervalHalfWidth, lookLevel, lookSchedule, minimumDetectableEffect, sequentialDecision } from './sequential.js';
+export type { SequentialDecision, SequentialOptions, StopReason } from './sequential.js';
