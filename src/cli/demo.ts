@@ -54,7 +54,7 @@ async function demoCommand(raw: unknown): Promise<void> {
   const runId = newRunId();
   const engineConfig = await resolveEngineConfig('sim', undefined, runId);
   const t0 = performance.now();
-  const { summary, rows } = await executeRun({
+  const { summary, rows, tasks } = await executeRun({
     tasks: runStage.DEMO_TASKS.map((t) => TaskSchema.parse(t)),
     agents: demoAgents(runStage),
     settings: demoSettings(engineConfig.key),
@@ -64,7 +64,7 @@ async function demoCommand(raw: unknown): Promise<void> {
     jsonEvents: opts.jsonEvents,
     config: { demo: true, out: outDir },
   });
-  printResults(rows, summary, opts.jsonEvents);
+  printResults(rows, summary, opts.jsonEvents, tasks);
   const written = summary.status === 'finished' ? await writeDemoOutputs(store, outDir) : [];
   const lines = [
     '',

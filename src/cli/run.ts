@@ -6,11 +6,11 @@ import { Command, Option } from '@commander-js/extra-typings';
 import { z } from 'zod';
 import { IsobenchError, PRESET_NAMES, VARIANT_KINDS, WORKLOAD_DEFAULTS, errorMessage, redactDeep, redactSecrets, usageError } from '../core/index.js';
 import type { Engine, parseEngineConfig as parseEngineConfigFn } from '../engine/index.js';
-import type { AgentSource, ResultRow, RunSettings, RunSummary, TaskPlan } from '../run/index.js';
+import type { AgentSource, ResultRow, RunSettings, RunSummary, TaskPlan, TaskSummary } from '../run/index.js';
 import type { Task, VariantKind } from '../task/index.js';
 
 type ResolvedEngineConfig = ReturnType<typeof parseEngineConfigFn>;
-import { opt, parseOptions } from './options.js';
+import { checkNumber, opt, parseOptions } from './options.js';
 import { createReporter, formatResults } from './reporters/index.js';
 
 const ENGINES = ['sim', 'process', 'docker'] as const;
@@ -30,7 +30,20 @@ export const RunOptionsSchema = z.object({
   tokenizer: z.string().min(1, 'needs a tokenizer.json, a folder holding one, or a Hugging Face name').optional(),
   store: z.string().optional(),
   agent: z.array(z.string()).default([]),
-  trials: opt.posInt('--trials').default(3),
+  trials: z
+    .union([z.string(), z.number()])
+    .default('5')
+    .transform((v, ctx) => {
+      if (v === 'auto') return 'auto' as const;
+      const r = checkNumber('--trials', v, { int: true, gt: 0 });
+      if (typeof r === 'number') return r;
+      ctx.addIssue({ code: 'custom', message: r });
+      return z.NEVER;
+    }),
+  minTrials: opt.posInt('--min-trials').default(3),
+  maxTrials: opt.posInt('--max-trials').default(10),
+  aa: z.boolean().default(false),
+  primaryMetric: z.string().optional(),
   warmups: opt.nonNegInt('--warmups').default(WORKLOAD_DEFAULTS.warmups),
   only: list('--only')
     .refine((xs) => xs.every((x) => /^[0-9a-fA-F]{4,40}$/.test(x)), 'give commit hashes or prefixes (hex, 4+ characters), comma-separated')
@@ -143,9 +156,9 @@ export interface ExecuteRunInput {
 }
 
 /** Plans, runs with a reporter, handles Ctrl-C, prints the results table; returns the summary and the table rows. */
-export async function executeRun(input: ExecuteRunInput): Promise<{ summary: RunSummary; rows: ResultRow[]; plans: TaskPlan[]; storeLocation: string }> {
+export async function executeRun(input: ExecuteRunInput): Promise<{ summary: RunSummary; rows: ResultRow[]; tasks: TaskSummary[]; plans: TaskPlan[]; storeLocation: string }> {
   if (input.tasks.length === 0) throw usageError('--tasks', `${input.catalog ?? 'the catalog'} holds no task`, 'add tasks to the catalog (see docs/tasks.md) or give another file');
-  const [{ planRun, runBenchmarks, summarizeResults }, { openStore }] = await Promise.all([import('../run/index.js'), import('../store/index.js')]);
+  const [{ planRun, runBenchmarks, summarizeResults, summarizeTasks }, { openStore }] = await Promise.all([import('../run/index.js'), import('../store/index.js')]);
   const plans = planRun(input.tasks, input.agents, input.settings);
   if (plans.length === 0) throw usageError('--only', `matches no task of the catalog (${input.settings.only.join(', ')})`, 'give a prefix of a task commit');
   await input.cleanupLeftovers?.().catch(() => undefined);
@@ -171,7 +184,8 @@ export async function executeRun(input: ExecuteRunInput): Promise<{ summary: Run
     });
     reporter.close();
     const rows = await summarizeResults(store, plans);
-    return { summary, rows, plans, storeLocation: store.location };
+    const tasks = await summarizeTasks(store, plans, input.settings);
+    return { summary, rows, tasks, plans, storeLocation: store.location };
   } finally {
     reporter.close();
     await input.engine.cleanup().catch(() => undefined);
@@ -188,12 +202,12 @@ export function exitCodeOf(summary: RunSummary): number {
 }
 
 /** Prints the table (human output) or nothing (JSON events carry everything). */
-export function printResults(rows: readonly ResultRow[], summary: RunSummary, jsonEvents: boolean): void {
+export function printResults(rows: readonly ResultRow[], summary: RunSummary, jsonEvents: boolean, tasks: readonly TaskSummary[] = []): void {
   if (jsonEvents) {
-    process.stdout.write(`${JSON.stringify(redactDeep({ type: 'results', rows }))}\n`);
+    process.stdout.write(`${JSON.stringify(redactDeep({ type: 'results', rows, tasks }))}\n`);
     return;
   }
-  process.stdout.write(`\n${formatResults(rows)}\n`);
+  process.stdout.write(`\n${formatResults(rows, tasks)}\n`);
   if (summary.error) process.stderr.write(`run failed: ${redactSecrets(summary.error)}\n`);
   if (summary.status === 'cancelled') process.stderr.write('run cancelled: finished trials are stored; run the same command again to resume\n');
 }
@@ -210,8 +224,13 @@ async function runCommand(raw: unknown): Promise<void> {
   const agents = opts.agent.map((a) => loadAgent(parseAgentArg(a)));
   const runId = newRunId();
   const engineConfig = await resolveEngineConfig(opts.engine, opts.engineConfig, runId, opts.preset);
+  if (opts.trials === 'auto' && opts.minTrials > opts.maxTrials) throw usageError('--min-trials', `${opts.minTrials} is above --max-trials ${opts.maxTrials}`, 'e.g. --min-trials 3 --max-trials 10');
+  if (opts.trials === 'auto' && opts.minTrials < 2) throw usageError('--min-trials', 'must be at least 2 (an interval needs 2 paired rounds)', 'e.g. --min-trials 3');
   const settings: RunSettings = {
-    trials: opts.trials,
+    trials: opts.trials === 'auto' ? opts.maxTrials : opts.trials,
+    adaptive: opts.trials === 'auto' ? { minTrials: opts.minTrials } : null,
+    aa: opts.aa,
+    primaryMetrics: opts.primaryMetric === undefined ? {} : (await import('../analysis/index.js')).parsePrimaryMetricSpec(opts.primaryMetric),
     warmups: opts.warmups,
     variants: opts.variants as VariantKind[],
     only: opts.only ?? [],
@@ -234,7 +253,7 @@ async function runCommand(raw: unknown): Promise<void> {
     return;
   }
   const engine = createEngine(engineConfig.config);
-  const { summary, rows } = await executeRun({
+  const { summary, rows, tasks: taskSummaries } = await executeRun({
     tasks,
     catalog: opts.tasks,
     agents,
@@ -246,7 +265,7 @@ async function runCommand(raw: unknown): Promise<void> {
     config,
     cleanupLeftovers: () => leftoversOf(engineConfig.config),
   });
-  printResults(rows, summary, opts.jsonEvents);
+  printResults(rows, summary, opts.jsonEvents, taskSummaries);
   process.exitCode = exitCodeOf(summary);
 }
 
@@ -316,7 +335,11 @@ export function register(program: Command): void {
     .option('--tokenizer <path|name>', "tokenizer of the workload: a tokenizer.json, a folder holding one, or a Hugging Face name (default: the server's /tokenize)")
     .option('--store <file.sqlite|postgres://...>', 'where trials are recorded (default: isobench.sqlite here)')
     .option('--agent <name:model=patch>', 'an agent and its patch file or directory of <commit>.patch files (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--trials <n>', 'trials per variant', '3')
+    .option('--trials <n|auto>', 'trials (rounds) per variant, or auto: stop each task once its primary verdicts are settled', '5')
+    .option('--min-trials <n>', 'with --trials auto: rounds before the first look', '3')
+    .option('--max-trials <n>', 'with --trials auto: rounds at most', '10')
+    .option('--aa', 'add a second baseline variant (baseline′) to every round: its spread is the task\'s noise floor')
+    .option('--primary-metric <spec>', 'primary metric per mode instead of the one the perf command implies, e.g. serving=ttft_mean')
     .option('--warmups <n>', 'warm-up requests before each measured serving run', String(WORKLOAD_DEFAULTS.warmups))
     .option('--only <commits>', 'comma-separated commit prefixes to run')
     .option('--variants <kinds>', 'comma-separated subset of baseline,human,agent', 'baseline,human,agent')

@@ -2,6 +2,7 @@ import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometr
 import { DEFAULT_SOURCE_PRIORITY, redactDeep, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
 import type { Store, TrialRecord, VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
+import { isAaVariant, primaryMetricOfTask } from '../run/index.js';
 import type { Measurement } from './compare.js';
 import { fillImprovements } from './formula.js';
 import { V5_COMPARISONS, V5_IMPROVEMENT_METRICS, V5_METRICS, V5_VARIANTS, emptyRow, type DatasetRow, type V5Metric, type V5Variant } from './schema.js';
@@ -90,7 +91,8 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
     for (const [config, configTrials] of groups) {
       const byVariant = groupBy(configTrials, (t) => t.variantId);
       const trialsOf = (list: readonly VariantRecord[]): TrialRecord[] => list.flatMap((v) => byVariant.get(v.id) ?? []);
-      const baseline = choose(trialsOf(vs.filter((v) => v.kind === 'baseline')), priority);
+      // The A/A copy of the baseline (`run --aa`) is a variant of its own, never pooled into the baseline's columns.
+      const baseline = choose(trialsOf(vs.filter((v) => v.kind === 'baseline' && !isAaVariant(v.id))), priority);
       const human = choose(trialsOf(vs.filter((v) => v.kind === 'human')), priority);
       // An agent variant without any trial (registered, never measured) belongs to every configuration's rows.
       const agentsHere = vs.filter((v) => v.kind === 'agent' && (config === null || byVariant.has(v.id) || !measured.has(v.id)));
@@ -226,7 +228,7 @@ function buildRow(task: Task, agentVariants: readonly VariantRecord[], chosen: R
     }
   }
   fillComparableImprovements(row, mode, chosen);
-  addExtensions(row, mode, chosen, opts);
+  addExtensions(row, task, mode, chosen, opts);
   return row;
 }
 
@@ -258,7 +260,7 @@ function rowSource(chosen: Record<V5Variant, Chosen>): string | null {
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-function addExtensions(row: DatasetRow, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>, opts: BuildOptions): void {
+function addExtensions(row: DatasetRow, task: Task, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>, opts: BuildOptions): void {
   const cache = new Map<string, number[]>();
   const valuesOf = (v: V5Variant, metric: string): number[] => {
     const key = `${v}:${metric}`;
@@ -273,7 +275,12 @@ function addExtensions(row: DatasetRow, mode: V5Mode | null, chosen: Record<V5Va
   const roundsOf = (v: V5Variant, metric: string) => byRound(chosen[v].ok.map((t) => ({ round: t.trialIndex, value: v5Value(t.metrics, metric as V5Metric, mode) })));
   const amode = analysisMode(mode);
   const overrides = opts.primaryMetrics?.[amode];
-  const primary = choosePrimaryMetric(amode, (m) => valuesOf('baseline', m).length + valuesOf('human', m).length + valuesOf('agent', m).length, overrides === undefined ? {} : { [amode]: overrides });
+  const measured = (m: string) => valuesOf('baseline', m).length + valuesOf('human', m).length + valuesOf('agent', m).length;
+  // Our own runs: the metric the perf command implies, as `run` judged it; imports keep the mode's preference list.
+  const ours = (['baseline', 'human', 'agent'] as const).every((v) => chosen[v].source === null || chosen[v].source === 'isobench');
+  const runMode = chosen.baseline.ok[0]?.mode ?? chosen.human.ok[0]?.mode ?? null;
+  const fromRun = ours && overrides === undefined ? primaryMetricOfTask(task, runMode).metric : null;
+  const primary = fromRun !== null && measured(fromRun) > 0 ? fromRun : choosePrimaryMetric(amode, measured, overrides === undefined ? {} : { [amode]: overrides });
   row.primary_metric = primary;
   row.estimator = ESTIMATOR.key;
   for (const v of V5_VARIANTS) {

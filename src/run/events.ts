@@ -42,6 +42,8 @@ export type RunEvent =
   | { type: 'workload'; taskCommit: string; hash: string; describe: string; tokenizer: string }
   | { type: 'trial_requests'; taskCommit: string; variantId: string; trialKey: string; done: number; total: number; failed: number }
   | { type: 'trial_end'; taskCommit: string; variantId: string; outcome: TrialOutcome }
+  /** `--trials auto`: the task stops after `rounds` of at most `maxRounds` rounds (settled, futile or max_rounds). */
+  | { type: 'task_stop'; taskCommit: string; reason: 'settled' | 'futile' | 'max_rounds'; rounds: number; maxRounds: number }
   | { type: 'task_end'; taskCommit: string }
   | { type: 'run_end'; runId: string; status: 'finished' | 'cancelled' | 'failed'; ok: number; failed: number; skipped: number; durationS: number };
 

@@ -6,6 +6,7 @@ import type { VariantRecord } from '../store/index.js';
 import type { Task, VariantKind } from '../task/index.js';
 import type { AgentSource } from './agents.js';
 import { perfInfoOf } from './perf.js';
+import { taskPrimaryMetric } from './primary.js';
 import { workloadPlanOf } from './serving.js';
 import type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
 
@@ -59,13 +60,27 @@ function record(task: Task, kind: VariantKind, id: string, agent?: { name: strin
   };
 }
 
-/** The variants of one task in run order: baseline, human, then agents in `--agent` order. */
-export function planVariants(task: Task, agents: readonly AgentSource[], kinds: readonly VariantKind[]): PlannedVariant[] {
+/** The id of the A/A copy of a task's baseline (`--aa`): the same engine commit, measured as a variant of its own. */
+export function aaVariantId(commit: string): string {
+  return `${variantId(commit, 'baseline')}:aa`;
+}
+
+/** Whether a variant id is an A/A baseline copy (kind `baseline`, never the reference of a comparison). */
+export function isAaVariant(id: string): boolean {
+  return id.endsWith(':baseline:aa');
+}
+
+/** The variants of one task: baseline (and its A/A copy with `aa`), human, then agents in `--agent` order. */
+export function planVariants(task: Task, agents: readonly AgentSource[], kinds: readonly VariantKind[], aa = false): PlannedVariant[] {
   const out: PlannedVariant[] = [];
   for (const kind of ['baseline', 'human'] as const) {
     if (!kinds.includes(kind)) continue;
     const id = variantId(task.commit, kind);
     out.push({ record: record(task, kind, id), spec: baseSpec(task, kind, id), label: kind });
+    if (kind === 'baseline' && aa) {
+      const copy = aaVariantId(task.commit);
+      out.push({ record: record(task, 'baseline', copy), spec: baseSpec(task, 'baseline', copy), label: 'baseline′' });
+    }
   }
   if (!kinds.includes('agent')) return out;
   for (const agent of agents) {
@@ -171,7 +186,7 @@ export function planRun(tasks: readonly Task[], agents: readonly AgentSource[], 
     const datasetDir = settings.datasetDir ?? task.dataset_dir ?? null;
     const workload = perf && mode === 'serving' ? workloadPlanOf(perf, { datasetDir, missingDataset: settings.missingDataset }) : null;
     const configKey = configKeyOf(perf, settings, task, workload && !('code' in workload) ? workload.deviations : []);
-    const variants = planVariants(task, agents, settings.variants);
+    const variants = planVariants(task, agents, settings.variants, settings.aa ?? false);
     const preFailure = preFailureOf(task, perfOrFailure, settings) ?? (workload && 'code' in workload ? workload : null);
     return {
       task,
@@ -182,6 +197,7 @@ export function planRun(tasks: readonly Task[], agents: readonly AgentSource[], 
       trials: interleaveTrials(variants, configKey, settings.trials, taskOrderSeed(settings.orderSeed ?? 1, task.commit)),
       preFailure,
       workload: workload && !('code' in workload) ? workload : null,
+      primary: taskPrimaryMetric(mode, perf, settings.primaryMetrics),
     };
   });
 }

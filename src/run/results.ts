@@ -1,9 +1,21 @@
-import { byRound, compare, geometricMean, type Comparison, type Verdict } from '../analysis/index.js';
-import { workloadMismatch, type Failure, type FailureCode } from '../core/index.js';
+import {
+  byRound,
+  compare,
+  DEFAULT_TIE_THRESHOLD,
+  geometricMean,
+  holmAdjust,
+  intervalHalfWidth,
+  minimumDetectableEffect,
+  sequentialDecision,
+  type Comparison,
+  type StopReason,
+  type Verdict,
+} from '../analysis/index.js';
+import { metricInfo, workloadMismatch, type Failure, type FailureCode } from '../core/index.js';
 import type { Store, TrialRecord } from '../store/index.js';
 import type { VariantKind } from '../task/index.js';
-import { primaryMetric } from './primary.js';
-import type { TaskPlan } from './types.js';
+import { isAaVariant } from './plan.js';
+import type { RunSettings, TaskPlan } from './types.js';
 
 /** One line of the results table: one variant of one task over every stored trial of the planned configuration. */
 export interface ResultRow {
@@ -30,6 +42,8 @@ export interface ResultRow {
   unchecked: number;
   /** Comparisons not made: the trials of the two sides ran different workloads (`workload_mismatch`, both hashes). */
   comparisonFailures: { against: 'baseline' | 'human'; failure: Failure }[];
+  /** Every other metric the trials have, vs baseline, better/worse Holm-corrected over these metrics (secondary). */
+  secondary: (ResultComparison & { metric: string })[];
 }
 
 /** One comparison as the table shows it: the paired estimate, its interval, the paired rounds and the verdict. */
@@ -47,14 +61,6 @@ function shown(c: Comparison | null): ResultComparison | null {
   return { improvementPct: c.improvementPct, ciLow: c.ciLow, ciHigh: c.ciHigh, n: c.n, verdict: c.verdict };
 }
 
-function metricOf(plan: TaskPlan, trials: readonly TrialRecord[]): string | null {
-  for (const t of trials) {
-    const p = primaryMetric(plan.mode, t.metrics);
-    if (p) return p.key;
-  }
-  return null;
-}
-
 function failureCounts(trials: readonly TrialRecord[]): ResultRow['failures'] {
   const counts = new Map<FailureCode, number>();
   for (const t of trials) if (t.failure) counts.set(t.failure.code, (counts.get(t.failure.code) ?? 0) + 1);
@@ -67,15 +73,29 @@ function values(trials: readonly TrialRecord[], metric: string | null): (number 
   return byRound(trials.filter((t) => t.status === 'ok').map((t) => ({ round: t.trialIndex, value: t.metrics[metric] })));
 }
 
+/** The stored trials of a plan's configuration. */
+export async function planTrials(store: Store, plan: TaskPlan): Promise<TrialRecord[]> {
+  const keys = new Set(plan.trials.map((t) => t.key));
+  return (await store.listTrials({ taskCommit: plan.task.commit })).filter((t) => keys.has(t.trialKey));
+}
+
+/** Every judged metric (one with a better direction) that an ok trial of `trials` has, primary excluded, sorted. */
+function secondaryMetrics(trials: readonly TrialRecord[], primary: string | null): string[] {
+  const keys = new Set<string>();
+  for (const t of trials) if (t.status === 'ok') for (const k of Object.keys(t.metrics)) if (k !== primary && (metricInfo(k)?.better ?? 'none') !== 'none') keys.add(k);
+  return [...keys].sort();
+}
+
 /** The results table of the planned tasks, from the store (so resumed trials count alike). */
 export async function summarizeResults(store: Store, plans: readonly TaskPlan[]): Promise<ResultRow[]> {
   const rows: ResultRow[] = [];
   for (const plan of plans) {
-    const keys = new Set(plan.trials.map((t) => t.key));
-    const trials = (await store.listTrials({ taskCommit: plan.task.commit })).filter((t) => keys.has(t.trialKey));
-    const metric = metricOf(plan, trials);
-    const baseline = plan.variants.find((v) => v.record.kind === 'baseline');
-    const baseValues = baseline ? values(trials.filter((t) => t.variantId === baseline.record.id), metric) : [];
+    const trials = await planTrials(store, plan);
+    const metric = plan.mode === null && trials.every((t) => t.status !== 'ok') ? null : plan.primary.metric;
+    const baseline = plan.variants.find((v) => v.record.kind === 'baseline' && !isAaVariant(v.record.id));
+    const others = secondaryMetrics(trials, metric);
+    const baseTrials = baseline ? trials.filter((t) => t.variantId === baseline.record.id) : [];
+    const baseValues = values(baseTrials, metric);
     const human = plan.variants.find((v) => v.record.kind === 'human');
     const humanValues = human ? values(trials.filter((t) => t.variantId === human.record.id), metric) : [];
     const trialsOf = (id: string | undefined) => trials.filter((t) => t.variantId === id);
@@ -96,6 +116,7 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[])
       const cmp = metric !== null && v !== baseline && !vsBase ? compare(metric, baseValues, vals) : null;
       const cmpHuman = metric !== null && v.record.kind === 'agent' && !vsHum ? compare(metric, humanValues, vals) : null;
       const agreements = mine.flatMap((t) => (t.correctness ? [t.correctness.agreement] : []));
+      const secondary = v === baseline ? [] : holmAdjust(others.map((m) => compare(m, values(baseTrials, m), values(mine, m))));
       rows.push({
         taskCommit: plan.task.commit,
         subject: plan.task.subject ?? null,
@@ -113,8 +134,123 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[])
         agreement: agreements.length > 0 ? Math.min(...agreements) : null,
         unchecked: mine.filter((t) => t.status === 'ok' && t.mode === 'serving' && t.correctness === null).length,
         comparisonFailures,
+        secondary: secondary.flatMap((c) => {
+          const r = shown(c);
+          return r ? [{ ...r, metric: c.metric }] : [];
+        }),
       });
     }
   }
   return rows;
+}
+
+/** What one task's round-by-round data say beyond the rows: primary metric, position effect, noise floor, stop. */
+export interface TaskSummary {
+  taskCommit: string;
+  primaryMetric: string;
+  primaryWhy: string;
+  /** Mean deviation (percent) of a trial at position p from its variant's geometric mean, per position (index p-1). */
+  positionEffectPct: number[];
+  /** `--aa`: baseline′ vs baseline, the noise floor of the task; null without --aa or below 2 paired rounds. */
+  noiseFloor: {
+    n: number;
+    aaImprovementPct: number;
+    aaCiLow: number | null;
+    aaCiHigh: number | null;
+    /** Half-width of a comparison's interval at this noise and n; a tie at ±t needs it below t. */
+    halfWidthPct: number | null;
+    minDetectablePct: number | null;
+    /** Said by every output when the tie band is narrower than the noise allows. */
+    message: string | null;
+  } | null;
+  /** `--trials auto`: where and why the task stopped. */
+  stop: { reason: StopReason; rounds: number } | null;
+  /** Seconds the task's trials took (GPU-seconds on one GPU), and what --trials at the maximum would take at that rate. */
+  gpuSeconds: number;
+  gpuSecondsAtMax: number | null;
+}
+
+/** The comparisons the adaptive rule watches: every variant but the baseline(s) against the baseline. */
+function watched(plan: TaskPlan): { baseline: string | null; others: string[] } {
+  const baseline = plan.variants.find((v) => v.record.kind === 'baseline' && !isAaVariant(v.record.id))?.record.id ?? null;
+  return { baseline, others: plan.variants.filter((v) => v.record.kind !== 'baseline').map((v) => v.record.id) };
+}
+
+/**
+ * `--trials auto`: after `rounds` complete rounds, whether the task stops (every watched comparison settled or futile,
+ * or the maximum reached) and why. Deterministic in the stored trials, so a resumed run and the summary agree.
+ */
+export function adaptiveStop(plan: TaskPlan, trials: readonly TrialRecord[], rounds: number, settings: Pick<RunSettings, 'trials' | 'adaptive'>, tieThreshold = DEFAULT_TIE_THRESHOLD): { reason: StopReason; rounds: number } | null {
+  if (!settings.adaptive) return null;
+  const opts = { minRounds: settings.adaptive.minTrials, maxRounds: settings.trials, tieThreshold };
+  if (rounds >= settings.trials) return { reason: 'max_rounds', rounds };
+  const { baseline, others } = watched(plan);
+  if (baseline === null || others.length === 0) return rounds >= opts.minRounds ? { reason: 'settled', rounds } : null;
+  const metric = plan.primary.metric;
+  const ref = values(trials.filter((t) => t.variantId === baseline), metric);
+  const reasons = others.map((id) => sequentialDecision(metric, ref, values(trials.filter((t) => t.variantId === id), metric), rounds, opts));
+  if (!reasons.every((d) => d.stop)) return null;
+  return { reason: reasons.every((d) => d.reason === 'settled') ? 'settled' : reasons.some((d) => d.reason === 'max_rounds') ? 'max_rounds' : 'futile', rounds };
+}
+
+function positionEffect(trials: readonly TrialRecord[], metric: string): number[] {
+  const ok = trials.filter((t) => t.status === 'ok' && typeof t.position === 'number' && (t.metrics[metric] ?? 0) > 0);
+  const logMean = new Map<string, number>();
+  for (const id of new Set(ok.map((t) => t.variantId))) {
+    const logs = ok.filter((t) => t.variantId === id).map((t) => Math.log(t.metrics[metric] ?? 1));
+    logMean.set(id, logs.reduce((a, b) => a + b, 0) / logs.length);
+  }
+  const byPos: number[][] = [];
+  for (const t of ok) {
+    const p = (t.position ?? 1) - 1;
+    (byPos[p] ??= []).push(Math.log(t.metrics[metric] ?? 1) - (logMean.get(t.variantId) ?? 0));
+  }
+  return Array.from(byPos, (d) => (d && d.length > 0 ? Math.expm1(d.reduce((a, b) => a + b, 0) / d.length) * 100 : 0));
+}
+
+/** Task-level lines of the results: the primary metric and why, position effect, noise floor (--aa), stop (auto). */
+export async function summarizeTasks(store: Store, plans: readonly TaskPlan[], settings: Pick<RunSettings, 'trials' | 'adaptive'>, tieThreshold = DEFAULT_TIE_THRESHOLD): Promise<TaskSummary[]> {
+  const out: TaskSummary[] = [];
+  for (const plan of plans) {
+    const trials = await planTrials(store, plan);
+    const metric = plan.primary.metric;
+    const { baseline } = watched(plan);
+    const aa = plan.variants.find((v) => isAaVariant(v.record.id));
+    let noiseFloor: TaskSummary['noiseFloor'] = null;
+    if (aa && baseline !== null) {
+      const c = compare(metric, values(trials.filter((t) => t.variantId === baseline), metric), values(trials.filter((t) => t.variantId === aa.record.id), metric), { tieThreshold });
+      if (c.status === 'ok' && c.sdLog !== null) {
+        const half = intervalHalfWidth(c.sdLog, c.n);
+        const mde = minimumDetectableEffect(c.sdLog, c.n);
+        noiseFloor = {
+          n: c.n,
+          aaImprovementPct: c.improvementPct,
+          aaCiLow: c.ciLow,
+          aaCiHigh: c.ciHigh,
+          halfWidthPct: half,
+          minDetectablePct: mde,
+          message:
+            half !== null && half >= tieThreshold
+              ? `cannot show a tie at ±${tieThreshold}% with this noise (A/A interval half-width ${half.toFixed(1)}% at n=${c.n}); smallest detectable effect ${(mde ?? 0).toFixed(1)}%`
+              : null,
+        };
+      }
+    }
+    const rounds = Math.max(0, ...trials.map((t) => t.trialIndex));
+    let stop: TaskSummary['stop'] = null;
+    if (settings.adaptive) for (let r = 1; r <= rounds && stop === null; r++) stop = adaptiveStop(plan, trials, r, settings, tieThreshold);
+    const gpuSeconds = trials.reduce((a, t) => a + t.durationS, 0);
+    const perTrial = trials.length > 0 ? gpuSeconds / trials.length : 0;
+    out.push({
+      taskCommit: plan.task.commit,
+      primaryMetric: metric,
+      primaryWhy: plan.primary.why,
+      positionEffectPct: positionEffect(trials, metric),
+      noiseFloor,
+      stop,
+      gpuSeconds,
+      gpuSecondsAtMax: settings.adaptive ? perTrial * plan.variants.length * settings.trials : null,
+    });
+  }
+  return out;
 }

@@ -5,6 +5,7 @@ import { PRESETS, type Engine, type PreparedVariant } from '../engine/index.js';
 import { LEASE_RENEW_MS, LEASE_TTL_MS, type RunRecord, type Store } from '../store/index.js';
 import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
 import { thrownFailure } from './classify.js';
+import { adaptiveStop, planTrials } from './results.js';
 import { buildTaskWorkload, usableReference, type TaskWorkload } from './serving.js';
 import { tokenizerOf } from './plan.js';
 import { failedTrial, runTrial, startupCheck, type TaskState, type TrialContext, type TrialResult } from './trial.js';
@@ -171,8 +172,14 @@ class Runner {
       await this.loadReference(plan, state);
       await this.decideOomFallback(plan, state, prepared);
     }
-    for (const t of todo) {
+    let round = 0;
+    for (const t of state.reference === null && plan.mode === 'serving' ? baselineFirst(todo) : todo) {
       if (this.stopped()) return;
+      if (t.trialIndex !== round) {
+        round = t.trialIndex;
+        // `--trials auto`: between rounds, stop once the stored rounds settle every primary verdict.
+        if (this.input.settings.adaptive && (await this.stopAdaptive(plan, round - 1))) return;
+      }
       const variant = variantOf(plan, t);
       const prep = prepared.get(t.variantId);
       if (!prep) continue;
@@ -183,6 +190,17 @@ class Runner {
       const result = await runTrial(this.ctx, state, variant, prep.variant, t);
       if (result) await this.save(result);
     }
+    if (this.input.settings.adaptive && round > 0 && !this.stopped()) await this.stopAdaptive(plan, round);
+  }
+
+  /** Whether the task stops after `rounds` complete rounds (src/run adaptiveStop); emits `task_stop` when it does. */
+  private async stopAdaptive(plan: TaskPlan, rounds: number): Promise<boolean> {
+    if (rounds < 1) return false;
+    const trials = await planTrials(this.input.store, plan);
+    const stop = adaptiveStop(plan, trials, rounds, this.input.settings);
+    if (!stop) return false;
+    this.emit({ type: 'task_stop', taskCommit: plan.task.commit, reason: stop.reason, rounds: stop.rounds, maxRounds: this.input.settings.trials });
+    return true;
   }
 
   private async prepare(plan: TaskPlan, v: PlannedVariant): Promise<{ status: 'ready'; variant: PreparedVariant } | { status: 'failed'; failure: Failure; log: string }> {
@@ -274,6 +292,22 @@ class Runner {
   emitEnd(status: RunSummary['status'], durationS: number): void {
     this.emit({ type: 'run_end', runId: this.runId, status, durationS, ...this.counts() });
   }
+}
+
+/**
+ * The trials to run with, in the first round that has a baseline trial to run, the baseline moved to the front (its
+ * probe becomes the reference before the other variants' probes run: a resumed run whose stored baseline gave no
+ * usable reference). The positions of that round are renumbered in the new order, so what is recorded is what ran.
+ */
+function baselineFirst(todo: readonly PlannedTrial[]): PlannedTrial[] {
+  const first = todo.find((t) => t.variantId.endsWith(':baseline'));
+  if (!first) return [...todo];
+  const round = todo.filter((t) => t.trialIndex === first.trialIndex);
+  if (round[0] === first) return [...todo];
+  const positions = round.map((t) => t.position).sort((a, b) => a - b);
+  const reordered = [first, ...round.filter((t) => t !== first)].map((t, i) => ({ ...t, position: positions[i] ?? t.position }));
+  const start = todo.indexOf(round[0] as PlannedTrial);
+  return [...todo.slice(0, start), ...reordered, ...todo.slice(start + round.length)];
 }
 
 function variantOf(plan: TaskPlan, trial: PlannedTrial): PlannedVariant {

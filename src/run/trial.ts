@@ -306,7 +306,7 @@ function finish(ctx: TrialContext, state: TaskState, variant: PlannedVariant, tr
     finishedAt: finishedAt.toISOString(),
     durationS,
   };
-  const primary = primaryMetric(state.plan.mode, metrics);
+  const primary = primaryMetric(state.plan.mode, metrics, state.plan.primary.metric);
   const outcome: TrialOutcome = {
     trialKey: trial.key,
     taskCommit: record.taskCommit,

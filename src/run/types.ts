@@ -1,3 +1,4 @@
+import type { PrimaryMetricOverrides } from '../analysis/index.js';
 import type { Failure } from '../core/index.js';
 import type { PresetName, VariantSpec } from '../engine/index.js';
 import type { VariantRecord } from '../store/index.js';
@@ -33,6 +34,12 @@ export interface RunSettings {
   serverPreset?: PresetName;
   /** `run --tokenizer`: a tokenizer.json, a folder holding one, or a Hugging Face name (a task's own `tokenizer` wins). */
   tokenizer?: string;
+  /** `--primary-metric MODE=METRIC` overrides of the primary metric the perf command implies. */
+  primaryMetrics?: PrimaryMetricOverrides;
+  /** `--trials auto`: rounds run up to `trials` (the maximum) and stop once the primary verdicts are settled. */
+  adaptive?: { minTrials: number } | null;
+  /** `--aa`: a second baseline variant (baseline′) in every round, whose spread against the baseline is the noise floor. */
+  aa?: boolean;
 }
 
 /** What run/ needs to know of a task's perf command (filled from src/vllm's parser). */
@@ -91,4 +98,6 @@ export interface TaskPlan {
   preFailure: Failure | null;
   /** The serving workload decided at plan time; null for standalone tasks and tasks that cannot run. */
   workload: WorkloadPlan | null;
+  /** The metric the headline verdicts are about, from the perf command (or `--primary-metric`), and why. */
+  primary: { metric: string; why: string };
 }

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/index.js';
-import { planRun, runBenchmarks, summarizeResults, type RunEvent } from '../../src/run/index.js';
+import { aaVariantId, planRun, runBenchmarks, summarizeResults, summarizeTasks, type RunEvent } from '../../src/run/index.js';
 import { memAgent, pyPatch, settings, task, withStore } from './helpers.js';
 import type { TrialRecord } from '../../src/store/index.js';
 
@@ -189,6 +189,57 @@ describe('runBenchmarks on the sim engine', () => {
       expect(summary.status).toBe('cancelled');
       expect(await store.countTrials({})).toBe(1);
       expect((await store.listRuns())[0]?.status).toBe('cancelled');
+    });
+  }, 60_000);
+
+  it('--aa adds baseline′ to every round; its spread against the baseline is the noise floor every output states', async () => {
+    await withStore(async (store) => {
+      const s = settings({ trials: 3, aa: true, variants: ['baseline', 'human'], oomFallbackMaxModelLen: 0 });
+      const engine = createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1, start_level_sd: 0.2 } });
+      const plans = planRun([task('7', { sim: { human: { prefill_speed: 2 } } })], [], s);
+      expect(plans[0]?.variants.map((v) => v.label)).toEqual(['baseline', 'baseline′', 'human']);
+      await runBenchmarks({ plans, engine, store, settings: s, config: {} });
+      await engine.cleanup();
+      const trials = await store.listTrials({ taskCommit: '7'.repeat(40) });
+      const aa = trials.filter((t) => t.variantId === aaVariantId('7'.repeat(40)));
+      expect(aa.map((t) => [t.trialIndex, t.status])).toEqual([[1, 'ok'], [2, 'ok'], [3, 'ok']]);
+      // baseline′ is checked against the baseline's probe like any variant.
+      expect(aa.every((t) => t.correctness?.agreement === 1)).toBe(true);
+      const [summary] = await summarizeTasks(store, plans, s, 2);
+      expect(summary?.noiseFloor).toMatchObject({ n: 3 });
+      // A 20% level sd per start: a ±2% tie cannot be shown at n = 3, and every output says so.
+      expect(summary?.noiseFloor?.message).toMatch(/^cannot show a tie at ±2% with this noise \(A\/A interval half-width \d+\.\d% at n=3\); smallest detectable effect \d+\.\d%$/);
+      const rows = await summarizeResults(store, plans);
+      expect(rows.find((r) => r.label === 'baseline′')?.vsBaseline?.n).toBe(3);
+    });
+  }, 60_000);
+
+  it('--trials auto stops a task once its primary verdict is settled, says when and why, and counts GPU-seconds against the maximum', async () => {
+    await withStore(async (store) => {
+      const s = settings({ trials: 8, adaptive: { minTrials: 3 }, variants: ['baseline', 'human'], oomFallbackMaxModelLen: 0 });
+      // Prefill slow enough (32 tokens at 250 tok/s: 128 ms) that host timer jitter is small beside the 4x effect.
+      const engine = createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1, prefill_tokens_per_s: 250, noise_seed: 1 } });
+      // TINY_SERVING is prefill-dominated (32 input, 4 output tokens): the primary metric is ttft_mean.
+      const plans = planRun([task('8', { sim: { human: { prefill_speed: 0.25 } } })], [], s);
+      expect(plans[0]?.primary.metric).toBe('ttft_mean');
+      const events: RunEvent[] = [];
+      await runBenchmarks({ plans, engine, store, settings: s, config: {}, onEvent: (e) => events.push(e) });
+      await engine.cleanup();
+      const stop = events.find((e) => e.type === 'task_stop');
+      expect(stop).toMatchObject({ type: 'task_stop', reason: 'settled', maxRounds: 8 });
+      const rounds = stop?.type === 'task_stop' ? stop.rounds : 0;
+      // At one of the looks before the maximum (3, 5, 6 of 8), whichever the machine's jitter allows.
+      expect([3, 5, 6]).toContain(rounds);
+      const trials = await store.listTrials({ taskCommit: '8'.repeat(40) });
+      expect(trials).toHaveLength(2 * rounds);
+      const [summary] = await summarizeTasks(store, plans, s);
+      expect(summary?.stop).toEqual({ reason: 'settled', rounds });
+      expect(summary?.gpuSecondsAtMax ?? 0).toBeGreaterThan(summary?.gpuSeconds ?? 0);
+      const human = (await summarizeResults(store, plans)).find((r) => r.label === 'human');
+      expect(human?.vsBaseline?.verdict).toBe('worse');
+      // Resuming the same plan runs nothing more: the stored rounds already settle it.
+      const again = await runBenchmarks({ plans, engine: createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1 } }), store, settings: s, config: {} });
+      expect(again.outcomes.filter((o) => o.status !== 'skipped')).toHaveLength(0);
     });
   }, 60_000);
 });

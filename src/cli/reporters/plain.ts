@@ -43,6 +43,9 @@ export function plainReporter(out: NodeJS.WritableStream = process.stderr): Repo
         case 'trial_end':
           line(`  ${label(e.variantId)} #${e.outcome.trialIndex}: ${outcomeText(e.outcome)}`);
           break;
+        case 'task_stop':
+          line(`  task ${short(e.taskCommit)} stops after ${e.rounds} of ${e.maxRounds} rounds (${e.reason})`);
+          break;
         case 'task_end':
           break;
         case 'run_end':

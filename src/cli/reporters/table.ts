@@ -1,6 +1,6 @@
 import { DEFAULT_TIE_THRESHOLD, ESTIMATOR } from '../../analysis/index.js';
 import { DATASET_SUBSTITUTION } from '../../core/index.js';
-import type { ResultComparison, ResultRow } from '../../run/index.js';
+import type { ResultComparison, ResultRow, TaskSummary } from '../../run/index.js';
 import { metricValue, short } from './format.js';
 
 function pad(cells: string[][]): string {
@@ -22,8 +22,33 @@ export function estimatorLine(tieThreshold = DEFAULT_TIE_THRESHOLD): string {
   return `vs baseline / vs human: ${ESTIMATOR.short}, tie band ±${tieThreshold}%, positive = better; geomean = geometric mean over ok trials`;
 }
 
+const signedPct = (x: number) => `${signed(x)}%`;
+
+/** The lines under the table per task: primary metric and why, secondary verdicts (Holm), position effect, noise floor, stop. */
+export function taskLines(rows: readonly ResultRow[], tasks: readonly TaskSummary[]): string[] {
+  const out: string[] = [];
+  for (const t of tasks) {
+    const parts = [`primary ${t.primaryMetric} (${t.primaryWhy})`];
+    const pos = t.positionEffectPct;
+    if (pos.length > 1) parts.push(`position effect ${pos.map((p, i) => `${i + 1}:${signedPct(p)}`).join(' ')}`);
+    if (t.noiseFloor) {
+      const f = t.noiseFloor;
+      const interval = f.aaCiLow === null || f.aaCiHigh === null ? '' : ` [${signed(f.aaCiLow)}, ${signed(f.aaCiHigh)}]`;
+      parts.push(`A/A baseline′ vs baseline ${signedPct(f.aaImprovementPct)}${interval} n=${f.n}, smallest detectable effect ${f.minDetectablePct === null ? '-' : `${f.minDetectablePct.toFixed(1)}%`}`);
+      if (f.message) parts.push(f.message);
+    }
+    if (t.stop) parts.push(`stopped after ${t.stop.rounds} rounds (${t.stop.reason}); ${t.gpuSeconds.toFixed(1)} GPU-s of ${(t.gpuSecondsAtMax ?? 0).toFixed(1)} at the maximum`);
+    const secondary = rows
+      .filter((r) => r.taskCommit === t.taskCommit)
+      .flatMap((r) => r.secondary.filter((c) => c.verdict === 'better' || c.verdict === 'worse').map((c) => `${r.label} ${c.metric} ${signedPct(c.improvementPct)} ${c.verdict}`));
+    if (secondary.length > 0) parts.push(`secondary (Holm-corrected): ${secondary.join(', ')}`);
+    out.push(`${short(t.taskCommit)}  ${parts.join('; ')}`);
+  }
+  return out;
+}
+
 /** The results table: per task and variant, trials ok/failed, primary metric geometric mean, paired improvements. */
-export function formatResults(rows: readonly ResultRow[]): string {
+export function formatResults(rows: readonly ResultRow[], tasks: readonly TaskSummary[] = []): string {
   const cells: string[][] = [['task', 'variant', 'ok', 'failed', 'metric', 'geomean', 'vs baseline', 'vs human', 'notes']];
   for (const r of rows) {
     const notes = [
@@ -41,5 +66,6 @@ export function formatResults(rows: readonly ResultRow[]): string {
   // A substituted dataset says in full what was measured instead (once per task).
   const substituted = new Map<string, string>();
   for (const r of rows) for (const d of r.deviations) if (DATASET_SUBSTITUTION.test(d)) substituted.set(r.taskCommit, `${short(r.taskCommit)} deviation: ${d}`);
-  return [estimatorLine(), pad(cells), ...why, ...substituted.values()].join('\n');
+  const lines = taskLines(rows, tasks);
+  return [estimatorLine(), pad(cells), ...why, ...substituted.values(), ...(lines.length > 0 ? ['', ...lines] : [])].join('\n');
 }

@@ -140,6 +140,8 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
           }
           break;
         }
+        case 'task_stop':
+          break;
         case 'task_end': {
           const t = tasks.find((x) => x.commit === e.taskCommit);
           if (t) {
