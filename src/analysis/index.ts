@@ -33,6 +33,7 @@ export {
   DEFAULT_PRIMARY_METRICS,
   parsePrimaryMetricSpec,
   primaryCandidates,
+  primaryMetricOfCommand,
 } from './primary.js';
 export type { AnalysisMode, PrimaryMetricOverrides } from './primary.js';
 export {

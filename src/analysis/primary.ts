@@ -76,3 +76,34 @@ export function choosePrimaryMetric(
   }
   return best;
 }
+
+/** vLLM's defaults where a serving command leaves the lengths open (random dataset). */
+const DEFAULT_LENGTHS = { input: 1024, output: 128 } as const;
+
+const lengthOf = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
+
+/**
+ * The primary metric of a task, from what its perf command measures: `--primary-metric MODE=METRIC` first, then
+ * serving: `ttft_mean` when each request produces one output token (`--*-output-len 1`: only the first token is
+ * timed) or when prefill dominates (input ≥ 8 × output tokens), else `tpot_mean` (decode work); latency scripts
+ * `latency_avg`; throughput and prefix-caching scripts `throughput`. `client` holds the command's client flags
+ * (camelCase: randomOutputLen, ...). Returns the metric and why.
+ */
+export function primaryMetricOfCommand(
+  mode: string | null,
+  client: Readonly<Record<string, unknown>> | null,
+  overrides: PrimaryMetricOverrides = {},
+): { metric: string; why: string } {
+  const amode = analysisMode(mode);
+  const override = overrides[amode];
+  if (override !== undefined) return { metric: override, why: `--primary-metric ${amode}=${override}` };
+  if (amode !== 'serving') return { metric: primaryCandidates(amode)[0] ?? 'throughput', why: `${mode ?? 'unknown'} script` };
+  const c = client ?? {};
+  const output = lengthOf(c.randomOutputLen) ?? lengthOf(c.outputLen) ?? lengthOf(c.sonnetOutputLen) ?? lengthOf(c.sharegptOutputLen) ?? lengthOf(c.customOutputLen) ?? lengthOf(c.prefixRepetitionOutputLen);
+  const input = lengthOf(c.randomInputLen) ?? lengthOf(c.inputLen) ?? lengthOf(c.sonnetInputLen);
+  if (output !== undefined && output <= 1) return { metric: 'ttft_mean', why: 'one output token per request: only the first token is timed' };
+  const outLen = output ?? DEFAULT_LENGTHS.output;
+  const inLen = input ?? DEFAULT_LENGTHS.input;
+  if (inLen >= 8 * outLen) return { metric: 'ttft_mean', why: `prefill-dominated (${inLen} input vs ${outLen} output tokens)` };
+  return { metric: 'tpot_mean', why: `decode work (${outLen} output tokens per request)` };
+}

@@ -18,3 +18,13 @@ export function variantId(commit: string, kind: VariantKind, agent?: { name: str
   if (!agent) throw new Error('an agent variant needs its agent');
   return `${commit}:agent:${agent.name}:${agent.model}:${agent.patchSha256.slice(0, 12)}`;
 }
+
+/** The id of the A/A copy of a task's baseline (`run --aa`): the same engine commit, measured as a variant of its own. */
+export function aaVariantId(commit: string): string {
+  return `${variantId(commit, 'baseline')}:aa`;
+}
+
+/** Whether a variant id is an A/A baseline copy (kind `baseline`, never the reference of a comparison). */
+export function isAaVariant(id: string): boolean {
+  return id.endsWith(':baseline:aa');
+}

@@ -1,8 +1,8 @@
-import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometricMean, geometricMeanCi, type CompareOptions } from '../analysis/index.js';
-import { DEFAULT_SOURCE_PRIORITY, redactDeep, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
+import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometricMean, geometricMeanCi, primaryMetricOfCommand, type CompareOptions } from '../analysis/index.js';
+import { DEFAULT_SOURCE_PRIORITY, isAaVariant, redactDeep, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
+import { parsePerfCommand } from '../vllm/index.js';
 import type { Store, TrialRecord, VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
-import { isAaVariant, primaryMetricOfTask } from '../run/index.js';
 import type { Measurement } from './compare.js';
 import { fillImprovements } from './formula.js';
 import { V5_COMPARISONS, V5_IMPROVEMENT_METRICS, V5_METRICS, V5_VARIANTS, emptyRow, type DatasetRow, type V5Metric, type V5Variant } from './schema.js';
@@ -260,6 +260,12 @@ function rowSource(chosen: Record<V5Variant, Chosen>): string | null {
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
+/** The primary metric `run` gives a task: src/analysis's rule on its parsed perf command. */
+function primaryOfTask(task: Task, mode: string | null): string {
+  const parsed = task.perf_command ? parsePerfCommand(task.perf_command) : null;
+  return primaryMetricOfCommand(mode, parsed?.status === 'ok' ? parsed.client : null).metric;
+}
+
 function addExtensions(row: DatasetRow, task: Task, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>, opts: BuildOptions): void {
   const cache = new Map<string, number[]>();
   const valuesOf = (v: V5Variant, metric: string): number[] => {
@@ -279,7 +285,7 @@ function addExtensions(row: DatasetRow, task: Task, mode: V5Mode | null, chosen:
   // Our own runs: the metric the perf command implies, as `run` judged it; imports keep the mode's preference list.
   const ours = (['baseline', 'human', 'agent'] as const).every((v) => chosen[v].source === null || chosen[v].source === 'isobench');
   const runMode = chosen.baseline.ok[0]?.mode ?? chosen.human.ok[0]?.mode ?? null;
-  const fromRun = ours && overrides === undefined ? primaryMetricOfTask(task, runMode).metric : null;
+  const fromRun = ours && overrides === undefined ? primaryOfTask(task, runMode) : null;
   const primary = fromRun !== null && measured(fromRun) > 0 ? fromRun : choosePrimaryMetric(amode, measured, overrides === undefined ? {} : { [amode]: overrides });
   row.primary_metric = primary;
   row.estimator = ESTIMATOR.key;

@@ -1,6 +1,6 @@
 import { createHash } from 'node:crypto';
 import { seededRandom } from '../analysis/index.js';
-import { variantId, type Failure } from '../core/index.js';
+import { aaVariantId, variantId, type Failure } from '../core/index.js';
 import { PRESETS, translateServerArgs, type VariantSpec } from '../engine/index.js';
 import type { VariantRecord } from '../store/index.js';
 import type { Task, VariantKind } from '../task/index.js';
@@ -58,16 +58,6 @@ function record(task: Task, kind: VariantKind, id: string, agent?: { name: strin
     patchText: agent?.text ?? null,
     patchBytes: agent?.bytes ?? null,
   };
-}
-
-/** The id of the A/A copy of a task's baseline (`--aa`): the same engine commit, measured as a variant of its own. */
-export function aaVariantId(commit: string): string {
-  return `${variantId(commit, 'baseline')}:aa`;
-}
-
-/** Whether a variant id is an A/A baseline copy (kind `baseline`, never the reference of a comparison). */
-export function isAaVariant(id: string): boolean {
-  return id.endsWith(':baseline:aa');
 }
 
 /** The variants of one task: baseline (and its A/A copy with `aa`), human, then agents in `--agent` order. */

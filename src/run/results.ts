@@ -11,10 +11,9 @@ import {
   type StopReason,
   type Verdict,
 } from '../analysis/index.js';
-import { metricInfo, workloadMismatch, type Failure, type FailureCode } from '../core/index.js';
+import { isAaVariant, metricInfo, workloadMismatch, type Failure, type FailureCode } from '../core/index.js';
 import type { Store, TrialRecord } from '../store/index.js';
 import type { VariantKind } from '../task/index.js';
-import { isAaVariant } from './plan.js';
 import type { RunSettings, TaskPlan } from './types.js';
 
 /** One line of the results table: one variant of one task over every stored trial of the planned configuration. */

@@ -1,6 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/index.js';
-import { aaVariantId, planRun, runBenchmarks, summarizeResults, summarizeTasks, type RunEvent } from '../../src/run/index.js';
+import { aaVariantId } from '../../src/core/index.js';
+import { planRun, runBenchmarks, summarizeResults, summarizeTasks, type RunEvent } from '../../src/run/index.js';
 import { memAgent, pyPatch, settings, task, withStore } from './helpers.js';
 import type { TrialRecord } from '../../src/store/index.js';
 
