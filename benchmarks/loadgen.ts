@@ -28,13 +28,15 @@ const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..'
 
 interface SimRecord {
   key: string;
+  /** When the sim had read the request (epoch ms). */
+  receivedMs: number;
   chunkMs: number[];
 }
 
-function startSim(intervalMs: number): Promise<{ url: string; child: ChildProcess }> {
+function startSim(intervalMs: number, extra: string[] = []): Promise<{ url: string; child: ChildProcess }> {
   const child = spawn(
     process.execPath,
-    [path.join(repoRoot, 'bin/isobench.js'), 'sim', 'serve', '--port', '0', '--startup-delay-ms', '0', '--exact', '--exact-first-ms', '20', '--exact-interval-ms', String(intervalMs)],
+    [path.join(repoRoot, 'bin/isobench.js'), 'sim', 'serve', '--port', '0', '--startup-delay-ms', '0', '--exact', '--exact-first-ms', '20', '--exact-interval-ms', String(intervalMs), ...extra],
     { stdio: ['ignore', 'pipe', 'pipe'] },
   );
   return new Promise((resolve, reject) => {
@@ -50,11 +52,28 @@ function startSim(intervalMs: number): Promise<{ url: string; child: ChildProces
   });
 }
 
-async function simRecords(url: string): Promise<Map<string, number[]>> {
+/** The sim's chunk send times (epoch ms) per x-request-id, with the time it received each request first. */
+async function simRecords(url: string): Promise<Map<string, number[]> & { receivedMs: Map<string, number> }> {
   const res = await request(`${url}/sim/records`);
   const body = (await res.body.json()) as { records: SimRecord[] };
   await (await request(`${url}/sim/records`, { method: 'DELETE' })).body.dump();
-  return new Map(body.records.map((r) => [r.key, r.chunkMs]));
+  return Object.assign(new Map(body.records.map((r) => [r.key, r.chunkMs])), { receivedMs: new Map(body.records.map((r) => [r.key, r.receivedMs])) });
+}
+
+/**
+ * TTFT excess per request: the client's TTFT (send → first chunk) less the server's (request received → first chunk
+ * sent), i.e. what the client adds: connecting, the listen backlog, sending, reading. A ground truth for the TTFT.
+ */
+function ttftExcess(clientSendMs: Map<string, number>, client: Map<string, number[]>, records: Awaited<ReturnType<typeof simRecords>>): number[] {
+  const out: number[] = [];
+  for (const [key, got] of client) {
+    const sent = clientSendMs.get(key);
+    const received = records.receivedMs.get(key);
+    const first = records.get(key)?.[0];
+    if (sent === undefined || received === undefined || first === undefined || got.length === 0) continue;
+    out.push(got[0]! - sent - (first - received));
+  }
+  return out;
 }
 
 function workload(n: number, maxTokens: number): Workload {
@@ -72,6 +91,10 @@ interface Row {
   chunksPerS: number;
   itlErr: [number, number];
   ttftErr: [number, number];
+  /** Client TTFT less server TTFT (mean, p99, max), ms. */
+  ttftExcess: [number, number, number];
+  /** Connections opened before the clock, and their connect time (mean, max), ms. */
+  preconnect: [number, number, number];
   cpuUsPerChunk: number;
   failed: number;
   watched: Watched;
@@ -199,14 +222,20 @@ async function observe<T>(simPid: number | undefined, work: () => Promise<T>): P
 const simPids = new Map<string, number>();
 
 const stat = (xs: number[]): [number, number] => [mean(xs), percentiles(xs, [99])[0]!];
+const stat3 = (xs: number[]): [number, number, number] => [...stat(xs), xs.length > 0 ? Math.max(...xs) : NaN];
 
-async function measure(url: string, label: string, streams: number, n: number, maxTokens: number, requestRate = Infinity): Promise<Row> {
+async function measure(url: string, label: string, streams: number, n: number, maxTokens: number, requestRate = Infinity, preconnect = true): Promise<Row> {
   const prefix = `b${streams}-${Date.now()}-`;
-  const cfg = defaultServeBenchConfig({ baseUrl: url, model: 'sim-model', maxConcurrency: streams, ignoreEos: true, requestRate, requestIdPrefix: prefix, requestTimeoutMs: 60_000 });
+  const cfg = defaultServeBenchConfig({ baseUrl: url, model: 'sim-model', maxConcurrency: streams, ignoreEos: true, requestRate, requestIdPrefix: prefix, requestTimeoutMs: 60_000, preconnect });
   const { value: r, cpuUs, watched } = await observe(simPids.get(url), () => runServeBenchmark(cfg, workload(n, maxTokens)));
-  const acc = accuracy(clientTimes(r, prefix), await simRecords(url));
+  const records = await simRecords(url);
+  const client = clientTimes(r, prefix);
+  const acc = accuracy(client, records);
+  const sendMs = new Map(r.samples.map((s) => [`${prefix}${s.index}`, r.startEpochMs + s.startMs]));
   return {
-    label,
+    label: preconnect ? label : `${label} (connections opened in the timed phase, as before)`,
+    ttftExcess: stat3(ttftExcess(sendMs, client, records)),
+    preconnect: [r.connectMs.length, mean(r.connectMs), r.connectMs.length > 0 ? Math.max(...r.connectMs) : NaN],
     streams,
     peakConcurrent: r.max_concurrent_requests,
     chunksPerS: acc.chunks / r.duration,
@@ -223,10 +252,13 @@ async function measure(url: string, label: string, streams: number, n: number, m
 async function measureRaw(url: string, label: string, streams: number, n: number, maxTokens: number): Promise<Row> {
   const prefix = `r${streams}-${Date.now()}-`;
   const { value: r, cpuUs, watched } = await observe(simPids.get(url), () => runRawStreams(url, streams, n, maxTokens, prefix));
-  const acc = accuracy(r.times, await simRecords(url));
+  const records = await simRecords(url);
+  const acc = accuracy(r.times, records);
   const failed = [...r.times.values()].filter((t) => t.length !== maxTokens).length;
   return {
     label: `${label} (reference: raw node:net)`,
+    ttftExcess: stat3(ttftExcess(r.sentMs, r.times, records)),
+    preconnect: [NaN, NaN, NaN],
     streams,
     peakConcurrent: Math.min(streams, n),
     chunksPerS: acc.chunks / r.durationS,
@@ -258,6 +290,8 @@ async function scheduleOnly(n: number, requestRate: number): Promise<Row> {
     chunksPerS: 0,
     itlErr: nan,
     ttftErr: nan,
+    ttftExcess: [NaN, NaN, NaN],
+    preconnect: [NaN, NaN, NaN],
     cpuUsPerChunk: cpuUs / n,
     failed: 0,
     watched,
@@ -286,8 +320,11 @@ function fmt(x: number, d = 2): string {
 
 async function main(): Promise<void> {
   const t0 = Date.now();
-  const [fast, faster, slow] = await Promise.all([startSim(10), startSim(3), startSim(50)]);
-  for (const sim of [fast, faster, slow]) if (sim.child.pid !== undefined) simPids.set(sim.url, sim.child.pid);
+  // `backlog` listens with Node's default backlog (511; uvicorn's is 2048; BACKLOG=n sets another), where a burst of
+  // connects can overflow it.
+  const backlogLen = process.env.BACKLOG ?? '511';
+  const [fast, faster, slow, backlog] = await Promise.all([startSim(10), startSim(3), startSim(50), startSim(50, ['--listen-backlog', backlogLen])]);
+  for (const sim of [fast, faster, slow, backlog]) if (sim.child.pid !== undefined) simPids.set(sim.url, sim.child.pid);
   const rows: Row[] = [];
   try {
     const runs: [string, string, number, number, number][] = [
@@ -304,14 +341,23 @@ async function main(): Promise<void> {
       rows.push(await measure(url, label, streams, n, maxTokens));
       rows.push(await measureRaw(url, label, streams, n, maxTokens));
     }
+    // Connection bursts against a listen backlog of 511: pre-opened connections, then opened inside the timed phase
+    // (isobench before), then the raw reference (which connects before its first send).
+    for (const streams of [1024, 2048]) {
+      const label = `c${streams} backlog ${backlogLen}, 50 ms interval`;
+      if (!label.includes(only)) continue;
+      rows.push(await measure(backlog.url, label, streams, streams, 40));
+      rows.push(await measure(backlog.url, label, streams, streams, 40, Infinity, false));
+      rows.push(await measureRaw(backlog.url, label, streams, streams, 40));
+    }
     if ('500 req/s Poisson'.includes(only)) {
       rows.push(await measure(fast.url, '500 req/s Poisson, 4 tokens', 1024, 2000, 4, 500));
       rows.push(await scheduleOnly(2000, 500));
     }
   } finally {
-    for (const sim of [fast, faster, slow]) sim.child.kill('SIGTERM');
+    for (const sim of [fast, faster, slow, backlog]) sim.child.kill('SIGTERM');
   }
-  const header = ['run', 'streams', 'peak in flight', 'chunks/s', 'ITL err mean', 'ITL err p99', 'TTFT err mean', 'TTFT err p99', 'CPU µs/chunk', 'GC ms total', 'GC ms max', 'runq wait ms client', 'runq wait ms sim', 'probe late p99', 'probe late max', 'probe wakes > 1 ms late', 'failed', 'sched err mean', 'sched err p99'];
+  const header = ['run', 'streams', 'peak in flight', 'chunks/s', 'ITL err mean', 'ITL err p99', 'TTFT err mean', 'TTFT err p99', 'TTFT excess mean', 'TTFT excess p99', 'TTFT excess max', 'preopened conns', 'connect ms mean', 'connect ms max', 'CPU µs/chunk', 'GC ms total', 'GC ms max', 'runq wait ms client', 'runq wait ms sim', 'probe late p99', 'probe late max', 'probe wakes > 1 ms late', 'failed', 'sched err mean', 'sched err p99'];
   const lines = rows.map((r) => [
     r.label,
     String(r.streams),
@@ -321,6 +367,12 @@ async function main(): Promise<void> {
     fmt(r.itlErr[1], 3),
     fmt(r.ttftErr[0], 3),
     fmt(r.ttftErr[1], 3),
+    fmt(r.ttftExcess[0], 2),
+    fmt(r.ttftExcess[1], 2),
+    fmt(r.ttftExcess[2], 1),
+    Number.isNaN(r.preconnect[0]) ? '-' : String(r.preconnect[0]),
+    fmt(r.preconnect[1], 2),
+    fmt(r.preconnect[2], 1),
     fmt(r.cpuUsPerChunk, 1),
     fmt(r.watched.gc.totalMs, 0),
     fmt(r.watched.gc.maxMs, 1),

@@ -10,6 +10,8 @@ import { performance } from 'node:perf_hooks';
 /** Arrival times (epoch ms) of every content chunk, keyed by x-request-id, plus the run's wall time. */
 export interface RawRun {
   times: Map<string, number[]>;
+  /** When each request was written (epoch ms), after its connection was open. */
+  sentMs: Map<string, number>;
   durationS: number;
 }
 
@@ -65,6 +67,7 @@ export async function runRawStreams(baseUrl: string, streams: number, n: number,
   const port = Number(url.port);
   const body = JSON.stringify({ model: 'sim-model', prompt: 'ba be bi bo bu', max_tokens: maxTokens, stream: true, ignore_eos: true });
   const times = new Map<string, number[]>();
+  const sentMs = new Map<string, number>();
   let next = 0;
   const t0 = performance.now();
   const worker = async (): Promise<void> => {
@@ -72,6 +75,7 @@ export async function runRawStreams(baseUrl: string, streams: number, n: number,
     try {
       for (let i = next++; i < n; i = next++) {
         const id = `${prefix}${i}`;
+        sentMs.set(id, performance.timeOrigin + performance.now());
         times.set(id, await oneStream(sock, host, '/v1/completions', id, body));
       }
     } finally {
@@ -79,5 +83,5 @@ export async function runRawStreams(baseUrl: string, streams: number, n: number,
     }
   };
   await Promise.all(Array.from({ length: Math.min(streams, n) }, worker));
-  return { times, durationS: (performance.now() - t0) / 1000 };
+  return { times, sentMs, durationS: (performance.now() - t0) / 1000 };
 }

@@ -533,6 +533,12 @@ async function benchServe(o: Options): Promise<number> {
     } finally {
       progress.stop();
     }
+    if (result.connectMs.length > 0) {
+      const max = Math.max(...result.connectMs);
+      const avg = result.connectMs.reduce((a, b) => a + b, 0) / result.connectMs.length;
+      process.stdout.write(`Opened ${result.connectMs.length} connections before the benchmark clock (connect mean ${avg.toFixed(2)} ms, max ${max.toFixed(2)} ms; in no request's TTFT)\n`);
+    }
+    if (result.preconnectFailed.length > 0) process.stdout.write(`note: ${result.preconnectFailed.length} connections could not be opened before the clock (first: ${redactSecrets(result.preconnectFailed[0]!)})\n`);
     const failures = result.errors.filter((e) => e !== '');
     if (failures.length > 0) {
       process.stdout.write('Failed requests during benchmark run detected (capping to 10):\n');

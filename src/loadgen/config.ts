@@ -30,6 +30,7 @@ export function defaultServeBenchConfig(target: Pick<ServeBenchConfig, 'baseUrl'
     selfTimed: false,
     loraModules: null,
     insecure: false,
+    preconnect: true,
     vllmCompat: new Set(),
     ...target,
   };

@@ -1,6 +1,7 @@
 import net from 'node:net';
 import { performance } from 'node:perf_hooks';
 import tls from 'node:tls';
+import { errorMessage } from '../core/index.js';
 
 /**
  * What one exchange reports. Body bytes `buf[start, end)` are valid only during the call (the read buffer is shared
@@ -80,6 +81,42 @@ export class Http1Pool {
     };
     start(true);
     return ex;
+  }
+
+  /**
+   * Opens `n` connections and keeps them idle for the requests to come, at most `parallel` handshakes at a time, so
+   * that a burst of SYNs does not overflow the server's listen backlog (a dropped SYN is retried by the kernel after
+   * 1 s, then 3 s: seconds of TTFT that are not the server's). Resolves with each connection's connect time (ms) and
+   * the reasons of those that failed; a failure is not an error here (the request that needs it will say).
+   */
+  async preconnect(n: number, parallel = 64): Promise<{ connectMs: number[]; failed: string[] }> {
+    const connectMs: number[] = [];
+    const failed: string[] = [];
+    let next = 0;
+    const worker = async (): Promise<void> => {
+      while (next < n && !this.closed) {
+        next++;
+        const conn = new Connection(this);
+        try {
+          connectMs.push(await conn.connected);
+          // A pre-opened connection is one the server may time out while idle: a request meeting that close is
+          // retried on a fresh connection, as on any reused one.
+          conn.everUsed = true;
+          if (this.closed) conn.destroy();
+          else this.idle.push(conn);
+        } catch (err) {
+          failed.push(errorMessage(err));
+          conn.destroy();
+        }
+      }
+    };
+    await Promise.all(Array.from({ length: Math.min(parallel, n) }, worker));
+    return { connectMs, failed };
+  }
+
+  /** Connections open and idle. */
+  get idleCount(): number {
+    return this.idle.length;
   }
 
   /** Destroys every connection; exchanges still running fail as cancelled. */
@@ -207,9 +244,20 @@ class Connection {
   private sentT = 0;
   private dead = false;
 
+  /** Resolves with the connect time (TCP, and TLS for https) in ms once the socket is open; rejects if it fails first. */
+  readonly connected: Promise<number>;
+
   constructor(private readonly pool: Http1Pool) {
+    const t0 = performance.now();
     const sock = pool.connect((buf, start, end, t) => this.feed(buf, start, end, t));
     this.sock = sock;
+    this.connected = new Promise<number>((resolve, reject) => {
+      sock.once(sock instanceof tls.TLSSocket ? 'secureConnect' : 'connect', () => resolve(performance.now() - t0));
+      sock.once('error', reject);
+      sock.once('close', () => reject(new Error('connection closed before it was open')));
+    });
+    // A request on a connection still opening does not wait on this promise; nothing may be left unhandled.
+    this.connected.catch(() => undefined);
     sock.on('error', (err: NodeJS.ErrnoException) => this.onSocketGone(err));
     sock.on('end', () => this.onSocketGone(null));
     sock.on('close', () => this.onSocketGone(null));

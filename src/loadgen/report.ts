@@ -1,4 +1,5 @@
 import path from 'node:path';
+import { mean } from './stats.js';
 import type { PercentileMetric, ServeBenchResult } from './types.js';
 
 const SECTIONS: Record<PercentileMetric, [name: string, header: string]> = {
@@ -111,6 +112,8 @@ export function buildResultJson(r: ServeBenchResult, info: ResultFileInfo): Reco
   Object.assign(out, { max_output_tokens_per_s: r.max_output_tokens_per_s, max_concurrent_requests: r.max_concurrent_requests, rtfx: 0 });
   if (r.rps_change_events) out.rps_change_events = r.rps_change_events;
   Object.assign(out, r.stats);
+  // isobench's: the connections opened before the clock started (their connect time is in no request's TTFT).
+  Object.assign(out, { preconnected: r.connectMs.length, mean_connect_ms: mean(r.connectMs), max_connect_ms: r.connectMs.length > 0 ? Math.max(...r.connectMs) : 0 });
   return out;
 }
 

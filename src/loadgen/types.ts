@@ -149,6 +149,8 @@ export interface ServeBenchConfig {
   selfTimed: boolean;
   /** LoRA adapter names (vLLM's --lora-modules): each request's model is one of them, drawn with the seed. */
   loraModules: readonly string[] | null;
+  /** Open the connections the run will need before its clock starts (see preconnectCount); false: as requests go. */
+  preconnect: boolean;
   /** Accept any TLS certificate (vLLM's --insecure). */
   insecure: boolean;
   /** Where vLLM's client defines a metric otherwise than isobench, use vLLM's definition (see docs/loadgen.md). */
@@ -222,6 +224,10 @@ export interface ServeBenchResult {
   samples: LoadgenSample[];
   /** Arrival-schedule lag per request (actual dispatch minus planned time), ms. */
   scheduleLagMs: number[];
+  /** Connect time (ms) of each connection opened before the clock started (none counts in any request's TTFT). */
+  connectMs: number[];
+  /** Why pre-opened connections failed (the requests then opened their own). */
+  preconnectFailed: string[];
   percentileMetrics: readonly PercentileMetric[];
   metricPercentiles: readonly number[];
   goodput: ServeBenchConfig['goodput'];

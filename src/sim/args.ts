@@ -37,6 +37,7 @@ export const SIM_KNOBS: Readonly<Record<keyof SimProfile, Kind>> = {
   exact_first_ms: 'num',
   exact_interval_ms: 'num',
   record: 'bool',
+  listen_backlog: 'int',
   crash_at_start: 'str',
   oom_above_max_model_len: 'int',
   die_after_chunks: 'int',

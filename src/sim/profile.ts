@@ -93,6 +93,8 @@ export const SimProfileSchema = z
     exact_interval_ms: nonNeg().default(10),
     /** Record chunk send times outside exact mode too (memory grows with every chunk). */
     record: z.boolean().default(false),
+    /** The listen backlog: connections the kernel queues before the server accepts them (uvicorn's default 2048; Node's 511). */
+    listen_backlog: posInt().default(4096),
     /** Failure: the server crashes at start printing this log line (after startup_delay_ms). */
     crash_at_start: z.string().min(1).optional(),
     /** Failure: the server fails at start with vLLM's KV-cache error when max_model_len is above this value. */

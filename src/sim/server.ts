@@ -172,7 +172,7 @@ class SimServerImpl implements SimServer, SchedulerHooks {
     });
     const bindError = await new Promise<NodeJS.ErrnoException | undefined>((resolve) => {
       http.once('error', resolve);
-      http.listen({ host: this.host, port: this.port, backlog: 4096 }, () => {
+      http.listen({ host: this.host, port: this.port, backlog: this.profile.listen_backlog }, () => {
         http.off('error', resolve);
         resolve(undefined);
       });
