@@ -3,6 +3,7 @@ import { register as registerBenchServe } from './bench-serve.js';
 import { register as registerClassify } from './classify.js';
 import { register as registerDataset } from './dataset.js';
 import { register as registerDemo } from './demo.js';
+import { register as registerDeploy } from './deploy.js';
 import { register as registerImport } from './import.js';
 import { register as registerParse } from './parse.js';
 import { register as registerPerfCommand } from './perf-command.js';
@@ -22,6 +23,7 @@ export function registerCommands(program: Command): void {
   registerClassify(program);
   registerDataset(program);
   registerDemo(program);
+  registerDeploy(program);
   registerImport(program);
   registerParse(program);
   registerPerfCommand(program);

@@ -105,6 +105,8 @@ function describe(l: import('../queue/index.js').WorkerLogLine): string {
       return `worker ${l.workerId}: task ${l.taskCommit.slice(0, 12)} ${l.result.replace('_', ' ')}${l.detail ? `: ${l.detail}` : ''}`;
     case 'worker_swept':
       return `worker ${l.workerId}: lease expired for ${l.lost.join(', ')}; their tasks go back to the queue`;
+    case 'worker_other_settings':
+      return `worker ${l.workerId}: ${l.jobs} queued job(s) were planned with other engine settings (${l.keys.join(', ')}; this worker's: ${l.engineKey}) and are not for it: give the workers the run's --engine-config, with the same paths`;
     case 'worker_queue_log':
       return `worker ${l.workerId}: ${l.message}`;
     case 'worker_stop':

@@ -31,7 +31,7 @@ export function gpuTypeOfName(name: string): string | null {
  * The GPUs a task's job asks for: the larger of `gpu_config`'s count and what its perf command needs
  * (tensor × pipeline parallel). The sim engine runs anywhere, so its jobs name no GPU type.
  */
-export function gpuNeedOf(plan: TaskPlan, engineKind: string): GpuNeed {
+export function gpuNeedOf(plan: Pick<TaskPlan, 'task' | 'perf'>, engineKind: string): GpuNeed {
   const count = Math.max(gpuCount(plan.task.gpu_config) ?? 0, plan.perf?.gpusNeeded ?? 0);
   return { type: engineKind === 'sim' ? null : gpuTypeOfConfig(plan.task.gpu_config), count };
 }

@@ -6,3 +6,4 @@ export { encodePayload, jobKeyOf, MAX_ATTEMPTS, readPayload, type JobPayload } f
 export { runWorker, type WorkerLogLine, type WorkerOptions, type WorkerResult } from './worker.js';
 export { followRun, type FollowInput } from './follow.js';
 export { readFleet, type FleetRun, type FleetStatus, type FleetWorker } from './fleet.js';
+export { gpuGroups, k8sManifests, slurmScripts, type GpuGroup, type K8sInput, type LaunchInput, type SlurmInput } from './deploy.js';

@@ -43,6 +43,8 @@ export type WorkerLogLine =
   | { type: 'worker_job'; workerId: string; runId: string; taskCommit: string; jobKey: string; attempt: number }
   | { type: 'worker_job_end'; workerId: string; runId: string; taskCommit: string; jobKey: string; result: 'done' | 'handed_back' | 'failed'; detail: string | null }
   | { type: 'worker_swept'; workerId: string; lost: string[] }
+  /** Queued jobs of this engine that were planned with other engine settings: this worker never takes them. */
+  | { type: 'worker_other_settings'; workerId: string; engineKey: string; jobs: number; keys: string[] }
   /** A warning or error of graphile-worker itself (secrets redacted). */
   | { type: 'worker_queue_log'; workerId: string; message: string }
   | { type: 'worker_stop'; workerId: string; reason: 'idle' | 'signal' | 'lost' | 'error'; jobsDone: number };
@@ -106,6 +108,7 @@ class QueueWorker {
       [this.id, hostname(), process.pid, opts.gpus?.join(',') ?? '', opts.gpuType, opts.engine.kind, opts.heartbeatS, opts.leaseS],
     );
     this.log({ type: 'worker_start', workerId: this.id, gpus: opts.gpus?.join(',') ?? 'unchecked', gpuType: opts.gpuType, identifiers: identifiers.length, queue: queue.schema });
+    await this.reportOtherSettings();
     const taskList: TaskList = {};
     for (const name of identifiers) taskList[name] = (payload, helpers) => this.handle(payload, helpers);
     const events = new EventEmitter() as WorkerEvents;
@@ -151,6 +154,19 @@ class QueueWorker {
       this.log({ type: 'worker_stop', workerId: this.id, reason: this.reason, jobsDone: this.jobsDone });
     }
     return { workerId: this.id, jobsDone: this.jobsDone, reason: this.reason };
+  }
+
+  /** Says so when queued jobs of this engine carry another settings hash (the run was planned with another --engine-config). */
+  private async reportOtherSettings(): Promise<void> {
+    const { opts, queue } = this;
+    const prefix = `isobench/${opts.engine.kind}/`;
+    const res = await queue.pool.query<{ id: string; n: string }>(
+      `select task_identifier as id, count(*) as n from ${queue.q}.jobs where task_identifier like $1 and task_identifier not like $2 and locked_at is null group by 1`,
+      [`${prefix}%`, `${prefix}${opts.engineKey}/%`],
+    );
+    if (res.rows.length === 0) return;
+    const keys = [...new Set(res.rows.map((r) => r.id.split('/')[2] ?? ''))];
+    this.log({ type: 'worker_other_settings', workerId: this.id, engineKey: opts.engineKey, jobs: res.rows.reduce((n, r) => n + Number(r.n), 0), keys });
   }
 
   private shutdown(reason: WorkerResult['reason']): void {
