@@ -34,6 +34,7 @@ export const FAILURE_CODES = [
   'image_pull_failed',
   'docker_error',
   'infra_error',
+  'tokenizer_unavailable',
   'unclassified',
   'internal_error',
 ] as const;

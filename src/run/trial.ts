@@ -3,7 +3,7 @@ import { errorMessage, redactSecrets, type Failure, type MetricSet } from '../co
 import type { Engine, PreparedVariant, ServerHandle } from '../engine/index.js';
 import type { LogRecord, SampleRecord, TrialRecord } from '../store/index.js';
 import { agreement, MISMATCH_BELOW } from './agreement.js';
-import { classifyLog, parseStandaloneOutput } from './classify.js';
+import { classifyLog, parseStandaloneOutput, thrownFailure } from './classify.js';
 import type { RunEvent, TrialOutcome, TrialPhase } from './events.js';
 import { primaryMetric } from './primary.js';
 import { waitReady } from './readiness.js';
@@ -344,7 +344,7 @@ export async function runTrial(runCtx: TrialContext, state: TaskState, variant: 
       ending = state.plan.mode === 'serving' ? await servingBody(ctx, state, variant, prepared, rec) : await standaloneBody(ctx, state, prepared, rec);
     } catch (err) {
       if (err instanceof TrialCancelled || ctx.signal.aborted) ending = { status: 'cancelled' };
-      else ending = { status: 'failed', failure: { code: 'internal_error', evidence: errorMessage(err), source: 'isobench' } };
+      else ending = { status: 'failed', failure: thrownFailure(err, 'isobench') };
     }
     if (ending.status === 'cancelled' || ctx.signal.aborted) return null;
     return finish(ctx, state, variant, trial, rec, ending);

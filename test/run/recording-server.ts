@@ -9,7 +9,7 @@ import { createEngine, type Engine } from '../../src/engine/index.js';
  * honour only one of them would); appends every request body as one JSON line to $RECORD.
  * Misbehaviour for tests: `--extra-tokens N` streams N more tokens than asked; `--ignore-max-completion` makes chat
  * honour `max_tokens` only (llama-server); `--usage-prompt-offset N` reports N more prompt tokens than it received;
- * `--bad-utf8` puts an invalid UTF-8 byte into the first content chunk.
+ * `--bad-utf8` puts an invalid UTF-8 byte into the first content chunk; `--no-tokenize` has no /tokenize (HTTP 404).
  */
 const SOURCE = `import { appendFileSync } from 'node:fs';
 import { createServer } from 'node:http';
@@ -31,6 +31,7 @@ createServer((req, res) => {
     if (url === '/health') return res.end('ok');
     if (url === '/v1/models') return json(res, 200, { data: [{ id: 'm' }] });
     const body = raw ? JSON.parse(raw) : {};
+    if ((url === '/tokenize' || url === '/detokenize') && args.includes('--no-tokenize')) return json(res, 404, { detail: 'Not Found' });
     if (url === '/tokenize') return json(res, 200, { tokens: enc(body.prompt ?? '', body.add_special_tokens !== false) });
     if (url === '/detokenize') return json(res, 200, { prompt: dec(body.tokens ?? []) });
     if (process.env.RECORD) appendFileSync(process.env.RECORD, JSON.stringify({ url, body }) + '\\n');

