@@ -1,5 +1,5 @@
 import { randomUUID } from 'node:crypto';
-import { errorMessage, redactSecrets, type Failure, type MetricSet } from '../core/index.js';
+import { redactSecrets, type Failure, type MetricSet } from '../core/index.js';
 import type { Engine, PreparedVariant, ServerHandle } from '../engine/index.js';
 import type { LogRecord, SampleRecord, TrialRecord } from '../store/index.js';
 import { agreement, MISMATCH_BELOW } from './agreement.js';
