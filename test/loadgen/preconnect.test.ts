@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { buildResultJson, defaultServeBenchConfig, defaultWorkloadConfig, runServeBenchmark, type ServeBenchConfig, type Workload } from '../../src/loadgen/index.js';
-import { readBody, startServer, textChunk, usageChunk } from './helpers.js';
+import { readBody, sleep, startServer, textChunk, usageChunk } from './helpers.js';
 
 function workload(n: number): Workload {
   return {
@@ -11,24 +11,26 @@ function workload(n: number): Workload {
   };
 }
 
-/** A streaming server that counts the connections it accepted and how many were open when each request came. */
-async function countingServer(opts: { idleCloseMs?: number } = {}) {
+/**
+ * A streaming server that counts the connections it accepted. With `closeIdleMs`, it closes a connection that has
+ * carried no request that long after accepting it (an idle timeout), and answers only after `holdMs`, so that
+ * overlapping requests each need a connection of their own.
+ */
+async function countingServer(opts: { closeIdleMs?: number; holdMs?: number } = {}) {
   const seen = { connections: 0 };
   const used = new WeakSet<object>();
   const { url, server } = await startServer((req, res) => {
     used.add(req.socket);
-    void readBody(req).then(() => {
+    void readBody(req).then(async () => {
+      if (opts.holdMs) await sleep(opts.holdMs);
       res.writeHead(200, { 'content-type': 'text/event-stream' });
       res.end(textChunk(' a') + textChunk(' b') + usageChunk(2) + 'data: [DONE]\n\n');
     });
   });
   server.on('connection', (s: Socket) => {
     seen.connections++;
-    if (opts.idleCloseMs === undefined) return;
-    // A server that closes a connection no request came on (an idle timeout before the first request).
-    setTimeout(() => {
-      if (!used.has(s)) s.destroy();
-    }, opts.idleCloseMs);
+    const idle = opts.closeIdleMs;
+    if (idle !== undefined) setTimeout(() => !used.has(s) && s.destroy(), idle);
   });
   return { url, seen };
 }
@@ -61,8 +63,9 @@ describe('connections are opened before the clock starts', () => {
   });
 
   it('a pre-opened connection the server closed while idle is replaced, and its request succeeds', async () => {
-    const { url, seen } = await countingServer({ idleCloseMs: 150 });
-    // Paced at 5 req/s: every request after the first comes after its pre-opened connection was closed.
+    const { url, seen } = await countingServer({ closeIdleMs: 100, holdMs: 1000 });
+    // Paced at 5 req/s (the last at 0.8 s), each answered after 1 s: the requests overlap, and those sent after
+    // 100 ms find their pre-opened connection closed.
     const r = await runServeBenchmark(config(url, { maxConcurrency: 4, requestRate: 5 }), workload(4));
     expect(r.errors).toEqual(['', '', '', '']);
     expect(r.completed).toBe(4);
