@@ -28,7 +28,7 @@ export function sourceStamp(root) {
  * from exactly the sources there now. False sends bin/isobench.js to the TypeScript sources.
  */
 export function distIsFresh(root) {
-  const hasDist = statSync(path.join(root, 'dist', 'cli', 'main.js'), { throwIfNoEntry: false }) !== undefined;
+  const hasDist = statSync(path.join(root, 'dist', 'bundle', 'main.js'), { throwIfNoEntry: false }) !== undefined;
   if (!hasDist) return false;
   if (statSync(path.join(root, 'src'), { throwIfNoEntry: false }) === undefined) return true;
   let recorded;
