@@ -1,4 +1,5 @@
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatResults } from '../../src/cli/reporters/index.js';
@@ -10,7 +11,7 @@ import { planRun, runBenchmarks, summarizeResults } from '../../src/run/index.js
 import { loadCatalog } from '../../src/task/index.js';
 import { openStore, readStoreStatus } from '../../src/store/index.js';
 import { servingFlagsWithoutRule } from '../../src/vllm/index.js';
-import { settings, task, tempDir } from './helpers.js';
+import { repoRoot, settings, task, tempDir } from './helpers.js';
 import { recordingEngine } from './recording-server.js';
 
 const BASE = 'python benchmarks/benchmark_serving.py --model m/rec --dataset-name random --random-input-len 8 --random-output-len 3 --num-prompts 3';
@@ -230,5 +231,21 @@ describe('engine faults are named, not internal_error', () => {
       await engine.cleanup().catch(() => undefined);
       await store.close();
     }
+  }, 60_000);
+});
+
+describe('run options of the contract', () => {
+  it('--missing-dataset takes refuse or random; a --dataset-dir that is not a directory is exit 2 naming it, before any store', () => {
+    const dir = tempDir();
+    const catalog = path.join(dir, 'tasks.json');
+    writeFileSync(catalog, JSON.stringify({ version: 1, tasks: [{ commit: '7'.repeat(40), parent: '8'.repeat(40), perf_command: BASE }] }));
+    const run = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/isobench.js'), 'run', '--tasks', catalog, '--store', path.join(dir, 's.sqlite'), ...args], { encoding: 'utf8' });
+    const bad = run('--missing-dataset', 'maybe');
+    expect(bad.status).toBe(2);
+    expect(bad.stderr).toMatch(/--missing-dataset.*refuse, random/);
+    const gone = run('--dataset-dir', path.join(dir, 'nope'));
+    expect(gone.status).toBe(2);
+    expect(gone.stderr).toMatch(/--dataset-dir: .*nope is not a directory/);
+    expect(existsSync(path.join(dir, 's.sqlite'))).toBe(false);
   }, 60_000);
 });
