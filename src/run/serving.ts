@@ -169,7 +169,8 @@ export function workloadPlanOf(perf: PerfInfo, opts: DatasetOptions): WorkloadPl
     endpoint: str(c.endpoint) ?? (chat ? '/v1/chat/completions' : '/v1/completions'),
     servedModelName: str(c.servedModelName) ?? null,
     sampling: {
-      // vLLM's client sends temperature 0 (greedy) unless --temperature says otherwise, in every era.
+      // vLLM's client sent temperature 0 (greedy) unless --temperature said otherwise, from benchmark_serving.py of
+      // 2024 to `vllm bench serve` of 2025 (the tasks' era); only the newest leaves it to the server, with a warning.
       temperature: num(c.temperature) ?? 0,
       topP: num(c.topP) ?? null,
       topK: num(c.topK) ?? null,
