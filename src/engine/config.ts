@@ -5,6 +5,7 @@ import { z } from 'zod';
 import { IsobenchError } from '../core/index.js';
 import { defaultImages } from '../vllm/index.js';
 import { DEFAULT_LOG_LIMIT_BYTES } from './log-buffer.js';
+import { BUILD_TEMPLATE_VARS } from './build-recipes.js';
 import { PRESET_NAMES, PRESETS, type PresetName } from './presets.js';
 import { defaultRegistryDir } from './registry.js';
 import { defaultCacheRoot } from './source-build.js';
@@ -83,6 +84,26 @@ export const ProcessEngineConfigSchema = z
      * llama.cpp's default: the build cache's tree of the commit (`<cache>/llama.cpp/{commit}`, src/engine/source-build.ts).
      */
     sourceDir: perVariant('sourceDir').optional(),
+    /**
+     * Build every variant from the engine's repository at its commit (agents: the parent with the patch applied by
+     * `git apply`) into the build cache, instead of finding a ready venv or tree; see docs/engines.md, "Builds".
+     */
+    build: z
+      .object({
+        /** The engine's git repository or bundle. */
+        repository: z.string().min(1),
+        /** Command templates replacing the preset's build (`{tree}`, `{jobs}`), run in the tree. */
+        steps: z.array(template(BUILD_TEMPLATE_VARS, 'build.steps')).min(1).optional(),
+        env: z.record(z.string(), z.string()).default({}),
+        /** Parallel compile jobs. */
+        jobs: z.number().int().positive().default(2),
+        /** Niceness of the build (0: normal priority). */
+        nice: z.number().int().min(0).max(19).default(10),
+        /** Default `$ISOBENCH_CACHE_DIR`, else ~/.cache/isobench. */
+        cacheDir: z.string().optional(),
+      })
+      .strict()
+      .optional(),
     /** Extra environment per server/exec (values are templates of the path variables). */
     env: z.record(z.string(), z.string()).default({}),
     /** Where agent trees are copied and patched. */

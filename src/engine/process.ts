@@ -6,17 +6,21 @@ import { startChild, type ChildHandle } from './child.js';
 import type { ProcessEngineConfig } from './config.js';
 import { cleanupProcessLeftovers } from './leftovers.js';
 import { claimWorkDir } from './work-dirs.js';
-import { applyPatchToTree, inspectPatch } from './patch.js';
+import { builtVenv, recipeFor } from './build-recipes.js';
+import { applyPatchToTree, inspectPatch, parsePatch } from './patch.js';
+import { BuildFailedError, buildAtCommit } from './source-build.js';
 import { PRESETS, serverArgsFor } from './presets.js';
 import { expandArgv, expandString } from './template.js';
-import type { Engine, ExecOptions, ExecResult, PrepareResult, PreparedVariant, ServerHandle, ServerStartOptions, VariantSpec } from './types.js';
+import type { Engine, ExecOptions, ExecResult, PrepareProgress, PrepareResult, PreparedVariant, ServerHandle, ServerStartOptions, VariantBuild, VariantSpec } from './types.js';
 import { resolvePerVariant, variantVariables } from './variables.js';
 
 /** What the process engine keeps about a prepared variant. */
 export interface ProcessVariantDetail {
   venv: string;
-  /** The variant's source tree: the patched copy for agents. */
+  /** The variant's source tree: the patched copy for agents, the built tree with a build. */
   source: string | undefined;
+  /** True when the tree was built from the repository (an agent's patch is compiled in, not put on PYTHONPATH). */
+  built?: boolean;
   vars: Record<string, string>;
 }
 
@@ -65,8 +69,9 @@ export class ProcessEngine implements Engine {
 
   constructor(private readonly config: ProcessEngineConfig) {}
 
-  async prepare(spec: VariantSpec, signal: AbortSignal): Promise<PrepareResult> {
+  async prepare(spec: VariantSpec, signal: AbortSignal, onProgress?: (p: PrepareProgress) => void): Promise<PrepareResult> {
     const vars = variantVariables(spec, this.config.repo);
+    if (this.config.build) return this.prepareBuilt(spec, vars, signal, onProgress);
     const venv = resolvePerVariant(this.config.venv, spec, vars) ?? '';
     // Only the server command decides: a server-only setup must not fail on the exec template's default venv.
     const usesVenv = /\{venv\}/.test(this.config.serverTemplate);
@@ -95,6 +100,53 @@ export class ProcessEngine implements Engine {
     const detail: ProcessVariantDetail = { venv, source, vars: { ...vars, venv, source: source ?? '' } };
     const environment = [usesVenv ? `venv ${venv}` : 'process', source ? `source ${source}` : ''].filter(Boolean).join(', ');
     return { status: 'ready', variant: { spec, environment, detail } };
+  }
+
+  /**
+   * A variant built from the engine's repository at its commit (agents: the parent with the patch applied) into the
+   * build cache, or found there: a patch that does not apply is patch_apply_failed, one that does not compile is
+   * build_failed with the compiler's first error line, and the whole build log is the failure's log.
+   */
+  private async prepareBuilt(spec: VariantSpec, vars: Record<string, string>, signal: AbortSignal, onProgress?: (p: PrepareProgress) => void): Promise<PrepareResult> {
+    const build = this.config.build;
+    if (!build) throw new IsobenchError('E_INTERNAL', 'prepareBuilt without a build setting');
+    let files = null;
+    if (spec.kind === 'agent') {
+      if (!spec.agent) throw new IsobenchError('E_INTERNAL', `agent variant ${spec.id} has no patch`);
+      const inspection = inspectPatch(spec.agent.patchText);
+      // A patch that needs a build is what this path is for; empty or malformed patches are still refused.
+      if (inspection.status === 'failed' && inspection.failure.code !== 'patch_needs_build') {
+        return { status: 'failed', failure: inspection.failure, log: `${inspection.failure.evidence}\n` };
+      }
+      files = parsePatch(spec.agent.patchText);
+    }
+    const recipe = recipeFor(this.config.preset, { repository: build.repository, steps: build.steps, env: build.env }, files);
+    let result;
+    try {
+      result = await buildAtCommit({
+        source: build.repository,
+        commit: spec.engineCommit,
+        ...(spec.agent ? { patch: spec.agent.patchBytes } : {}),
+        recipe,
+        jobs: build.jobs,
+        nice: build.nice,
+        ...(build.cacheDir === undefined ? {} : { cacheRoot: build.cacheDir }),
+        signal,
+        ...(onProgress ? { onLine: (line: string) => onProgress({ variantId: spec.id, phase: 'build', line }) } : {}),
+      });
+    } catch (err) {
+      if (err instanceof BuildFailedError) return { status: 'failed', failure: err.failure, log: err.log };
+      throw err;
+    }
+    const source = result.tree;
+    const venv = builtVenv(this.config.preset, source) ?? resolvePerVariant(this.config.venv, spec, vars) ?? '';
+    const all = { ...vars, venv, source };
+    const missing = await this.missingServerProgram(all, source);
+    if (missing !== null) return { status: 'failed', failure: { code: 'image_missing', evidence: missing, source: 'engine' }, log: `${missing}\n` };
+    const detail: ProcessVariantDetail = { venv, source, built: true, vars: all };
+    const buildInfo: VariantBuild = { tree: result.tree, cached: result.cached, seconds: result.seconds, logFile: result.logFile };
+    const how = result.cached ? 'from the build cache' : `built in ${result.seconds.toFixed(1)} s`;
+    return { status: 'ready', variant: { spec, environment: `build ${source} (${how})`, detail, build: buildInfo } };
   }
 
   /**
@@ -133,7 +185,7 @@ export class ProcessEngine implements Engine {
     const d = this.detail(variant);
     const env: Record<string, string> = {};
     for (const [k, v] of Object.entries(this.config.env)) env[k] = expandString(v, d.vars);
-    if (variant.spec.kind === 'agent' && d.source) {
+    if (variant.spec.kind === 'agent' && d.source && d.built !== true) {
       env.PYTHONPATH = [d.source, process.env.PYTHONPATH].filter(Boolean).join(path.delimiter);
     }
     return { ...env, ...extra };

@@ -5,7 +5,9 @@ import { mkdir, readFile, rename, rm, stat, writeFile } from 'node:fs/promises';
 import { homedir, hostname } from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { IsobenchError } from '../core/index.js';
+import type { Failure } from '../core/index.js';
+import { IsobenchError, patchSha256, redactSecrets } from '../core/index.js';
+import { applyPatchToTree } from './patch.js';
 import { isAlive } from './registry.js';
 
 /**
@@ -25,6 +27,8 @@ export interface BuildRecipe {
   outputs: readonly string[];
   /** Everything that changes what the steps make (flags); a stored build with another key is rebuilt. */
   key: string;
+  /** Environment of every step (e.g. `VLLM_USE_PRECOMPILED=1`, `MAX_JOBS={jobs}`); part of `key`. */
+  env?: Record<string, string>;
 }
 
 export interface BuildRequest {
@@ -32,6 +36,8 @@ export interface BuildRequest {
   source: string;
   /** A commit hash or any name git resolves in `source`. */
   commit: string;
+  /** A patch applied to the commit's tree with `git apply` (never forced) before the build; its exact bytes are keyed. */
+  patch?: Uint8Array;
   recipe: BuildRecipe;
   /** Default `$ISOBENCH_CACHE_DIR`, else `~/.cache/isobench`. */
   cacheRoot?: string;
@@ -46,6 +52,8 @@ export interface BuildRequest {
 
 export interface BuildResult {
   commit: string;
+  /** sha256 of the applied patch's bytes, null without one. */
+  patchSha256: string | null;
   tree: string;
   /** Absolute paths of the recipe's outputs, by their relative name. */
   outputs: Record<string, string>;
@@ -61,9 +69,44 @@ interface Stamp {
   recipeKey: string;
   seconds: number;
   builtAt: string;
+  /** The repository or bundle it was built from, and the patch applied (for `isobench builds`). */
+  source?: string;
+  patchSha256?: string | null;
+}
+
+/** A build whose compiler (or `git apply`) refused the tree: same bytes and config fail the same way, so it is kept. */
+interface FailedStamp extends Stamp {
+  failure: Failure;
 }
 
 const STAMP = '.isobench-build.json';
+const FAILED_STAMP = '.isobench-build-failed.json';
+
+/**
+ * A tree that cannot be built: `build_failed` with the compiler's first error line, or `patch_apply_failed`.
+ * `log` is the whole build log (also kept in `logFile`).
+ */
+export class BuildFailedError extends IsobenchError {
+  constructor(
+    readonly failure: Failure,
+    readonly log: string,
+    readonly logFile: string,
+    readonly cached: boolean,
+  ) {
+    super('E_ENGINE', `${failure.code}: ${failure.evidence} (log: ${logFile})`);
+  }
+}
+
+/** The line of a build log that says why the build failed: the compiler's (or CMake's, or the linker's) first error. */
+export function firstErrorLine(log: string): { evidence: string; line: number } | null {
+  const lines = log.split(/\r?\n/);
+  const patterns = [/^\S.*:\d+(?::\d+)?: (?:fatal )?error\b/, /\b(?:fatal )?error\b\s*:/i, /^CMake Error\b/, /undefined reference to|ld returned|collect2:/, /\b(?:error|failed)\b/i];
+  for (const re of patterns) {
+    const i = lines.findIndex((l) => !l.startsWith('$ ') && re.test(l));
+    if (i >= 0) return { evidence: redactSecrets((lines[i] ?? '').trim()).slice(0, 500), line: i + 1 };
+  }
+  return null;
+}
 
 /** `$ISOBENCH_CACHE_DIR`, else `~/.cache/isobench` (outside every checkout, kept between runs). */
 export function defaultCacheRoot(): string {
@@ -101,9 +144,9 @@ function mirrorOf(source: string, dir: string, commit: string): { mirror: string
   return { mirror, sha: sha.out };
 }
 
-async function readStamp(tree: string): Promise<Stamp | null> {
+async function readStamp(tree: string, name: string): Promise<Stamp | null> {
   try {
-    return JSON.parse(await readFile(path.join(tree, STAMP), 'utf8')) as Stamp;
+    return JSON.parse(await readFile(path.join(tree, name), 'utf8')) as Stamp;
   } catch {
     return null;
   }
@@ -139,13 +182,37 @@ async function withLock<T>(lock: string, signal: AbortSignal | undefined, fn: ()
   }
 }
 
-/** Runs one command, appending its output to `log`; rejects with the last lines when it fails. */
+/** A build step that ran and exited non-zero (the tree was refused), as opposed to one killed or never started. */
+class StepExitError extends IsobenchError {}
+
+/** Grace between SIGTERM and SIGKILL of a cancelled build's process group. */
+const STOP_GRACE_MS = 3000;
+
+/**
+ * Runs one command in its own process group, appending its output to `log`; rejects with the last lines when it
+ * fails. On abort the whole group (make, the compilers under it) gets SIGTERM, then SIGKILL, and the promise settles
+ * only once the command has exited.
+ */
 function runStep(argv: string[], cwd: string, env: NodeJS.ProcessEnv, log: NodeJS.WritableStream, onLine: ((l: string) => void) | undefined, signal: AbortSignal | undefined): Promise<void> {
   return new Promise((resolve, reject) => {
     const [cmd, ...args] = argv;
     if (cmd === undefined) return resolve();
+    if (signal?.aborted === true) return reject(new IsobenchError('E_CANCELLED', 'build cancelled'));
     log.write(`$ ${argv.join(' ')}\n`);
-    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], ...(signal ? { signal } : {}) });
+    const child = spawn(cmd, args, { cwd, env, stdio: ['ignore', 'pipe', 'pipe'], detached: true });
+    const group = (sig: NodeJS.Signals): void => {
+      try {
+        if (child.pid !== undefined) process.kill(-child.pid, sig);
+      } catch {
+        /* the group is gone */
+      }
+    };
+    let killTimer: NodeJS.Timeout | undefined;
+    const onAbort = (): void => {
+      group('SIGTERM');
+      killTimer = setTimeout(() => group('SIGKILL'), STOP_GRACE_MS);
+    };
+    signal?.addEventListener('abort', onAbort, { once: true });
     let tail: string[] = [];
     let partial = '';
     const take = (b: Buffer): void => {
@@ -159,8 +226,14 @@ function runStep(argv: string[], cwd: string, env: NodeJS.ProcessEnv, log: NodeJ
     child.stderr.on('data', take);
     child.on('error', (err) => reject(new IsobenchError('E_ENGINE', `cannot run ${cmd}: ${err.message}`)));
     child.on('close', (code, sig) => {
+      signal?.removeEventListener('abort', onAbort);
+      if (killTimer) clearTimeout(killTimer);
+      // Whatever the group left behind (a compiler whose parent was killed) goes too.
+      group('SIGKILL');
+      if (signal?.aborted === true) return reject(new IsobenchError('E_CANCELLED', `build cancelled: ${argv.join(' ')}`));
       if (code === 0) return resolve();
-      reject(new IsobenchError('E_ENGINE', `build step failed (${sig ?? `exit ${String(code)}`}): ${argv.join(' ')}\n${[...tail, partial].join('\n').trim()}`));
+      const message = `build step failed (${sig ?? `exit ${String(code)}`}): ${argv.join(' ')}\n${[...tail, partial].join('\n').trim()}`;
+      reject(code === null ? new IsobenchError('E_ENGINE', message) : new StepExitError('E_ENGINE', message));
     });
   });
 }
@@ -193,13 +266,19 @@ export async function buildAtCommit(req: BuildRequest): Promise<BuildResult> {
   const dir = path.join(root, req.recipe.name);
   await mkdir(dir, { recursive: true });
   const { mirror, sha } = await withLock(path.join(dir, 'repo.lock'), req.signal, () => Promise.resolve(mirrorOf(req.source, dir, req.commit)));
-  const tree = path.join(dir, sha);
+  const patchHash = req.patch === undefined ? null : patchSha256(req.patch);
+  const tree = path.join(dir, patchHash === null ? sha : `${sha}-patch-${patchHash.slice(0, 16)}`);
   const logFile = `${tree}.log`;
   const done = async (): Promise<BuildResult | null> => {
-    const stamp = await readStamp(tree);
+    const failed = (await readStamp(tree, FAILED_STAMP)) as FailedStamp | null;
+    if (failed?.recipeKey === req.recipe.key && failed.failure !== undefined) {
+      const log = await readFile(logFile, 'utf8').catch(() => '');
+      throw new BuildFailedError(failed.failure, log, logFile, true);
+    }
+    const stamp = await readStamp(tree, STAMP);
     const outputs = outputsOf(tree, req.recipe);
     if (stamp?.recipeKey !== req.recipe.key || !Object.values(outputs).every((o) => existsSync(o))) return null;
-    return { commit: sha, tree, outputs, cached: true, seconds: 0, logFile };
+    return { commit: sha, patchSha256: patchHash, tree, outputs, cached: true, seconds: 0, logFile };
   };
   const hit = await done();
   if (hit) return hit;
@@ -209,6 +288,17 @@ export async function buildAtCommit(req: BuildRequest): Promise<BuildResult> {
     const t0 = performance.now();
     await rm(tree, { recursive: true, force: true });
     await extractTree(mirror, sha, tree);
+    const stampOf = (): Stamp => ({ commit: sha, recipeKey: req.recipe.key, seconds: (performance.now() - t0) / 1000, builtAt: new Date().toISOString(), source: req.source, patchSha256: patchHash });
+    const fail = async (failure: Failure, log: string): Promise<never> => {
+      await writeFile(logFile, log);
+      await writeFile(path.join(tree, FAILED_STAMP), JSON.stringify({ ...stampOf(), failure } satisfies FailedStamp));
+      throw new BuildFailedError(failure, log, logFile, false);
+    };
+    if (req.patch !== undefined) {
+      const applied = await applyPatchToTree(tree, req.patch, 'apply', req.signal);
+      req.signal?.throwIfAborted();
+      if (applied.status === 'failed') await fail(applied.failure, applied.log);
+    }
     const ccache = onPath('ccache');
     const env: NodeJS.ProcessEnv = {
       ...process.env,
@@ -217,21 +307,32 @@ export async function buildAtCommit(req: BuildRequest): Promise<BuildResult> {
     const nice = req.nice ?? 10;
     const prefix = nice > 0 && onPath('nice') ? ['nice', '-n', String(nice)] : [];
     const log = createWriteStream(logFile, { flags: 'w' });
+    let refused: string | null = null;
     try {
-      for (const step of req.recipe.steps({ tree, jobs: req.jobs ?? 1, ccache })) {
-        await runStep([...prefix, ...step], tree, env, log, req.onLine, req.signal);
+      const jobs = req.jobs ?? 1;
+      const recipeEnv = Object.fromEntries(Object.entries(req.recipe.env ?? {}).map(([k, v]) => [k, v.replaceAll('{jobs}', String(jobs))]));
+      for (const step of req.recipe.steps({ tree, jobs, ccache })) {
+        await runStep([...prefix, ...step], tree, { ...env, ...recipeEnv }, log, req.onLine, req.signal);
       }
+    } catch (err) {
+      // A step that exited non-zero refused the tree (kept as a failed build); a signal or a cancel is not kept.
+      if (!(err instanceof StepExitError) || req.signal?.aborted === true) throw err;
+      refused = err.message;
     } finally {
       await new Promise((r) => log.end(r));
+    }
+    if (refused !== null) {
+      const text = await readFile(logFile, 'utf8');
+      const first = firstErrorLine(text);
+      await fail({ code: 'build_failed', evidence: first?.evidence ?? refused.split('\n')[0] ?? 'the build failed', source: 'build', ...(first ? { line: first.line } : {}) }, text);
     }
     const outputs = outputsOf(tree, req.recipe);
     const missing = Object.values(outputs).filter((o) => !existsSync(o));
     if (missing.length > 0) throw new IsobenchError('E_ENGINE', `the build of ${sha} finished without ${missing.join(', ')} (log: ${logFile})`);
-    const seconds = (performance.now() - t0) / 1000;
-    const stamp: Stamp = { commit: sha, recipeKey: req.recipe.key, seconds, builtAt: new Date().toISOString() };
+    const stamp = stampOf();
     await writeFile(path.join(tree, `${STAMP}.tmp`), JSON.stringify(stamp));
     await rename(path.join(tree, `${STAMP}.tmp`), path.join(tree, STAMP));
-    return { commit: sha, tree, outputs, cached: false, seconds, logFile };
+    return { commit: sha, patchSha256: patchHash, tree, outputs, cached: false, seconds: stamp.seconds, logFile };
   });
 }
 
@@ -244,10 +345,15 @@ export function llamaCppServerRecipe(extraFlags: readonly string[] = []): BuildR
   return {
     name: 'llama.cpp',
     outputs: ['build/bin/llama-server'],
-    key: createHash('sha256').update(JSON.stringify({ flags, target: 'llama-server' })).digest('hex').slice(0, 16),
+    key: recipeKey({ flags, target: 'llama-server' }),
     steps: ({ tree, jobs, ccache }) => [
       ['cmake', '-S', tree, '-B', path.join(tree, 'build'), ...flags, ...(ccache ? ['-DCMAKE_C_COMPILER_LAUNCHER=ccache', '-DCMAKE_CXX_COMPILER_LAUNCHER=ccache'] : [])],
       ['cmake', '--build', path.join(tree, 'build'), '--target', 'llama-server', '-j', String(jobs)],
     ],
   };
+}
+
+/** The short hash of what a recipe does, its cache key. */
+export function recipeKey(what: unknown): string {
+  return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
 }

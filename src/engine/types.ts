@@ -20,6 +20,23 @@ export interface PreparedVariant {
   environment: string;
   /** Engine-private data (image name, patched dir, sim profile...). */
   detail: unknown;
+  /** The variant's build from source, when the engine built it (or found it in the build cache). */
+  build?: VariantBuild;
+}
+
+/** A variant's build: where, how long (0 when it came from the cache), and its log. */
+export interface VariantBuild {
+  tree: string;
+  cached: boolean;
+  seconds: number;
+  logFile: string;
+}
+
+/** What a long prepare step is doing (a build: its phase and its last log line). */
+export interface PrepareProgress {
+  variantId: string;
+  phase: 'build';
+  line: string;
 }
 
 /** A variant that could not be prepared is a recorded failure, not an exception. */
@@ -74,7 +91,7 @@ export interface ExecResult {
 export interface Engine {
   readonly kind: 'sim' | 'process' | 'docker';
   /** Resolves the variant's environment; patch problems come back as failures (patch_empty, patch_apply_failed, ...). */
-  prepare(spec: VariantSpec, signal: AbortSignal): Promise<PrepareResult>;
+  prepare(spec: VariantSpec, signal: AbortSignal, onProgress?: (p: PrepareProgress) => void): Promise<PrepareResult>;
   startServer(variant: PreparedVariant, opts: ServerStartOptions, signal: AbortSignal): Promise<ServerHandle>;
   /** Runs a command (a standalone benchmark script) in the variant's environment. */
   exec(variant: PreparedVariant, opts: ExecOptions, signal: AbortSignal): Promise<ExecResult>;

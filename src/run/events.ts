@@ -35,7 +35,18 @@ export type RunEvent =
   | { type: 'run_start'; runId: string; engine: string; store: string; tasks: number; trialsPlanned: number; trialsToRun: number; resumed: number }
   | { type: 'task_start'; taskCommit: string; subject: string | null; mode: BenchmarkMode | null; variants: VariantInfo[]; trialsToRun: number }
   | { type: 'task_invalid'; taskCommit: string; code: FailureCode; evidence: string }
-  | { type: 'variant_prepare'; taskCommit: string; variantId: string; status: 'start' | 'ready' | 'failed'; environment?: string; failure?: Failure }
+  | {
+      type: 'variant_prepare';
+      taskCommit: string;
+      variantId: string;
+      status: 'start' | 'ready' | 'failed';
+      environment?: string;
+      failure?: Failure;
+      /** The variant's build from source (seconds 0 when it came from the build cache), apart from any measuring. */
+      build?: { cached: boolean; seconds: number; logFile: string };
+    }
+  /** A variant is being built from source: the build's last log line (at most one event a second per variant). */
+  | { type: 'variant_build'; taskCommit: string; variantId: string; phase: 'build'; line: string }
   | { type: 'oom_precheck'; taskCommit: string; variantId: string; result: 'ok' | 'oom' | 'other'; fallbackMaxModelLen: number | null }
   | { type: 'trial_phase'; taskCommit: string; variantId: string; trialKey: string; trialIndex: number; phase: TrialPhase; elapsedS: number }
   /** The task's workload was built (once per task): what it is and which tokenizer counted its prompts. */

@@ -207,7 +207,13 @@ class Runner {
     this.emit({ type: 'variant_prepare', taskCommit: plan.task.commit, variantId: v.record.id, status: 'start' });
     let result: { status: 'ready'; variant: PreparedVariant } | { status: 'failed'; failure: Failure; log: string };
     try {
-      result = await this.input.engine.prepare(v.spec, this.signal);
+      let last = 0;
+      result = await this.input.engine.prepare(v.spec, this.signal, (p) => {
+        const now = performance.now();
+        if (now - last < 1000 || p.line.trim() === '') return;
+        last = now;
+        this.emit({ type: 'variant_build', taskCommit: plan.task.commit, variantId: v.record.id, phase: p.phase, line: p.line.slice(0, 300) });
+      });
     } catch (err) {
       // A misconfigured engine is the user's to fix, not a property of the variant: stop the run with the message.
       if (err instanceof IsobenchError && err.code === 'E_USAGE') throw err;
@@ -215,7 +221,14 @@ class Runner {
     }
     this.emit(
       result.status === 'ready'
-        ? { type: 'variant_prepare', taskCommit: plan.task.commit, variantId: v.record.id, status: 'ready', environment: result.variant.environment }
+        ? {
+            type: 'variant_prepare',
+            taskCommit: plan.task.commit,
+            variantId: v.record.id,
+            status: 'ready',
+            environment: result.variant.environment,
+            ...(result.variant.build ? { build: { cached: result.variant.build.cached, seconds: result.variant.build.seconds, logFile: result.variant.build.logFile } } : {}),
+          }
         : { type: 'variant_prepare', taskCommit: plan.task.commit, variantId: v.record.id, status: 'failed', failure: result.failure },
     );
     return result;

@@ -28,6 +28,8 @@ export function plainReporter(out: NodeJS.WritableStream = process.stderr): Repo
           if (e.status === 'ready') line(`  ${label(e.variantId)}: prepared (${e.environment ?? ''})`);
           if (e.status === 'failed' && e.failure) line(`  ${label(e.variantId)}: prepare failed ${failureText(e.failure)}`);
           break;
+        case 'variant_build':
+          break;
         case 'oom_precheck':
           if (e.result === 'oom') line(`  ${label(e.variantId)}: out of memory at start; every variant runs with --max-model-len ${e.fallbackMaxModelLen ?? ''}`);
           break;

@@ -107,6 +107,11 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
           if (v) v.status = e.status === 'start' ? 'preparing' : e.status === 'ready' ? pc.dim(e.environment ?? 'ready') : pc.red(e.failure ? failureText(e.failure) : 'failed');
           break;
         }
+        case 'variant_build': {
+          const v = variant(e.taskCommit, e.variantId);
+          if (v) v.status = `building: ${pc.dim(e.line.slice(0, 100))}`;
+          break;
+        }
         case 'oom_precheck': {
           const v = variant(e.taskCommit, e.variantId);
           if (v && e.result === 'oom') v.status = pc.yellow(`out of memory at start → --max-model-len ${e.fallbackMaxModelLen ?? ''} for every variant`);
