@@ -186,13 +186,11 @@ class QueueWorker {
     const { runId, plan } = payload;
     this.busy = true;
     this.log({ type: 'worker_job', workerId: this.id, runId, taskCommit: plan.task.commit, jobKey, attempt: helpers.job.attempts });
+    // One round trip for both rows: the per-job cost of the queue is mostly such round trips.
     await queue.pool.query(
-      `update ${queue.q}.isobench_workers set state = 'running', heartbeat_at = now(), run_id = $2, job_key = $3, task_commit = $4, trials_done = 0, trials_total = $5 where id = $1 and state <> 'lost'`,
-      [this.id, runId, jobKey, plan.task.commit, plan.trials.length],
-    );
-    await queue.pool.query(
-      `update ${queue.q}.isobench_tasks set state = 'running', worker_id = $3, attempts = $4, started_at = coalesce(started_at, now()) where run_id = $1 and job_key = $2`,
-      [runId, jobKey, this.id, helpers.job.attempts],
+      `with w as (update ${queue.q}.isobench_workers set state = 'running', heartbeat_at = now(), run_id = $2, job_key = $3, task_commit = $4, trials_done = 0, trials_total = $5 where id = $1 and state <> 'lost')
+       update ${queue.q}.isobench_tasks set state = 'running', worker_id = $1, attempts = $6, started_at = coalesce(started_at, now()) where run_id = $2 and job_key = $3`,
+      [this.id, runId, jobKey, plan.task.commit, plan.trials.length, helpers.job.attempts],
     );
     // The store's run lease of this task's configuration, held under the queued run's id: workers of one queued run
     // never block each other (same run id), a local `isobench run` of the same configuration is refused meanwhile,
@@ -211,7 +209,7 @@ class QueueWorker {
     this.cancel.signal.addEventListener('abort', abort);
     if (this.cancel.signal.aborted) abort();
     const engine = createEngine({ ...this.opts.engine, runId });
-    let summary: RunSummary;
+    let summary: RunSummary | undefined;
     let done = 0;
     try {
       summary = await runPlansOfRun({
@@ -238,13 +236,17 @@ class QueueWorker {
       await engine.cleanup().catch(() => undefined);
       this.busy = false;
       this.lastBusy = Date.now();
-      await queue.pool.query(`update ${queue.q}.isobench_workers set state = case when state = 'running' then 'idle' else state end, run_id = null, job_key = null, task_commit = null where id = $1`, [this.id]).catch(() => undefined);
+      await queue.pool
+        .query(`update ${queue.q}.isobench_workers set state = case when state = 'running' then 'idle' else state end, run_id = null, job_key = null, task_commit = null, jobs_done = jobs_done + $2 where id = $1`, [
+          this.id,
+          summary?.status === 'finished' ? 1 : 0,
+        ])
+        .catch(() => undefined);
     }
     const end = (result: 'done' | 'handed_back' | 'failed', detail: string | null) =>
       this.log({ type: 'worker_job_end', workerId: this.id, runId, taskCommit: plan.task.commit, jobKey, result, detail: detail === null ? null : redactSecrets(detail) });
     if (summary.status === 'finished') {
       this.jobsDone++;
-      await queue.pool.query(`update ${queue.q}.isobench_workers set jobs_done = jobs_done + 1 where id = $1`, [this.id]);
       await this.markTask(runId, jobKey, 'done', null);
       end('done', null);
       return;

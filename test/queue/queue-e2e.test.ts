@@ -143,4 +143,43 @@ describe('run --queue with isobench workers on PostgreSQL', () => {
       for (const w of workers) w.proc.kill('SIGKILL');
     }
   }, 300_000);
+
+  it('SIGTERM: the worker finishes the trial in flight, stores it, hands the task back, exits 0; another worker resumes the task without re-running it', async () => {
+    const url = await pg.fresh();
+    const { tasks, engine } = catalog(2);
+    const queued = await run(['run', '--tasks', tasks, '--store', url, '--engine-config', engine, '--queue', '--json-events', ...RUN_ARGS]);
+    expect(queued.code, queued.stderr).toBe(0);
+    const first = start(['worker', '--store', url, '--engine-config', engine, ...WORKER_ARGS]);
+    let second: Child | undefined;
+    try {
+      const job = await first.until((e) => e.type === 'worker_job');
+      const inFlight = await first.until((e) => e.type === 'trial_phase' && e.phase === 'measure');
+      first.proc.kill('SIGTERM');
+      expect(await first.exited, first.stderr()).toBe(0);
+      const ended = first.events.filter((e) => e.type === 'trial_end').map((e) => (e.outcome as { trialKey: string }).trialKey);
+      expect(ended).toContain(inFlight.trialKey);
+      expect(first.events.find((e) => e.type === 'worker_job_end')).toMatchObject({ jobKey: job.jobKey, result: 'handed_back' });
+      expect(first.events.find((e) => e.type === 'worker_stop')).toMatchObject({ reason: 'signal', jobsDone: 0 });
+
+      second = start(['worker', '--store', url, '--engine-config', engine, ...WORKER_ARGS]);
+      expect(await second.exited, second.stderr()).toBe(0);
+      const resumed = second.events.find((e) => e.type === 'worker_job' && e.jobKey === job.jobKey);
+      expect(resumed?.attempt).toBe(2);
+      const rerun = second.events.filter((e) => e.type === 'trial_end').map((e) => (e.outcome as { trialKey: string; status: string }));
+      expect(rerun.filter((o) => ended.includes(o.trialKey) && o.status !== 'skipped')).toEqual([]);
+
+      const store = await openStore(url);
+      try {
+        const trials = await store.listTrials();
+        expect(trials.length).toBe(8);
+        expect(new Set(trials.map((t) => t.trialKey)).size).toBe(8);
+        expect((await store.listRuns()).map((r) => r.status)).toEqual(['finished']);
+      } finally {
+        await store.close();
+      }
+    } finally {
+      first.proc.kill('SIGKILL');
+      second?.proc.kill('SIGKILL');
+    }
+  }, 300_000);
 });
