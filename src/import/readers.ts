@@ -1,7 +1,7 @@
 import path from 'node:path';
 import { VARIANT_KINDS, type VariantKind } from '../core/index.js';
 import type { LegacyRecord, LegacyTaskInfo } from './legacy.js';
-import { mapMetrics } from './metrics.js';
+import { mapMetrics } from './metric-keys.js';
 
 type Json = Record<string, unknown>;
 const ROLES = VARIANT_KINDS;

@@ -2,7 +2,7 @@ import { randomBytes } from 'node:crypto';
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from 'node:http';
 import type { Socket } from 'node:net';
 import { ApiError, Generation, chatPromptIds, completionPromptIds, planGeneration, type GenerationContext } from './generation.js';
-import { SimMetrics } from './metrics.js';
+import { SimMetrics } from './prometheus.js';
 import { drawNoiseSeed } from './noise.js';
 import { Prng } from './prng.js';
 import { kvCapacity, servedModelName, type SimProfile } from './profile.js';
