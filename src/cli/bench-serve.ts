@@ -233,22 +233,73 @@ const Schema = z.object({
 });
 type Options = z.output<typeof Schema>;
 
+/** Every bench serve option, and the refused vLLM flags (each with its reason as help). */
+function addServeOptions(cmd: Command): void {
+  for (const [flags, help, def] of OPTIONS) {
+    if (def === undefined) cmd.option(flags, help);
+    else cmd.option(flags, help, def);
+  }
+  for (const [flags, reason] of REFUSED) cmd.option(flags, `refused: ${reason}`);
+}
+
 /** `isobench bench serve`: a drop-in for vLLM's benchmark_serving.py / `vllm bench serve`. */
 export function register(program: Command): void {
   const bench = program.command('bench').description('Client-side benchmarks against a running server');
   const serve = bench
     .command('serve')
     .description("Serving benchmark with vLLM's `vllm bench serve` flags, summary and result JSON (see docs/loadgen.md)");
-  for (const [flags, help, def] of OPTIONS) {
-    if (def === undefined) serve.option(flags, help);
-    else serve.option(flags, help, def);
-  }
-  for (const [flags, reason] of REFUSED) serve.option(flags, `refused: ${reason}`);
+  addServeOptions(serve);
   serve.action(async (raw) => {
     refuseUnsupported(raw);
-    const code = await benchServe(parseOptions(Schema, raw));
+    const { code } = await benchServe(parseOptions(Schema, raw));
     process.exitCode = code;
   });
+  const sweep = bench
+    .command('sweep')
+    .description('One bench serve per load point (--request-rates and/or --concurrencies): JSON, CSV and latency-vs-throughput curves with the knee and the highest load meeting the --goodput SLOs (see docs/loadgen.md, Sweep)');
+  sweep.option('--request-rates <list>', 'comma-separated request rates (inf allowed), one point each');
+  sweep.option('--concurrencies <list>', 'comma-separated --max-concurrency values, one point each (with --request-rates: every pair)');
+  sweep.option('--sweep-dir <dir>', 'where the per-point results and sweep.json, sweep.csv, sweep.html go', 'sweep');
+  addServeOptions(sweep);
+  sweep.action(async (raw) => {
+    refuseUnsupported(raw);
+    const { requestRates, concurrencies, sweepDir, ...rest } = raw as Record<string, unknown>;
+    process.exitCode = await benchSweep(parseOptions(Schema, rest), { requestRates, concurrencies, sweepDir });
+  });
+}
+
+/** `isobench bench sweep`: bench serve once per load point, then the curves (src/loadgen/sweep.ts). */
+async function benchSweep(o: Options, raw: { requestRates: unknown; concurrencies: unknown; sweepDir: unknown }): Promise<number> {
+  const { sweepPoints, sweepRow, summarizeSweep, sweepCsv, sweepJson, sweepHtml, pointLabel } = await import('../loadgen/index.js');
+  const list = (option: string, v: unknown, inf: boolean): number[] | null =>
+    typeof v === 'string' ? parseList(option, v, (x) => parseNumberOption(`a value of ${option}`, x, inf ? { gt: 0, inf: true, example: '4' } : { int: true, min: 1, example: '16' }, option)) : null;
+  const rates = list('--request-rates', raw.requestRates, true);
+  const concs = list('--concurrencies', raw.concurrencies, false);
+  if (rates === null && concs === null) throw usageError('--request-rates', 'a sweep needs --request-rates or --concurrencies', 'e.g. --request-rates 1,2,4,8 or --concurrencies 1,4,16');
+  const dir = typeof raw.sweepDir === 'string' ? raw.sweepDir : 'sweep';
+  mkdirSync(dir, { recursive: true });
+  const slo = parseGoodput(o.goodput);
+  const points = sweepPoints(rates, concs, o.requestRate, o.maxConcurrency ?? null);
+  const rows = [];
+  for (const [i, p] of points.entries()) {
+    process.stdout.write(`\n===== sweep point ${i + 1}/${points.length}: ${pointLabel(p)} =====\n`);
+    const { result } = await benchServe({ ...o, requestRate: p.requestRate, maxConcurrency: p.maxConcurrency ?? undefined, saveResult: true, appendResult: false, resultDir: dir, resultFilename: `point-${i + 1}.json` });
+    if (result) rows.push(sweepRow(p, result, slo));
+  }
+  const summary = summarizeSweep(rows, slo);
+  writeFileSync(path.join(dir, 'sweep.json'), JSON.stringify(sweepJson(summary), null, 1));
+  writeFileSync(path.join(dir, 'sweep.csv'), sweepCsv(summary));
+  writeFileSync(path.join(dir, 'sweep.html'), sweepHtml(summary, `isobench bench sweep: ${o.model ?? 'model'} (${o.datasetName})`));
+  process.stdout.write('\n============== Sweep ==============\n');
+  process.stdout.write(`${'point'.padEnd(16)}${'req/s'.padStart(9)}${'out tok/s'.padStart(11)}${'TTFT p50'.padStart(10)}${'TTFT p99'.padStart(10)}${'TPOT p50'.padStart(10)}${'TPOT p99'.padStart(10)}\n`);
+  summary.rows.forEach((r, i) => {
+    const tags = [summary.knee === i ? 'knee' : '', summary.maxMeetingSlo === i ? 'max meeting SLO' : ''].filter(Boolean).join(', ');
+    process.stdout.write(`${pointLabel(r).padEnd(16)}${r.request_throughput.toFixed(2).padStart(9)}${r.output_throughput.toFixed(1).padStart(11)}${r.median_ttft_ms.toFixed(1).padStart(10)}${r.p99_ttft_ms.toFixed(1).padStart(10)}${r.median_tpot_ms.toFixed(2).padStart(10)}${r.p99_tpot_ms.toFixed(2).padStart(10)}${tags ? `  <- ${tags}` : ''}\n`);
+  });
+  process.stdout.write('(ms; p50/p99 over each point\'s successful requests, linear interpolation)\n');
+  if (slo) process.stdout.write(summary.maxMeetingSlo === null ? 'No point meets every SLO at p99.\n' : `Highest load meeting every SLO at p99: ${pointLabel(summary.rows[summary.maxMeetingSlo]!)}\n`);
+  process.stdout.write(`Sweep written to ${path.join(dir, 'sweep.json')}, sweep.csv, sweep.html\n`);
+  return rows.length === points.length && rows.every((r) => r.completed > 0) ? 0 : 1;
 }
 
 function keyValues(option: string, items: readonly string[] | undefined, sep: string): Record<string, string> {
@@ -425,7 +476,7 @@ function pyFloat(x: number): string {
   return Number.isInteger(x) ? `${x}.0` : String(x);
 }
 
-async function benchServe(o: Options): Promise<number> {
+async function benchServe(o: Options): Promise<{ code: number; result: import('../loadgen/index.js').ServeBenchResult | null }> {
   const loadgen = await import('../loadgen/index.js');
   const { buildResultJson, buildWorkload, defaultServeBenchConfig, formatServeSummary, headerProblem, resolveTokenizer, resultDate, resultFilePath, runServeBenchmark } = loadgen;
   const baseUrl = (o.baseUrl ?? `http://${o.host.includes(':') ? `[${o.host}]` : o.host}:${o.port}`).replace(/\/+$/, '');
@@ -557,7 +608,7 @@ async function benchServe(o: Options): Promise<number> {
       else writeFileSync(file, text);
       process.stdout.write(`Result ${o.appendResult ? 'appended' : 'saved'} to ${file}\n`);
     }
-    return result.completed === 0 ? 1 : 0;
+    return { code: result.completed === 0 ? 1 : 0, result };
   } catch (err) {
     if (controller.signal.aborted && !(err instanceof IsobenchError)) throw new IsobenchError('E_CANCELLED', 'bench serve cancelled (SIGINT)', { cause: err });
     throw err;

@@ -34,6 +34,7 @@ export {
 export { runServeBenchmark, requestBody, probeRequest, type RunOptions } from './runner.js';
 export { waitUntilReady, READY_RETRY_MS } from './ready.js';
 export { parseCsv } from './datasets.js';
+export { sweepPoints, sweepRow, summarizeSweep, kneeIndex, sweepCsv, sweepJson, sweepHtml, pointLabel, type SweepPoint, type SweepRow, type SweepSummary } from './sweep.js';
 export { defaultServeBenchConfig } from './config.js';
 export { planArrivals, type ArrivalPlan } from './arrivals.js';
 export { startArrivalClock, type ArrivalClock } from './arrival-clock.js';
