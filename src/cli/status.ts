@@ -39,14 +39,71 @@ export function register(program: Command): void {
         } else {
           // The fleet of `run --queue` lives beside a PostgreSQL store; the queue code loads only then.
           const fleet = store.kind === 'postgres' && opts.store !== undefined ? await (await import('../queue/index.js')).readFleet(opts.store, store) : null;
-          const shown = { ...status, ...(fleet === null ? {} : { fleet }), ...(check === undefined ? {} : { check }) };
-          writeResult(opts.json, shown, () => formatStatus(status) + (fleet === null ? '' : formatFleet(fleet)) + (check === undefined ? '' : formatCheck(check)));
+          const verdicts = await readVerdicts(store, status.totals.trials);
+          const shown = { ...status, verdicts, ...(fleet === null ? {} : { fleet }), ...(check === undefined ? {} : { check }) };
+          writeResult(opts.json, shown, () => formatStatus(status) + formatVerdicts(verdicts) + (fleet === null ? '' : formatFleet(fleet)) + (check === undefined ? '' : formatCheck(check)));
         }
         if (check !== undefined && !check.ok) process.exitCode = 1;
       } finally {
         await store.close();
       }
     });
+}
+
+/** Above this many trials `status` leaves the verdicts to `dataset build` / `report` (they read every trial). */
+const VERDICT_TRIALS_MAX = 50_000;
+
+/** One comparison of a dataset row as `status` shows it. */
+interface StatusVerdict {
+  taskCommit: string;
+  agent: string | null;
+  metric: string | null;
+  comparisons: { comparison: string; improvementPct: number | null; ciLow: number | null; ciHigh: number | null; n: number | null; verdict: string | null }[];
+}
+
+/**
+ * The verdicts of the store's rows, from `dataset build`'s rows (one estimator everywhere: the paired geometric mean
+ * of per-round ratios with its Student t interval); null above VERDICT_TRIALS_MAX trials.
+ */
+async function readVerdicts(store: import('../store/index.js').Store, trials: number): Promise<StatusVerdict[] | null> {
+  if (trials === 0 || trials > VERDICT_TRIALS_MAX) return trials === 0 ? [] : null;
+  const { buildDatasetRows, V5_COMPARISONS } = await import('../dataset/index.js');
+  const rows = await buildDatasetRows(store, { includeRaw: false });
+  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
+  return rows.map((r) => ({
+    taskCommit: String(r.commit_hash ?? ''),
+    agent: typeof r.agent_name === 'string' ? r.agent_name : null,
+    metric: typeof r.primary_metric === 'string' ? r.primary_metric : null,
+    comparisons: V5_COMPARISONS.map((c) => ({
+      comparison: c.prefix,
+      improvementPct: num(r[`${c.prefix}_primary`]),
+      ciLow: num(r[`${c.prefix}_primary_ci_low`]),
+      ciHigh: num(r[`${c.prefix}_primary_ci_high`]),
+      n: num(r[`${c.prefix}_primary_n`]),
+      verdict: typeof r[`${c.prefix}_verdict`] === 'string' ? (r[`${c.prefix}_verdict`] as string) : null,
+    })),
+  }));
+}
+
+function verdictText(c: StatusVerdict['comparisons'][number]): string {
+  if (c.verdict === null || c.improvementPct === null) return '-';
+  if (c.ciLow === null || c.ciHigh === null) return `n=${c.n ?? 1}: no verdict`;
+  const sg = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}`;
+  return `${sg(c.improvementPct)}% [${sg(c.ciLow)}, ${sg(c.ciHigh)}] ${c.verdict} n=${c.n ?? '?'}`;
+}
+
+/** The verdicts section: per row (task, agent), human and agent vs baseline and agent vs human on the primary metric. */
+export function formatVerdicts(v: StatusVerdict[] | null): string {
+  if (v === null) return `\nverdicts: more than ${VERDICT_TRIALS_MAX} trials, see \`isobench report\`\n`;
+  if (v.length === 0) return '';
+  const out = ['', 'verdicts (paired geometric mean of per-round ratios, Student t 95% CI, tie band ±2%, positive = better)'];
+  out.push(
+    ...columns([
+      ['task', 'agent', 'metric', 'human vs baseline', 'agent vs baseline', 'agent vs human'],
+      ...v.map((r) => [short(r.taskCommit), r.agent ?? '-', r.metric ?? '-', ...r.comparisons.map(verdictText)]),
+    ]),
+  );
+  return `${out.join('\n')}\n`;
 }
 
 /** The status as aligned plain text. */

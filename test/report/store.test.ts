@@ -103,4 +103,22 @@ describe('report from a store (multi-trial, real CIs)', () => {
     const md = await readFile(path.join(out, 'report.md'), 'utf8');
     expect(md).toMatch(/\+20\.0% \[\+\d+\.\d%, \+\d+\.\d%\] better/);
   });
+
+  it('isobench status shows the same verdicts (one estimator everywhere)', async () => {
+    const out: string[] = [];
+    const write = process.stdout.write.bind(process.stdout);
+    process.stdout.write = ((chunk: string | Uint8Array) => {
+      out.push(String(chunk));
+      return true;
+    });
+    try {
+      expect(await runCli(['node', 'isobench', 'status', '--store', file])).toBe(0);
+    } finally {
+      process.stdout.write = write;
+    }
+    const text = out.join('');
+    expect(text).toContain('verdicts (paired geometric mean of per-round ratios, Student t 95% CI, tie band ±2%, positive = better)');
+    // human vs baseline a tie, agent vs human +20% better, over 3 paired rounds.
+    expect(text).toMatch(/abababab\s+bot\s+ttft_mean\s+[-+]\d+\.\d% \[[-+]\d+\.\d, [-+]\d+\.\d\] tie n=3\s+.*\+20\.\d% \[\+\d+\.\d, \+\d+\.\d\] better n=3/);
+  });
 });
