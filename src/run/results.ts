@@ -78,10 +78,15 @@ export async function planTrials(store: Store, plan: TaskPlan): Promise<TrialRec
   return (await store.listTrials({ taskCommit: plan.task.commit })).filter((t) => keys.has(t.trialKey));
 }
 
-/** Every judged metric (one with a better direction) that an ok trial of `trials` has, primary excluded, sorted. */
+/**
+ * The secondary metrics: TTFT/TPOT/ITL/E2EL mean, median and p99, the throughputs and latency, among those the ok
+ * trials have (spreads such as `ttft_std` and the other percentiles are descriptive, not judged), primary excluded.
+ */
+const SECONDARY = /^(?:(?:ttft|tpot|itl|e2el)_(?:mean|median|p99)|latency_avg|latency_p99|throughput|request_throughput|output_throughput|total_token_throughput)$/;
+
 function secondaryMetrics(trials: readonly TrialRecord[], primary: string | null): string[] {
   const keys = new Set<string>();
-  for (const t of trials) if (t.status === 'ok') for (const k of Object.keys(t.metrics)) if (k !== primary && (metricInfo(k)?.better ?? 'none') !== 'none') keys.add(k);
+  for (const t of trials) if (t.status === 'ok') for (const k of Object.keys(t.metrics)) if (k !== primary && SECONDARY.test(k) && (metricInfo(k)?.better ?? 'none') !== 'none') keys.add(k);
   return [...keys].sort();
 }
 

@@ -40,8 +40,11 @@ export function taskLines(rows: readonly ResultRow[], tasks: readonly TaskSummar
     if (t.stop) parts.push(`stopped after ${t.stop.rounds} rounds (${t.stop.reason}); ${t.gpuSeconds.toFixed(1)} GPU-s of ${(t.gpuSecondsAtMax ?? 0).toFixed(1)} at the maximum`);
     const secondary = rows
       .filter((r) => r.taskCommit === t.taskCommit)
-      .flatMap((r) => r.secondary.filter((c) => c.verdict === 'better' || c.verdict === 'worse').map((c) => `${r.label} ${c.metric} ${signedPct(c.improvementPct)} ${c.verdict}`));
-    if (secondary.length > 0) parts.push(`secondary (Holm-corrected): ${secondary.join(', ')}`);
+      .flatMap((r) => {
+        const decided = r.secondary.filter((c) => c.verdict === 'better' || c.verdict === 'worse');
+        return decided.length === 0 ? [] : [`${r.label} ${decided.map((c) => `${c.metric} ${signedPct(c.improvementPct)} ${c.verdict}`).join(', ')}`];
+      });
+    if (secondary.length > 0) parts.push(`secondary metrics (Holm-corrected): ${secondary.join('; ')}`);
     out.push(`${short(t.taskCommit)}  ${parts.join('; ')}`);
   }
   return out;
