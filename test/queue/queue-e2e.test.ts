@@ -182,4 +182,30 @@ describe('run --queue with isobench workers on PostgreSQL', () => {
       second?.proc.kill('SIGKILL');
     }
   }, 300_000);
+
+  it('run --queue --wait follows a worker with the usual events and prints the results; status shows the fleet and the run', async () => {
+    const url = await pg.fresh();
+    const { tasks, engine } = catalog(1);
+    const waiting = start(['run', '--tasks', tasks, '--store', url, '--engine-config', engine, '--queue', '--wait', '--json-events', ...RUN_ARGS]);
+    await waiting.until((e) => e.type === 'queued');
+    const w = start(['worker', '--store', url, '--engine-config', engine, ...WORKER_ARGS]);
+    try {
+      expect(await waiting.exited, waiting.stderr()).toBe(0);
+      const types = waiting.events.map((e) => e.type);
+      expect(types.filter((t) => t === 'trial_end').length).toBe(4);
+      expect(types).toContain('run_start');
+      expect(waiting.events.find((e) => e.type === 'run_end')).toMatchObject({ status: 'finished', ok: 4, failed: 0 });
+      expect(types.at(-1)).toBe('results');
+      expect(await w.exited).toBe(0);
+      const status = await run(['status', '--store', url, '--json']);
+      expect(status.code, status.stderr).toBe(0);
+      const fleet = (JSON.parse(status.stdout) as { fleet: { jobs: Record<string, number>; workers: { state: string; jobsDone: number }[]; runs: { done: number; tasks: number; trialsStored: number; etaS: number }[] } }).fleet;
+      expect(fleet.jobs).toEqual({ queued: 0, running: 0, failed: 0 });
+      expect(fleet.workers.map((x) => [x.state, x.jobsDone])).toEqual([['stopped', 1]]);
+      expect(fleet.runs).toMatchObject([{ done: 1, tasks: 1, trialsStored: 4, etaS: 0 }]);
+    } finally {
+      waiting.proc.kill('SIGKILL');
+      w.proc.kill('SIGKILL');
+    }
+  }, 300_000);
 });
