@@ -83,7 +83,8 @@ const DEFAULT_LENGTHS = { input: 1024, output: 128 } as const;
 const lengthOf = (v: unknown): number | undefined => (typeof v === 'number' && Number.isFinite(v) ? v : typeof v === 'string' && /^\d+$/.test(v) ? Number(v) : undefined);
 
 /**
- * The primary metric of a task, from what its perf command measures: `--primary-metric MODE=METRIC` first, then
+ * The primary metric of a task, from what its perf command measures: `--primary-metric MODE=METRIC` first, then the
+ * task's own `primary_metric`, then
  * serving: `ttft_mean` when each request produces one output token (`--*-output-len 1`: only the first token is
  * timed) or when prefill dominates (input ≥ 8 × output tokens), else `tpot_mean` (decode work); latency scripts
  * `latency_avg`; throughput and prefix-caching scripts `throughput`. `client` holds the command's client flags
@@ -93,10 +94,12 @@ export function primaryMetricOfCommand(
   mode: string | null,
   client: Readonly<Record<string, unknown>> | null,
   overrides: PrimaryMetricOverrides = {},
+  taskMetric?: string,
 ): { metric: string; why: string } {
   const amode = analysisMode(mode);
   const override = overrides[amode];
   if (override !== undefined) return { metric: override, why: `--primary-metric ${amode}=${override}` };
+  if (taskMetric !== undefined) return { metric: taskMetric, why: "the task's primary_metric" };
   if (amode !== 'serving') return { metric: primaryCandidates(amode)[0] ?? 'throughput', why: `${mode ?? 'unknown'} script` };
   const c = client ?? {};
   const output = lengthOf(c.randomOutputLen) ?? lengthOf(c.outputLen) ?? lengthOf(c.sonnetOutputLen) ?? lengthOf(c.sharegptOutputLen) ?? lengthOf(c.customOutputLen) ?? lengthOf(c.prefixRepetitionOutputLen);

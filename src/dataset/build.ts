@@ -263,7 +263,7 @@ const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : nul
 /** The primary metric `run` gives a task: src/analysis's rule on its parsed perf command. */
 function primaryOfTask(task: Task, mode: string | null): string {
   const parsed = task.perf_command ? parsePerfCommand(task.perf_command) : null;
-  return primaryMetricOfCommand(mode, parsed?.status === 'ok' ? parsed.client : null).metric;
+  return primaryMetricOfCommand(mode, parsed?.status === 'ok' ? parsed.client : null, {}, task.primary_metric).metric;
 }
 
 function addExtensions(row: DatasetRow, task: Task, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>, opts: BuildOptions): void {

@@ -187,7 +187,7 @@ export function planRun(tasks: readonly Task[], agents: readonly AgentSource[], 
       trials: interleaveTrials(variants, configKey, settings.trials, taskOrderSeed(settings.orderSeed ?? 1, task.commit)),
       preFailure,
       workload: workload && !('code' in workload) ? workload : null,
-      primary: taskPrimaryMetric(mode, perf, settings.primaryMetrics),
+      primary: taskPrimaryMetric(mode, perf, settings.primaryMetrics, task.primary_metric),
     };
   });
 }

@@ -13,6 +13,6 @@ export function primaryMetric(mode: BenchmarkMode | null, metrics: MetricSet, pr
 }
 
 /** The primary metric of a planned task (src/analysis `primaryMetricOfCommand` on its parsed perf command). */
-export function taskPrimaryMetric(mode: BenchmarkMode | null, perf: PerfInfo | null, overrides: PrimaryMetricOverrides = {}): { metric: string; why: string } {
-  return primaryMetricOfCommand(mode, perf?.client ?? null, overrides);
+export function taskPrimaryMetric(mode: BenchmarkMode | null, perf: PerfInfo | null, overrides: PrimaryMetricOverrides = {}, taskMetric?: string): { metric: string; why: string } {
+  return primaryMetricOfCommand(mode, perf?.client ?? null, overrides, taskMetric);
 }

@@ -1,4 +1,5 @@
 import { z } from 'zod';
+import { metricInfo } from '../core/index.js';
 import { SimEffectsSchema } from '../sim/index.js';
 
 export type { BenchmarkMode, VariantKind } from '../core/index.js';
@@ -36,6 +37,11 @@ export const TaskSchema = z
     /** The mode label given by the source; isobench derives the mode from the command and reports a contradiction. */
     benchmark_mode: z.string().optional(),
     notes: z.string().optional(),
+    /** The metric the task's headline verdicts are about, when not the one its perf command implies (`run --primary-metric` wins). */
+    primary_metric: z
+      .string()
+      .refine((m) => (metricInfo(m)?.better ?? 'none') !== 'none', 'must be a metric with a better direction, e.g. ttft_mean, tpot_mean, itl_p99, throughput, latency_avg')
+      .optional(),
     /** Per-variant effects for the `sim` engine: keys `baseline`, `human`, or an agent name. */
     sim: z.record(z.string(), SimEffectsSchema).optional(),
   })

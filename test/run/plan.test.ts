@@ -77,6 +77,20 @@ describe('planRun', () => {
     }
   });
 
+  it('derives the primary metric from the perf command; the task and --primary-metric override it', () => {
+    const cmd = (out: number, inp = 64) => `python benchmarks/benchmark_serving.py --model m/x --dataset-name random --random-input-len ${inp} --random-output-len ${out} --num-prompts 4`;
+    const primary = (t: Task, s: RunSettings = settings) => planRun([t], [], s)[0]?.primary.metric;
+    expect(primary(task('a'.repeat(40), cmd(1)))).toBe('ttft_mean');
+    expect(primary(task('a'.repeat(40), cmd(64)))).toBe('tpot_mean');
+    expect(primary(task('a'.repeat(40), cmd(16, 1024)))).toBe('ttft_mean');
+    expect(primary(task('a'.repeat(40), 'python benchmarks/benchmark_throughput.py --model m/x --input-len 32 --output-len 8'))).toBe('throughput');
+    expect(primary(task('a'.repeat(40), 'python benchmarks/benchmark_latency.py --model m/x --input-len 32 --output-len 8'))).toBe('latency_avg');
+    const own = TaskSchema.parse({ commit: 'a'.repeat(40), parent: 'f'.repeat(40), perf_command: cmd(64), primary_metric: 'itl_p99' });
+    expect(planRun([own], [], settings)[0]?.primary).toEqual({ metric: 'itl_p99', why: "the task's primary_metric" });
+    expect(primary(own, { ...settings, primaryMetrics: { serving: 'ttft_p99' } })).toBe('ttft_p99');
+    expect(() => TaskSchema.parse({ commit: 'a'.repeat(40), parent: 'f'.repeat(40), primary_metric: 'duration' })).toThrow(/better direction/);
+  });
+
   it('gives the same config key for the same inputs and another one when the workload changes', () => {
     const a = planRun([task('a'.repeat(40), serving)], [], settings)[0];
     const b = planRun([task('a'.repeat(40), serving)], [], settings)[0];
