@@ -86,6 +86,8 @@ case "$cmd" in
     command -v patch >/dev/null 2>&1 || need+=(patch)
     # The live-progress test runs `isobench run` on a pseudo-terminal with util-linux `script`.
     command -v script >/dev/null 2>&1 || need+=(bsdutils)
+    # The report's browser test renders it in headless Debian chromium.
+    command -v chromium >/dev/null 2>&1 || need+=(chromium)
     if [ ${#need[@]} -gt 0 ]; then
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq >&2

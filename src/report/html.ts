@@ -13,8 +13,9 @@ body { margin: 0; font: 14px/1.5 system-ui, -apple-system, "Segoe UI", Helvetica
 header { background: #20232a; color: #fff; padding: 20px 32px; }
 header h1 { margin: 0 0 4px; font-size: 24px; }
 header p { margin: 0; color: #c8c8c8; font-size: 13px; }
-nav { padding: 8px 32px; background: #fff; border-bottom: 1px solid var(--line); font-size: 13px; position: sticky; top: 0; z-index: 1; }
-nav a { color: #0b57d0; text-decoration: none; margin-right: 14px; white-space: nowrap; }
+nav { padding: 8px 32px; background: #fff; border-bottom: 1px solid var(--line); font-size: 13px; position: sticky; top: 0; z-index: 1; display: flex; flex-wrap: wrap; gap: 2px 14px; }
+nav a { color: #0b57d0; text-decoration: none; white-space: nowrap; }
+@media (max-width: 900px) { header, nav { padding-left: 16px; padding-right: 16px; } main { padding: 8px 12px 32px; } section { padding: 8px 12px 12px; } }
 main { padding: 8px 32px 40px; max-width: 1500px; }
 section { background: #fff; border: 1px solid var(--line); border-radius: 8px; padding: 8px 20px 16px; margin: 16px 0; }
 h2 { font-size: 18px; margin: 12px 0 8px; }
