@@ -1,4 +1,4 @@
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
@@ -137,6 +137,26 @@ describe.skipIf(host === undefined)('docker engine (real daemon, local test imag
     const noPython = await engine('dk-run-5b', { packageRoot: undefined }).prepare(spec('agent', patch('1', '2')), never);
     expect(noPython.status === 'failed' && noPython.failure.evidence).toContain('cannot find the installed vllm package');
     expect(await containersOf('dk-run-5')).toEqual([]);
+  }, 60_000);
+
+  it('with a preset, translates the server flags, waits on its ready paths and mounts a local model read-only at its path', async () => {
+    const e = engine('dk-run-9', { preset: 'sglang' });
+    const v = await ready(e, spec('human'));
+    const model = path.join(state, 'models', 'tiny.gguf');
+    mkdirSync(path.dirname(model), { recursive: true });
+    writeFileSync(model, 'GGUF');
+    const h = await e.startServer(v, { model, serverArgs: ['--max-model-len', '1024', '--disable-log-requests'], env: {}, port: 0 }, never);
+    expect(h.readyPaths).toEqual(['/health', '/v1/models']);
+    // SGLang's flag for the context (the logging flag is left out); the stand-in server ignores what it does not know.
+    expect(h.argv?.slice(-2)).toEqual(['--context-length', '1024']);
+    expect(await healthy(h.baseUrl)).toBe(true);
+    expect(h.log()).toContain('ignores unknown flag --context-length 1024');
+    const [info] = await containersOf('dk-run-9');
+    expect(info?.Mounts.find((m) => m.Destination === model)).toMatchObject({ Source: model, RW: false });
+    await h.stop();
+    await expect(engine('dk-run-10', { preset: 'llama.cpp' }).startServer(v, { model, serverArgs: ['--enforce-eager'], env: {}, port: 0 }, never)).rejects.toThrow(
+      /llama-server cannot run with these server flags: --enforce-eager/,
+    );
   }, 60_000);
 
   it('removes a container on abort, and cleanupLeftovers finds a left-over container by its run id', async () => {
