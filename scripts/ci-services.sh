@@ -88,6 +88,12 @@ case "$cmd" in
     command -v script >/dev/null 2>&1 || need+=(bsdutils)
     # The report's browser test renders it in headless Debian chromium.
     command -v chromium >/dev/null 2>&1 || need+=(chromium)
+    # The llama.cpp end-to-end test builds llama-server (cmake, a C++ compiler, ccache for nearby commits) and makes
+    # its tiny model with numpy (Debian's python3-numpy is for /usr/bin/python3; a python3 on PATH with numpy does too).
+    command -v cmake >/dev/null 2>&1 || need+=(cmake)
+    command -v c++ >/dev/null 2>&1 || need+=(build-essential)
+    command -v ccache >/dev/null 2>&1 || need+=(ccache)
+    python3 -c 'import numpy' >/dev/null 2>&1 || /usr/bin/python3 -c 'import numpy' >/dev/null 2>&1 || need+=(python3-numpy)
     if [ ${#need[@]} -gt 0 ]; then
       export DEBIAN_FRONTEND=noninteractive
       apt-get update -qq >&2
