@@ -1,6 +1,8 @@
 import type { Command } from '@commander-js/extra-typings';
 import { register as registerBenchServe } from './bench-serve.js';
+import { register as registerBuilds } from './builds.js';
 import { register as registerClassify } from './classify.js';
+import { register as registerCompare } from './compare.js';
 import { register as registerDataset } from './dataset.js';
 import { register as registerDemo } from './demo.js';
 import { register as registerDeploy } from './deploy.js';
@@ -20,7 +22,9 @@ import { register as registerWorker } from './worker.js';
  */
 export function registerCommands(program: Command): void {
   registerBenchServe(program);
+  registerBuilds(program);
   registerClassify(program);
+  registerCompare(program);
   registerDataset(program);
   registerDemo(program);
   registerDeploy(program);

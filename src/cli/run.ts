@@ -212,14 +212,24 @@ export function printResults(rows: readonly ResultRow[], summary: RunSummary, js
   if (summary.status === 'cancelled') process.stderr.write('run cancelled: finished trials are stored; run the same command again to resume\n');
 }
 
-async function runCommand(raw: unknown): Promise<void> {
-  const opts = parseOptions(RunOptionsSchema, raw);
+/** What `run` (and `compare`) resolve from their options before anything runs. */
+export interface ResolvedRun {
+  tasks: Task[];
+  agents: AgentSource[];
+  settings: RunSettings;
+  runId: string;
+  engineConfig: { config: ResolvedEngineConfig; key: string };
+  config: unknown;
+}
+
+/** Reads the catalog, agents and engine config of validated run options and resolves every run setting. */
+export async function resolveRun(opts: RunOptions): Promise<ResolvedRun> {
   if (!existsSync(opts.tasks)) throw usageError('--tasks', `${opts.tasks} does not exist`, 'give the path of a task catalog (JSON or YAML; see docs/tasks.md)');
   if (opts.wait && !opts.queue) throw usageError('--wait', 'only goes with --queue', 'add --queue, or drop --wait (a local run always waits)');
   if (opts.queue && (opts.store === undefined || !/^postgres(ql)?:\/\//i.test(opts.store))) {
     throw usageError('--queue', 'needs a PostgreSQL store: the job queue lives in it', 'give --store postgres://...');
   }
-  const [{ loadCatalog }, { loadAgent, parseAgentArg }, { createEngine }] = await Promise.all([import('../task/index.js'), import('../run/index.js'), import('../engine/index.js')]);
+  const [{ loadCatalog }, { loadAgent, parseAgentArg }] = await Promise.all([import('../task/index.js'), import('../run/index.js')]);
   const tasks = await loadCatalog(opts.tasks);
   const agents = opts.agent.map((a) => loadAgent(parseAgentArg(a)));
   const runId = newRunId();
@@ -248,24 +258,37 @@ async function runCommand(raw: unknown): Promise<void> {
     orderSeed: opts.orderSeed ?? Math.floor(Math.random() * 0x7fffffff),
   };
   const config = { ...opts, orderSeed: settings.orderSeed, agent: agents.map((a) => ({ name: a.name, model: a.model, patchPath: a.patchPath })), store: opts.store === undefined ? undefined : redactSecrets(opts.store) };
-  if (opts.queue && opts.store !== undefined) {
-    await queueRun({ tasks, agents, settings, runId, url: opts.store, engine: opts.engine, engineKey: engineConfig.key, config, jsonEvents: opts.jsonEvents, wait: opts.wait });
-    return;
-  }
-  const engine = createEngine(engineConfig.config);
+  return { tasks, agents, settings, runId, engineConfig, config };
+}
+
+/** Runs resolved options here: the reporter, Ctrl-C, the results table; returns the table rows. */
+export async function runHere(opts: RunOptions, r: ResolvedRun): Promise<{ summary: RunSummary; rows: ResultRow[] }> {
+  const { createEngine } = await import('../engine/index.js');
+  const engine = createEngine(r.engineConfig.config);
   const { summary, rows, tasks: taskSummaries } = await executeRun({
-    tasks,
+    tasks: r.tasks,
     catalog: opts.tasks,
-    agents,
-    settings,
+    agents: r.agents,
+    settings: r.settings,
     engine,
     ...(opts.store === undefined ? {} : { store: opts.store }),
-    runId,
+    runId: r.runId,
     jsonEvents: opts.jsonEvents,
-    config,
-    cleanupLeftovers: () => leftoversOf(engineConfig.config),
+    config: r.config,
+    cleanupLeftovers: () => leftoversOf(r.engineConfig.config),
   });
   printResults(rows, summary, opts.jsonEvents, taskSummaries);
+  return { summary, rows };
+}
+
+async function runCommand(raw: unknown): Promise<void> {
+  const opts = parseOptions(RunOptionsSchema, raw);
+  const r = await resolveRun(opts);
+  if (opts.queue && opts.store !== undefined) {
+    await queueRun({ tasks: r.tasks, agents: r.agents, settings: r.settings, runId: r.runId, url: opts.store, engine: opts.engine, engineKey: r.engineConfig.key, config: r.config, jsonEvents: opts.jsonEvents, wait: opts.wait });
+    return;
+  }
+  const { summary } = await runHere(opts, r);
   process.exitCode = exitCodeOf(summary);
 }
 

@@ -71,7 +71,7 @@ export class ProcessEngine implements Engine {
 
   async prepare(spec: VariantSpec, signal: AbortSignal, onProgress?: (p: PrepareProgress) => void): Promise<PrepareResult> {
     const vars = variantVariables(spec, this.config.repo);
-    if (this.config.build) return this.prepareBuilt(spec, vars, signal, onProgress);
+    if (this.buildOf(spec)) return this.prepareBuilt(spec, vars, signal, onProgress);
     const venv = resolvePerVariant(this.config.venv, spec, vars) ?? '';
     // Only the server command decides: a server-only setup must not fail on the exec template's default venv.
     const usesVenv = /\{venv\}/.test(this.config.serverTemplate);
@@ -102,13 +102,20 @@ export class ProcessEngine implements Engine {
     return { status: 'ready', variant: { spec, environment, detail } };
   }
 
+  /** The build of a variant: the engine config's `build`, with the task's own `source_repo` as the repository. */
+  private buildOf(spec: VariantSpec): NonNullable<ProcessEngineConfig['build']> | undefined {
+    const repo = spec.task.source_repo;
+    if (repo === undefined) return this.config.build;
+    return { jobs: 2, nice: 10, env: {}, ...this.config.build, repository: repo };
+  }
+
   /**
    * A variant built from the engine's repository at its commit (agents: the parent with the patch applied) into the
    * build cache, or found there: a patch that does not apply is patch_apply_failed, one that does not compile is
    * build_failed with the compiler's first error line, and the whole build log is the failure's log.
    */
   private async prepareBuilt(spec: VariantSpec, vars: Record<string, string>, signal: AbortSignal, onProgress?: (p: PrepareProgress) => void): Promise<PrepareResult> {
-    const build = this.config.build;
+    const build = this.buildOf(spec);
     if (!build) throw new IsobenchError('E_INTERNAL', 'prepareBuilt without a build setting');
     let files = null;
     if (spec.kind === 'agent') {

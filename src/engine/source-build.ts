@@ -144,6 +144,21 @@ function mirrorOf(source: string, dir: string, commit: string): { mirror: string
   return { mirror, sha: sha.out };
 }
 
+/**
+ * The full hash of `ref` in `source`: a repository resolves its own names (a branch as it is now); a bundle is read
+ * through the recipe's mirror in the build cache (cloned on first use).
+ */
+export async function resolveCommit(source: string, ref: string, recipeName: string, cacheRoot = defaultCacheRoot(), signal?: AbortSignal): Promise<string> {
+  if (existsSync(source) && (await stat(source)).isDirectory()) {
+    const r = git(['-C', source, 'rev-parse', '--verify', '--quiet', `${ref}^{commit}`]);
+    if (!r.ok) throw new IsobenchError('E_USAGE', `${ref} is not a commit of ${source}`, { hint: 'give a commit, branch or tag of that repository' });
+    return r.out;
+  }
+  const dir = path.join(cacheRoot, recipeName);
+  await mkdir(dir, { recursive: true });
+  return (await withLock(path.join(dir, 'repo.lock'), signal, () => Promise.resolve(mirrorOf(source, dir, ref)))).sha;
+}
+
 async function readStamp(tree: string, name: string): Promise<Stamp | null> {
   try {
     return JSON.parse(await readFile(path.join(tree, name), 'utf8')) as Stamp;
@@ -356,4 +371,63 @@ export function llamaCppServerRecipe(extraFlags: readonly string[] = []): BuildR
 /** The short hash of what a recipe does, its cache key. */
 export function recipeKey(what: unknown): string {
   return createHash('sha256').update(JSON.stringify(what)).digest('hex').slice(0, 16);
+}
+
+/** One tree of the build cache, as `isobench builds` lists it. */
+export interface CachedBuild {
+  recipe: string;
+  tree: string;
+  commit: string;
+  patchSha256: string | null;
+  status: 'built' | 'failed' | 'incomplete';
+  /** Seconds the build took (failed: until it failed); null for an incomplete tree. */
+  seconds: number | null;
+  builtAt: string | null;
+  /** The failure of a failed build. */
+  failure: Failure | null;
+  /** Disk use in bytes (`du`), null when unknown. */
+  bytes: number | null;
+  /** A builder holds the tree's lock now (it is never pruned then). */
+  locked: boolean;
+}
+
+const SHA_DIR = /^[0-9a-f]{40}(?:-patch-[0-9a-f]{16})?$/;
+
+/** Every tree of the build cache under `root`, by recipe then name. */
+export async function listBuilds(root = defaultCacheRoot()): Promise<CachedBuild[]> {
+  const { readdir } = await import('node:fs/promises');
+  const recipes = await readdir(root, { withFileTypes: true }).catch(() => []);
+  const out: CachedBuild[] = [];
+  for (const r of recipes.filter((d) => d.isDirectory()).sort((a, b) => a.name.localeCompare(b.name))) {
+    const entries = await readdir(path.join(root, r.name), { withFileTypes: true }).catch(() => []);
+    for (const e of entries.filter((d) => d.isDirectory() && SHA_DIR.test(d.name)).sort((a, b) => a.name.localeCompare(b.name))) {
+      const tree = path.join(root, r.name, e.name);
+      const ok = await readStamp(tree, STAMP);
+      const failed = (await readStamp(tree, FAILED_STAMP)) as FailedStamp | null;
+      const stamp = ok ?? failed;
+      const du = spawnSync('du', ['-sk', tree], { encoding: 'utf8' });
+      const kb = du.status === 0 ? Number((du.stdout ?? '').split(/\s/)[0]) : NaN;
+      out.push({
+        recipe: r.name,
+        tree,
+        commit: e.name.slice(0, 40),
+        patchSha256: stamp?.patchSha256 ?? (e.name.includes('-patch-') ? e.name.slice(47) : null),
+        status: ok ? 'built' : failed ? 'failed' : 'incomplete',
+        seconds: stamp?.seconds ?? null,
+        builtAt: stamp?.builtAt ?? null,
+        failure: ok ? null : (failed?.failure ?? null),
+        bytes: Number.isFinite(kb) ? kb * 1024 : null,
+        locked: existsSync(`${tree}.lock`),
+      });
+    }
+  }
+  return out;
+}
+
+/** Removes a tree of the build cache and its log, unless a builder holds its lock; true when removed. */
+export async function removeBuild(b: CachedBuild): Promise<boolean> {
+  if (existsSync(`${b.tree}.lock`)) return false;
+  await rm(b.tree, { recursive: true, force: true });
+  await rm(`${b.tree}.log`, { force: true });
+  return true;
 }

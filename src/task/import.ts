@@ -65,12 +65,13 @@ function fromOurs(data: Obj, path: string): ImportedTask[] {
   });
 }
 
-/** The task's dataset_dir (its own, else the catalog's), relative to the catalog file's folder. */
+/** The task's dataset_dir (its own, else the catalog's) and source_repo, relative to the catalog file's folder. */
 function withDatasetDir(input: unknown, shared: string | undefined, catalogPath: string): unknown {
   if (!isObj(input)) return input;
+  const repo = typeof input.source_repo === 'string' && input.source_repo !== '' ? { source_repo: resolve(dirname(catalogPath), input.source_repo) } : {};
   const dir = typeof input.dataset_dir === 'string' && input.dataset_dir !== '' ? input.dataset_dir : shared;
-  if (dir === undefined) return input;
-  return { ...input, dataset_dir: resolve(dirname(catalogPath), dir) };
+  if (dir === undefined) return { ...input, ...repo };
+  return { ...input, ...repo, dataset_dir: resolve(dirname(catalogPath), dir) };
 }
 
 /** Model fields hold "unknown" or null when the source had no model: that is no model, not a model named unknown. */

@@ -30,6 +30,11 @@ export const TaskSchema = z
     models: z.array(z.string()).default([]),
     /** The tokenizer of the task's workload: a tokenizer.json, a folder holding one, or a Hugging Face name. */
     tokenizer: z.string().min(1).optional(),
+    /**
+     * A local git repository (or bundle) of the engine: the process engine builds every variant of the task from it
+     * (docs/engines.md, "Variants built from source"), resolved against the catalog's folder.
+     */
+    source_repo: z.string().min(1).optional(),
     /** Where the dataset files of the perf command live (resolved against the catalog's folder); run's --dataset-dir wins. */
     dataset_dir: z.string().min(1).optional(),
     /** e.g. `H100:1`. */

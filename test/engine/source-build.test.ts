@@ -44,7 +44,7 @@ function spec(kind: VariantSpec['kind'], patch?: { name: string; text: string })
   };
 }
 
-function engine(runId: string): Engine {
+function engine(runId: string, withBuild = true): Engine {
   const e = createEngine({
     kind: 'process',
     preset: 'llama.cpp',
@@ -52,7 +52,7 @@ function engine(runId: string): Engine {
     registryDir: path.join(state, 'registry'),
     workDir: path.join(state, 'work'),
     stopGraceMs: 500,
-    build: { repository: BUNDLE, jobs: Number(process.env.ISOBENCH_BUILD_JOBS ?? 2) },
+    ...(withBuild ? { build: { repository: BUNDLE, jobs: Number(process.env.ISOBENCH_BUILD_JOBS ?? 2) } } : {}),
   });
   engines.push(e);
   return e;
@@ -137,4 +137,14 @@ describe.skipIf(skip)('process engine: variants built from the llama.cpp reposit
     expect(bad.status === 'failed' && bad.failure.code).toBe('build_failed');
     for (const [file, mtime] of Object.entries(logs)) expect(statSync(file).mtimeMs).toBe(mtime);
   }, 600_000);
+
+  it('a task that names its repository (source_repo) is built from it without a build setting', async () => {
+    const e = engine('build-3', false);
+    const s = spec('agent', { name: 'same-as-human', text: humanPatch });
+    const r = await e.prepare({ ...s, task: { ...task, source_repo: BUNDLE } }, signal);
+    expect(readyBuild(r).tree).toBe(path.join(defaultCacheRoot(), 'llama.cpp', `${PARENT}-patch-${patchSha256(humanPatch).slice(0, 16)}`));
+    // Without either, an agent patch touching C/C++ is still refused as needing a build.
+    const refused = await e.prepare(s, signal);
+    expect(refused.status === 'failed' && refused.failure.code).toBe('patch_needs_build');
+  });
 });
