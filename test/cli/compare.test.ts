@@ -1,11 +1,11 @@
 import { spawn, spawnSync } from 'node:child_process';
-import { createHash } from 'node:crypto';
-import { existsSync, mkdirSync, mkdtempSync, readFileSync, renameSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultCacheRoot } from '../../src/engine/index.js';
+import { buildLlamaServer, LLAMA_BUNDLE as BUNDLE, llamaCppMissing, tinyModel } from '../run/llama-cpp.js';
 
 /**
  * `isobench compare --repo <llama.cpp bundle> 98d9e7f 3a04c6e --agent same=<3a04c6e's C/C++ diff> -- <perf>`: every
@@ -14,34 +14,13 @@ import { defaultCacheRoot } from '../../src/engine/index.js';
  * never contradicts the commit's verdict, and `--fail-on-worse` turns a worse head into the exit code. The second compare resumes from the store and reuses every build.
  */
 const repoRoot = path.resolve(import.meta.dirname, '../..');
-const CORPUS = path.resolve(repoRoot, '../shared/corpus/llama.cpp');
-const BUNDLE = path.join(CORPUS, 'llama.cpp.bundle');
 const PARENT = '98d9e7fab36d0838db2203f3251d9db35ce134fb';
 const COMMIT = '3a04c6e9071f1c3143d32d2c6b5341f6cead96ec';
 
-const python = ['python3', '/usr/bin/python3'].find((py) => spawnSync(py, ['-c', 'import numpy'], { stdio: 'ignore' }).status === 0);
-const missing = [...(existsSync(BUNDLE) ? [] : [BUNDLE]), ...['cmake', 'c++', 'git', 'tar'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0), ...(python ? [] : ['python3-numpy'])];
+const missing = llamaCppMissing();
 const skip = missing.length > 0 && process.env.CI !== 'true';
 const dir = mkdtempSync(path.join(tmpdir(), 'isobench-compare-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
-
-/** The corpus README's tiny random-weight model, made once per machine beside the builds. */
-function tinyModel(tree: string): string {
-  const script = path.join(CORPUS, 'tools', 'make_tiny_model.py');
-  const vocab = path.join(tree, 'models', 'ggml-vocab-llama-spm.gguf');
-  const args = ['--layers', '4', '--hidden', '512', '--heads', '8', '--ffn', '1408', '--ctx', '4096', '--dtype', 'f16'];
-  const key = createHash('sha256').update(readFileSync(script)).update(readFileSync(vocab)).update(args.join(' ')).digest('hex').slice(0, 12);
-  const out = path.join(defaultCacheRoot(), 'llama.cpp', 'models', `tiny-L4-H512-f16-${key}.gguf`);
-  if (existsSync(out)) return out;
-  mkdirSync(path.dirname(out), { recursive: true });
-  const r = spawnSync(python ?? 'python3', [script, '--vocab', vocab, '--out', `${out}.tmp`, ...args], {
-    encoding: 'utf8',
-    env: { ...process.env, PYTHONPATH: [path.join(tree, 'gguf-py'), path.join(CORPUS, 'tools', 'pystub')].join(path.delimiter) },
-  });
-  if (r.status !== 0) throw new Error(`make_tiny_model.py failed: ${r.stderr}`);
-  renameSync(`${out}.tmp`, out);
-  return out;
-}
 
 interface Run {
   code: number | null;
@@ -89,8 +68,7 @@ describe.skipIf(skip)('isobench compare on two commits of the llama.cpp reposito
     expect(refused.code).toBe(2);
     expect(refused.stderr).toContain('-- <perf command>');
     // The model needs the vocabulary of a tree; building (or finding) the base also makes the cache's mirror.
-    const { buildAtCommit, llamaCppServerRecipe } = await import('../../src/engine/index.js');
-    const model = tinyModel((await buildAtCommit({ source: BUNDLE, commit: PARENT, recipe: llamaCppServerRecipe(), jobs: 2 })).tree);
+    const model = tinyModel((await buildLlamaServer(PARENT)).tree);
     const patch = path.join(dir, 'same.patch');
     writeFileSync(patch, diff().stdout);
     expect(readFileSync(patch, 'utf8')).toContain('sgemm.cpp');

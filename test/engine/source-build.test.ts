@@ -7,6 +7,7 @@ import { afterAll, describe, expect, it } from 'vitest';
 import { patchSha256 } from '../../src/core/index.js';
 import { createEngine, defaultCacheRoot, type Engine, type PrepareResult, type VariantSpec } from '../../src/engine/index.js';
 import type { Task } from '../../src/task/index.js';
+import { LLAMA_BUNDLE as BUNDLE, llamaCppMissing } from '../run/llama-cpp.js';
 
 /**
  * The process engine building llama.cpp variants from the corpus's bundle (`build.repository`): baseline at the
@@ -15,13 +16,10 @@ import type { Task } from '../../src/task/index.js';
  *
  * 3a04c6e "ggml : more perfo with llamafile tinyblas on x86_64" and its parent 98d9e7f (see docs/engines.md).
  */
-const repoRoot = path.resolve(import.meta.dirname, '../..');
-const BUNDLE = path.resolve(repoRoot, '../shared/corpus/llama.cpp/llama.cpp.bundle');
 const PARENT = '98d9e7fab36d0838db2203f3251d9db35ce134fb';
 const COMMIT = '3a04c6e9071f1c3143d32d2c6b5341f6cead96ec';
 
-const tools = ['cmake', 'c++', 'git', 'tar'].filter((t) => spawnSync('sh', ['-c', `command -v ${t}`]).status !== 0);
-const missing = [...(existsSync(BUNDLE) ? [] : [BUNDLE]), ...tools];
+const missing = llamaCppMissing();
 // In CI a machine without the tools fails loudly (scripts/ci-services.sh install provides them); elsewhere skip.
 const skip = missing.length > 0 && process.env.CI !== 'true';
 
