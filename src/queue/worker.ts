@@ -75,6 +75,8 @@ export async function runWorker(opts: WorkerOptions): Promise<WorkerResult> {
 
 class QueueWorker {
   private runner: Runner | null = null;
+  /** The 'stopping' write of shutdown(); the final 'stopped' write waits for it so it can never land after it. */
+  private stoppingWrite: Promise<unknown> = Promise.resolve();
   private jobsDone = 0;
   private lastBusy = Date.now();
   private busy = false;
@@ -148,6 +150,7 @@ class QueueWorker {
       clearInterval(beat);
       opts.stop.removeEventListener('abort', onStop);
       opts.kill.removeEventListener('abort', onKill);
+      await this.stoppingWrite;
       await queue.pool
         .query(`update ${queue.q}.isobench_workers set state = case when state = 'lost' then 'lost' else 'stopped' end, heartbeat_at = now(), run_id = null, job_key = null, task_commit = null where id = $1`, [this.id])
         .catch(() => undefined);
@@ -173,7 +176,7 @@ class QueueWorker {
     if (this.drain.signal.aborted) return;
     this.reason = reason;
     this.drain.abort();
-    void this.queue.pool.query(`update ${this.queue.q}.isobench_workers set state = 'stopping' where id = $1 and state <> 'lost'`, [this.id]).catch(() => undefined);
+    this.stoppingWrite = this.queue.pool.query(`update ${this.queue.q}.isobench_workers set state = 'stopping' where id = $1 and state <> 'lost'`, [this.id]).catch(() => undefined);
     void this.runner?.stop().catch(() => undefined);
   }
 

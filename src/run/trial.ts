@@ -226,9 +226,15 @@ async function servingBody(ctx: TrialContext, state: TaskState, variant: Planned
     }
 
     rec.enter('warmup');
+    const requests = (done: number, total: number, failed: number) =>
+      ctx.emit({ type: 'trial_requests', taskCommit: variant.record.taskCommit, variantId: variant.record.id, trialKey: rec.trialKey, done, total, failed });
     const measured = await measureServing(server.baseUrl, perf.model ?? '', workload, ctx.settings.warmups, budget, (e) => {
-      if (e.type === 'phase' && e.phase === 'measure') rec.enter('measure');
-      if (e.type === 'progress') ctx.emit({ type: 'trial_requests', taskCommit: variant.record.taskCommit, variantId: variant.record.id, trialKey: rec.trialKey, done: e.completed + e.failed, total: e.total, failed: e.failed });
+      // The request count (0 of N) is known before the first request: the phase starts with it.
+      if (e.type === 'phase' && e.phase === 'measure') {
+        requests(0, e.total, 0);
+        rec.enter('measure');
+      }
+      if (e.type === 'progress') requests(e.completed + e.failed, e.total, e.failed);
     });
     cancelledIfAborted(ctx.signal);
     rec.log('bench', measured.output);

@@ -30,7 +30,8 @@ function bar(done: number, total: number, width = 20): string {
 
 /**
  * A live task tree on a TTY: task → variant → trial phase with elapsed time and a request bar while measuring.
- * Finished tasks are printed once above the live area, which is redrawn in place at most every 100 ms.
+ * Finished tasks are printed once above the live area, which is redrawn in place when a trial phase begins and
+ * otherwise at most every 100 ms.
  */
 export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter {
   const tasks: TaskView[] = [];
@@ -123,7 +124,13 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
             v.phase = { name: e.phase, trialIndex: e.trialIndex, since: performance.now() - e.elapsedS * 1000 };
             if (e.phase !== 'measure') v.requests = null;
           }
-          break;
+          // A phase is drawn as it begins, not only when the 100 ms throttle next allows: a short phase (a probe
+          // or a measurement of a few requests) would otherwise never be seen.
+          if (!closed) {
+            if (timer) clearTimeout(timer);
+            draw();
+          }
+          return;
         }
         case 'workload': {
           const t = tasks.find((x) => x.commit === e.taskCommit);
