@@ -108,4 +108,15 @@ describe.skipIf(skip)('isobench compare on two commits of the llama.cpp reposito
     const builtFirst = first.events.filter((e) => e.type === 'variant_prepare' && e.status === 'ready').map((e) => e.build);
     process.stdout.write(`builds of the first compare: ${JSON.stringify(builtFirst)}\n`);
   }, 1_800_000);
+
+  it('--fail-on-worse fails a head that has no verdict (here every trial is task_invalid: llama-server has no tensor parallelism); without it, exit 0', async () => {
+    const perf = ['--', 'python', 'benchmarks/benchmark_serving.py', '--model', 'tiny', '--dataset-name', 'random', '--random-input-len', '16', '--random-output-len', '4', '--num-prompts', '2', '--tensor-parallel-size', '2'];
+    const args = (store: string) => ['compare', '--repo', BUNDLE, '--preset', 'llama.cpp', '--store', path.join(dir, store), '--json-events', PARENT, COMMIT];
+    const gated = await isobench([...args('gate.sqlite'), '--fail-on-worse', ...perf]);
+    expect(gated.events.find((e) => e.type === 'compare')?.verdicts).toEqual(['head vs base: no verdict (0 ok trial(s); task_invalid×5)']);
+    expect(gated.stderr).toContain('the head has no verdict');
+    expect(gated.code).toBe(3);
+    const plain = await isobench([...args('plain.sqlite'), ...perf]);
+    expect(plain.code, plain.stderr).toBe(0);
+  });
 });
