@@ -6,6 +6,7 @@ import type { Reporter } from './types.js';
 export function plainReporter(out: NodeJS.WritableStream = process.stderr): Reporter {
   const labels = new Map<string, string>();
   const started = new Set<string>();
+  const building = new Set<string>();
   const line = (text: string) => out.write(`${text}\n`);
   const label = (id: string) => labels.get(id) ?? id;
   const remember = (variants: VariantInfo[]) => {
@@ -29,6 +30,9 @@ export function plainReporter(out: NodeJS.WritableStream = process.stderr): Repo
           if (e.status === 'failed' && e.failure) line(`  ${label(e.variantId)}: prepare failed ${failureText(e.failure)}`);
           break;
         case 'variant_build':
+          // One line when a variant's build starts; its progress is the terminal reporter's and the JSON events'.
+          if (!building.has(e.variantId)) line(`  ${label(e.variantId)}: building from source (${e.line})`);
+          building.add(e.variantId);
           break;
         case 'oom_precheck':
           if (e.result === 'oom') line(`  ${label(e.variantId)}: out of memory at start; every variant runs with --max-model-len ${e.fallbackMaxModelLen ?? ''}`);
