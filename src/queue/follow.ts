@@ -1,3 +1,4 @@
+import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunEvent, RunEventListener, TaskPlan, TrialOutcome } from '../run/index.js';
 import { primaryMetric } from '../run/index.js';
 import type { RunStatus, Store, TrialRecord } from '../store/index.js';
@@ -82,7 +83,8 @@ export async function followRun(input: FollowInput): Promise<{ status: RunStatus
       status = final;
       break;
     }
-    await sleep(input.pollMs ?? 1000, input.signal);
+    // A cancel ends the wait early; the loop then sees the signal.
+    await sleep(input.pollMs ?? 1000, undefined, { signal: input.signal }).catch(() => undefined);
   }
   const durationS = (performance.now() - t0) / 1000;
   const count = (s: TrialOutcome['status']) => outcomes.filter((o) => o.status === s).length;
@@ -105,16 +107,4 @@ function outcomeOf(t: TrialRecord): TrialOutcome {
     phaseS: {},
     durationS: t.durationS,
   };
-}
-
-function sleep(ms: number, signal: AbortSignal): Promise<void> {
-  return new Promise((resolve) => {
-    const timer = setTimeout(done, ms);
-    signal.addEventListener('abort', done, { once: true });
-    function done() {
-      clearTimeout(timer);
-      signal.removeEventListener('abort', done);
-      resolve();
-    }
-  });
 }

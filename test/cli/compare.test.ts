@@ -1,10 +1,10 @@
-import { spawn, spawnSync } from 'node:child_process';
+import { spawnSync } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { afterAll, describe, expect, it } from 'vitest';
 import { defaultCacheRoot } from '../../src/engine/index.js';
+import { spawnIsobench } from '../run/helpers.js';
 import { buildLlamaServer, LLAMA_BUNDLE as BUNDLE, llamaCppMissing, tinyModel } from '../run/llama-cpp.js';
 
 /**
@@ -13,7 +13,6 @@ import { buildLlamaServer, LLAMA_BUNDLE as BUNDLE, llamaCppMissing, tinyModel } 
  * measured by the run's interleaved runner on the README's tiny model; the agent whose patch is the commit's own C/C++ diff
  * never contradicts the commit's verdict, and `--fail-on-worse` turns a worse head into the exit code. The second compare resumes from the store and reuses every build.
  */
-const repoRoot = path.resolve(import.meta.dirname, '../..');
 const PARENT = '98d9e7fab36d0838db2203f3251d9db35ce134fb';
 const COMMIT = '3a04c6e9071f1c3143d32d2c6b5341f6cead96ec';
 
@@ -22,28 +21,7 @@ const skip = missing.length > 0 && process.env.CI !== 'true';
 const dir = mkdtempSync(path.join(tmpdir(), 'isobench-compare-test-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-interface Run {
-  code: number | null;
-  events: Record<string, unknown>[];
-  stderr: string;
-}
-
-function isobench(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/isobench.js'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    const events: Record<string, unknown>[] = [];
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        events.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        /* not an event */
-      }
-    });
-    child.on('close', (code) => resolve({ code, events, stderr }));
-  });
-}
+const isobench = spawnIsobench;
 
 interface Row {
   kind: string;

@@ -3,7 +3,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../../src/cli/index.js';
+import { captureCli } from '../cli-capture.js';
 import { ALL_COLUMNS, DATASET_FILES } from '../../src/dataset/index.js';
 import { withDuck } from '../../src/dataset/io.js';
 
@@ -16,9 +16,7 @@ describe('dataset build from an empty store', () => {
   it('writes every column of the schema with extensions (none of the rows that would bring them exist)', async () => {
     const dir = await mkdtemp(path.join(os.tmpdir(), 'isobench-empty-'));
     try {
-      let out = '';
-      vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-      const code = await runCli(['node', 'isobench', 'dataset', 'build', '--store', path.join(dir, 's.sqlite'), '--out', path.join(dir, 'ds')]);
+      const { code, out } = await captureCli(['dataset', 'build', '--store', path.join(dir, 's.sqlite'), '--out', path.join(dir, 'ds')]);
       expect(code).toBe(0);
       expect(out).toContain(`wrote 0 rows x ${ALL_COLUMNS.length} columns`);
       const parquet = path.join(dir, 'ds', DATASET_FILES.parquet);

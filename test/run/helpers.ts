@@ -1,6 +1,8 @@
+import { spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { createInterface } from 'node:readline';
 import { onTestFinished } from 'vitest';
 import type { AgentSource, RunSettings } from '../../src/run/index.js';
 import { agentPatch } from '../../src/run/index.js';
@@ -8,6 +10,31 @@ import { openStore, type Store } from '../../src/store/index.js';
 import { TaskSchema, type Task, type TaskInput } from '../../src/task/index.js';
 
 export const repoRoot = path.resolve(import.meta.dirname, '../..');
+
+/** What a spawned `isobench` printed: its exit code, its `--json-events` lines parsed, its stderr. */
+export interface SpawnedRun {
+  code: number | null;
+  events: Record<string, unknown>[];
+  stderr: string;
+}
+
+/** Spawns `bin/isobench.js ARGS` as a user would and collects its JSON event lines (other stdout lines are skipped). */
+export function spawnIsobench(args: string[]): Promise<SpawnedRun> {
+  return new Promise((resolve) => {
+    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/isobench.js'), ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    const events: Record<string, unknown>[] = [];
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    createInterface({ input: child.stdout }).on('line', (line) => {
+      try {
+        events.push(JSON.parse(line) as Record<string, unknown>);
+      } catch {
+        /* not an event */
+      }
+    });
+    child.on('close', (code) => resolve({ code, events, stderr }));
+  });
+}
 
 /** A temp dir removed when the test ends. */
 export function tempDir(prefix = 'isobench-run-'): string {

@@ -1,10 +1,8 @@
-import { spawn } from 'node:child_process';
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
-import { createInterface } from 'node:readline';
 import { beforeAll, describe, expect, it } from 'vitest';
 import { openStore } from '../../src/store/index.js';
-import { repoRoot, tempDir } from './helpers.js';
+import { spawnIsobench, tempDir, type SpawnedRun } from './helpers.js';
 import { buildLlamaServer, llamaCppMissing, tinyModel } from './llama-cpp.js';
 
 /**
@@ -31,27 +29,8 @@ const missing = llamaCppMissing();
 // In CI a machine without the tools fails loudly (scripts/ci-services.sh install provides them); elsewhere skip.
 const skip = missing.length > 0 && process.env.CI !== 'true';
 
-interface Run {
-  code: number | null;
-  events: Record<string, unknown>[];
-  stderr: string;
-}
-
-function runIsobench(args: string[]): Promise<Run> {
-  return new Promise((resolve) => {
-    const child = spawn(process.execPath, [path.join(repoRoot, 'bin/isobench.js'), 'run', ...args], { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
-    const events: Record<string, unknown>[] = [];
-    let stderr = '';
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    createInterface({ input: child.stdout }).on('line', (line) => {
-      try {
-        events.push(JSON.parse(line) as Record<string, unknown>);
-      } catch {
-        /* not an event */
-      }
-    });
-    child.on('close', (code) => resolve({ code, events, stderr }));
-  });
+function runIsobench(args: string[]): Promise<SpawnedRun> {
+  return spawnIsobench(['run', ...args]);
 }
 
 interface Row {
@@ -63,7 +42,7 @@ interface Row {
   vsBaseline: { improvementPct: number; ciLow: number | null; ciHigh: number | null; n: number; verdict: string } | null;
 }
 
-function rowsOf(run: Run): Row[] {
+function rowsOf(run: SpawnedRun): Row[] {
   const results = run.events.find((e) => e.type === 'results');
   return (results?.rows ?? []) as Row[];
 }

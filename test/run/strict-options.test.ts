@@ -1,7 +1,7 @@
 import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { afterEach, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../../src/cli/index.js';
+import { captureCli } from '../cli-capture.js';
 import { parseNumberOption } from '../../src/cli/options.js';
 import { tempDir, TINY_SERVING } from './helpers.js';
 
@@ -10,15 +10,7 @@ afterEach(() => {
   process.exitCode = undefined;
 });
 
-/** Runs the CLI in-process; returns the exit code and what went to stdout and stderr. */
-async function cli(args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
-  const code = await runCli(['node', 'isobench', ...args]);
-  return { code, out, err };
-}
+const cli = captureCli;
 
 function catalog(tasks: unknown[] = [{ commit: '6'.repeat(40), parent: '5'.repeat(40), perf_command: TINY_SERVING }]): string {
   const file = path.join(tempDir(), 'tasks.json');

@@ -4,7 +4,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../../src/cli/index.js';
+import { captureCli } from '../cli-capture.js';
 import { openStore } from '../../src/store/index.js';
 import { run, samples, task, trial, variant } from './conformance.js';
 import { pgAdmin, usePostgres } from './pg-service.js';
@@ -14,16 +14,8 @@ const dir = mkdtempSync(path.join(tmpdir(), 'isobench-check-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
-  process.exitCode = undefined;
-  const code = await runCli(['node', 'isobench', ...args]);
-  process.exitCode = undefined;
-  vi.restoreAllMocks();
-  return { code, out, err };
+function cli(...args: string[]) {
+  return captureCli(args);
 }
 
 /** Three trials, each with samples and a log large enough (random text) to fill overflow pages of its own. */

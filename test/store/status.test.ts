@@ -2,7 +2,7 @@ import { existsSync, mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, describe, expect, it, vi } from 'vitest';
-import { runCli } from '../../src/cli/index.js';
+import { captureCli } from '../cli-capture.js';
 import { openStore, type StoreStatus } from '../../src/store/index.js';
 import { COMMIT, failedTrial, run, task, trial, variant } from './conformance.js';
 
@@ -10,15 +10,8 @@ const dir = mkdtempSync(path.join(tmpdir(), 'isobench-status-'));
 afterAll(() => rmSync(dir, { recursive: true, force: true }));
 afterEach(() => vi.restoreAllMocks());
 
-/** Runs the real CLI in-process and returns its exit code, stdout and stderr. */
-async function cli(...args: string[]): Promise<{ code: number; out: string; err: string }> {
-  let out = '';
-  let err = '';
-  vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => ((out += String(chunk)), true));
-  vi.spyOn(process.stderr, 'write').mockImplementation((chunk: string | Uint8Array) => ((err += String(chunk)), true));
-  const code = await runCli(['node', 'isobench', ...args]);
-  vi.restoreAllMocks();
-  return { code, out, err };
+function cli(...args: string[]) {
+  return captureCli(args);
 }
 
 async function seededStore(file: string): Promise<void> {
