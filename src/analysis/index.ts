@@ -45,5 +45,6 @@ export {
   failureBreakdown,
 } from './categories.js';
 export type { AgentAttempt, AgentStatus, CompletenessCategory, FailureGroup, FailureItem, Presence } from './categories.js';
-export { intervalHalfWidth, lookLevel, lookSchedule, minimumDetectableEffect, sequentialDecision } from './sequential.js';
+export { alphaSpent, intervalHalfWidth, lookLevel, looksTaken, lookSchedule, minimumDetectableEffect, sequentialDecision } from './sequential.js';
+export { noiseFloor, type NoiseFloor } from './noise-floor.js';
 export type { SequentialDecision, SequentialOptions, StopReason } from './sequential.js';

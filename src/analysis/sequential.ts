@@ -29,12 +29,21 @@ export function lookSchedule(minRounds: number, maxRounds: number): number[] {
   return [...new Set(looks)].sort((a, b) => a - b);
 }
 
-/** The confidence level of look `j` (0-based) of `schedule`: 1 − (α(t_j) − α(t_{j−1})). */
-export function lookLevel(schedule: readonly number[], j: number, level = DEFAULT_LEVEL): number {
+/** The error rate spent up to and including look `j` (0-based) of `schedule`: α(t_j) = α · t_j². */
+export function alphaSpent(schedule: readonly number[], j: number, level = DEFAULT_LEVEL): number {
   const alpha = 1 - level;
   const max = schedule[schedule.length - 1] ?? 1;
-  const spent = (k: number) => (k < 0 ? 0 : alpha * ((schedule[k] ?? max) / max) ** 2);
-  return 1 - (spent(j) - spent(j - 1));
+  return j < 0 ? 0 : alpha * ((schedule[Math.min(j, schedule.length - 1)] ?? max) / max) ** 2;
+}
+
+/** The confidence level of look `j` (0-based) of `schedule`: 1 − (α(t_j) − α(t_{j−1})). */
+export function lookLevel(schedule: readonly number[], j: number, level = DEFAULT_LEVEL): number {
+  return 1 - (alphaSpent(schedule, j, level) - alphaSpent(schedule, j - 1, level));
+}
+
+/** Looks of `schedule` taken after `rounds` complete rounds (the last look counts once `rounds` reaches the maximum). */
+export function looksTaken(schedule: readonly number[], rounds: number): number {
+  return schedule.filter((r) => r <= rounds).length;
 }
 
 export type StopReason = 'settled' | 'futile' | 'max_rounds';

@@ -133,6 +133,24 @@ export function formatStatus(s: StoreStatus): string {
     out.push('', `deviations from the perf command (${s.deviations.length})`);
     out.push(...columns([['task', 'trials', 'deviation'], ...s.deviations.map((d) => [short(d.taskCommit), String(d.trials), d.deviation])]));
   }
+  if (s.stops.length > 0) {
+    out.push('', `--trials auto stops (${s.stops.length}; rounds = trials per variant, GPU-seconds vs --max-trials at the same rate)`);
+    out.push(
+      ...columns([
+        ['task', 'config', 'reason', 'rounds', 'looks', 'alpha spent', 'GPU-s used/at max', 'run'],
+        ...s.stops.map((t) => [
+          short(t.taskCommit),
+          t.configKey,
+          t.reason,
+          `${t.rounds}/${t.maxRounds}`,
+          String(t.looks),
+          t.alphaSpent.toFixed(4),
+          `${t.gpuSeconds.toFixed(0)}/${t.gpuSecondsAtMax.toFixed(0)} (${t.gpuSecondsAtMax > 0 ? ((1 - t.gpuSeconds / t.gpuSecondsAtMax) * 100).toFixed(0) : '0'}% saved)`,
+          t.runId,
+        ]),
+      ]),
+    );
+  }
   return `${out.join('\n')}\n`;
 }
 

@@ -1,7 +1,7 @@
-import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometricMean, geometricMeanCi, primaryMetricOfCommand, type CompareOptions } from '../analysis/index.js';
+import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometricMean, geometricMeanCi, noiseFloor, primaryMetricOfCommand, type CompareOptions } from '../analysis/index.js';
 import { DEFAULT_SOURCE_PRIORITY, isAaVariant, redactDeep, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
 import { parsePerfCommand } from '../vllm/index.js';
-import type { Store, TrialRecord, VariantRecord } from '../store/index.js';
+import type { Store, TaskStopRecord, TrialRecord, VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
 import type { Measurement } from './compare.js';
 import { fillImprovements } from './formula.js';
@@ -73,7 +73,8 @@ function describeConfig(config: string | null, trials: readonly TrialRecord[], r
  * still gets one row for it (agent columns null).
  */
 export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): Promise<DatasetRow[]> {
-  const [tasks, variants, trials, runs] = await Promise.all([store.listTasks(), store.listVariants(), store.listTrials(), store.listRuns()]);
+  const [tasks, variants, trials, runs, stops] = await Promise.all([store.listTasks(), store.listVariants(), store.listTrials(), store.listRuns(), store.listTaskStops()]);
+  const stopOf = new Map(stops.map((s) => [`${s.taskCommit}#${s.configKey}`, s]));
   const trialsByTask = groupBy(trials, (t) => t.taskCommit);
   const variantsByTask = groupBy(variants, (v) => v.taskCommit);
   const runConfig = new Map(runs.map((r) => [r.id, r.config]));
@@ -94,6 +95,7 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
       // The A/A copy of the baseline (`run --aa`) is a variant of its own, never pooled into the baseline's columns.
       const baseline = choose(trialsOf(vs.filter((v) => v.kind === 'baseline' && !isAaVariant(v.id))), priority);
       const human = choose(trialsOf(vs.filter((v) => v.kind === 'human')), priority);
+      const aa = choose(trialsOf(vs.filter((v) => isAaVariant(v.id))), priority);
       // An agent variant without any trial (registered, never measured) belongs to every configuration's rows.
       const agentsHere = vs.filter((v) => v.kind === 'agent' && (config === null || byVariant.has(v.id) || !measured.has(v.id)));
       const agents = groupBy(agentsHere, (v) => `${v.agentName ?? ''}\u0000${v.agentModel ?? ''}`);
@@ -103,6 +105,8 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
         const row = buildRow(task, agentVariants, chosen, opts);
         row.config_key = config;
         row.config = describeConfig(config, [...chosen.baseline.trials, ...chosen.human.trials, ...chosen.agent.trials], runConfig);
+        fillNoiseFloor(row, baseline, aa, opts);
+        fillStop(row, config === null ? undefined : stopOf.get(`${task.commit}#${config}`));
         failMismatchedComparisons(row, chosen);
         fillTrialOutcomes(row, chosen);
         if (opts.includeRaw ?? true) await fillRaw(store, row, chosen);
@@ -112,6 +116,36 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
     }
   }
   return rows;
+}
+
+/**
+ * `run --aa`: the noise floor of the row's configuration from its stored baseline′ trials against the baseline's, by
+ * src/analysis noiseFloor (what `run` prints), on the row's primary metric.
+ */
+function fillNoiseFloor(row: DatasetRow, baseline: Chosen, aa: Chosen, opts: BuildOptions): void {
+  const primary = typeof row.primary_metric === 'string' ? row.primary_metric : null;
+  const mode = typeof row.benchmark_mode === 'string' ? (row.benchmark_mode as V5Mode) : null;
+  const rounds = (c: Chosen) => byRound(c.ok.map((t) => ({ round: t.trialIndex, value: primary === null ? undefined : v5Value(t.metrics, primary as V5Metric, mode) })));
+  const f = primary !== null && aa.ok.length > 0 ? noiseFloor(primary, rounds(baseline), rounds(aa), opts.compare ?? {}) : null;
+  row.aa_primary_n = f?.n ?? null;
+  row.aa_primary = f?.aaImprovementPct ?? null;
+  row.aa_primary_ci_low = f?.aaCiLow ?? null;
+  row.aa_primary_ci_high = f?.aaCiHigh ?? null;
+  row.aa_half_width_pct = f?.halfWidthPct ?? null;
+  row.min_detectable_effect_pct = f?.minDetectablePct ?? null;
+  row.tie_resolvable = f?.tieResolvable ?? null;
+  row.noise_floor_message = f?.message ?? null;
+}
+
+/** `run --trials auto`: the stop row of the configuration (store schema 6), null columns for fixed trials. */
+function fillStop(row: DatasetRow, stop: TaskStopRecord | undefined): void {
+  row.stop_reason = stop?.reason ?? null;
+  row.trials_used = stop?.rounds ?? null;
+  row.trials_max = stop?.maxRounds ?? null;
+  row.stop_looks = stop?.looks ?? null;
+  row.stop_alpha_spent = stop?.alphaSpent ?? null;
+  row.gpu_seconds = stop?.gpuSeconds ?? null;
+  row.gpu_seconds_at_max = stop?.gpuSecondsAtMax ?? null;
 }
 
 /** What the row's failed and unchecked trials were: every failure code with its count, ok trials nothing checked. */

@@ -91,6 +91,21 @@ export const EXTENSION_COLUMNS: readonly ExtensionColumnSpec[] = [
   ...perVariant('failed_trials', 'VARCHAR', 'failure codes of the failed trials with their counts, e.g. `probe_unavailable×1, requests_failed×2`, also when other trials ended ok'),
   ...(['human', 'agent'] as const).map((v) => ext(`${v}_unchecked_trials`, 'INTEGER', `ok serving trials whose correctness probe had no baseline reference to compare with (${v})`)),
   ...perComparison('comparison_failure', 'VARCHAR', 'why no comparison was made (`workload_mismatch: ` with each hash and where it ran); its improvements and verdict are then null'),
+  ext('aa_primary_n', 'INTEGER', '`run --aa`: rounds in which the baseline and its A/A copy baseline′ both have an ok trial; null without baseline′ trials or below 2 such rounds (then every aa_/noise-floor column is null)'),
+  ext('aa_primary', 'DOUBLE', '`run --aa`: baseline′ vs baseline on the primary metric, percent (paired geometric mean of per-round ratios; the truth is 0)'),
+  ext('aa_primary_ci_low', 'DOUBLE', '`run --aa`: Student t 95% CI lower bound of aa_primary'),
+  ext('aa_primary_ci_high', 'DOUBLE', '`run --aa`: Student t 95% CI upper bound of aa_primary'),
+  ext('aa_half_width_pct', 'DOUBLE', '`run --aa`: the noise floor: half-width (percent) of a paired 95% interval at the A/A spread and aa_primary_n rounds; a tie at ±2% needs it below 2'),
+  ext('min_detectable_effect_pct', 'DOUBLE', '`run --aa`: smallest effect (percent, either direction) detected with 80% power at the A/A spread and aa_primary_n rounds: (t(0.975) + t(0.8)) · sd / √n on the log scale'),
+  ext('tie_resolvable', 'BOOLEAN', '`run --aa`: whether a tie at ±2% can be shown at this noise (aa_half_width_pct < 2)'),
+  ext('noise_floor_message', 'VARCHAR', '`run --aa`: what every output says when tie_resolvable is false, e.g. `cannot show a tie at ±2% with this noise (A/A interval half-width 4.1% at n=5); smallest detectable effect 7.5%`'),
+  ext('stop_reason', 'VARCHAR', '`run --trials auto`: why the configuration stopped: settled (every primary verdict decided at a look), futile (none reachable by the maximum), max_rounds; null for fixed trials'),
+  ext('trials_used', 'INTEGER', '`run --trials auto`: rounds run before the stop (trials per variant)'),
+  ext('trials_max', 'INTEGER', '`run --trials auto`: --max-trials, the rounds a fixed run would have used'),
+  ext('stop_looks', 'INTEGER', '`run --trials auto`: looks of the group-sequential rule taken up to the one that stopped'),
+  ext('stop_alpha_spent', 'DOUBLE', '`run --trials auto`: error rate (1 − level) spent by the boundary up to that look, of 0.05 in all'),
+  ext('gpu_seconds', 'DOUBLE', '`run --trials auto`: seconds the configuration\'s trials took up to the stop (GPU-seconds on one GPU)'),
+  ext('gpu_seconds_at_max', 'DOUBLE', '`run --trials auto`: GPU-seconds trials_max rounds of every variant take at the same rate per trial'),
 ];
 
 /** Every column isobench writes: the 76 v5 columns then the extensions. */

@@ -1,13 +1,16 @@
 import {
+  alphaSpent,
   byRound,
   compare,
   DEFAULT_TIE_THRESHOLD,
   geometricMean,
   holmAdjust,
-  intervalHalfWidth,
-  minimumDetectableEffect,
+  looksTaken,
+  lookSchedule,
+  noiseFloor,
   sequentialDecision,
   type Comparison,
+  type NoiseFloor,
   type StopReason,
   type Verdict,
 } from '../analysis/index.js';
@@ -155,20 +158,10 @@ export interface TaskSummary {
   primaryWhy: string;
   /** Mean deviation (percent) of a trial at position p from its variant's geometric mean, per position (index p-1). */
   positionEffectPct: number[];
-  /** `--aa`: baseline′ vs baseline, the noise floor of the task; null without --aa or below 2 paired rounds. */
-  noiseFloor: {
-    n: number;
-    aaImprovementPct: number;
-    aaCiLow: number | null;
-    aaCiHigh: number | null;
-    /** Half-width of a comparison's interval at this noise and n; a tie at ±t needs it below t. */
-    halfWidthPct: number | null;
-    minDetectablePct: number | null;
-    /** Said by every output when the tie band is narrower than the noise allows. */
-    message: string | null;
-  } | null;
+  /** `--aa`: baseline′ vs baseline, the noise floor of the task (src/analysis noiseFloor); null without --aa or below 2 paired rounds. */
+  noiseFloor: NoiseFloor | null;
   /** `--trials auto`: where and why the task stopped. */
-  stop: { reason: StopReason; rounds: number } | null;
+  stop: AdaptiveStop | null;
   /** Seconds the task's trials took (GPU-seconds on one GPU), and what --trials at the maximum would take at that rate. */
   gpuSeconds: number;
   gpuSecondsAtMax: number | null;
@@ -180,21 +173,41 @@ function watched(plan: TaskPlan): { baseline: string | null; others: string[] } 
   return { baseline, others: plan.variants.filter((v) => v.record.kind !== 'baseline').map((v) => v.record.id) };
 }
 
+/** Where and why `--trials auto` stops a task: the round, the looks of the rule taken and the error rate they spent. */
+export interface AdaptiveStop {
+  reason: StopReason;
+  rounds: number;
+  looks: number;
+  alphaSpent: number;
+}
+
 /**
  * `--trials auto`: after `rounds` complete rounds, whether the task stops (every watched comparison settled or futile,
  * or the maximum reached) and why. Deterministic in the stored trials, so a resumed run and the summary agree.
  */
-export function adaptiveStop(plan: TaskPlan, trials: readonly TrialRecord[], rounds: number, settings: Pick<RunSettings, 'trials' | 'adaptive'>, tieThreshold = DEFAULT_TIE_THRESHOLD): { reason: StopReason; rounds: number } | null {
+export function adaptiveStop(plan: TaskPlan, trials: readonly TrialRecord[], rounds: number, settings: Pick<RunSettings, 'trials' | 'adaptive'>, tieThreshold = DEFAULT_TIE_THRESHOLD): AdaptiveStop | null {
   if (!settings.adaptive) return null;
   const opts = { minRounds: settings.adaptive.minTrials, maxRounds: settings.trials, tieThreshold };
-  if (rounds >= settings.trials) return { reason: 'max_rounds', rounds };
+  const schedule = lookSchedule(opts.minRounds, opts.maxRounds);
+  const at = (reason: StopReason): AdaptiveStop => {
+    const looks = looksTaken(schedule, rounds);
+    return { reason, rounds, looks, alphaSpent: alphaSpent(schedule, looks - 1) };
+  };
+  if (rounds >= settings.trials) return at('max_rounds');
   const { baseline, others } = watched(plan);
-  if (baseline === null || others.length === 0) return rounds >= opts.minRounds ? { reason: 'settled', rounds } : null;
+  if (baseline === null || others.length === 0) return rounds >= opts.minRounds ? at('settled') : null;
   const metric = plan.primary.metric;
   const ref = values(trials.filter((t) => t.variantId === baseline), metric);
   const reasons = others.map((id) => sequentialDecision(metric, ref, values(trials.filter((t) => t.variantId === id), metric), rounds, opts));
   if (!reasons.every((d) => d.stop)) return null;
-  return { reason: reasons.every((d) => d.reason === 'settled') ? 'settled' : reasons.some((d) => d.reason === 'max_rounds') ? 'max_rounds' : 'futile', rounds };
+  return at(reasons.every((d) => d.reason === 'settled') ? 'settled' : reasons.some((d) => d.reason === 'max_rounds') ? 'max_rounds' : 'futile');
+}
+
+/** Seconds a task's trials took (GPU-seconds on one GPU) and what `maxRounds` rounds of every variant take at that rate. */
+export function gpuSecondsOf(plan: TaskPlan, trials: readonly TrialRecord[], maxRounds: number): { gpuSeconds: number; gpuSecondsAtMax: number } {
+  const gpuSeconds = trials.reduce((a, t) => a + t.durationS, 0);
+  const perTrial = trials.length > 0 ? gpuSeconds / trials.length : 0;
+  return { gpuSeconds, gpuSecondsAtMax: perTrial * plan.variants.length * maxRounds };
 }
 
 function positionEffect(trials: readonly TrialRecord[], metric: string): number[] {
@@ -220,40 +233,20 @@ export async function summarizeTasks(store: Store, plans: readonly TaskPlan[], s
     const metric = plan.primary.metric;
     const { baseline } = watched(plan);
     const aa = plan.variants.find((v) => isAaVariant(v.record.id));
-    let noiseFloor: TaskSummary['noiseFloor'] = null;
-    if (aa && baseline !== null) {
-      const c = compare(metric, values(trials.filter((t) => t.variantId === baseline), metric), values(trials.filter((t) => t.variantId === aa.record.id), metric), { tieThreshold });
-      if (c.status === 'ok' && c.sdLog !== null) {
-        const half = intervalHalfWidth(c.sdLog, c.n);
-        const mde = minimumDetectableEffect(c.sdLog, c.n);
-        noiseFloor = {
-          n: c.n,
-          aaImprovementPct: c.improvementPct,
-          aaCiLow: c.ciLow,
-          aaCiHigh: c.ciHigh,
-          halfWidthPct: half,
-          minDetectablePct: mde,
-          message:
-            half !== null && half >= tieThreshold
-              ? `cannot show a tie at ±${tieThreshold}% with this noise (A/A interval half-width ${half.toFixed(1)}% at n=${c.n}); smallest detectable effect ${(mde ?? 0).toFixed(1)}%`
-              : null,
-        };
-      }
-    }
+    const floor = aa && baseline !== null ? noiseFloor(metric, values(trials.filter((t) => t.variantId === baseline), metric), values(trials.filter((t) => t.variantId === aa.record.id), metric), { tieThreshold }) : null;
     const rounds = Math.max(0, ...trials.map((t) => t.trialIndex));
     let stop: TaskSummary['stop'] = null;
     if (settings.adaptive) for (let r = 1; r <= rounds && stop === null; r++) stop = adaptiveStop(plan, trials, r, settings, tieThreshold);
-    const gpuSeconds = trials.reduce((a, t) => a + t.durationS, 0);
-    const perTrial = trials.length > 0 ? gpuSeconds / trials.length : 0;
+    const { gpuSeconds, gpuSecondsAtMax } = gpuSecondsOf(plan, trials, settings.trials);
     out.push({
       taskCommit: plan.task.commit,
       primaryMetric: metric,
       primaryWhy: plan.primary.why,
       positionEffectPct: positionEffect(trials, metric),
-      noiseFloor,
+      noiseFloor: floor,
       stop,
       gpuSeconds,
-      gpuSecondsAtMax: settings.adaptive ? perTrial * plan.variants.length * settings.trials : null,
+      gpuSecondsAtMax: settings.adaptive ? gpuSecondsAtMax : null,
     });
   }
   return out;

@@ -5,7 +5,7 @@ import { PRESETS, type Engine, type PreparedVariant } from '../engine/index.js';
 import { LEASE_RENEW_MS, LEASE_TTL_MS, type RunRecord, type Store } from '../store/index.js';
 import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
 import { thrownFailure } from './classify.js';
-import { adaptiveStop, planTrials } from './results.js';
+import { adaptiveStop, gpuSecondsOf, planTrials } from './results.js';
 import { buildTaskWorkload, usableReference, type TaskWorkload } from './serving.js';
 import { tokenizerOf } from './plan.js';
 import { failedTrial, runTrial, startupCheck, type TaskState, type TrialContext, type TrialResult } from './trial.js';
@@ -199,6 +199,20 @@ class Runner {
     const trials = await planTrials(this.input.store, plan);
     const stop = adaptiveStop(plan, trials, rounds, this.input.settings);
     if (!stop) return false;
+    const used = trials.filter((t) => t.trialIndex <= stop.rounds);
+    await this.input.store.saveTaskStop({
+      taskCommit: plan.task.commit,
+      configKey: plan.configKey,
+      runId: this.runId,
+      primaryMetric: plan.primary.metric,
+      reason: stop.reason,
+      rounds: stop.rounds,
+      maxRounds: this.input.settings.trials,
+      looks: stop.looks,
+      alphaSpent: stop.alphaSpent,
+      ...gpuSecondsOf(plan, used, this.input.settings.trials),
+      decidedAt: new Date().toISOString(),
+    });
     this.emit({ type: 'task_stop', taskCommit: plan.task.commit, reason: stop.reason, rounds: stop.rounds, maxRounds: this.input.settings.trials });
     return true;
   }

@@ -6,13 +6,14 @@ import { errorMessage } from '../core/index.js';
 import { MAX_LISTED, type IntegrityProblem, type IntegrityReport } from './integrity.js';
 import { leaseDead, type HeldLease, type LeaseHolder, type LeaseResult } from './lease.js';
 import type { Database, RunLeasesTable } from './schema.js';
-import { logToRow, rowToLog, rowToLogBytes, rowToRun, rowToTrial, rowToVariant, runToRow, taskToJson, trialToRow, variantToRow } from './rows.js';
+import { logToRow, rowToLog, rowToLogBytes, rowToRun, rowToTaskStop, rowToTrial, rowToVariant, runToRow, taskStopToRow, taskToJson, trialToRow, variantToRow } from './rows.js';
 import type {
   LogRecord,
   RunRecord,
   RunStatus,
   SampleRecord,
   Store,
+  TaskStopRecord,
   TrialCount,
   TrialFilter,
   TrialRecord,
@@ -378,6 +379,27 @@ export class KyselyStore implements Store {
   releaseRunLease(runId: string): Promise<void> {
     return this.#guard(`giving back the run lease of ${runId}`, async () => {
       await this.#b.write([this.#b.db.deleteFrom('run_leases').where('run_id', '=', runId).compile()]);
+    });
+  }
+
+  saveTaskStop(stop: TaskStopRecord): Promise<void> {
+    return this.#guard(`saving the stop of task ${stop.taskCommit}`, async () => {
+      const row = taskStopToRow(stop);
+      const { task_commit: _t, config_key: _c, ...rest } = row;
+      await this.#b.db
+        .insertInto('task_stops')
+        .values(row)
+        .onConflict((oc) => oc.columns(['task_commit', 'config_key']).doUpdateSet(rest))
+        .execute();
+    });
+  }
+
+  listTaskStops(taskCommit?: string): Promise<TaskStopRecord[]> {
+    return this.#guard('listing task stops', async () => {
+      let q = this.#b.db.selectFrom('task_stops').selectAll();
+      if (taskCommit !== undefined) q = q.where('task_commit', '=', taskCommit);
+      const rows = await q.orderBy('task_commit').orderBy('config_key').execute();
+      return rows.map(rowToTaskStop);
     });
   }
 

@@ -137,6 +137,31 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 6,
+    name: 'task_stops: where and why --trials auto stopped each task configuration (round, reason, looks, alpha spent, GPU-seconds)',
+    statements(db) {
+      return [
+        db.schema
+          .createTable('task_stops')
+          .addColumn('task_commit', 'text', (c) => c.notNull())
+          .addColumn('config_key', 'text', (c) => c.notNull())
+          .addColumn('run_id', 'text', (c) => c.notNull())
+          .addColumn('primary_metric', 'text', (c) => c.notNull())
+          .addColumn('reason', 'text', (c) => c.notNull())
+          .addColumn('rounds', 'integer', (c) => c.notNull())
+          .addColumn('max_rounds', 'integer', (c) => c.notNull())
+          .addColumn('looks', 'integer', (c) => c.notNull())
+          .addColumn('alpha_spent', 'double precision', (c) => c.notNull())
+          .addColumn('gpu_seconds', 'double precision', (c) => c.notNull())
+          .addColumn('gpu_seconds_at_max', 'double precision', (c) => c.notNull())
+          .addColumn('decided_at', 'text', (c) => c.notNull())
+          .addPrimaryKeyConstraint('task_stops_pk', ['task_commit', 'config_key'])
+          .addCheckConstraint('task_stops_reason', sql`reason in ('settled', 'futile', 'max_rounds')`)
+          .compile(),
+      ];
+    },
+  },
 ];
 
 /** The schema version this isobench writes. */

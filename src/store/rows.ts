@@ -2,8 +2,8 @@ import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Selectable } from 'kysely';
 import { redactDeep, redactSecrets, type Failure } from '../core/index.js';
 import type { BenchmarkMode, Task, VariantKind } from '../task/index.js';
-import type { LogsTable, RunsTable, TrialsTable, VariantsTable } from './schema.js';
-import type { LogKind, LogRecord, RunRecord, RunStatus, TrialRecord, VariantRecord } from './types.js';
+import type { LogsTable, RunsTable, TaskStopsTable, TrialsTable, VariantsTable } from './schema.js';
+import type { LogKind, LogRecord, RunRecord, RunStatus, TaskStopReason, TaskStopRecord, TrialRecord, VariantRecord } from './types.js';
 
 /** Conversions between records and rows. Text that came from outside is redacted on the way in. */
 
@@ -140,4 +140,38 @@ export function rowToLog(r: Selectable<LogsTable>): LogRecord {
 export function rowToLogBytes(r: Pick<Selectable<LogsTable>, 'encoding' | 'data'>): Buffer {
   if (r.encoding !== LOG_ENCODING) throw new Error(`unknown log encoding ${r.encoding}`);
   return gunzipSync(r.data);
+}
+
+export function taskStopToRow(s: TaskStopRecord): Selectable<TaskStopsTable> {
+  return {
+    task_commit: s.taskCommit,
+    config_key: s.configKey,
+    run_id: s.runId,
+    primary_metric: s.primaryMetric,
+    reason: s.reason,
+    rounds: s.rounds,
+    max_rounds: s.maxRounds,
+    looks: s.looks,
+    alpha_spent: s.alphaSpent,
+    gpu_seconds: s.gpuSeconds,
+    gpu_seconds_at_max: s.gpuSecondsAtMax,
+    decided_at: s.decidedAt,
+  };
+}
+
+export function rowToTaskStop(r: Selectable<TaskStopsTable>): TaskStopRecord {
+  return {
+    taskCommit: r.task_commit,
+    configKey: r.config_key,
+    runId: r.run_id,
+    primaryMetric: r.primary_metric,
+    reason: r.reason as TaskStopReason,
+    rounds: Number(r.rounds),
+    maxRounds: Number(r.max_rounds),
+    looks: Number(r.looks),
+    alphaSpent: Number(r.alpha_spent),
+    gpuSeconds: Number(r.gpu_seconds),
+    gpuSecondsAtMax: Number(r.gpu_seconds_at_max),
+    decidedAt: r.decided_at,
+  };
 }

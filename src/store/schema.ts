@@ -13,6 +13,23 @@ export interface Database {
   samples: SamplesTable;
   logs: LogsTable;
   run_leases: RunLeasesTable;
+  task_stops: TaskStopsTable;
+}
+
+/** Schema 6: where and why `--trials auto` stopped each task configuration (see TaskStopRecord). */
+export interface TaskStopsTable {
+  task_commit: string;
+  config_key: string;
+  run_id: string;
+  primary_metric: string;
+  reason: string;
+  rounds: number;
+  max_rounds: number;
+  looks: number;
+  alpha_spent: number;
+  gpu_seconds: number;
+  gpu_seconds_at_max: number;
+  decided_at: string;
 }
 
 /** Schema 5: which run measures each task configuration now (see KyselyStore.acquireRunLease). */
@@ -111,5 +128,5 @@ export interface LogsTable {
 }
 
 /** Every table isobench owns: one of them without the migrations table means the place is not an isobench store. */
-export const STORE_TABLES = ['tasks', 'variants', 'runs', 'trials', 'samples', 'logs', 'run_leases'] as const;
+export const STORE_TABLES = ['tasks', 'variants', 'runs', 'trials', 'samples', 'logs', 'run_leases', 'task_stops'] as const;
 export const MIGRATIONS_TABLE = 'isobench_migrations';

@@ -1,6 +1,6 @@
 import { processGone } from './lease.js';
 import { measuredDeviations, type Failure } from '../core/index.js';
-import type { RunRecord, RunStatus, Store, TrialCount } from './types.js';
+import type { RunRecord, RunStatus, Store, TaskStopRecord, TrialCount } from './types.js';
 
 /**
  * A run as `status` shows it. `interrupted`: recorded as running on this host, but its process is gone (killed with
@@ -26,11 +26,20 @@ export interface StoreStatus {
   }[];
   /** Per task, the deviations of its trials that change what was measured (dataset substituted, OOM fallback). */
   deviations: { taskCommit: string; deviation: string; trials: number }[];
+  /** `--trials auto`: where and why each task configuration stopped (schema 6), by task then configuration. */
+  stops: TaskStopRecord[];
 }
 
 /** Reads the status of `store`, with up to `failures` most recent failures. */
 export async function readStoreStatus(store: Store, failures = 10): Promise<StoreStatus> {
-  const [runs, counts, variants, recent, trials] = await Promise.all([store.listRuns(), store.trialCounts(), store.listVariants(), store.recentFailures(failures), store.listTrials()]);
+  const [runs, counts, variants, recent, trials, stops] = await Promise.all([
+    store.listRuns(),
+    store.trialCounts(),
+    store.listVariants(),
+    store.recentFailures(failures),
+    store.listTrials(),
+    store.listTaskStops(),
+  ]);
   const byId = new Map(variants.map((v) => [v.id, v]));
   const describe = (variantId: string) => {
     const v = byId.get(variantId);
@@ -47,6 +56,7 @@ export async function readStoreStatus(store: Store, failures = 10): Promise<Stor
       t.failure === null ? [] : [{ trialKey: t.trialKey, taskCommit: t.taskCommit, variantId: t.variantId, ...describe(t.variantId), trialIndex: t.trialIndex, finishedAt: t.finishedAt, failure: t.failure }],
     ),
     deviations: deviationsOf(trials),
+    stops,
   };
 }
 

@@ -75,6 +75,36 @@ export interface TrialRecord {
   durationS: number;
 }
 
+/** Why `--trials auto` stopped a task: the adaptive rule's verdict is settled, futile, or the maximum was reached. */
+export type TaskStopReason = 'settled' | 'futile' | 'max_rounds';
+
+/**
+ * Where and why `--trials auto` stopped one task configuration (schema 6), written when the runner stops it. One row
+ * per (task, configuration): a resumed run that decides again replaces it. The decision is a pure function of the
+ * stored trials (src/run adaptiveStop), so the row says what the trials already imply, for `status` and the dataset.
+ */
+export interface TaskStopRecord {
+  taskCommit: string;
+  /** The configuration (see TrialRecord.trialKey) whose trials were decided on. */
+  configKey: string;
+  runId: string;
+  /** The metric the rule watched. */
+  primaryMetric: string;
+  reason: TaskStopReason;
+  /** Complete rounds at the stop: every variant's trials used. */
+  rounds: number;
+  /** `--max-trials`: the rounds a fixed run would have used. */
+  maxRounds: number;
+  /** Looks of the group-sequential rule taken up to and including the one that stopped. */
+  looks: number;
+  /** Error rate (1 − level) spent by the boundary up to that look, of the run's total. */
+  alphaSpent: number;
+  /** Seconds the configuration's trials took (GPU-seconds on one GPU) and that rate at the maximum. */
+  gpuSeconds: number;
+  gpuSecondsAtMax: number;
+  decidedAt: string;
+}
+
 /** One request of a serving trial: the load generator's measurement, keyed by its trial. */
 export interface SampleRecord extends RequestSample {
   trialId: string;
@@ -159,6 +189,11 @@ export interface Store {
   renewRunLease(runId: string): Promise<void>;
   /** Gives back every lease of `runId`. */
   releaseRunLease(runId: string): Promise<void>;
+
+  /** Records a `--trials auto` stop, replacing the row of the same task configuration. */
+  saveTaskStop(stop: TaskStopRecord): Promise<void>;
+  /** Stop rows, by task then configuration. */
+  listTaskStops(taskCommit?: string): Promise<TaskStopRecord[]>;
 
   /** Reads and decodes the whole store and says what is damaged (`isobench status --check`). */
   checkIntegrity(): Promise<IntegrityReport>;

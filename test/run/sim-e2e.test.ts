@@ -4,6 +4,7 @@ import { aaVariantId } from '../../src/core/index.js';
 import { planRun, runBenchmarks, summarizeResults, summarizeTasks, type RunEvent } from '../../src/run/index.js';
 import { memAgent, pyPatch, settings, task, withStore } from './helpers.js';
 import type { TrialRecord } from '../../src/store/index.js';
+import { buildDatasetRows } from '../../src/dataset/index.js';
 
 const KIND_RANK: Record<string, number> = { baseline: 0, human: 1, agent: 2 };
 
@@ -212,6 +213,15 @@ describe('runBenchmarks on the sim engine', () => {
       expect(summary?.noiseFloor?.message).toMatch(/^cannot show a tie at ±2% with this noise \(A\/A interval half-width \d+\.\d% at n=3\); smallest detectable effect \d+\.\d%$/);
       const rows = await summarizeResults(store, plans);
       expect(rows.find((r) => r.label === 'baseline′')?.vsBaseline?.n).toBe(3);
+      // The dataset carries the same noise floor, computed from the stored baseline′ trials by the same function.
+      const [row] = await buildDatasetRows(store, { includeRaw: false });
+      const f = summary?.noiseFloor;
+      expect(row).toMatchObject({ primary_metric: 'ttft_mean', aa_primary_n: 3, tie_resolvable: false, noise_floor_message: f?.message });
+      expect(row?.aa_primary).toBeCloseTo(f?.aaImprovementPct ?? Number.NaN, 9);
+      expect(row?.aa_half_width_pct).toBeCloseTo(f?.halfWidthPct ?? Number.NaN, 9);
+      expect(row?.min_detectable_effect_pct).toBeCloseTo(f?.minDetectablePct ?? Number.NaN, 9);
+      // Not a --trials auto run: no stop.
+      expect(row).toMatchObject({ stop_reason: null, trials_used: null, gpu_seconds: null });
     });
   }, 60_000);
 
@@ -234,8 +244,16 @@ describe('runBenchmarks on the sim engine', () => {
       const trials = await store.listTrials({ taskCommit: '8'.repeat(40) });
       expect(trials).toHaveLength(2 * rounds);
       const [summary] = await summarizeTasks(store, plans, s);
-      expect(summary?.stop).toEqual({ reason: 'settled', rounds });
+      expect(summary?.stop).toMatchObject({ reason: 'settled', rounds });
       expect(summary?.gpuSecondsAtMax ?? 0).toBeGreaterThan(summary?.gpuSeconds ?? 0);
+      // The stop is a row of the store (schema 6): round, reason, looks, error rate spent, GPU-seconds vs the maximum.
+      const [row] = await store.listTaskStops('8'.repeat(40));
+      expect(row).toMatchObject({ configKey: plans[0]?.configKey, reason: 'settled', rounds, maxRounds: 8, looks: summary?.stop?.looks, alphaSpent: summary?.stop?.alphaSpent, primaryMetric: 'ttft_mean' });
+      expect(row?.looks).toBeGreaterThanOrEqual(1);
+      expect(row?.gpuSeconds).toBeCloseTo(summary?.gpuSeconds ?? 0, 6);
+      expect(row?.gpuSecondsAtMax).toBeCloseTo(summary?.gpuSecondsAtMax ?? 0, 6);
+      const rowsOf = await buildDatasetRows(store, { includeRaw: false });
+      expect(rowsOf[0]).toMatchObject({ trials_used: rounds, trials_max: 8, stop_reason: 'settled' });
       const human = (await summarizeResults(store, plans)).find((r) => r.label === 'human');
       expect(human?.vsBaseline?.verdict).toBe('worse');
       // Resuming the same plan runs nothing more: the stored rounds already settle it.

@@ -12,6 +12,7 @@ import {
   type RunRecord,
   type SampleRecord,
   type Store,
+  type TaskStopRecord,
   type TrialRecord,
   type VariantRecord,
 } from '../../src/store/index.js';
@@ -198,6 +199,36 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       expect(Object.fromEntries(shown)).toEqual({ 'run-1': 'running', 'run-dead': 'interrupted', 'run-alive': 'running', 'run-elsewhere': 'running', 'run-done': 'finished' });
     });
 
+    it('round-trips --trials auto stop rows, one per task configuration (a later decision replaces it), shown by status', async () => {
+      const { store } = await seeded();
+      const stop: TaskStopRecord = {
+        taskCommit: COMMIT,
+        configKey: 'cfg-a',
+        runId: 'run-1',
+        primaryMetric: 'tpot_mean',
+        reason: 'settled',
+        rounds: 5,
+        maxRounds: 10,
+        looks: 2,
+        alphaSpent: 0.0125,
+        gpuSeconds: 151.5,
+        gpuSecondsAtMax: 303,
+        decidedAt: '2026-01-02T03:30:00.000Z',
+      };
+      await store.saveTaskStop(stop);
+      await store.saveTaskStop({ ...stop, configKey: 'cfg-b', reason: 'futile', rounds: 8, looks: 3, alphaSpent: 0.032 });
+      expect(await store.listTaskStops()).toEqual([stop, { ...stop, configKey: 'cfg-b', reason: 'futile', rounds: 8, looks: 3, alphaSpent: 0.032 }]);
+      // A resumed run that decides the same configuration again replaces its row.
+      await store.saveTaskStop({ ...stop, runId: 'run-2', reason: 'max_rounds', rounds: 10, looks: 4, alphaSpent: 0.05 });
+      const stops = await store.listTaskStops(COMMIT);
+      expect(stops.map((s) => [s.configKey, s.runId, s.reason, s.rounds])).toEqual([
+        ['cfg-a', 'run-2', 'max_rounds', 10],
+        ['cfg-b', 'run-1', 'futile', 8],
+      ]);
+      expect(await store.listTaskStops('c'.repeat(40))).toEqual([]);
+      expect((await readStoreStatus(store)).stops.map((s) => s.configKey)).toEqual(['cfg-a', 'cfg-b']);
+    });
+
     it('round-trips a trial with its samples and logs', async () => {
       const { store } = await seeded();
       const t = trial({ trialKey: 'k1', deviations: ['max_model_len=2048 (oom fallback for every variant)'], position: 2, orderSeed: 2147483647 });
@@ -360,6 +391,7 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       await target.rawQuery(location, 'alter table trials drop column order_seed');
       await target.rawQuery(location, 'alter table variants drop column patch_bytes');
       await target.rawQuery(location, 'drop table run_leases');
+      await target.rawQuery(location, 'drop table task_stops');
       await target.rawQuery(location, 'delete from isobench_migrations where version > 1');
       const again = await openStore(location);
       open.push(again);
@@ -373,6 +405,8 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       const bytes = Buffer.from([0xff, 0x00, 0xe9, 0x0a]);
       await again.upsertVariant({ ...variant('agent'), patchBytes: bytes });
       expect(Buffer.from((await again.listVariants(COMMIT)).find((v) => v.kind === 'agent')?.patchBytes ?? []).equals(bytes)).toBe(true);
+      // Schema 6: --trials auto stop rows.
+      expect(await again.listTaskStops()).toEqual([]);
       const versions = await target.rawQuery(location, 'select version from isobench_migrations order by version');
       expect(versions.map((v) => Number(v.version))).toEqual(Array.from({ length: STORE_SCHEMA_VERSION }, (_, i) => i + 1));
     });
