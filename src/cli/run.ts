@@ -11,7 +11,7 @@ import type { Task, VariantKind } from '../task/index.js';
 
 type ResolvedEngineConfig = ReturnType<typeof parseEngineConfigFn>;
 import { checkNumber, opt, parseOptions } from './options.js';
-import { createReporter, formatResults } from './reporters/index.js';
+import { createReporter, formatBuilds, formatResults } from './reporters/index.js';
 
 const ENGINES = ['sim', 'process', 'docker'] as const;
 
@@ -208,6 +208,8 @@ export function printResults(rows: readonly ResultRow[], summary: RunSummary, js
     return;
   }
   process.stdout.write(`\n${formatResults(rows, tasks)}\n`);
+  const builds = formatBuilds(summary.builds ?? [], summary.durationS, (id) => rows.find((r) => r.variantId === id)?.label ?? id);
+  if (builds !== '') process.stdout.write(`\n${builds}\n`);
   if (summary.error) process.stderr.write(`run failed: ${redactSecrets(summary.error)}\n`);
   if (summary.status === 'cancelled') process.stderr.write('run cancelled: finished trials are stored; run the same command again to resume\n');
 }

@@ -118,7 +118,15 @@ export function formatStatus(s: StoreStatus): string {
   );
   if (s.variants.length > 0) {
     out.push('', 'trials per task and variant');
-    out.push(...columns([['task', 'variant', 'ok', 'failed'], ...s.variants.map((v) => [short(v.taskCommit), variantLabel(v), String(v.ok), String(v.failed)])]));
+    // Build time is the variant's build from source, apart from measuring (never in its metrics).
+    const built = s.variants.some((v) => v.build !== null);
+    const buildCell = (b: StoreStatus['variants'][number]['build']) => (b === null ? '-' : `${b.seconds.toFixed(1)} s${b.cached ? ' (cached)' : ''}`);
+    out.push(
+      ...columns([
+        ['task', 'variant', 'ok', 'failed', ...(built ? ['build'] : [])],
+        ...s.variants.map((v) => [short(v.taskCommit), variantLabel(v), String(v.ok), String(v.failed), ...(built ? [buildCell(v.build)] : [])]),
+      ]),
+    );
   }
   if (s.recentFailures.length > 0) {
     out.push('', `recent failures (${s.recentFailures.length})`);

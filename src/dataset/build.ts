@@ -109,6 +109,7 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
         fillStop(row, config === null ? undefined : stopOf.get(`${task.commit}#${config}`));
         failMismatchedComparisons(row, chosen);
         fillTrialOutcomes(row, chosen);
+        fillBuilds(row, chosen, vs);
         if (opts.includeRaw ?? true) await fillRaw(store, row, chosen);
         // Stores written before perf commands were redacted keep them in clear: nothing leaves in clear.
         rows.push(redactDeep(row));
@@ -283,6 +284,16 @@ function fillComparableImprovements(row: DatasetRow, mode: V5Mode | null, chosen
   for (const v of offMode) for (const m of V5_METRICS) masked[`${v}_${m}`] = null;
   fillImprovements(masked, V5_IMPROVEMENT_METRICS);
   for (const cmp of V5_COMPARISONS) for (const m of V5_IMPROVEMENT_METRICS) row[`${cmp.prefix}_${m}`] = masked[`${cmp.prefix}_${m}`] ?? null;
+}
+
+/** Each variant's build from source (of the variant whose trial is the latest chosen), apart from its metrics. */
+function fillBuilds(row: DatasetRow, chosen: Record<V5Variant, Chosen>, variants: readonly VariantRecord[]): void {
+  for (const v of V5_VARIANTS) {
+    const id = latest(chosen[v].trials)?.variantId;
+    const build = variants.find((r) => r.id === id)?.build ?? null;
+    row[`${v}_build_s`] = build?.seconds ?? null;
+    row[`${v}_build_cached`] = build?.cached ?? null;
+  }
 }
 
 /** The v5 `data_source`: the one source all variants came from, or `merged` when they differ. */

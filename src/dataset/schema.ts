@@ -106,6 +106,8 @@ export const EXTENSION_COLUMNS: readonly ExtensionColumnSpec[] = [
   ext('stop_alpha_spent', 'DOUBLE', '`run --trials auto`: error rate (1 − level) spent by the boundary up to that look, of 0.05 in all'),
   ext('gpu_seconds', 'DOUBLE', '`run --trials auto`: seconds the configuration\'s trials took up to the stop (GPU-seconds on one GPU)'),
   ext('gpu_seconds_at_max', 'DOUBLE', '`run --trials auto`: GPU-seconds trials_max rounds of every variant take at the same rate per trial'),
+  ...perVariant('build_s', 'DOUBLE', 'seconds the build from source of the measured variant took when it was made (null when it was not built from source; never part of any measured metric)'),
+  ...perVariant('build_cached', 'BOOLEAN', 'the latest run found that build in the build cache (no compiler ran)'),
 ];
 
 /** Every column isobench writes: the 76 v5 columns then the extensions. */

@@ -151,7 +151,7 @@ export class ProcessEngine implements Engine {
     const missing = await this.missingServerProgram(all, source);
     if (missing !== null) return { status: 'failed', failure: { code: 'image_missing', evidence: missing, source: 'engine' }, log: `${missing}\n` };
     const detail: ProcessVariantDetail = { venv, source, built: true, vars: all };
-    const buildInfo: VariantBuild = { tree: result.tree, cached: result.cached, seconds: result.seconds, logFile: result.logFile };
+    const buildInfo: VariantBuild = { where: result.tree, cached: result.cached, seconds: result.seconds, builtSeconds: result.builtSeconds, logFile: result.logFile };
     const how = result.cached ? 'from the build cache' : `built in ${result.seconds.toFixed(1)} s`;
     return { status: 'ready', variant: { spec, environment: `build ${source} (${how})`, detail, build: buildInfo } };
   }

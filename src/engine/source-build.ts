@@ -61,6 +61,8 @@ export interface BuildResult {
   cached: boolean;
   /** Seconds this call spent building (0 when cached). */
   seconds: number;
+  /** Seconds the build took when it was made (equal to `seconds` unless cached). */
+  builtSeconds: number;
   logFile: string;
 }
 
@@ -293,7 +295,7 @@ export async function buildAtCommit(req: BuildRequest): Promise<BuildResult> {
     const stamp = await readStamp(tree, STAMP);
     const outputs = outputsOf(tree, req.recipe);
     if (stamp?.recipeKey !== req.recipe.key || !Object.values(outputs).every((o) => existsSync(o))) return null;
-    return { commit: sha, patchSha256: patchHash, tree, outputs, cached: true, seconds: 0, logFile };
+    return { commit: sha, patchSha256: patchHash, tree, outputs, cached: true, seconds: 0, builtSeconds: stamp.seconds, logFile };
   };
   const hit = await done();
   if (hit) return hit;
@@ -347,7 +349,7 @@ export async function buildAtCommit(req: BuildRequest): Promise<BuildResult> {
     const stamp = stampOf();
     await writeFile(path.join(tree, `${STAMP}.tmp`), JSON.stringify(stamp));
     await rename(path.join(tree, `${STAMP}.tmp`), path.join(tree, STAMP));
-    return { commit: sha, patchSha256: patchHash, tree, outputs, cached: false, seconds: stamp.seconds, logFile };
+    return { commit: sha, patchSha256: patchHash, tree, outputs, cached: false, seconds: stamp.seconds, builtSeconds: stamp.seconds, logFile };
   });
 }
 

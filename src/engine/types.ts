@@ -24,11 +24,14 @@ export interface PreparedVariant {
   build?: VariantBuild;
 }
 
-/** A variant's build: where, how long (0 when it came from the cache), and its log. */
+/** A variant's build: where, how long this prepare spent (0 when it came from the cache) and the build took, its log. */
 export interface VariantBuild {
-  tree: string;
+  /** The built tree (process engine) or image (docker engine). */
+  where: string;
   cached: boolean;
   seconds: number;
+  /** Seconds the build took when it was made (equal to `seconds` unless cached). */
+  builtSeconds: number;
   logFile: string;
 }
 

@@ -43,7 +43,7 @@ export type RunEvent =
       environment?: string;
       failure?: Failure;
       /** The variant's build from source (seconds 0 when it came from the build cache), apart from any measuring. */
-      build?: { cached: boolean; seconds: number; logFile: string };
+      build?: { cached: boolean; seconds: number; builtSeconds: number; logFile: string };
     }
   /** A variant is being built from source: the build's last log line (at most one event a second per variant). */
   | { type: 'variant_build'; taskCommit: string; variantId: string; phase: 'build'; line: string }
@@ -56,6 +56,7 @@ export type RunEvent =
   /** `--trials auto`: the task stops after `rounds` of at most `maxRounds` rounds (settled, futile or max_rounds). */
   | { type: 'task_stop'; taskCommit: string; reason: 'settled' | 'futile' | 'max_rounds'; rounds: number; maxRounds: number }
   | { type: 'task_end'; taskCommit: string }
-  | { type: 'run_end'; runId: string; status: 'finished' | 'cancelled' | 'failed'; ok: number; failed: number; skipped: number; durationS: number };
+  /** `buildS`: seconds of `durationS` spent building variants from source (absent when nothing was built). */
+  | { type: 'run_end'; runId: string; status: 'finished' | 'cancelled' | 'failed'; ok: number; failed: number; skipped: number; durationS: number; buildS?: number };
 
 export type RunEventListener = (event: RunEvent) => void;

@@ -14,7 +14,7 @@ export type { ReadyResult } from './readiness.js';
 export { adaptiveStop, planTrials, summarizeResults, summarizeTasks } from './results.js';
 export type { ResultComparison, ResultRow, TaskSummary } from './results.js';
 export { oomDeviation, runBenchmarks, runPlansOfRun, withMaxModelLen } from './runner.js';
-export type { RunInput, RunSummary } from './runner.js';
+export type { RunBuild, RunInput, RunSummary } from './runner.js';
 export { WORKLOAD_DEFAULTS } from './types.js';
 export type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
 export { DEMO_AGENTS, DEMO_TASKS } from './demo-catalog.js';

@@ -36,6 +36,17 @@ export interface RunSummary {
   outcomes: TrialOutcome[];
   durationS: number;
   error: string | null;
+  /** The variants this run prepared by building from source (or finding the build cached), apart from measuring. */
+  builds?: RunBuild[];
+}
+
+/** A variant's build as this run prepared it: seconds spent building now (0 from the cache) and when it was made. */
+export interface RunBuild {
+  taskCommit: string;
+  variantId: string;
+  cached: boolean;
+  seconds: number;
+  builtSeconds: number;
 }
 
 const OOM_DEVIATION = /^max_model_len=(\d+) \(oom fallback/;
@@ -62,6 +73,7 @@ export function withMaxModelLen(args: readonly string[], value: number): string[
 
 class Runner {
   private readonly outcomes: TrialOutcome[] = [];
+  private readonly builds: RunBuild[] = [];
   private readonly emit: (event: RunEvent) => void;
   private readonly ctx: TrialContext;
   private readonly signal: AbortSignal;
@@ -233,6 +245,11 @@ class Runner {
       if (err instanceof IsobenchError && err.code === 'E_USAGE') throw err;
       result = { status: 'failed', failure: thrownFailure(err, 'engine'), log: errorMessage(err) };
     }
+    const build = result.status === 'ready' ? result.variant.build : undefined;
+    if (build) {
+      this.builds.push({ taskCommit: plan.task.commit, variantId: v.record.id, cached: build.cached, seconds: build.seconds, builtSeconds: build.builtSeconds });
+      await this.input.store.upsertVariant({ ...v.record, build: { seconds: build.builtSeconds, cached: build.cached, runId: this.runId, where: build.where } });
+    }
     this.emit(
       result.status === 'ready'
         ? {
@@ -241,7 +258,7 @@ class Runner {
             variantId: v.record.id,
             status: 'ready',
             environment: result.variant.environment,
-            ...(result.variant.build ? { build: { cached: result.variant.build.cached, seconds: result.variant.build.seconds, logFile: result.variant.build.logFile } } : {}),
+            ...(build ? { build: { cached: build.cached, seconds: build.seconds, builtSeconds: build.builtSeconds, logFile: build.logFile } } : {}),
           }
         : { type: 'variant_prepare', taskCommit: plan.task.commit, variantId: v.record.id, status: 'failed', failure: result.failure },
     );
@@ -307,7 +324,7 @@ class Runner {
   }
 
   summary(status: RunSummary['status'], durationS: number, error: string | null): RunSummary {
-    return { runId: this.runId, status, outcomes: this.outcomes, durationS, error };
+    return { runId: this.runId, status, outcomes: this.outcomes, durationS, error, ...(this.builds.length > 0 ? { builds: this.builds } : {}) };
   }
 
   counts(): { ok: number; failed: number; skipped: number } {
@@ -317,7 +334,8 @@ class Runner {
   }
 
   emitEnd(status: RunSummary['status'], durationS: number): void {
-    this.emit({ type: 'run_end', runId: this.runId, status, durationS, ...this.counts() });
+    const buildS = this.builds.reduce((n, b) => n + b.seconds, 0);
+    this.emit({ type: 'run_end', runId: this.runId, status, durationS, ...this.counts(), ...(this.builds.length > 0 ? { buildS } : {}) });
   }
 }
 

@@ -84,7 +84,9 @@ export class KyselyStore implements Store {
   upsertVariant(variant: VariantRecord): Promise<void> {
     return this.#guard(`saving variant ${variant.id}`, async () => {
       const row = variantToRow(variant);
-      const { id: _id, ...rest } = row;
+      const { id: _id, build_json, ...others } = row;
+      // A variant written without its build (a run registering its variants) keeps the build stored before.
+      const rest = variant.build === undefined ? others : { ...others, build_json };
       await this.#b.db
         .insertInto('variants')
         .values(row)

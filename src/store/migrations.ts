@@ -162,6 +162,13 @@ export const MIGRATIONS: readonly Migration[] = [
       ];
     },
   },
+  {
+    version: 7,
+    name: "variants.build_json: the variant's latest build from source (seconds it took, whether the run found it cached)",
+    statements(db) {
+      return [db.schema.alterTable('variants').addColumn('build_json', 'text').compile()];
+    },
+  },
 ];
 
 /** The schema version this isobench writes. */

@@ -3,7 +3,7 @@ import type { Selectable } from 'kysely';
 import { redactDeep, redactSecrets, type Failure } from '../core/index.js';
 import type { BenchmarkMode, Task, VariantKind } from '../task/index.js';
 import type { LogsTable, RunsTable, TaskStopsTable, TrialsTable, VariantsTable } from './schema.js';
-import type { LogKind, LogRecord, RunRecord, RunStatus, TaskStopReason, TaskStopRecord, TrialRecord, VariantRecord } from './types.js';
+import type { LogKind, LogRecord, RunRecord, RunStatus, TaskStopReason, TaskStopRecord, TrialRecord, VariantBuildRecord, VariantRecord } from './types.js';
 
 /** Conversions between records and rows. Text that came from outside is redacted on the way in. */
 
@@ -80,6 +80,7 @@ export function variantToRow(v: VariantRecord): Selectable<VariantsTable> {
     // The patch is kept byte for byte: redacting it would change what gets applied and its hash.
     patch_text: v.patchText,
     patch_bytes: v.patchBytes ?? null,
+    build_json: v.build == null ? null : JSON.stringify(v.build),
   };
 }
 
@@ -93,6 +94,7 @@ export function rowToVariant(r: Selectable<VariantsTable>): VariantRecord {
     patchSha256: r.patch_sha256,
     patchText: r.patch_text,
     ...(r.patch_bytes === null ? {} : { patchBytes: Buffer.from(r.patch_bytes) }),
+    ...(r.build_json === null ? {} : { build: JSON.parse(r.build_json) as VariantBuildRecord }),
   };
 }
 

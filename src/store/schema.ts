@@ -65,6 +65,8 @@ export interface VariantsTable {
   patch_text: string | null;
   /** The patch exactly (schema 4); null for variants without a patch and rows written before. */
   patch_bytes: Uint8Array | null;
+  /** Schema 7: the latest build from source of the variant (VariantBuildRecord as JSON); null when never built. */
+  build_json: string | null;
 }
 
 export interface RunsTable {

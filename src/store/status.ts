@@ -1,6 +1,6 @@
 import { processGone } from './lease.js';
 import { measuredDeviations, type Failure } from '../core/index.js';
-import type { RunRecord, RunStatus, Store, TaskStopRecord, TrialCount } from './types.js';
+import type { RunRecord, RunStatus, Store, TaskStopRecord, TrialCount, VariantBuildRecord } from './types.js';
 
 /**
  * A run as `status` shows it. `interrupted`: recorded as running on this host, but its process is gone (killed with
@@ -13,7 +13,8 @@ export interface StoreStatus {
   store: { kind: Store['kind']; location: string };
   runs: ShownRun[];
   totals: { trials: number; ok: number; failed: number };
-  variants: (TrialCount & { kind: string | null; agent: string | null })[];
+  /** `build`: the variant's latest build from source (seconds it took, cached or not), null when never built. */
+  variants: (TrialCount & { kind: string | null; agent: string | null; build: VariantBuildRecord | null })[];
   recentFailures: {
     trialKey: string;
     taskCommit: string;
@@ -51,7 +52,7 @@ export async function readStoreStatus(store: Store, failures = 10): Promise<Stor
     store: { kind: store.kind, location: store.location },
     runs: runs.map(({ config: _config, ...r }) => ({ ...r, status: interrupted(r) ? 'interrupted' : r.status })),
     totals: { trials: ok + failed, ok, failed },
-    variants: counts.map((c) => ({ ...c, ...describe(c.variantId) })).sort(byTaskThenRole),
+    variants: counts.map((c) => ({ ...c, ...describe(c.variantId), build: byId.get(c.variantId)?.build ?? null })).sort(byTaskThenRole),
     recentFailures: recent.flatMap((t) =>
       t.failure === null ? [] : [{ trialKey: t.trialKey, taskCommit: t.taskCommit, variantId: t.variantId, ...describe(t.variantId), trialIndex: t.trialIndex, finishedAt: t.finishedAt, failure: t.failure }],
     ),

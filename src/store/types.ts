@@ -17,6 +17,23 @@ export interface VariantRecord {
   patchText: string | null;
   /** The patch byte for byte, as applied and hashed (agents run by isobench); absent for imported patches. */
   patchBytes?: Uint8Array | null;
+  /**
+   * The variant's latest build from source (schema 7), null when it was never built. `upsertVariant` without it
+   * leaves the stored one as it is.
+   */
+  build?: VariantBuildRecord | null;
+}
+
+/** A variant's build from source, as the run that last prepared it found it. */
+export interface VariantBuildRecord {
+  /** Seconds the build took when it was made (also when this run reused it from the build cache). */
+  seconds: number;
+  /** True when the run found the build in the cache (no compiler ran). */
+  cached: boolean;
+  /** The run that prepared it. */
+  runId: string;
+  /** Where the build is: the tree (process engine) or the image (docker engine). */
+  where: string;
 }
 
 export type RunStatus = 'running' | 'finished' | 'cancelled' | 'failed';

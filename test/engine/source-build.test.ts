@@ -85,24 +85,24 @@ describe.skipIf(skip)('process engine: variants built from the llama.cpp reposit
     const e = engine('build-1');
     const baseline = readyBuild(await e.prepare(spec('baseline'), signal));
     const human = readyBuild(await e.prepare(spec('human'), signal));
-    expect(baseline.tree).toBe(path.join(defaultCacheRoot(), 'llama.cpp', PARENT));
-    expect(human.tree).toBe(path.join(defaultCacheRoot(), 'llama.cpp', COMMIT));
+    expect(baseline.where).toBe(path.join(defaultCacheRoot(), 'llama.cpp', PARENT));
+    expect(human.where).toBe(path.join(defaultCacheRoot(), 'llama.cpp', COMMIT));
 
     humanPatch = git('diff', '--binary', PARENT, COMMIT, '--', '*.c', '*.cpp', '*.h');
     expect(humanPatch).toContain('sgemm.cpp');
     const lines: string[] = [];
     const agent = await e.prepare(spec('agent', { name: 'same-as-human', text: humanPatch }), signal, (p) => lines.push(p.line));
     const built = readyBuild(agent);
-    process.stdout.write(`build of the agent patch: ${built.cached ? 'cached' : `${built.seconds.toFixed(1)} s`} (${built.tree})\n`);
-    expect(built.tree).toBe(path.join(defaultCacheRoot(), 'llama.cpp', `${PARENT}-patch-${patchSha256(humanPatch).slice(0, 16)}`));
-    expect(existsSync(path.join(built.tree, 'build/bin/llama-server'))).toBe(true);
+    process.stdout.write(`build of the agent patch: ${built.cached ? 'cached' : `${built.seconds.toFixed(1)} s`} (${built.where})\n`);
+    expect(built.where).toBe(path.join(defaultCacheRoot(), 'llama.cpp', `${PARENT}-patch-${patchSha256(humanPatch).slice(0, 16)}`));
+    expect(existsSync(path.join(built.where, 'build/bin/llama-server'))).toBe(true);
     // The patched tree's sources are the commit's.
     for (const f of ['ggml/src/ggml-cpu/llamafile/sgemm.cpp', 'ggml/src/ggml-cpu/ggml-cpu.c']) {
-      expect(readFileSync(path.join(built.tree, f), 'utf8')).toBe(readFileSync(path.join(human.tree, f), 'utf8'));
+      expect(readFileSync(path.join(built.where, f), 'utf8')).toBe(readFileSync(path.join(human.where, f), 'utf8'));
     }
     if (!built.cached) expect(lines.some((l) => /sgemm/.test(l))).toBe(true);
 
-    broken = brokenPatch(baseline.tree);
+    broken = brokenPatch(baseline.where);
     const bad = await e.prepare(spec('agent', { name: 'broken', text: broken }), signal);
     expect(bad.status).toBe('failed');
     if (bad.status !== 'failed') return;
@@ -140,7 +140,7 @@ describe.skipIf(skip)('process engine: variants built from the llama.cpp reposit
     const e = engine('build-3', false);
     const s = spec('agent', { name: 'same-as-human', text: humanPatch });
     const r = await e.prepare({ ...s, task: { ...task, source_repo: BUNDLE } }, signal);
-    expect(readyBuild(r).tree).toBe(path.join(defaultCacheRoot(), 'llama.cpp', `${PARENT}-patch-${patchSha256(humanPatch).slice(0, 16)}`));
+    expect(readyBuild(r).where).toBe(path.join(defaultCacheRoot(), 'llama.cpp', `${PARENT}-patch-${patchSha256(humanPatch).slice(0, 16)}`));
     // Without either, an agent patch touching C/C++ is still refused as needing a build.
     const refused = await e.prepare(s, signal);
     expect(refused.status === 'failed' && refused.failure.code).toBe('patch_needs_build');

@@ -390,6 +390,7 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       await target.rawQuery(location, 'alter table trials drop column position');
       await target.rawQuery(location, 'alter table trials drop column order_seed');
       await target.rawQuery(location, 'alter table variants drop column patch_bytes');
+      await target.rawQuery(location, 'alter table variants drop column build_json');
       await target.rawQuery(location, 'drop table run_leases');
       await target.rawQuery(location, 'drop table task_stops');
       await target.rawQuery(location, 'delete from isobench_migrations where version > 1');
@@ -407,6 +408,11 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       expect(Buffer.from((await again.listVariants(COMMIT)).find((v) => v.kind === 'agent')?.patchBytes ?? []).equals(bytes)).toBe(true);
       // Schema 6: --trials auto stop rows.
       expect(await again.listTaskStops()).toEqual([]);
+      // Schema 7: a variant's build from source; a later upsert without it (a run registering its variants) keeps it.
+      const build = { seconds: 12.5, cached: false, runId: 'run-2', where: '/cache/tree' };
+      await again.upsertVariant({ ...variant('human'), build });
+      await again.upsertVariant(variant('human'));
+      expect((await again.listVariants(COMMIT)).find((v) => v.kind === 'human')?.build).toEqual(build);
       const versions = await target.rawQuery(location, 'select version from isobench_migrations order by version');
       expect(versions.map((v) => Number(v.version))).toEqual(Array.from({ length: STORE_SCHEMA_VERSION }, (_, i) => i + 1));
     });

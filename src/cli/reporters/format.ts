@@ -1,5 +1,5 @@
 import type { Failure } from '../../core/index.js';
-import type { TrialOutcome } from '../../run/index.js';
+import type { RunBuild, TrialOutcome } from '../../run/index.js';
 
 /** `abc1234` for a commit, for narrow terminals. */
 export function short(commit: string): string {
@@ -34,4 +34,15 @@ export function outcomeText(o: TrialOutcome): string {
   const primary = o.primary ? `${o.primary.key}=${metricValue(o.primary.value)}` : 'no primary metric';
   const agree = o.correctness ? ` probe ${(o.correctness.agreement * 100).toFixed(0)}%` : '';
   return `ok ${primary}${agree} (${seconds(o.durationS)})`;
+}
+
+/**
+ * The run's builds from source, apart from measuring: one line per built variant (built now, or found in the build
+ * cache with the time it took when made), then how much of the run's wall time was building.
+ */
+export function formatBuilds(builds: readonly RunBuild[], durationS: number, labelOf: (variantId: string) => string): string {
+  if (builds.length === 0) return '';
+  const buildS = builds.reduce((n, b) => n + b.seconds, 0);
+  const lines = builds.map((b) => `  ${short(b.taskCommit)} ${labelOf(b.variantId)}: ${b.cached ? `from the build cache (built in ${seconds(b.builtSeconds)} before)` : `built in ${seconds(b.seconds)}`}`);
+  return [`builds from source (${builds.filter((b) => !b.cached).length} built, ${builds.filter((b) => b.cached).length} from the cache)`, ...lines, `run wall time ${seconds(durationS)}: ${seconds(buildS)} building, ${seconds(Math.max(0, durationS - buildS))} preparing, measuring and the rest`].join('\n');
 }

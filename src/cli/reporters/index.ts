@@ -3,6 +3,7 @@ import { plainReporter } from './plain.js';
 import { ttyReporter } from './tty.js';
 import type { Reporter } from './types.js';
 
+export { formatBuilds } from './format.js';
 export { formatResults } from './table.js';
 export type { Reporter } from './types.js';
 

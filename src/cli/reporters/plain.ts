@@ -55,7 +55,7 @@ export function plainReporter(out: NodeJS.WritableStream = process.stderr): Repo
         case 'task_end':
           break;
         case 'run_end':
-          line(`run ${e.runId} ${e.status} in ${seconds(e.durationS)}: ${e.ok} ok, ${e.failed} failed, ${e.skipped} already stored`);
+          line(`run ${e.runId} ${e.status} in ${seconds(e.durationS)}${e.buildS === undefined ? '' : ` (${seconds(e.buildS)} building from source)`}: ${e.ok} ok, ${e.failed} failed, ${e.skipped} already stored`);
           break;
       }
     },
