@@ -590,7 +590,7 @@ async function benchServe(o: Options): Promise<{ code: number; result: import('.
       process.stdout.write(`Opened ${result.connectMs.length} connections before the benchmark clock (connect mean ${avg.toFixed(2)} ms, max ${max.toFixed(2)} ms; in no request's TTFT)\n`);
     }
     if (result.preconnectFailed.length > 0) process.stdout.write(`note: ${result.preconnectFailed.length} connections could not be opened before the clock (first: ${redactSecrets(result.preconnectFailed[0]!)})\n`);
-    const failures = result.errors.filter((e) => e !== '');
+    const failures = result.samples.flatMap((s) => (s.error !== null && s.error !== '' ? [s.error] : []));
     if (failures.length > 0) {
       process.stdout.write('Failed requests during benchmark run detected (capping to 10):\n');
       failures.slice(0, 10).forEach((e, i) => process.stdout.write(`Error ${i}: ${redactSecrets(e)}\n`));
@@ -608,7 +608,7 @@ async function benchServe(o: Options): Promise<{ code: number; result: import('.
       else writeFileSync(file, text);
       process.stdout.write(`Result ${o.appendResult ? 'appended' : 'saved'} to ${file}\n`);
     }
-    return { code: result.completed === 0 ? 1 : 0, result };
+    return { code: result.measurement.totals.completed === 0 ? 1 : 0, result };
   } catch (err) {
     if (controller.signal.aborted && !(err instanceof IsobenchError)) throw new IsobenchError('E_CANCELLED', 'bench serve cancelled (SIGINT)', { cause: err });
     throw err;

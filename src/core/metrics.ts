@@ -13,9 +13,25 @@ export interface MetricInfo {
 
 const lat = (description: string): MetricInfo => ({ unit: 'ms', better: 'lower', description });
 
-function latencyFamily(name: string, label: string): Record<string, MetricInfo> {
+/** The serving latencies with a canonical key family (`ttft_mean`, `itl_p99`, ...). */
+export const LATENCY_METRICS = ['ttft', 'tpot', 'itl', 'e2el'] as const;
+export type LatencyMetric = (typeof LATENCY_METRICS)[number];
+/** One statistic of a latency family: mean, median, population std, or a percentile (`p99`, `p99.9`). */
+export type LatencyStatistic = 'mean' | 'median' | 'std' | `p${number}`;
+
+/** The statistic name of percentile `p` (0..100): `p99`, `p99.9`. */
+export function percentileStatistic(p: number): `p${number}` {
+  return `p${String(p)}` as `p${number}`;
+}
+
+/** The canonical key of one statistic of a latency: `ttft_mean`, `itl_p99`, `e2el_p99.9`. */
+export function latencyKey(metric: LatencyMetric, stat: LatencyStatistic): string {
+  return `${metric}_${stat}`;
+}
+
+function latencyFamily(name: LatencyMetric, label: string): Record<string, MetricInfo> {
   const out: Record<string, MetricInfo> = {};
-  for (const stat of ['mean', 'median', 'std', 'p90', 'p95', 'p99'] as const) out[`${name}_${stat}`] = lat(`${label} ${stat}`);
+  for (const stat of ['mean', 'median', 'std', 'p90', 'p95', 'p99'] as const) out[latencyKey(name, stat)] = lat(`${label} ${stat}`);
   return out;
 }
 

@@ -1,5 +1,6 @@
 /**
- * The serving load generator: datasets, arrival schedules, SSE client, metrics and vLLM-compatible JSON and text.
+ * The serving load generator: datasets, arrival schedules, SSE client, the Measurement (measurement.ts) and its
+ * projections: vLLM-compatible JSON and text (vllm-result.ts), the canonical MetricSet.
  * The only entry point of src/loadgen/ for other folders.
  */
 export type {
@@ -8,8 +9,10 @@ export type {
   GoodputMetric,
   LoadgenEvent,
   LoadgenSample,
+  Measurement,
+  MetricStatistics,
   RequestSample,
-  MetricStats,
+  RunTotals,
   PercentileMetric,
   RampUpStrategy,
   SamplingParams,
@@ -39,8 +42,8 @@ export { defaultServeBenchConfig } from './config.js';
 export { planArrivals, type ArrivalPlan } from './arrivals.js';
 export { startArrivalClock, type ArrivalClock } from './arrival-clock.js';
 export { headerProblem } from './http1.js';
-export { toMetricSet } from './metric-set.js';
-export { formatServeSummary, buildResultJson, resultFilePath, resultDate, type ResultFileInfo } from './report.js';
+export { measure, requestSample, serveBenchResult, toMetricSet } from './measurement.js';
+export { formatServeSummary, buildResultJson, resultFilePath, resultDate, shownMetrics, vllmStatisticFields, type ResultFileInfo } from './vllm-result.js';
 export { completeGreedy } from './greedy.js';
 export { SseParser, SseOverflowError } from './sse.js';
 export { percentiles, mean, std } from './stats.js';

@@ -6,8 +6,14 @@ import { streamCompletion, type StreamOutcome } from './client.js';
 import { Http1Pool } from './http1.js';
 import { Prng } from './prng.js';
 import { fanOutSignal } from './signal.js';
-import { computeMetrics, toSample, type RequestRecord } from './metrics.js';
-import type { LoadgenEvent, ServeBenchConfig, ServeBenchResult, Tokenizer, Workload, WorkloadRequest } from './types.js';
+import { requestTimes, serveBenchResult } from './measurement.js';
+import type { LoadgenEvent, LoadgenSample, ServeBenchConfig, ServeBenchResult, Tokenizer, Workload, WorkloadRequest } from './types.js';
+
+/** One finished request while the run is in progress, ms relative to the benchmark start. */
+interface RequestRecord extends LoadgenSample {
+  /** `usage.prompt_tokens` as the server reported it, null when it did not. */
+  usagePromptTokens: number | null;
+}
 
 export interface RunOptions {
   signal?: AbortSignal;
@@ -176,7 +182,13 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
       onEvent?.({ type: 'request-failed', index: rec.index, error: problem });
     }
     onEvent?.({ type: 'phase', phase: 'done', total: reqs.length });
-    return { ...assembleResult(cfg, workload, records, durationS, lag, cfg.rampUp ? rpsEvents : null, performance.timeOrigin + start), connectMs: pre.connectMs, preconnectFailed: pre.failed };
+    return serveBenchResult(cfg, records.map(toSample), durationS, {
+      startEpochMs: performance.timeOrigin + start,
+      rpsChangeEvents: cfg.rampUp ? rpsEvents : null,
+      scheduleLagMs: lag,
+      connectMs: pre.connectMs,
+      preconnectFailed: pre.failed,
+    });
   } finally {
     fan.dispose();
     pool.close();
@@ -266,10 +278,6 @@ function failRecord(rec: RequestRecord, error: string): void {
 }
 
 function toRecord(req: WorkloadRequest, o: StreamOutcome, start: number, arrival: number, compat: ServeBenchConfig['vllmCompat']): RequestRecord {
-  const first = o.chunkTimes[0];
-  const last = o.lastT ?? o.chunkTimes[o.chunkTimes.length - 1];
-  const itl: number[] = [];
-  for (let k = 1; k < o.chunkTimes.length; k++) itl.push(o.chunkTimes[k]! - o.chunkTimes[k - 1]!);
   return {
     index: req.index,
     ok: o.ok,
@@ -277,9 +285,7 @@ function toRecord(req: WorkloadRequest, o: StreamOutcome, start: number, arrival
     promptTokens: compat.has('input-tokens') ? (o.usagePromptTokens ?? req.promptTokens) : req.promptTokens,
     startMs: o.startT - start,
     queueMs: o.startT - arrival,
-    ttftMs: first === undefined ? null : first - o.startT,
-    itlMs: o.ok ? itl : [],
-    e2elMs: last === undefined ? null : last - o.startT,
+    ...requestTimes(o),
     // -1 marks "no usage": filled by the tokenizer or the chunk count before metrics are computed. vLLM also
     // recounts a usage of 0 (`if not output_len`).
     outputTokens: o.ok ? (o.usageTokens === null || (o.usageTokens === 0 && compat.has('output-tokens')) ? -1 : o.usageTokens) : 0,
@@ -307,53 +313,19 @@ async function countMissingTokens(records: RequestRecord[], tokenizer: Tokenizer
   return exact;
 }
 
-function assembleResult(
-  cfg: ServeBenchConfig,
-  workload: Workload,
-  records: RequestRecord[],
-  durationS: number,
-  lag: number[],
-  rpsEvents: { rps: number; timestamp: string }[] | null,
-  startEpochMs: number,
-): Omit<ServeBenchResult, 'connectMs' | 'preconnectFailed'> {
-  const m = computeMetrics(records, durationS, cfg);
+/** The sample of a finished record: no times for a failed request. */
+function toSample(r: RequestRecord): LoadgenSample {
   return {
-    status: 'ok',
-    backend: cfg.backend,
-    modelId: cfg.model,
-    numPrompts: workload.requests.length,
-    requestRate: cfg.requestRate,
-    burstiness: cfg.burstiness,
-    maxConcurrency: cfg.maxConcurrency,
-    rampUp: cfg.rampUp,
-    startEpochMs,
-    duration: durationS,
-    completed: m.completed,
-    failed: m.failed,
-    total_input_tokens: m.total_input_tokens,
-    total_output_tokens: m.total_output_tokens,
-    request_throughput: m.request_throughput,
-    request_goodput: m.request_goodput,
-    output_throughput: m.output_throughput,
-    total_token_throughput: m.total_token_throughput,
-    max_output_tokens_per_s: m.max_output_tokens_per_s,
-    max_concurrent_requests: m.max_concurrent_requests,
-    input_lens: records.map((r) => r.promptTokens),
-    output_lens: records.map((r) => (r.ok ? r.outputTokens : 0)),
-    ttfts: records.map((r) => (r.ok ? (r.ttftMs ?? 0) / 1000 : 0)),
-    itls: records.map((r) => r.itlMs.map((x) => x / 1000)),
-    latencies: records.map((r) => (r.ok ? (r.e2elMs ?? 0) / 1000 : 0)),
-    start_times: records.map((r) => r.startMs / 1000),
-    queue_times: records.map((r) => r.queueMs / 1000),
-    generated_texts: records.map((r) => r.text),
-    errors: records.map((r) => r.error ?? ''),
-    rps_change_events: rpsEvents,
-    stats: m.stats,
-    allStats: m.allStats,
-    samples: records.map(toSample),
-    scheduleLagMs: lag,
-    percentileMetrics: cfg.percentileMetrics,
-    metricPercentiles: cfg.metricPercentiles,
-    goodput: cfg.goodput,
+    index: r.index,
+    ok: r.ok,
+    startMs: r.startMs,
+    ttftMs: r.ok ? r.ttftMs : null,
+    e2elMs: r.ok ? r.e2elMs : null,
+    itlMs: r.itlMs,
+    promptTokens: r.promptTokens,
+    outputTokens: r.outputTokens,
+    error: r.error,
+    queueMs: r.queueMs,
+    text: r.text,
   };
 }

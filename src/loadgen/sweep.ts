@@ -46,24 +46,24 @@ export function sweepPoints(rates: readonly number[] | null, concurrencies: read
 
 /** The row of one point's result (statistics over its successful requests, percentiles by linear interpolation). */
 export function sweepRow(point: SweepPoint, r: ServeBenchResult, slo: SweepSummary['slo']): SweepRow {
-  const s = r.allStats;
+  const { totals: t, metrics: m } = r.measurement;
   const row: SweepRow = {
     ...point,
-    completed: r.completed,
-    failed: r.failed,
-    duration: r.duration,
-    request_throughput: r.request_throughput,
-    output_throughput: r.output_throughput,
-    request_goodput: r.request_goodput,
-    median_ttft_ms: s.median_ttft_ms ?? NaN,
-    p99_ttft_ms: s.p99_ttft_ms ?? NaN,
-    median_tpot_ms: s.median_tpot_ms ?? NaN,
-    p99_tpot_ms: s.p99_tpot_ms ?? NaN,
-    median_e2el_ms: s.median_e2el_ms ?? NaN,
-    p99_e2el_ms: s.p99_e2el_ms ?? NaN,
+    completed: t.completed,
+    failed: t.failed,
+    duration: t.durationS,
+    request_throughput: t.requestThroughput,
+    output_throughput: t.outputThroughput,
+    request_goodput: t.requestGoodput,
+    median_ttft_ms: m.ttft.median,
+    p99_ttft_ms: m.ttft.percentiles.get(99) ?? NaN,
+    median_tpot_ms: m.tpot.median,
+    p99_tpot_ms: m.tpot.percentiles.get(99) ?? NaN,
+    median_e2el_ms: m.e2el.median,
+    p99_e2el_ms: m.e2el.percentiles.get(99) ?? NaN,
     meetsSlo: null,
   };
-  if (slo) row.meetsSlo = r.completed > 0 && (Object.entries(slo) as [GoodputMetric, number][]).every(([k, v]) => row[`p99_${k}_ms`] <= v);
+  if (slo) row.meetsSlo = t.completed > 0 && (Object.entries(slo) as [GoodputMetric, number][]).every(([k, v]) => row[`p99_${k}_ms`] <= v);
   return row;
 }
 

@@ -157,30 +157,78 @@ export interface ServeBenchConfig {
   vllmCompat: ReadonlySet<VllmCompat>;
 }
 
-/** One request's measurement: what the store keeps per request (its SampleRecord adds the trial id). */
+/**
+ * One request as measured: the load generator's own type, which the store keeps per request (its `SampleRecord` is
+ * this plus the trial id). Times are computed in loadgen/measurement.ts (`requestTimes`).
+ */
 export interface RequestSample {
   index: number;
   ok: boolean;
   /** Milliseconds since the trial's benchmark start when the request was sent. */
   startMs: number;
+  /** Send to the first content chunk; null for a failed request. */
   ttftMs: number | null;
+  /** Send to the response's end; null for a failed request. */
   e2elMs: number | null;
+  /** Gaps between consecutive content chunks (empty for a failed request). */
   itlMs: number[];
   promptTokens: number;
+  /** usage.completion_tokens, else the tokenizer's count, else the content chunk count; 0 for a failed request. */
   outputTokens: number;
   error: string | null;
 }
 
-/** One request's measurement as the load generator reports it: the stored sample plus client queue time. */
+/** One request as the load generator reports it: the stored sample plus its client queue time and text. */
 export interface LoadgenSample extends RequestSample {
-  /** Time spent waiting for a --max-concurrency slot. */
+  /** Time spent waiting for a --max-concurrency slot, ms. */
   queueMs: number;
+  /** The generated text (what arrived, also of a request that failed on the way). */
+  text: string;
 }
 
-/** Mean/median/std/percentiles of one metric in ms, under vLLM's keys (`mean_ttft_ms`, `p99_ttft_ms`, ...). */
-export type MetricStats = Record<string, number>;
+/** One metric over a run's successful requests, in ms: numpy's mean, population std and linear percentiles. */
+export interface MetricStatistics {
+  mean: number;
+  median: number;
+  std: number;
+  /** Percentile (0..100, as --metric-percentiles gives them) to value, in that order. */
+  percentiles: ReadonlyMap<number, number>;
+}
 
-/** The outcome of one benchmark run: vLLM's result fields (same names), plus errors and samples. */
+/** The totals of a run over its successful requests (vLLM's calculate_metrics). */
+export interface RunTotals {
+  completed: number;
+  failed: number;
+  /** Seconds from the first arrival to the last response. */
+  durationS: number;
+  inputTokens: number;
+  outputTokens: number;
+  /** Completed requests per second. */
+  requestThroughput: number;
+  /** Requests per second meeting every --goodput SLO; null without SLOs. */
+  requestGoodput: number | null;
+  inputThroughput: number;
+  outputThroughput: number;
+  totalTokenThroughput: number;
+  /** Most output chunks in any one-second bucket. */
+  peakOutputThroughput: number;
+  /** Most requests in flight at once. */
+  peakConcurrentRequests: number;
+}
+
+/**
+ * What a run measured, as canonical values: every metric's statistics (whatever --percentile-metrics selected) and
+ * the totals, computed once from the samples (loadgen/measurement.ts `measure`). vLLM's summary and result JSON
+ * (loadgen/vllm-result.ts) and the canonical MetricSet (`toMetricSet`) are projections of it.
+ */
+export interface Measurement {
+  totals: RunTotals;
+  metrics: Readonly<Record<PercentileMetric, MetricStatistics>>;
+  /** The percentiles every metric has (--metric-percentiles), in order. */
+  percentiles: readonly number[];
+}
+
+/** The outcome of one benchmark run: what was asked, the measurement, and every request's sample. */
 export interface ServeBenchResult {
   status: 'ok';
   backend: Backend;
@@ -190,47 +238,21 @@ export interface ServeBenchResult {
   burstiness: number;
   maxConcurrency: number | null;
   rampUp: ServeBenchConfig['rampUp'];
+  percentileMetrics: readonly PercentileMetric[];
+  goodput: ServeBenchConfig['goodput'];
   /** The benchmark start as epoch ms (`performance.timeOrigin + performance.now()`), to align samples with server logs. */
   startEpochMs: number;
-  /** Seconds from the first arrival to the last response. */
-  duration: number;
-  completed: number;
-  failed: number;
-  total_input_tokens: number;
-  total_output_tokens: number;
-  request_throughput: number;
-  request_goodput: number | null;
-  output_throughput: number;
-  total_token_throughput: number;
-  max_output_tokens_per_s: number;
-  max_concurrent_requests: number;
-  input_lens: number[];
-  output_lens: number[];
-  /** Seconds, per request (0 for failed ones), as vLLM. */
-  ttfts: number[];
-  itls: number[][];
-  latencies: number[];
-  /** Seconds since the benchmark start. */
-  start_times: number[];
-  queue_times: number[];
-  generated_texts: string[];
-  /** Per request: '' when it succeeded, else the reason. */
-  errors: string[];
-  rps_change_events: { rps: number; timestamp: string }[] | null;
-  /** `mean_ttft_ms`, `median_ttft_ms`, `std_ttft_ms`, `p99_ttft_ms`, ... for the selected percentile metrics. */
-  stats: MetricStats;
-  /** The same statistics for every metric, whatever was selected (for the store and toMetricSet). */
-  allStats: MetricStats;
+  measurement: Measurement;
+  /** Every measured request, in workload order. */
   samples: LoadgenSample[];
+  /** With --ramp-up-strategy: when the integer request rate changed (vLLM's `rps_change_events`). */
+  rpsChangeEvents: { rps: number; timestamp: string }[] | null;
   /** Arrival-schedule lag per request (actual dispatch minus planned time), ms. */
   scheduleLagMs: number[];
   /** Connect time (ms) of each connection opened before the clock started (none counts in any request's TTFT). */
   connectMs: number[];
   /** Why pre-opened connections failed (the requests then opened their own). */
   preconnectFailed: string[];
-  percentileMetrics: readonly PercentileMetric[];
-  metricPercentiles: readonly number[];
-  goodput: ServeBenchConfig['goodput'];
 }
 
 /** Progress of a benchmark, for reporters. */

@@ -7,9 +7,12 @@ import {
   defaultServeBenchConfig,
   defaultWorkloadConfig,
   describeTokenizer,
+  PERCENTILE_METRICS,
+  requestSample,
   resolveTokenizer,
   runServeBenchmark,
   toMetricSet,
+  vllmStatisticFields,
   workloadHash,
   type LoadgenEvent,
   type SamplingParams,
@@ -311,11 +314,17 @@ export type MeasureResult =
   | { status: 'requests_failed'; evidence: string; samples: Omit<SampleRecord, 'trialId'>[]; output: string }
   | { status: 'timeout'; samples: Omit<SampleRecord, 'trialId'>[]; output: string };
 
+/** The reasons of the failed requests, in request order. */
+function failedErrors(r: ServeBenchResult): string[] {
+  return r.samples.flatMap((s) => (s.error !== null && s.error !== '' ? [s.error] : []));
+}
+
 function summaryText(r: ServeBenchResult): string {
-  const errors = r.errors.filter((e) => e !== '');
+  const t = r.measurement.totals;
+  const errors = failedErrors(r);
   const lines = [
-    `completed ${r.completed} failed ${r.failed} duration ${r.duration.toFixed(3)} s`,
-    JSON.stringify(r.allStats),
+    `completed ${t.completed} failed ${t.failed} duration ${t.durationS.toFixed(3)} s`,
+    JSON.stringify(vllmStatisticFields(r.measurement, PERCENTILE_METRICS)),
     ...(errors.length > 0 ? [`errors (first 5): ${errors.slice(0, 5).join(' | ')}`] : []),
   ];
   return lines.join('\n');
@@ -341,12 +350,13 @@ export async function measureServing(
     if (budget.aborted) return { status: 'timeout', samples: [], output: errorMessage(err) };
     throw err;
   }
-  const samples = result.samples.map(({ queueMs: _q, ...s }) => s);
+  const samples = result.samples.map(requestSample);
   const output = summaryText(result);
-  if (result.failed > 0 || result.completed === 0) {
-    const first = result.errors.find((e) => e !== '') ?? 'no request completed';
-    const what = result.completed === 0 ? `all ${result.failed} requests failed` : `${result.failed} of ${result.completed + result.failed} requests failed (${result.completed} finished)`;
+  const { completed, failed } = result.measurement.totals;
+  if (failed > 0 || completed === 0) {
+    const first = failedErrors(result)[0] ?? 'no request completed';
+    const what = completed === 0 ? `all ${failed} requests failed` : `${failed} of ${completed + failed} requests failed (${completed} finished)`;
     return { status: 'requests_failed', evidence: `${what}; first error: ${first}`, samples, output };
   }
-  return { status: 'ok', metrics: toMetricSet(result), samples, output };
+  return { status: 'ok', metrics: toMetricSet(result.measurement), samples, output };
 }

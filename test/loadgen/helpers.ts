@@ -5,6 +5,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { onTestFinished, vi } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
+import type { ServeBenchResult } from '../../src/loadgen/index.js';
 
 /** A tiny WordLevel tokenizer.json (BOS added, 200 words `w0`..`w5k`) in a fresh temp dir; returns its path. */
 export function writeTinyTokenizer(): string {
@@ -112,4 +113,14 @@ export async function runInProcess(args: string[]): Promise<{ code: number; stdo
     err.mockRestore();
     process.exitCode = before;
   }
+}
+
+/** Each request's error, '' for one that succeeded (the order of vLLM's `errors`). */
+export function errorsOf(r: ServeBenchResult): string[] {
+  return r.samples.map((s) => s.error ?? '');
+}
+
+/** Each request's generated text. */
+export function textsOf(r: ServeBenchResult): string[] {
+  return r.samples.map((s) => s.text);
 }

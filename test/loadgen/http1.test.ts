@@ -7,7 +7,7 @@ import { describe, expect, it, onTestFinished } from 'vitest';
 import { defaultServeBenchConfig, defaultWorkloadConfig, runServeBenchmark, type ServeBenchConfig, type Workload } from '../../src/loadgen/index.js';
 import { streamCompletion } from '../../src/loadgen/client.js';
 import { Http1Pool } from '../../src/loadgen/http1.js';
-import { readBody, textChunk, usageChunk } from './helpers.js';
+import { errorsOf, readBody, textChunk, textsOf, usageChunk } from './helpers.js';
 
 // The load generator's own HTTP/1.1 client (src/loadgen/http1.ts) against raw TCP servers that write exactly the
 // bytes a test wants: framing split anywhere, chunk extensions and trailers, every body framing, connection reuse,
@@ -100,10 +100,10 @@ describe('the HTTP/1.1 client', () => {
     let g = 0;
     const { url } = await startRaw((sock) => writeCut(sock, response, groups[g++ % groups.length]!));
     const r = await run(url, groups.length);
-    expect(r.errors.filter((e) => e !== '')).toEqual([]);
-    expect(r.completed).toBe(groups.length);
-    expect(new Set(r.generated_texts)).toEqual(new Set([' a b c']));
-    expect(r.output_lens.every((n) => n === 3)).toBe(true);
+    expect(errorsOf(r).filter((e) => e !== '')).toEqual([]);
+    expect(r.measurement.totals.completed).toBe(groups.length);
+    expect(new Set(textsOf(r))).toEqual(new Set([' a b c']));
+    expect(r.samples.every((s) => s.outputTokens === 3)).toBe(true);
   });
 
   it('keeps 64 concurrent streams apart although every socket reads into one shared buffer', async () => {
@@ -119,8 +119,8 @@ describe('the HTTP/1.1 client', () => {
       writeCut(sock, response, [second - 3, second + 10]);
     });
     const r = await run(url, 200, { maxConcurrency: 64 });
-    expect(r.completed).toBe(200);
-    expect(r.generated_texts).toEqual(Array.from({ length: 200 }, (_, i) => [...`p${i}`].join('-')));
+    expect(r.measurement.totals.completed).toBe(200);
+    expect(textsOf(r)).toEqual(Array.from({ length: 200 }, (_, i) => [...`p${i}`].join('-')));
   });
 
   it('accepts chunk extensions, uppercase hex, trailers, Content-Length and close-delimited bodies', async () => {
@@ -132,14 +132,14 @@ describe('the HTTP/1.1 client', () => {
     let k = 0;
     const keepAlive = await startRaw((sock) => sock.write(bodies[k++]!));
     const r = await run(keepAlive.url, 3);
-    expect(r.errors).toEqual(['', '', '']);
-    expect(r.generated_texts).toEqual([' a b c', ' a b c', ' a b c']);
+    expect(errorsOf(r)).toEqual(['', '', '']);
+    expect(textsOf(r)).toEqual([' a b c', ' a b c', ' a b c']);
     // All three on one connection: keep-alive works for each framing.
     expect(keepAlive.connections()).toBe(1);
 
     const closing = await startRaw((sock) => sock.end(`HTTP/1.0 200 OK\r\ncontent-type: text/event-stream\r\n\r\n${SSE}`));
     const c = await run(closing.url, 2);
-    expect(c.errors).toEqual(['', '']);
+    expect(errorsOf(c)).toEqual(['', '']);
     // A close-delimited body cannot share its connection.
     expect(closing.connections()).toBe(2);
   });
@@ -149,7 +149,7 @@ describe('the HTTP/1.1 client', () => {
       sock.write(`HTTP/1.1 100 Continue\r\n\r\nHTTP/1.1 200 OK\r\nconnection: close\r\ntransfer-encoding: chunked\r\n\r\n${chunked([SSE])}`),
     );
     const r = await run(url, 2);
-    expect(r.errors).toEqual(['', '']);
+    expect(errorsOf(r)).toEqual(['', '']);
     expect(connections()).toBe(2);
   });
 
@@ -172,14 +172,14 @@ describe('the HTTP/1.1 client', () => {
       else sock.write(OK_CHUNKED + chunked([SSE]));
     });
     const r = await run(racy.url, 3);
-    expect(r.errors).toEqual(['', '', '']);
+    expect(errorsOf(r)).toEqual(['', '', '']);
     expect(racy.connections()).toBe(3);
     expect(racy.requests.length).toBe(5);
 
     // Connections opened for their request (a pre-opened one counts as reused: the server may time it out idle).
     const dead = await startRaw((sock) => sock.destroy());
     const d = await run(dead.url, 2, { preconnect: false });
-    expect(d.errors).toEqual(['connection closed by the server before any response', 'connection closed by the server before any response']);
+    expect(errorsOf(d)).toEqual(['connection closed by the server before any response', 'connection closed by the server before any response']);
     expect(dead.requests.length).toBe(2);
   });
 
@@ -194,18 +194,18 @@ describe('the HTTP/1.1 client', () => {
     for (const [bytes, reason] of cases) {
       const { url } = await startRaw((sock) => sock.write(bytes));
       const r = await run(url);
-      expect(r.errors[0], bytes.slice(0, 40)).toMatch(reason);
+      expect(errorsOf(r)[0], bytes.slice(0, 40)).toMatch(reason);
     }
     const cut = await startRaw((sock) => sock.end(OK_CHUNKED + `${Buffer.byteLength(SSE).toString(16)}\r\n${SSE.slice(0, 40)}`));
-    expect((await run(cut.url)).errors[0]).toBe('connection closed by the server before the response ended');
+    expect(errorsOf(await run(cut.url))[0]).toBe('connection closed by the server before the response ended');
   });
 
   it('times out a server that accepts and never answers, and refuses header injection', async () => {
     const { url } = await startRaw(() => undefined);
     const r = await run(url, 1, { requestTimeoutMs: 200 });
-    expect(r.errors[0]).toBe('no response headers within 0.2 s (--request-timeout)');
+    expect(errorsOf(r)[0]).toBe('no response headers within 0.2 s (--request-timeout)');
     const inj = await run(url, 1, { headers: { 'x-a': 'v\r\nx-injected: 1' } });
-    expect(inj.errors[0]).toBe('request failed: invalid value for header x-a: it contains a line break or NUL');
+    expect(errorsOf(inj)[0]).toBe('request failed: invalid value for header x-a: it contains a line break or NUL');
   });
 
   it('fails a slow-loris server: one header byte at a time, or a body that trickles forever (total deadline)', async () => {
@@ -220,15 +220,15 @@ describe('the HTTP/1.1 client', () => {
     // Every byte comes well inside the stall timeout, so only a deadline that is not reset by bytes ends these.
     const head = await startRaw((sock) => trickle(sock, 'HTTP/1.1 200 OK\r\nx-slow: ' + 'a'.repeat(100_000), 20));
     const a = await run(head.url, 1, { requestTimeoutMs: 300 });
-    expect(a.errors[0]).toBe('no complete response headers within 0.3 s (--request-timeout)');
+    expect(errorsOf(a)[0]).toBe('no complete response headers within 0.3 s (--request-timeout)');
     const body = await startRaw((sock) => {
       sock.write(OK_CHUNKED + chunked([textChunk(' a')]).slice(0, -5));
       // SSE comment lines, one byte per write: data, but never an event.
       trickle(sock, '3\r\n: \n\r\n', 20);
     });
     const b = await run(body.url, 1, { requestTimeoutMs: 300, requestDeadlineMs: 600 });
-    expect(b.errors[0]).toBe('no complete response within 0.6 s (--request-deadline)');
-    expect(b.completed).toBe(0);
+    expect(errorsOf(b)[0]).toBe('no complete response within 0.6 s (--request-deadline)');
+    expect(b.measurement.totals.completed).toBe(0);
   });
 
   it('speaks HTTPS, and a certificate it cannot verify is a failed request with the reason', async () => {
@@ -247,7 +247,7 @@ describe('the HTTP/1.1 client', () => {
     });
     const url = `https://127.0.0.1:${(server.address() as AddressInfo).port}`;
     const untrusted = await run(url);
-    expect(untrusted.errors[0]).toMatch(/^request failed: .*self[- ]signed certificate/);
+    expect(errorsOf(untrusted)[0]).toMatch(/^request failed: .*self[- ]signed certificate/);
     // With the certificate trusted, the pool itself streams over TLS (runServeBenchmark would need NODE_EXTRA_CA_CERTS).
     const pool = new Http1Pool(new URL(url), 2000, { ca: cert });
     onTestFinished(() => pool.close());

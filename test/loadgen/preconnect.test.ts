@@ -1,7 +1,7 @@
 import type { Socket } from 'node:net';
 import { describe, expect, it } from 'vitest';
 import { buildResultJson, defaultServeBenchConfig, defaultWorkloadConfig, runServeBenchmark, type ServeBenchConfig, type Workload } from '../../src/loadgen/index.js';
-import { readBody, sleep, startServer, textChunk, usageChunk } from './helpers.js';
+import { errorsOf, readBody, sleep, startServer, textChunk, usageChunk } from './helpers.js';
 
 function workload(n: number): Workload {
   return {
@@ -41,7 +41,7 @@ describe('connections are opened before the clock starts', () => {
   it('opens --max-concurrency connections before the first request and no other; connect times are recorded apart', async () => {
     const { url, seen } = await countingServer();
     const r = await runServeBenchmark(config(url, { maxConcurrency: 8 }), workload(24));
-    expect(r.completed).toBe(24);
+    expect(r.measurement.totals.completed).toBe(24);
     expect(r.connectMs).toHaveLength(8);
     expect(seen.connections).toBe(8);
     const json = buildResultJson(r, { label: null, tokenizerId: 'test', metadata: {}, detailed: false, date: '20260101-000000' });
@@ -55,7 +55,7 @@ describe('connections are opened before the clock starts', () => {
     expect(burst.connectMs).toHaveLength(12);
     const b = await countingServer();
     const paced = await runServeBenchmark(config(b.url, { requestRate: 200 }), workload(3));
-    expect(paced.completed).toBe(3);
+    expect(paced.measurement.totals.completed).toBe(3);
     expect(paced.connectMs).toHaveLength(0);
     const c = await countingServer();
     const off = await runServeBenchmark(config(c.url, { maxConcurrency: 4, preconnect: false }), workload(4));
@@ -67,8 +67,8 @@ describe('connections are opened before the clock starts', () => {
     // Paced at 5 req/s (the last at 0.8 s), each answered after 1 s: the requests overlap, and those sent after
     // 100 ms find their pre-opened connection closed.
     const r = await runServeBenchmark(config(url, { maxConcurrency: 4, requestRate: 5 }), workload(4));
-    expect(r.errors).toEqual(['', '', '', '']);
-    expect(r.completed).toBe(4);
+    expect(errorsOf(r)).toEqual(['', '', '', '']);
+    expect(r.measurement.totals.completed).toBe(4);
     expect(seen.connections).toBeGreaterThan(4);
   });
 });

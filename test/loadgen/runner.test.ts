@@ -13,7 +13,7 @@ import {
   type Workload,
 } from '../../src/loadgen/index.js';
 import { defaultWorkloadConfig } from '../../src/loadgen/index.js';
-import { readBody, sleep, startFastServer, startServer, textChunk, usageChunk } from './helpers.js';
+import { errorsOf, readBody, sleep, startFastServer, startServer, textChunk, textsOf, usageChunk } from './helpers.js';
 
 function workload(n: number, maxTokens = 3): Workload {
   return {
@@ -46,7 +46,7 @@ describe('runServeBenchmark against a scripted server', () => {
       })();
     });
     const r = await runServeBenchmark(config(url, { backend: 'openai-chat', endpoint: '/v1/chat/completions', percentileMetrics: ['ttft', 'tpot', 'itl', 'e2el'] }), workload(1, 4));
-    expect(r.completed).toBe(1);
+    expect(r.measurement.totals.completed).toBe(1);
     const s = r.samples[0]!;
     expect(s.itlMs).toHaveLength(2);
     // Causality only (no timing assertions): the server cannot send the first content before 60 ms, the last before 110 ms.
@@ -55,11 +55,11 @@ describe('runServeBenchmark against a scripted server', () => {
     expect(s.itlMs.every((x) => x >= 0)).toBe(true);
     expect(s.e2elMs!).toBeCloseTo(s.ttftMs! + s.itlMs[0]! + s.itlMs[1]!, 6);
     expect(s.outputTokens).toBe(4);
-    expect(r.stats.mean_tpot_ms).toBeCloseTo((s.e2elMs! - s.ttftMs!) / 3, 6);
-    expect(r.generated_texts[0]).toBe('abcd');
-    const m = toMetricSet(r);
-    expect(m.ttft_mean).toBe(r.stats.mean_ttft_ms);
-    expect(m.itl_p99).toBe(r.stats.p99_itl_ms);
+    expect(r.measurement.metrics.tpot.mean).toBeCloseTo((s.e2elMs! - s.ttftMs!) / 3, 6);
+    expect(textsOf(r)[0]).toBe('abcd');
+    const m = toMetricSet(r.measurement);
+    expect(m.ttft_mean).toBe(r.measurement.metrics.ttft.mean);
+    expect(m.itl_p99).toBe(r.measurement.metrics.itl.percentiles.get(99));
     expect(m.completed).toBe(1);
     expect(m.throughput).toBeUndefined();
   });
@@ -107,11 +107,11 @@ describe('runServeBenchmark against a scripted server', () => {
     const { url, stats } = await startFastServer({ tokens: 3, delayMs: 15 });
     const events: LoadgenEvent[] = [];
     const r = await runServeBenchmark(config(url, { maxConcurrency: 3, numWarmups: 2, percentileMetrics: ['ttft', 'client_queue_time'] }), workload(12), { onEvent: (e) => events.push(e) });
-    expect(r.completed).toBe(12);
+    expect(r.measurement.totals.completed).toBe(12);
     expect(stats.maxInflight).toBe(3);
     expect(stats.bodies).toHaveLength(14); // 2 warm-ups + 12
-    expect(Math.max(...r.queue_times)).toBeGreaterThan(0.02);
-    expect(r.stats.mean_client_queue_time_ms).toBeGreaterThan(0);
+    expect(Math.max(...r.samples.map((s) => s.queueMs / 1000))).toBeGreaterThan(0.02);
+    expect(r.measurement.metrics.client_queue_time.mean).toBeGreaterThan(0);
     expect(events.filter((e) => e.type === 'phase').map((e) => (e as { phase: string }).phase)).toEqual(['warmup', 'measure', 'done']);
     const last = events.filter((e) => e.type === 'progress').at(-1);
     expect(last).toEqual({ type: 'progress', completed: 12, failed: 0, total: 12 });
@@ -126,21 +126,21 @@ describe('runServeBenchmark against a scripted server', () => {
   it('sends on the planned arrival times: a fixed rate spreads requests, inf sends them together', async () => {
     const { url } = await startFastServer({ tokens: 1 });
     const rated = await runServeBenchmark(config(url, { requestRate: 40, seed: 3 }), workload(20));
-    expect(rated.completed).toBe(20);
+    expect(rated.measurement.totals.completed).toBe(20);
     // The last planned arrival is n / rate = 0.5 s; arrivals never go before their deadline.
-    expect(Math.max(...rated.start_times)).toBeGreaterThanOrEqual(0.49);
+    expect(Math.max(...rated.samples.map((s) => s.startMs / 1000))).toBeGreaterThanOrEqual(0.49);
     expect(rated.scheduleLagMs.every((x) => x >= 0)).toBe(true);
     const burst = await runServeBenchmark(config(url, { requestRate: 40, burstiness: 0.3, seed: 3 }), workload(20));
-    expect(Math.max(...burst.start_times)).toBeGreaterThanOrEqual(0.49);
+    expect(Math.max(...burst.samples.map((s) => s.startMs / 1000))).toBeGreaterThanOrEqual(0.49);
     const inf = await runServeBenchmark(config(url), workload(20));
-    expect(Math.max(...inf.start_times)).toBeLessThan(0.25);
+    expect(Math.max(...inf.samples.map((s) => s.startMs / 1000))).toBeLessThan(0.25);
   });
 
   it('ramp-up records vLLM rps_change_events and the ramp in the result file', async () => {
     const { url } = await startFastServer({ tokens: 1 });
     const r = await runServeBenchmark(config(url, { rampUp: { strategy: 'linear', startRps: 20, endRps: 60 } }), workload(30));
-    expect(r.completed).toBe(30);
-    const rps = r.rps_change_events!.map((e) => e.rps);
+    expect(r.measurement.totals.completed).toBe(30);
+    const rps = r.rpsChangeEvents!.map((e) => e.rps);
     expect(rps[0]).toBe(20);
     expect(rps.at(-1)).toBe(60);
     const json = buildResultJson(r, { label: null, tokenizerId: 't', metadata: { tp: '1' }, detailed: false, date: '20260101-000000' });
@@ -160,8 +160,8 @@ describe('bad servers become failed requests with the reason, and the run finish
     const r = await runAgainst((req, res) => {
       void readBody(req).then(() => res.writeHead(500, { 'content-type': 'application/json' }).end('{"error":"boom"}'));
     });
-    expect(r.failed).toBe(2);
-    expect(r.errors[0]).toMatch(/^HTTP 500: .*boom/);
+    expect(r.measurement.totals.failed).toBe(2);
+    expect(errorsOf(r)[0]).toMatch(/^HTTP 500: .*boom/);
     expect(formatServeSummary(r)).toContain('Failed requests:                         2');
   });
 
@@ -173,8 +173,8 @@ describe('bad servers become failed requests with the reason, and the run finish
         setTimeout(() => req.socket.destroy(), 20);
       });
     });
-    expect(r.failed).toBe(2);
-    expect(r.errors[0]).toMatch(/reset|terminated|closed|ended before/);
+    expect(r.measurement.totals.failed).toBe(2);
+    expect(errorsOf(r)[0]).toMatch(/reset|terminated|closed|ended before/);
   });
 
   it('malformed JSON in a chunk', async () => {
@@ -184,8 +184,8 @@ describe('bad servers become failed requests with the reason, and the run finish
         res.end(textChunk('a') + 'data: {"choices": [\n\n' + 'data: [DONE]\n\n');
       });
     });
-    expect(r.failed).toBe(2);
-    expect(r.errors[0]).toMatch(/^malformed JSON in stream chunk/);
+    expect(r.measurement.totals.failed).toBe(2);
+    expect(errorsOf(r)[0]).toMatch(/^malformed JSON in stream chunk/);
   });
 
   it('a stream that ends before [DONE]', async () => {
@@ -195,8 +195,8 @@ describe('bad servers become failed requests with the reason, and the run finish
         res.end(textChunk('a') + textChunk('b'));
       });
     });
-    expect(r.failed).toBe(2);
-    expect(r.errors[0]).toBe('stream ended before data: [DONE] after 2 content chunks');
+    expect(r.measurement.totals.failed).toBe(2);
+    expect(errorsOf(r)[0]).toBe('stream ended before data: [DONE] after 2 content chunks');
   });
 
   it('a stream that stalls past the request timeout', async () => {
@@ -209,8 +209,8 @@ describe('bad servers become failed requests with the reason, and the run finish
       },
       { requestTimeoutMs: 300 },
     );
-    expect(r.failed).toBe(2);
-    expect(r.errors[0]).toMatch(/^stalled: no data for 0.3 s/);
+    expect(r.measurement.totals.failed).toBe(2);
+    expect(errorsOf(r)[0]).toMatch(/^stalled: no data for 0.3 s/);
   });
 
   it('an error object inside the stream, an oversized event, and a refused connection', async () => {
@@ -220,7 +220,7 @@ describe('bad servers become failed requests with the reason, and the run finish
         res.end('data: {"error": {"message": "engine dead"}}\n\n');
       });
     });
-    expect(err.errors[0]).toMatch(/server error in stream: .*engine dead/);
+    expect(errorsOf(err)[0]).toMatch(/server error in stream: .*engine dead/);
     const big = await runAgainst(
       (req, res) => {
         void readBody(req).then(() => {
@@ -230,14 +230,14 @@ describe('bad servers become failed requests with the reason, and the run finish
       },
       { maxEventBytes: 1000 },
     );
-    expect(big.errors[0]).toMatch(/larger than 1000 bytes/);
+    expect(errorsOf(big)[0]).toMatch(/larger than 1000 bytes/);
     const blocker = createServer();
     await new Promise<void>((r) => blocker.listen(0, '127.0.0.1', r));
     const port = (blocker.address() as AddressInfo).port;
     await new Promise<void>((r) => blocker.close(() => r()));
     const refused = await runServeBenchmark(config(`http://127.0.0.1:${port}`), workload(1));
-    expect(refused.failed).toBe(1);
-    expect(refused.errors[0]).toMatch(/refused|ECONNREFUSED/);
+    expect(refused.measurement.totals.failed).toBe(1);
+    expect(errorsOf(refused)[0]).toMatch(/refused|ECONNREFUSED/);
   });
 
   it('shares one caller signal among many concurrent requests without a listener-leak warning', async () => {
@@ -247,7 +247,7 @@ describe('bad servers become failed requests with the reason, and the run finish
     process.on('warning', onWarning);
     try {
       const r = await runServeBenchmark(config(url), workload(40), { signal: new AbortController().signal });
-      expect(r.completed).toBe(40);
+      expect(r.measurement.totals.completed).toBe(40);
       await sleep(10);
     } finally {
       process.off('warning', onWarning);
@@ -332,28 +332,28 @@ describe('outputs are checked', () => {
   it('fails a request whose output length differs from the request when ignore_eos is sent', async () => {
     const { url } = await lengthServer((asked) => asked * 250);
     const r = await runServeBenchmark(config(url, { ignoreEos: true }), workload(2, 16));
-    expect(r.completed).toBe(0);
-    expect(r.errors).toEqual(['output length 4000, requested 16', 'output length 4000, requested 16']);
-    expect(r.total_output_tokens).toBe(0);
+    expect(r.measurement.totals.completed).toBe(0);
+    expect(errorsOf(r)).toEqual(['output length 4000, requested 16', 'output length 4000, requested 16']);
+    expect(r.measurement.totals.outputTokens).toBe(0);
     const short = await lengthServer((asked) => asked - 1);
     const s = await runServeBenchmark(config(short.url, { ignoreEos: true }), workload(1, 16));
-    expect(s.errors).toEqual(['output length 15, requested 16']);
+    expect(errorsOf(s)).toEqual(['output length 15, requested 16']);
   });
 
   it('without ignore_eos a shorter output is a stop at EOS, a longer one a failure', async () => {
     const short = await lengthServer((asked) => asked - 2);
-    expect((await runServeBenchmark(config(short.url), workload(1, 8))).completed).toBe(1);
+    expect((await runServeBenchmark(config(short.url), workload(1, 8))).measurement.totals.completed).toBe(1);
     const long = await lengthServer((asked) => asked + 1);
-    expect((await runServeBenchmark(config(long.url), workload(1, 8))).errors).toEqual(['output length 9, requested 8']);
+    expect(errorsOf(await runServeBenchmark(config(long.url), workload(1, 8)))).toEqual(['output length 9, requested 8']);
     // No usage and no tokenizer: the chunk count is a lower bound of the tokens, enough to see "more than asked".
     const counted = await lengthServer((asked) => asked * 3, { usage: false });
-    expect((await runServeBenchmark(config(counted.url), workload(1, 8))).errors).toEqual(['output length 24, requested 8 (content chunks counted)']);
+    expect(errorsOf(await runServeBenchmark(config(counted.url), workload(1, 8)))).toEqual(['output length 24, requested 8 (content chunks counted)']);
   });
 
   it('fails a completion whose usage.prompt_tokens is not the prompt sent', async () => {
     const { url } = await lengthServer((asked) => asked, { promptTokens: 7 });
     const r = await runServeBenchmark(config(url), workload(1, 4));
-    expect(r.errors).toEqual(['input length 7 (usage.prompt_tokens), sent 3: the server tokenizes the prompt differently']);
+    expect(errorsOf(r)).toEqual(['input length 7 (usage.prompt_tokens), sent 3: the server tokenizes the prompt differently']);
   });
 
   it('bounds a chat request with max_tokens and max_completion_tokens', async () => {
@@ -375,8 +375,8 @@ describe('outputs are checked', () => {
         });
       });
       const r = await runServeBenchmark(config(url), workload(1, 1));
-      expect(r.completed, extra).toBe(0);
-      expect(r.errors[0]).toMatch(/^invalid UTF-8 in stream chunk/);
+      expect(r.measurement.totals.completed, extra).toBe(0);
+      expect(errorsOf(r)[0]).toMatch(/^invalid UTF-8 in stream chunk/);
     }
   });
 });

@@ -1,11 +1,12 @@
 import { describe, expect, it } from 'vitest';
-import { Prng, mean, percentiles, planArrivals, std } from '../../src/loadgen/index.js';
-import { computeMetrics, tpotMs, type RequestRecord } from '../../src/loadgen/metrics.js';
+import { Prng, mean, measure, percentiles, planArrivals, shownMetrics, std, vllmStatisticFields, type LoadgenSample } from '../../src/loadgen/index.js';
+import { tpotMs } from '../../src/loadgen/measurement.js';
 
-const OPTS = { percentileMetrics: ['ttft', 'tpot', 'itl', 'e2el'] as const, metricPercentiles: [50, 90, 99], goodput: null, maxConcurrency: null, requestRate: Infinity };
+const OPTS = { metricPercentiles: [50, 90, 99], goodput: null };
+const SHOWN = { percentileMetrics: ['ttft', 'tpot', 'itl', 'e2el'] as const, maxConcurrency: null, requestRate: Infinity };
 
-function rec(partial: Partial<RequestRecord> & { index: number }): RequestRecord {
-  return { ok: true, promptTokens: 10, startMs: 0, queueMs: 0, ttftMs: 0, itlMs: [], e2elMs: 0, outputTokens: 1, usagePromptTokens: null, text: '', error: null, ...partial };
+function rec(partial: Partial<LoadgenSample> & { index: number }): LoadgenSample {
+  return { ok: true, promptTokens: 10, startMs: 0, queueMs: 0, ttftMs: 0, itlMs: [], e2elMs: 0, outputTokens: 1, text: '', error: null, ...partial };
 }
 
 describe('statistics', () => {
@@ -27,7 +28,7 @@ describe('metric definitions on hand-computed timings', () => {
   // Request 0: sent at 0, chunks at 100, 120, 150, 190 ms, 4 tokens by usage.
   // Request 1: sent at 50, chunks at 250, 260 ms (relative 200, 210), 5 tokens by usage (two tokens in a chunk).
   // Request 2: one token only: TPOT undefined. Request 3: failed.
-  const records: RequestRecord[] = [
+  const records: LoadgenSample[] = [
     rec({ index: 0, startMs: 0, ttftMs: 100, itlMs: [20, 30, 40], e2elMs: 190, outputTokens: 4 }),
     rec({ index: 1, startMs: 50, ttftMs: 200, itlMs: [10], e2elMs: 210, outputTokens: 5 }),
     rec({ index: 2, startMs: 60, ttftMs: 30, itlMs: [], e2elMs: 30, outputTokens: 1 }),
@@ -42,37 +43,39 @@ describe('metric definitions on hand-computed timings', () => {
   });
 
   it('computes vLLM statistics over successful requests only', () => {
-    const m = computeMetrics(records, 2, { ...OPTS, percentileMetrics: [...OPTS.percentileMetrics] });
-    expect(m.completed).toBe(3);
-    expect(m.failed).toBe(1);
-    expect(m.total_input_tokens).toBe(30);
-    expect(m.total_output_tokens).toBe(10);
-    expect(m.request_throughput).toBe(1.5);
-    expect(m.output_throughput).toBe(5);
-    expect(m.total_token_throughput).toBe(20);
-    expect(m.stats.mean_ttft_ms).toBeCloseTo(110, 12);
-    expect(m.stats.median_ttft_ms).toBe(100);
-    expect(m.stats.mean_tpot_ms).toBeCloseTo(16.25, 12);
-    expect(m.stats.mean_itl_ms).toBeCloseTo(25, 12); // [20, 30, 40, 10]
-    expect(m.stats.p50_itl_ms).toBeCloseTo(25, 12);
-    expect(m.stats.p99_itl_ms).toBeCloseTo(39.7, 12);
-    expect(m.stats.mean_e2el_ms).toBeCloseTo((190 + 210 + 30) / 3, 12);
-    expect(m.stats.std_ttft_ms).toBeCloseTo(std([100, 200, 30]), 12);
-    expect(m.max_concurrent_requests).toBe(3);
-    expect(m.request_goodput).toBeNull();
-    expect(m.stats.mean_client_queue_time_ms).toBeUndefined();
-    expect(m.allStats.mean_client_queue_time_ms).toBe(0);
+    const { totals: t, metrics: m } = measure(records, 2, OPTS);
+    expect(t.completed).toBe(3);
+    expect(t.failed).toBe(1);
+    expect(t.inputTokens).toBe(30);
+    expect(t.outputTokens).toBe(10);
+    expect(t.requestThroughput).toBe(1.5);
+    expect(t.outputThroughput).toBe(5);
+    expect(t.totalTokenThroughput).toBe(20);
+    expect(m.ttft.mean).toBeCloseTo(110, 12);
+    expect(m.ttft.median).toBe(100);
+    expect(m.tpot.mean).toBeCloseTo(16.25, 12);
+    expect(m.itl.mean).toBeCloseTo(25, 12); // [20, 30, 40, 10]
+    expect(m.itl.percentiles.get(50)).toBeCloseTo(25, 12);
+    expect(m.itl.percentiles.get(99)).toBeCloseTo(39.7, 12);
+    expect(m.e2el.mean).toBeCloseTo((190 + 210 + 30) / 3, 12);
+    expect(m.ttft.std).toBeCloseTo(std([100, 200, 30]), 12);
+    expect(t.peakConcurrentRequests).toBe(3);
+    expect(t.requestGoodput).toBeNull();
+    expect(m.client_queue_time.mean).toBe(0);
+    // vLLM's JSON shows the queue time only with --max-concurrency; the measurement has it always.
+    expect(vllmStatisticFields(measure(records, 2, OPTS), shownMetrics(SHOWN)).mean_client_queue_time_ms).toBeUndefined();
   });
 
   it('goodput counts requests meeting every SLO (TPOT of one-token requests counts as 0)', () => {
-    const m = computeMetrics(records, 2, { ...OPTS, percentileMetrics: ['ttft'], goodput: { ttft: 150, tpot: 40 } });
-    expect(m.request_goodput).toBe(1); // requests 0 and 2 meet both SLOs: 2 / 2 s
-    expect(Object.keys(m.stats).some((k) => k.includes('tpot'))).toBe(false);
+    const m = measure(records, 2, { ...OPTS, goodput: { ttft: 150, tpot: 40 } });
+    expect(m.totals.requestGoodput).toBe(1); // requests 0 and 2 meet both SLOs: 2 / 2 s
+    expect(Object.keys(vllmStatisticFields(m, shownMetrics({ ...SHOWN, percentileMetrics: ['ttft'] }))).some((k) => k.includes('tpot'))).toBe(false);
   });
 
   it('reports client queue time only with a concurrency limit', () => {
-    const m = computeMetrics(records, 2, { ...OPTS, percentileMetrics: ['client_queue_time'], maxConcurrency: 2 });
-    expect(m.stats.mean_client_queue_time_ms).toBe(0);
+    const m = measure(records, 2, OPTS);
+    expect(vllmStatisticFields(m, shownMetrics({ ...SHOWN, percentileMetrics: ['client_queue_time'], maxConcurrency: 2 })).mean_client_queue_time_ms).toBe(0);
+    expect(shownMetrics({ ...SHOWN, percentileMetrics: ['client_queue_time', 'e2el_including_client_queue'] })).toEqual([]);
   });
 });
 
