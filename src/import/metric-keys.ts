@@ -1,4 +1,4 @@
-import type { MetricSet } from '../core/index.js';
+import { latencyKey, type LatencyMetric, type LatencyStatistic, type MetricSet } from '../core/index.js';
 
 /** A metric as the original project named it, mapped to a canonical key and a factor to the canonical unit. */
 interface KeyMap {
@@ -42,9 +42,8 @@ export function canonicalKey(name: string): KeyMap | undefined {
   if (exact) return exact;
   const m = LATENCY_FAMILY.exec(name);
   if (!m) return undefined;
-  const family = m[1] ?? m[4] ?? '';
-  const stat = m[2] ?? m[3] ?? '';
-  return { key: `${family}_${stat}`, factor: 1 };
+  // The pattern admits only these names (`ttft_p99_ms`, `mean_itl_ms`, ...).
+  return { key: latencyKey((m[1] ?? m[4] ?? '') as LatencyMetric, (m[2] ?? m[3] ?? '') as LatencyStatistic), factor: 1 };
 }
 
 export interface MappedMetrics {

@@ -63,7 +63,7 @@ export function sweepRow(point: SweepPoint, r: ServeBenchResult, slo: SweepSumma
     p99_e2el_ms: m.e2el.percentiles.get(99) ?? NaN,
     meetsSlo: null,
   };
-  if (slo) row.meetsSlo = t.completed > 0 && (Object.entries(slo) as [GoodputMetric, number][]).every(([k, v]) => row[`p99_${k}_ms`] <= v);
+  if (slo) row.meetsSlo = t.completed > 0 && (Object.entries(slo) as [GoodputMetric, number][]).every(([k, v]) => (m[k].percentiles.get(99) ?? NaN) <= v);
   return row;
 }
 

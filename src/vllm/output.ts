@@ -1,4 +1,4 @@
-import { metricInfo, type MetricSet, type MetricUnit } from '../core/index.js';
+import { latencyKey, metricInfo, type LatencyMetric, type LatencyStatistic, type MetricSet, type MetricUnit } from '../core/index.js';
 import { forEachLine, looksBinary } from './lines.js';
 
 /** Which printed result a text held. */
@@ -131,8 +131,8 @@ function scanLine(line: string, lineNo: number, s: Scan): void {
     // Cheap substring checks first: a 100 MB server log must not run every pattern on every line.
     const stat = line.includes('(ms):') ? SERVING_STAT_RE.exec(line) : null;
     if (stat) {
-      const which = (stat[1] ?? '').toLowerCase();
-      const key = `${(stat[2] ?? '').toLowerCase()}_${which}`;
+      // The pattern admits only these names: `Mean TTFT` is ttft_mean, `P99.9 ITL` itl_p99.9.
+      const key = latencyKey((stat[2] ?? '').toLowerCase() as LatencyMetric, (stat[1] ?? '').toLowerCase() as LatencyStatistic);
       setMetric(s.serving, key, toNumber(stat[3]));
       if (!s.servingLine) s.servingLine = lineNo;
       return;
@@ -299,7 +299,7 @@ function parseJsonResult(text: string): OutputParse | undefined {
   for (const [k, v] of Object.entries(obj)) {
     if (typeof v !== 'number' || !Number.isFinite(v)) continue;
     const stat = /^(mean|median|std|p\d+(?:\.\d+)?)_(ttft|tpot|itl|e2el)_ms$/.exec(k);
-    if (stat) metrics[`${stat[2] ?? ''}_${stat[1] ?? ''}`] = v;
+    if (stat) metrics[latencyKey(stat[2] as LatencyMetric, stat[1] as LatencyStatistic)] = v;
     else if (SERVING_JSON_KEYS[k]) metrics[SERVING_JSON_KEYS[k]] = v;
   }
   if (Object.keys(metrics).length === 0) return undefined;

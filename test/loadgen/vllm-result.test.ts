@@ -1,4 +1,5 @@
 import { describe, expect, it } from 'vitest';
+import { parseBenchmarkOutput } from '../../src/vllm/index.js';
 import { buildResultJson, defaultServeBenchConfig, formatServeSummary, resultFilePath, serveBenchResult, sweepRow, toMetricSet, type LoadgenSample, type ServeBenchConfig, type ServeBenchResult } from '../../src/loadgen/index.js';
 
 // vLLM's summary, result JSON and the canonical MetricSet are projections of one Measurement. The expected values
@@ -138,5 +139,17 @@ describe('vLLM outputs are projections of the measurement', () => {
     expect(JSON.stringify(sweepRow({ requestRate: 5, maxConcurrency: 2 }, result(ALL), ALL.goodput))).toBe(
       '{"requestRate":5,"maxConcurrency":2,"completed":4,"failed":1,"duration":2.345,"request_throughput":1.7057569296375266,"output_throughput":5.970149253731343,"request_goodput":0.8528784648187633,"median_ttft_ms":150,"p99_ttft_ms":1203.5307660000003,"median_tpot_ms":2.5,"p99_tpot_ms":29.45,"median_e2el_ms":200,"p99_e2el_ms":1208.438266,"meetsSlo":false}',
     );
+  });
+
+  it("vLLM's parser reads from the summary and the JSON the values toMetricSet gives (the summary to its two decimals)", () => {
+    const r = result(ALL);
+    const canonical = toMetricSet(r.measurement);
+    const fromJson = parseBenchmarkOutput(JSON.stringify(buildResultJson(r, { label: null, tokenizerId: 't', metadata: {}, detailed: false, date: DATE })));
+    const fromText = parseBenchmarkOutput(formatServeSummary(r));
+    if (fromJson.status !== 'ok' || fromText.status !== 'ok') throw new Error('no metrics parsed');
+    expect(Object.keys(fromJson.metrics).length).toBeGreaterThan(20);
+    for (const [k, v] of Object.entries(fromJson.metrics)) expect(v, k).toBe(canonical[k]);
+    expect(Object.keys(fromText.metrics).length).toBeGreaterThan(20);
+    for (const [k, v] of Object.entries(fromText.metrics)) expect(Math.abs(v - canonical[k]!), k).toBeLessThanOrEqual(0.005 + 1e-9);
   });
 });
