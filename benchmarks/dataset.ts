@@ -55,7 +55,7 @@ async function main(): Promise<void> {
           const failed = rand() < 0.05;
           const speed = 0.8 + rand() * 0.4;
           const trial: TrialRecord = {
-            id: `${v.id}#0`, trialKey: `${v.id}#bench#0`, runId: 'bench', variantId: v.id, taskCommit: commit, trialIndex: 0,
+            id: `${v.id}#0`, trialKey: `${v.id}#bench#0`, configKey: 'bench', runId: 'bench', variantId: v.id, taskCommit: commit, trialIndex: 0,
             mode: serving ? 'serving' : 'latency', status: failed ? 'failed' : 'ok',
             failure: failed ? { code: 'server_crashed', evidence: 'RuntimeError: synthetic crash' } : null,
             metrics: failed ? {} : serving ? { ttft_mean: 100 * speed, ttft_median: 95 * speed, ttft_p99: 300 * speed, tpot_mean: 10 * speed, itl_mean: 10 * speed, output_throughput: 2000 / speed } : { latency_avg: 1500 * speed },

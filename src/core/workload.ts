@@ -27,6 +27,9 @@ export type PercentileMetric = (typeof PERCENTILE_METRICS)[number];
 /** Local Docker reruns over the Modal pipeline over the separate pipelines, as the original merged them; our own runs first. */
 export const DEFAULT_SOURCE_PRIORITY: readonly string[] = ['isobench', 'rerun', 'docker', 'modal', 'separate', 'separate_agent', 'separate_baseline', 'docker_flat'];
 
+/** The configuration (`config_key`) of every imported record: the legacy pipelines, merged by source priority. */
+export const IMPORTED_CONFIG_KEY = 'import';
+
 /** A deviation recorded by run's `--missing-dataset random`: random prompts stood in for a dataset file not found. */
 export const DATASET_SUBSTITUTION = /\(--missing-dataset random\)$/;
 

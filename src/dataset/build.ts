@@ -1,5 +1,5 @@
 import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometricMean, geometricMeanCi, noiseFloor, primaryMetricOfCommand, type CompareOptions } from '../analysis/index.js';
-import { DEFAULT_SOURCE_PRIORITY, isAaVariant, redactDeep, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
+import { DEFAULT_SOURCE_PRIORITY, IMPORTED_CONFIG_KEY, isAaVariant, redactDeep, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
 import { parsePerfCommand } from '../vllm/index.js';
 import type { Store, TaskStopRecord, TrialRecord, VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
@@ -28,17 +28,13 @@ interface Chosen {
 }
 
 
-/** The configuration of every imported record: the legacy pipelines, merged by source priority as the original did. */
-export const IMPORTED_CONFIG = 'import';
-
 /**
- * The configuration a trial measured: the config hash of its trial key (`${variantId}#${configKey}#${index}`: trial
- * procedure, perf command, engine settings, warm-ups, OOM-fallback setting), IMPORTED_CONFIG for imported records.
+ * The configuration a trial measured, as stored with it (`config_key`: the run's hash of the trial procedure, perf
+ * command, engine settings, warm-ups, OOM-fallback setting; IMPORTED_CONFIG_KEY for imported records).
  */
 export function trialConfig(t: TrialRecord): string {
-  if (t.trialKey.startsWith('import:')) return IMPORTED_CONFIG;
-  // A key of another shape (not written by isobench run) names no configuration: such trials form one group.
-  return /#([^#]+)#\d+$/.exec(t.trialKey)?.[1] ?? UNKEYED_CONFIG;
+  // A trial that names no configuration (not written by isobench run or import) joins one group of such trials.
+  return t.configKey ?? UNKEYED_CONFIG;
 }
 
 /** The configuration of trials whose key names none (neither an isobench run's nor an import's). */
@@ -58,7 +54,7 @@ const CONFIG_SETTINGS: readonly [string, string][] = [
 
 /** The `config` column: the configuration spelled out from the newest run of its trials, with their deviations. */
 function describeConfig(config: string | null, trials: readonly TrialRecord[], runConfig: ReadonlyMap<string, unknown>): string | null {
-  if (config === null || config === IMPORTED_CONFIG) return null;
+  if (config === null || config === IMPORTED_CONFIG_KEY) return null;
   const recorded = runConfig.get(latest(trials)?.runId ?? '');
   const settings = typeof recorded === 'object' && recorded !== null ? (recorded as Record<string, unknown>) : {};
   const out: Record<string, unknown> = { engine: [...new Set(trials.map((t) => t.engine))].sort().join(',') };

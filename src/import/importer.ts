@@ -2,7 +2,7 @@ import { createHash } from 'node:crypto';
 import { readdir, readFile, stat } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { BENCHMARK_MODES, IsobenchError, errorMessage, patchSha256, redactSecrets, variantId, type BenchmarkMode, type Failure } from '../core/index.js';
+import { BENCHMARK_MODES, IMPORTED_CONFIG_KEY, IsobenchError, errorMessage, patchSha256, redactSecrets, variantId, type BenchmarkMode, type Failure } from '../core/index.js';
 import type { LogRecord, Store, TrialRecord, VariantRecord } from '../store/index.js';
 import { classifyFailure, parseBenchmarkOutput, parsePerfCommand, type FailureInput } from '../vllm/index.js';
 import type { LegacyFileError, LegacyRecord, LegacyTaskInfo } from './legacy.js';
@@ -284,6 +284,7 @@ function trialOf(rec: LegacyRecord, commit: string, variantId: string, runId: st
     variantId,
     taskCommit: commit,
     trialIndex: 0,
+    configKey: IMPORTED_CONFIG_KEY,
     mode: modeOf(rec),
     status: ok ? 'ok' : 'failed',
     failure: ok ? null : failureOf(rec),

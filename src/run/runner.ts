@@ -8,7 +8,8 @@ import { thrownFailure } from './classify.js';
 import { adaptiveStop, gpuSecondsOf, planTrials } from './results.js';
 import { buildTaskWorkload, usableReference, type TaskWorkload } from './serving.js';
 import { tokenizerOf } from './plan.js';
-import { failedTrial, runTrial, startupCheck, type TaskState, type TrialContext, type TrialResult } from './trial.js';
+import { storedOomFallback, storedReference, taskDecisions, type TaskDecisions } from './decisions.js';
+import { failedTrial, runTrial, startupCheck, type TaskRun, type TrialContext, type TrialResult } from './trial.js';
 import type { PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
 
 /** What `runBenchmarks` needs: the plans, an engine and a store (both owned by the caller), and where to report. */
@@ -47,28 +48,6 @@ export interface RunBuild {
   cached: boolean;
   seconds: number;
   builtSeconds: number;
-}
-
-const OOM_DEVIATION = /^max_model_len=(\d+) \(oom fallback/;
-
-/** The deviation recorded on every trial of a task that runs with the OOM fallback. */
-export function oomDeviation(maxModelLen: number): string {
-  return `max_model_len=${maxModelLen} (oom fallback for every variant of the task)`;
-}
-
-/** Server arguments with `--max-model-len` set to `value` (replacing any given value). */
-export function withMaxModelLen(args: readonly string[], value: number): string[] {
-  const out: string[] = [];
-  for (let i = 0; i < args.length; i++) {
-    const a = args[i] ?? '';
-    if (a === '--max-model-len') {
-      i++;
-      continue;
-    }
-    if (a.startsWith('--max-model-len=')) continue;
-    out.push(a);
-  }
-  return [...out, '--max-model-len', String(value)];
 }
 
 class Runner {
@@ -133,25 +112,25 @@ class Runner {
       trialsToRun: todo.length,
     });
     if (todo.length > 0) {
-      const state = this.taskState(plan);
       if (plan.preFailure) {
         this.emit({ type: 'task_invalid', taskCommit: plan.task.commit, code: plan.preFailure.code, evidence: plan.preFailure.evidence });
-        for (const t of todo) await this.save(failedTrial(this.ctx, state, variantOf(plan, t), t, plan.preFailure, plan.task.perf_command ?? '', 'raw'));
+        const task = { plan, decisions: taskDecisions(plan, null) };
+        for (const t of todo) await this.save(failedTrial(this.ctx, task, variantOf(plan, t), t, plan.preFailure, plan.task.perf_command ?? '', 'raw'));
       } else {
-        await this.runTaskTrials(plan, state, todo);
+        await this.runTaskTrials(plan, todo);
       }
     }
     this.emit({ type: 'task_end', taskCommit: plan.task.commit });
   }
 
-  private taskState(plan: TaskPlan): TaskState {
+  /** The task's trials' shared part: its decisions (made once, before) and its workload, built once on first use. */
+  private taskRun(plan: TaskPlan, decisions: TaskDecisions): TaskRun {
     const perf = plan.perf;
     const workloadPlan = plan.workload;
     let built: Promise<TaskWorkload> | null = null;
     return {
       plan,
-      serverArgs: perf?.serverArgs ?? [],
-      deviations: [...(perf?.fixes.map((f) => `perf command fix: ${f}`) ?? []), ...(workloadPlan?.deviations ?? [])],
+      decisions,
       workload: (baseUrl, signal) => {
         if (!workloadPlan) throw new Error('no serving workload for a standalone task');
         // Built once per task from the first server that is up, so every variant gets the identical requests.
@@ -169,23 +148,23 @@ class Runner {
         });
         return built;
       },
-      reference: null,
     };
   }
 
-  private async runTaskTrials(plan: TaskPlan, state: TaskState, todo: PlannedTrial[]): Promise<void> {
+  private async runTaskTrials(plan: TaskPlan, todo: PlannedTrial[]): Promise<void> {
     const needed = plan.variants.filter((v) => todo.some((t) => t.variantId === v.record.id));
     const prepared = new Map<string, { status: 'ready'; variant: PreparedVariant } | { status: 'failed'; failure: Failure; log: string }>();
     for (const v of needed) {
       if (this.signal.aborted) return;
       prepared.set(v.record.id, await this.prepare(plan, v));
     }
-    if (plan.mode === 'serving') {
-      await this.loadReference(plan, state);
-      await this.decideOomFallback(plan, state, prepared);
-    }
+    const serving = plan.mode === 'serving';
+    const task = this.taskRun(plan, taskDecisions(plan, serving ? await this.decideOomFallback(plan, prepared) : null));
+    // The baseline's probe outputs every later probe is checked against: stored (a resumed run), else the first
+    // baseline trial of this run whose probe got every output. Set here only, from the trials' records.
+    let reference = serving ? await this.storedReference(plan) : null;
     let round = 0;
-    for (const t of state.reference === null && plan.mode === 'serving' ? baselineFirst(todo) : todo) {
+    for (const t of reference === null && serving ? baselineFirst(todo) : todo) {
       if (this.stopped()) return;
       if (t.trialIndex !== round) {
         round = t.trialIndex;
@@ -196,11 +175,13 @@ class Runner {
       const prep = prepared.get(t.variantId);
       if (!prep) continue;
       if (prep.status === 'failed') {
-        await this.save(failedTrial(this.ctx, state, variant, t, prep.failure, prep.log, 'patch'));
+        await this.save(failedTrial(this.ctx, task, variant, t, prep.failure, prep.log, 'patch'));
         continue;
       }
-      const result = await runTrial(this.ctx, state, variant, prep.variant, t);
-      if (result) await this.save(result);
+      const result = await runTrial(this.ctx, task, variant, prep.variant, t, reference);
+      if (!result) continue;
+      await this.save(result);
+      if (reference === null && variant.record.kind === 'baseline') reference = usableReference(result.record.probeOutputs);
     }
     if (this.input.settings.adaptive && round > 0 && !this.stopped()) await this.stopAdaptive(plan, round);
   }
@@ -266,55 +247,38 @@ class Runner {
   }
 
   /** The baseline's probe outputs from an earlier run of the same configuration, so a resumed run compares alike. */
-  private async loadReference(plan: TaskPlan, state: TaskState): Promise<void> {
+  private async storedReference(plan: TaskPlan): Promise<string[] | null> {
     const baseline = plan.variants.find((v) => v.record.kind === 'baseline');
-    if (!baseline) return;
-    const trials = await this.input.store.listTrials({ variantId: baseline.record.id, status: 'ok' });
-    const mine = trials.filter((t) => t.trialKey.includes(`#${plan.configKey}#`)).sort((a, b) => a.trialIndex - b.trialIndex);
-    for (const t of mine) {
-      const probe = (await this.input.store.getLogs(t.id)).find((l) => l.kind === 'probe');
-      if (!probe) continue;
-      let reference: string[] | null = null;
-      try {
-        reference = usableReference(JSON.parse(probe.text));
-      } catch {
-        /* a corrupt probe log: try the next trial */
-      }
-      // A probe that got no (or not every) output, as earlier versions stored them, is never a reference.
-      if (reference === null) continue;
-      state.reference = reference;
-      return;
-    }
+    if (!baseline) return null;
+    return storedReference(await this.input.store.listTrials({ variantId: baseline.record.id, configKey: plan.configKey, status: 'ok' }));
   }
 
   /**
    * Decides the OOM fallback before anything of the task is measured, so every variant runs alike: adopt the
-   * decision of stored trials of this configuration, else start each variant's server once and look for server_oom.
+   * decision stored with the trials of this configuration, else start each variant's server once and look for
+   * server_oom. Returns the fallback's `--max-model-len`, or null when the task runs with its own arguments.
    */
-  private async decideOomFallback(plan: TaskPlan, state: TaskState, prepared: Map<string, { status: string; variant?: PreparedVariant }>): Promise<void> {
+  private async decideOomFallback(plan: TaskPlan, prepared: Map<string, { status: string; variant?: PreparedVariant }>): Promise<number | null> {
     const fallback = this.input.settings.oomFallbackMaxModelLen;
-    if (fallback <= 0 || !plan.perf) return;
-    const stored = (await this.input.store.listTrials({ taskCommit: plan.task.commit })).filter((t) => t.trialKey.includes(`#${plan.configKey}#`));
-    let use: boolean | null = null;
-    if (stored.length > 0) use = stored.some((t) => t.deviations.some((d) => OOM_DEVIATION.test(d)));
+    if (fallback <= 0 || !plan.perf) return null;
+    const stored = storedOomFallback(await this.input.store.listTrials({ taskCommit: plan.task.commit, configKey: plan.configKey }));
+    if (stored !== undefined) return stored;
+    const serverArgs = plan.perf.serverArgs;
     for (const v of plan.variants) {
-      if (use !== null || this.signal.aborted) break;
+      if (this.signal.aborted) break;
       const p = prepared.get(v.record.id);
       if (!p?.variant) continue;
       let failure: Failure | null;
       try {
-        failure = await startupCheck(this.ctx, p.variant, plan.perf, state.serverArgs);
+        failure = await startupCheck(this.ctx, p.variant, plan.perf, serverArgs);
       } catch (err) {
         failure = thrownFailure(err, 'engine');
       }
       const oom = failure?.code === 'server_oom';
       this.emit({ type: 'oom_precheck', taskCommit: plan.task.commit, variantId: v.record.id, result: failure === null ? 'ok' : oom ? 'oom' : 'other', fallbackMaxModelLen: oom ? fallback : null });
-      if (oom) use = true;
+      if (oom) return fallback;
     }
-    if (use === true) {
-      state.serverArgs = withMaxModelLen(state.serverArgs, fallback);
-      state.deviations = [...state.deviations, oomDeviation(fallback)];
-    }
+    return null;
   }
 
   private async save(result: TrialResult): Promise<void> {

@@ -8,19 +8,15 @@ import type { RunEvent, TrialOutcome, TrialPhase } from './events.js';
 import { primaryMetric } from './primary.js';
 import { waitReady } from './readiness.js';
 import { measureServing, runProbe, usableReference, type ProbeResult, type TaskWorkload } from './serving.js';
+import type { TaskDecisions } from './decisions.js';
 import type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
 
-/** Per-task state shared by the trials of one task. */
-export interface TaskState {
-  plan: TaskPlan;
-  /** Server arguments after the OOM fallback (same for every variant). */
-  serverArgs: string[];
-  /** Deviations recorded on every trial of the task. */
-  deviations: string[];
+/** What the trials of one task share: its plan, its decisions, and its workload. */
+export interface TaskRun {
+  readonly plan: TaskPlan;
+  readonly decisions: TaskDecisions;
   /** Built once per task (first server up) so that every variant gets the identical workload. */
-  workload: (baseUrl: string, signal: AbortSignal) => Promise<TaskWorkload>;
-  /** The baseline's probe outputs (first baseline trial of this run, or stored), every prompt answered; null when none is known yet. */
-  reference: string[] | null;
+  readonly workload: (baseUrl: string, signal: AbortSignal) => Promise<TaskWorkload>;
 }
 
 /** What a trial needs from the run. */
@@ -61,6 +57,7 @@ class TrialRecorder {
   samples: Omit<SampleRecord, 'trialId'>[] = [];
   command: string | null = null;
   workloadHash: string | null = null;
+  probeOutputs: (string | null)[] | null = null;
 
   constructor(
     private readonly ctx: TrialContext,
@@ -142,11 +139,11 @@ async function startAndWait(
   ctx: TrialContext,
   prepared: PreparedVariant,
   perf: PerfInfo,
-  serverArgs: string[],
+  serverArgs: readonly string[],
   rec: TrialRecorder | null,
 ): Promise<{ server: ServerHandle; failure: Failure | null }> {
   rec?.enter('start');
-  const server = await ctx.engine.startServer(prepared, { model: perf.model ?? '', serverArgs, env: perf.env, port: 0, ...(rec ? { position: rec.position } : {}) }, ctx.signal);
+  const server = await ctx.engine.startServer(prepared, { model: perf.model ?? '', serverArgs: [...serverArgs], env: perf.env, port: 0, ...(rec ? { position: rec.position } : {}) }, ctx.signal);
   rec?.enter('ready');
   const ready = await waitReady(server, ctx.settings.timeoutStartupS, ctx.signal);
   if (ready.status === 'aborted') return { server, failure: null };
@@ -165,7 +162,7 @@ async function startAndWait(
 }
 
 /** Starts a variant's server once to see whether it runs out of memory at start-up (the OOM fallback pre-check). */
-export async function startupCheck(runCtx: TrialContext, prepared: PreparedVariant, perf: PerfInfo, serverArgs: string[]): Promise<Failure | null> {
+export async function startupCheck(runCtx: TrialContext, prepared: PreparedVariant, perf: PerfInfo, serverArgs: readonly string[]): Promise<Failure | null> {
   return withScopedSignal(runCtx, async (ctx) => {
     const { server, failure } = await startAndWait(ctx, prepared, perf, serverArgs, null);
     await server.stop();
@@ -181,16 +178,16 @@ function probeUnavailable(probe: ProbeResult): Failure {
   return { code: 'probe_unavailable', evidence: `the correctness probe got ${got} of ${probe.outputs.length} outputs${reason}`, source: 'probe' };
 }
 
-async function servingBody(ctx: TrialContext, state: TaskState, variant: PlannedVariant, prepared: PreparedVariant, rec: TrialRecorder): Promise<Ending> {
-  const perf = state.plan.perf;
+async function servingBody(ctx: TrialContext, task: TaskRun, variant: PlannedVariant, prepared: PreparedVariant, rec: TrialRecorder, known: readonly string[] | null): Promise<Ending> {
+  const perf = task.plan.perf;
   if (!perf) return { status: 'failed', failure: { code: 'task_invalid', evidence: 'no perf command' } };
   let server: ServerHandle | null = null;
   try {
-    const started = await startAndWait(ctx, prepared, perf, state.serverArgs, rec);
+    const started = await startAndWait(ctx, prepared, perf, task.decisions.serverArgs, rec);
     server = started.server;
     cancelledIfAborted(ctx.signal);
     if (started.failure) return { status: 'failed', failure: started.failure };
-    const workload = await state.workload(server.baseUrl, ctx.signal);
+    const workload = await task.workload(server.baseUrl, ctx.signal);
     rec.workloadHash = workload.hash;
     rec.command = redactSecrets(`${perf.command}  # isobench: ${workload.describe}`);
 
@@ -204,6 +201,7 @@ async function servingBody(ctx: TrialContext, state: TaskState, variant: Planned
     const probe = await runProbe(server.baseUrl, perf.model ?? '', workload.plan, budget);
     cancelledIfAborted(ctx.signal);
     if (budget.aborted) return timeout('the correctness probe');
+    rec.probeOutputs = probe.outputs;
     rec.log('probe', JSON.stringify(probe.outputs));
     const outputs = usableReference(probe.outputs);
     if (outputs === null) {
@@ -211,8 +209,9 @@ async function servingBody(ctx: TrialContext, state: TaskState, variant: Planned
       const crash = await crashOf(server, 'during the correctness probe');
       return { status: 'failed', failure: crash ?? probeUnavailable(probe) };
     }
-    if (variant.record.kind === 'baseline' && state.reference === null) state.reference = outputs;
-    const correctness = state.reference === null ? null : agreement(state.reference, outputs);
+    // The first baseline probe with every output is the reference (the runner adopts it from this trial's record).
+    const reference = known ?? (variant.record.kind === 'baseline' ? outputs : null);
+    const correctness = reference === null ? null : agreement(reference, outputs);
     if (correctness && correctness.agreement < MISMATCH_BELOW) {
       return {
         status: 'failed',
@@ -257,9 +256,9 @@ async function servingBody(ctx: TrialContext, state: TaskState, variant: Planned
   }
 }
 
-async function standaloneBody(ctx: TrialContext, state: TaskState, prepared: PreparedVariant, rec: TrialRecorder): Promise<Ending> {
-  const perf = state.plan.perf;
-  if (!perf || state.plan.mode === null) return { status: 'failed', failure: { code: 'task_invalid', evidence: 'no perf command' } };
+async function standaloneBody(ctx: TrialContext, task: TaskRun, prepared: PreparedVariant, rec: TrialRecorder): Promise<Ending> {
+  const perf = task.plan.perf;
+  if (!perf || task.plan.mode === null) return { status: 'failed', failure: { code: 'task_invalid', evidence: 'no perf command' } };
   rec.command = redactSecrets(perf.scriptArgv.join(' '));
   rec.enter('measure');
   const result = await ctx.engine.exec(prepared, { argv: perf.scriptArgv, env: perf.env, timeoutMs: ctx.settings.timeoutTrialS * 1000, position: rec.position }, ctx.signal);
@@ -276,12 +275,13 @@ async function standaloneBody(ctx: TrialContext, state: TaskState, prepared: Pre
       failure: classified && !NOT_NAMED.has(classified.code) ? classified : { code: 'bench_failed', evidence: classified?.evidence ?? `exit code ${String(result.exitCode)}: ${tail(result.output, 1)}`, source: 'bench' },
     };
   }
-  const parsed = parseStandaloneOutput(state.plan.mode, result.output);
+  const parsed = parseStandaloneOutput(task.plan.mode, result.output);
   if (parsed.status === 'no_metrics') return { status: 'failed', failure: { code: 'no_metrics', evidence: parsed.reason, source: 'bench' } };
   return { status: 'ok', metrics: parsed.metrics, correctness: null };
 }
 
-function finish(ctx: TrialContext, state: TaskState, variant: PlannedVariant, trial: PlannedTrial, rec: TrialRecorder, ending: Exclude<Ending, { status: 'cancelled' }>): TrialResult {
+function finish(ctx: TrialContext, task: TaskRun | TaskBeforeDecisions, variant: PlannedVariant, trial: PlannedTrial, rec: TrialRecorder, ending: Exclude<Ending, { status: 'cancelled' }>): TrialResult {
+  const { plan, decisions } = task;
   rec.closePhase();
   const finishedAt = new Date();
   const durationS = rec.elapsedS();
@@ -296,23 +296,26 @@ function finish(ctx: TrialContext, state: TaskState, variant: PlannedVariant, tr
     trialIndex: trial.trialIndex,
     position: trial.position,
     orderSeed: trial.orderSeed,
-    mode: state.plan.mode,
+    configKey: plan.configKey,
+    oomFallbackMaxModelLen: decisions.oomFallbackMaxModelLen,
+    probeOutputs: rec.probeOutputs,
+    mode: plan.mode,
     status: ending.status,
     failure: ending.status === 'failed' ? { ...ending.failure, evidence: redactSecrets(ending.failure.evidence) } : null,
     metrics,
-    deviations: state.deviations,
+    deviations: [...decisions.deviations],
     correctness,
     engine: ctx.engine.kind,
     host: ctx.host,
     dataSource: 'isobench',
-    model: state.plan.perf?.model ?? state.plan.task.models[0] ?? null,
-    command: rec.command ?? (state.plan.task.perf_command ? redactSecrets(state.plan.task.perf_command) : null),
+    model: plan.perf?.model ?? plan.task.models[0] ?? null,
+    command: rec.command ?? (plan.task.perf_command ? redactSecrets(plan.task.perf_command) : null),
     workloadHash: rec.workloadHash,
     startedAt: rec.startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
     durationS,
   };
-  const primary = primaryMetric(state.plan.mode, metrics, state.plan.primary.metric);
+  const primary = primaryMetric(plan.mode, metrics, plan.primary.metric);
   const outcome: TrialOutcome = {
     trialKey: trial.key,
     taskCommit: record.taskCommit,
@@ -322,7 +325,7 @@ function finish(ctx: TrialContext, state: TaskState, variant: PlannedVariant, tr
     failure: record.failure,
     metrics,
     primary,
-    deviations: state.deviations,
+    deviations: [...decisions.deviations],
     correctness,
     phaseS: rec.phaseS,
     durationS,
@@ -330,30 +333,34 @@ function finish(ctx: TrialContext, state: TaskState, variant: PlannedVariant, tr
   return { record, samples: rec.samples.map((s) => ({ ...s, trialId: rec.id })), logs: rec.logs, outcome };
 }
 
+/** What a trial that fails before it starts needs of its task: the plan and the decisions (no workload). */
+export type TaskBeforeDecisions = Pick<TaskRun, 'plan' | 'decisions'>;
+
 /** A trial that fails before it starts (invalid task, failed preparation): the failure is repeated into the record. */
-export function failedTrial(ctx: TrialContext, state: TaskState, variant: PlannedVariant, trial: PlannedTrial, failure: Failure, log: string, logKind: LogRecord['kind']): TrialResult {
+export function failedTrial(ctx: TrialContext, task: TaskBeforeDecisions, variant: PlannedVariant, trial: PlannedTrial, failure: Failure, log: string, logKind: LogRecord['kind']): TrialResult {
   const rec = new TrialRecorder(ctx, variant, trial);
   rec.log(logKind, log);
-  return finish(ctx, state, variant, trial, rec, { status: 'failed', failure });
+  return finish(ctx, task, variant, trial, rec, { status: 'failed', failure });
 }
 
 /**
  * Runs one trial of a prepared variant: server up, ready, probe, warm-up, measure, server down (serving), or the
- * engine's own script (standalone). Returns null when the run was cancelled (a cancelled trial is not recorded, so a
- * re-run measures it).
+ * engine's own script (standalone). `reference`: the baseline's probe outputs known so far (null: none yet; a
+ * baseline trial then checks against its own). Returns null when the run was cancelled (a cancelled trial is not
+ * recorded, so a re-run measures it).
  */
-export async function runTrial(runCtx: TrialContext, state: TaskState, variant: PlannedVariant, prepared: PreparedVariant, trial: PlannedTrial): Promise<TrialResult | null> {
+export async function runTrial(runCtx: TrialContext, task: TaskRun, variant: PlannedVariant, prepared: PreparedVariant, trial: PlannedTrial, reference: readonly string[] | null): Promise<TrialResult | null> {
   return withScopedSignal(runCtx, async (ctx) => {
     const rec = new TrialRecorder(ctx, variant, trial);
     let ending: Ending;
     try {
-      ending = state.plan.mode === 'serving' ? await servingBody(ctx, state, variant, prepared, rec) : await standaloneBody(ctx, state, prepared, rec);
+      ending = task.plan.mode === 'serving' ? await servingBody(ctx, task, variant, prepared, rec, reference) : await standaloneBody(ctx, task, prepared, rec);
     } catch (err) {
       if (err instanceof TrialCancelled || ctx.signal.aborted) ending = { status: 'cancelled' };
       else ending = { status: 'failed', failure: thrownFailure(err, 'isobench') };
     }
     if (ending.status === 'cancelled' || ctx.signal.aborted) return null;
-    return finish(ctx, state, variant, trial, rec, ending);
+    return finish(ctx, task, variant, trial, rec, ending);
   });
 }
 

@@ -286,7 +286,7 @@ export class KyselyStore implements Store {
         const rows = await db.selectFrom('trials').selectAll().where('seq', '>', after).orderBy('seq').limit(CHECK_PAGE).execute();
         for (const r of rows) {
           read.trials++;
-          const bad = (['metrics_json', 'deviations_json', 'failure_json', 'correctness_json'] as const).filter((c) => r[c] !== null && !parses(r[c]));
+          const bad = (['metrics_json', 'deviations_json', 'failure_json', 'correctness_json', 'probe_outputs_json'] as const).filter((c) => r[c] !== null && !parses(r[c]));
           if (bad.length > 0) add('trials', r.id, `trial ${r.id}: ${bad.join(', ')} not valid JSON`);
         }
         if (rows.length < CHECK_PAGE) break;
@@ -425,5 +425,6 @@ function applyFilter<O>(q: SelectQueryBuilder<Database, 'trials', O>, f: TrialFi
   if (f.runId !== undefined) out = out.where('run_id', '=', f.runId);
   if (f.dataSource !== undefined) out = out.where('data_source', '=', f.dataSource);
   if (f.status !== undefined) out = out.where('status', '=', f.status);
+  if (f.configKey !== undefined) out = out.where('config_key', '=', f.configKey);
   return out;
 }

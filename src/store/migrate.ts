@@ -33,7 +33,8 @@ async function migrateLocked(b: Backend, create: boolean): Promise<void> {
   const now = new Date().toISOString();
   for (const m of MIGRATIONS) {
     if (m.version <= current) continue;
-    await b.write([recordMigration(b.db, m, now), ...m.statements(b.db, b.kind)], true);
+    const data = m.backfill ? await m.backfill(b.db) : [];
+    await b.write([recordMigration(b.db, m, now), ...m.statements(b.db, b.kind), ...data], true);
   }
 }
 

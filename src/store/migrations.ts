@@ -1,4 +1,5 @@
 import { sql, type CompiledQuery, type Kysely } from 'kysely';
+import { backfillDecisions } from './legacy.js';
 import type { Database } from './schema.js';
 
 export type Dialect = 'sqlite' | 'postgres';
@@ -8,6 +9,11 @@ export interface Migration {
   version: number;
   name: string;
   statements(db: Kysely<Database>, dialect: Dialect): CompiledQuery[];
+  /**
+   * A data step: reads the store as the previous version left it and returns statements that run after
+   * `statements`, in the same transaction (so an opener that loses the race to apply the version writes nothing).
+   */
+  backfill?(db: Kysely<Database>): Promise<CompiledQuery[]>;
 }
 
 const LOG_KINDS = sql`kind in ('server', 'bench', 'probe', 'patch', 'raw')`;
@@ -168,6 +174,20 @@ export const MIGRATIONS: readonly Migration[] = [
     statements(db) {
       return [db.schema.alterTable('variants').addColumn('build_json', 'text').compile()];
     },
+  },
+  {
+    version: 8,
+    name: 'trials.config_key, oom_fallback_max_model_len, probe_outputs_json: the run decisions as data (were trial key, deviation and log text)',
+    statements(db) {
+      const trials = () => db.schema.alterTable('trials');
+      return [
+        trials().addColumn('config_key', 'text').compile(),
+        trials().addColumn('oom_fallback_max_model_len', 'integer').compile(),
+        trials().addColumn('probe_outputs_json', 'text').compile(),
+        db.schema.createIndex('trials_task_config').on('trials').columns(['task_commit', 'config_key']).compile(),
+      ];
+    },
+    backfill: backfillDecisions,
   },
 ];
 

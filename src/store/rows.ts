@@ -1,5 +1,6 @@
 import { gunzipSync, gzipSync } from 'node:zlib';
 import type { Selectable } from 'kysely';
+import { z } from 'zod';
 import { redactDeep, redactSecrets, type Failure } from '../core/index.js';
 import type { BenchmarkMode, Task, VariantKind } from '../task/index.js';
 import type { LogsTable, RunsTable, TaskStopsTable, TrialsTable, VariantsTable } from './schema.js';
@@ -22,6 +23,10 @@ export function trialToRow(t: TrialRecord): TrialRow {
     trial_index: t.trialIndex,
     position: t.position ?? null,
     order_seed: t.orderSeed ?? null,
+    config_key: t.configKey ?? null,
+    oom_fallback_max_model_len: t.oomFallbackMaxModelLen ?? null,
+    // Greedy outputs of fixed prompts, but text from a server all the same: redacted like every other text.
+    probe_outputs_json: t.probeOutputs == null ? null : JSON.stringify(t.probeOutputs.map((o) => (o === null ? null : redactSecrets(o)))),
     mode: t.mode,
     status: t.status,
     failure_code: failure?.code ?? null,
@@ -66,7 +71,27 @@ export function rowToTrial(r: TrialRow): TrialRecord {
     durationS: r.duration_s,
     ...(r.position === null ? {} : { position: Number(r.position) }),
     ...(r.order_seed === null ? {} : { orderSeed: Number(r.order_seed) }),
+    ...(r.config_key === null ? {} : { configKey: r.config_key }),
+    ...(r.oom_fallback_max_model_len === null ? {} : { oomFallbackMaxModelLen: Number(r.oom_fallback_max_model_len) }),
+    ...(r.probe_outputs_json === null ? {} : { probeOutputs: parseProbeOutputs(r.probe_outputs_json) }),
   };
+}
+
+const ProbeOutputs = z.array(z.string().nullable());
+
+/**
+ * Probe outputs as stored (`trials.probe_outputs_json`, and the probe log of schema 5 and before): a JSON array of
+ * string|null. Anything else (damaged text) is null: such a probe is never a reference.
+ */
+export function parseProbeOutputs(json: string): (string | null)[] | null {
+  let value: unknown;
+  try {
+    value = JSON.parse(json);
+  } catch {
+    return null;
+  }
+  const parsed = ProbeOutputs.safeParse(value);
+  return parsed.success ? parsed.data : null;
 }
 
 export function variantToRow(v: VariantRecord): Selectable<VariantsTable> {

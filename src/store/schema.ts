@@ -92,6 +92,11 @@ export interface TrialsTable {
   /** Schema 3: position inside the round and the seed of the round order (null for older trials and imports). */
   position: number | null;
   order_seed: number | null;
+  /** Schema 8: the run's decisions stored as data (see TrialRecord); null for imports' OOM/probe and where not known. */
+  config_key: string | null;
+  oom_fallback_max_model_len: number | null;
+  /** JSON array of string|null, one per probe prompt; null when no probe ran. */
+  probe_outputs_json: string | null;
   mode: string | null;
   status: string;
   failure_code: string | null;

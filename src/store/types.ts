@@ -70,12 +70,28 @@ export interface TrialRecord {
   position?: number | null;
   /** Seed the round's order was drawn from; null where `position` is. */
   orderSeed?: number | null;
+  /**
+   * The configuration the trial measured (schema 8): the run's `configKey` (hash of the workload and engine settings),
+   * IMPORTED_CONFIG_KEY for imported records; absent where none is known (a key of another shape).
+   */
+  configKey?: string | null;
+  /**
+   * The run's OOM-fallback decision for the trial's task (schema 8): the `--max-model-len` every variant of the task
+   * ran with because a server ran out of memory at start; absent when the task ran with its own arguments. A resumed
+   * run adopts it from here (the deviation text says the same to people, and is never read back).
+   */
+  oomFallbackMaxModelLen?: number | null;
+  /**
+   * What the correctness probe got, one entry per probe prompt (null: that prompt got no output) (schema 8); absent
+   * when no probe ran. A baseline trial whose probe got every output is the reference of a resumed run.
+   */
+  probeOutputs?: readonly (string | null)[] | null;
   mode: BenchmarkMode | null;
   status: 'ok' | 'failed';
   failure: Failure | null;
   /** Canonical metric keys (see core/metrics.ts): ms, tok/s, req/s. Empty when failed before measuring. */
   metrics: MetricSet;
-  /** Departures from the plan that apply to this trial, e.g. `max_model_len=2048 (oom fallback for every variant)`. */
+  /** Departures from the plan that apply to this trial, for people, e.g. `max_model_len=2048 (oom fallback for every variant)`. */
   deviations: string[];
   /** Agreement of the correctness probe with the baseline's outputs (0..1), null when no probe ran. */
   correctness: { agreement: number; probes: number } | null;
@@ -142,6 +158,8 @@ export interface TrialFilter {
   runId?: string;
   dataSource?: string;
   status?: 'ok' | 'failed';
+  /** Trials of one configuration (`TrialRecord.configKey`). */
+  configKey?: string;
 }
 
 /** Trials of one variant of one task, by outcome (for `isobench status`). */

@@ -31,6 +31,7 @@ function trial(v: VariantRecord, i: number, ttft: number): TrialRecord {
   return {
     id: `${v.id}#${i}`,
     trialKey: `${v.id}#cfg#${i}`,
+    configKey: 'cfg',
     runId: RUN,
     variantId: v.id,
     taskCommit: COMMIT,

@@ -1,11 +1,14 @@
+import path from 'node:path';
+import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { buildDatasetRows } from '../../src/dataset/index.js';
 import { createEngine } from '../../src/engine/index.js';
 import { buildReport } from '../../src/report/index.js';
 import { PROBE_MAX_TOKENS, PROBE_PROMPTS, planRun, runBenchmarks, summarizeResults } from '../../src/run/index.js';
 import { defaultSimProfile, startSimServer } from '../../src/sim/index.js';
-import type { TrialRecord } from '../../src/store/index.js';
-import { settings, task, TINY_SERVING, withStore } from './helpers.js';
+import { openStore, type Store, type TrialRecord } from '../../src/store/index.js';
+import { downgradeStore } from '../store/downgrade.js';
+import { settings, task, tempDir, TINY_SERVING, withStore } from './helpers.js';
 
 function simEngine(profile: Record<string, unknown> = {}) {
   return createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1, ...profile } });
@@ -29,6 +32,48 @@ async function simGreedy(chat: boolean): Promise<string[]> {
   } finally {
     await server.close();
   }
+}
+
+const TWO_ROUNDS = settings({ trials: 2, variants: ['baseline', 'human'], oomFallbackMaxModelLen: 0 });
+
+/**
+ * Stores round 1 of task 8's baseline as an earlier run left it (ok), with `outputs` as its probe outputs (null:
+ * none) and `log` as its probe log; returns the plans of a two-round run that resumes it.
+ */
+async function storeBaseline(store: Store, outputs: (string | null)[] | null, log: string) {
+  const plans = planRun([task('8')], [], TWO_ROUNDS);
+  const plan = plans[0]!;
+  const first = plan.trials.find((t) => t.variantId.endsWith(':baseline') && t.trialIndex === 1)!;
+  await store.upsertTask(plan.task);
+  for (const v of plan.variants) await store.upsertVariant(v.record);
+  await store.createRun({ id: 'old-run', startedAt: '2026-01-01T00:00:00Z', finishedAt: null, status: 'running', engine: 'sim', host: 'test', config: {} });
+  const stored: TrialRecord = {
+    id: 'old-baseline-1',
+    trialKey: first.key,
+    runId: 'old-run',
+    variantId: first.variantId,
+    taskCommit: plan.task.commit,
+    trialIndex: 1,
+    configKey: plan.configKey,
+    ...(outputs === null ? {} : { probeOutputs: outputs }),
+    mode: 'serving',
+    status: 'ok',
+    failure: null,
+    metrics: { ttft_mean: 10 },
+    deviations: [],
+    correctness: null,
+    engine: 'sim',
+    host: 'test',
+    dataSource: 'isobench',
+    model: 'sim/tiny',
+    command: null,
+    workloadHash: null,
+    startedAt: '2026-01-01T00:00:00Z',
+    finishedAt: '2026-01-01T00:00:01Z',
+    durationS: 1,
+  };
+  await store.saveTrial(stored, [], [{ trialId: stored.id, kind: 'probe', text: log }]);
+  return { plans, plan, stored };
 }
 
 describe('the correctness probe', () => {
@@ -60,40 +105,9 @@ describe('the correctness probe', () => {
 
   it('on resume, never takes a stored baseline probe without outputs as the reference', async () => {
     await withStore(async (store) => {
-      const s = settings({ trials: 2, variants: ['baseline', 'human'], oomFallbackMaxModelLen: 0 });
-      const plans = planRun([task('8')], [], s);
-      const plan = plans[0]!;
-      // A baseline trial stored by an earlier version: ok, but its probe got no output at all.
-      const first = plan.trials[0]!;
-      await store.upsertTask(plan.task);
-      for (const v of plan.variants) await store.upsertVariant(v.record);
-      await store.createRun({ id: 'old-run', startedAt: '2026-01-01T00:00:00Z', finishedAt: null, status: 'running', engine: 'sim', host: 'test', config: {} });
-      const stored: TrialRecord = {
-        id: 'old-baseline-1',
-        trialKey: first.key,
-        runId: 'old-run',
-        variantId: first.variantId,
-        taskCommit: plan.task.commit,
-        trialIndex: 1,
-        mode: 'serving',
-        status: 'ok',
-        failure: null,
-        metrics: { ttft_mean: 10 },
-        deviations: [],
-        correctness: null,
-        engine: 'sim',
-        host: 'test',
-        dataSource: 'isobench',
-        model: 'sim/tiny',
-        command: null,
-        workloadHash: null,
-        startedAt: '2026-01-01T00:00:00Z',
-        finishedAt: '2026-01-01T00:00:01Z',
-        durationS: 1,
-      };
-      await store.saveTrial(stored, [], [{ trialId: stored.id, kind: 'probe', text: JSON.stringify([null, null, null, null]) }]);
+      const { plans, plan, stored } = await storeBaseline(store, [null, null, null, null], JSON.stringify([null, null, null, null]));
       const engine = simEngine();
-      await runBenchmarks({ plans, engine, store, settings: s, config: {} });
+      await runBenchmarks({ plans, engine, store, settings: TWO_ROUNDS, config: {} });
       await engine.cleanup();
       const trials = (await store.listTrials({ taskCommit: plan.task.commit })).filter((t) => t.id !== stored.id);
       const name = (t: TrialRecord) => `${t.variantId.split(':')[1]}#${t.trialIndex}`;
@@ -110,6 +124,42 @@ describe('the correctness probe', () => {
       const [row] = await buildDatasetRows(store, { includeRaw: false });
       expect(row?.human_unchecked_trials).toBe(unchecked);
     });
+  }, 60_000);
+
+  it('on resume, takes the stored baseline\'s probe outputs (data) as the reference, not its probe log', async () => {
+    await withStore(async (store) => {
+      const { plans, plan, stored } = await storeBaseline(store, await simGreedy(false), JSON.stringify([null, null, null, null]));
+      const engine = simEngine();
+      await runBenchmarks({ plans, engine, store, settings: TWO_ROUNDS, config: {} });
+      await engine.cleanup();
+      const trials = (await store.listTrials({ taskCommit: plan.task.commit })).filter((t) => t.id !== stored.id);
+      // Every trial of the resumed run is checked against the stored reference, human #1 (round 1) included.
+      expect(trials.map((t) => `${t.variantId.split(':')[1]}#${t.trialIndex} ${t.correctness?.agreement ?? null}`).sort()).toEqual(['baseline#2 1', 'human#1 1', 'human#2 1']);
+    });
+  }, 60_000);
+
+  it('on resume of a store of schema 5, takes the reference from the probe log its baseline kept (the migration made it data)', async () => {
+    const file = path.join(tempDir(), 'old.sqlite');
+    const store = await openStore(file);
+    const { plans, plan, stored } = await storeBaseline(store, null, JSON.stringify(await simGreedy(false)));
+    await store.close();
+    await downgradeStore((f, q) => {
+      const db = new BetterSqlite3(f);
+      db.prepare(q).run();
+      db.close();
+      return Promise.resolve();
+    }, file, 5);
+    const again = await openStore(file);
+    try {
+      expect((await again.listTrials({ configKey: plan.configKey })).map((t) => t.probeOutputs)).toEqual([await simGreedy(false)]);
+      const engine = simEngine();
+      await runBenchmarks({ plans, engine, store: again, settings: TWO_ROUNDS, config: {} });
+      await engine.cleanup();
+      const trials = (await again.listTrials({ taskCommit: plan.task.commit })).filter((t) => t.id !== stored.id);
+      expect(trials.map((t) => `${t.variantId.split(':')[1]}#${t.trialIndex} ${t.correctness?.agreement ?? null}`).sort()).toEqual(['baseline#2 1', 'human#1 1', 'human#2 1']);
+    } finally {
+      await again.close();
+    }
   }, 60_000);
 
   it('speaks the backend of the workload: a chat perf command is probed on /v1/chat/completions', async () => {

@@ -16,6 +16,7 @@ import {
   type TrialRecord,
   type VariantRecord,
 } from '../../src/store/index.js';
+import { downgradeStore } from './downgrade.js';
 
 /** What a backend's test file gives the shared suite. */
 export interface ConformanceTarget {
@@ -231,7 +232,15 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
 
     it('round-trips a trial with its samples and logs', async () => {
       const { store } = await seeded();
-      const t = trial({ trialKey: 'k1', deviations: ['max_model_len=2048 (oom fallback for every variant)'], position: 2, orderSeed: 2147483647 });
+      const t = trial({
+        trialKey: 'k1',
+        deviations: ['max_model_len=2048 (oom fallback for every variant)'],
+        position: 2,
+        orderSeed: 2147483647,
+        configKey: '0123456789abcdef',
+        oomFallbackMaxModelLen: 2048,
+        probeOutputs: ['The capital of France is Paris.', null, '', 'ok'],
+      });
       const s = samples(t.id, 300);
       expect(await store.saveTrial(t, s, LOGS)).toBe('inserted');
       expect(await store.listTrials()).toEqual([t]);
@@ -386,14 +395,7 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       await store.close();
       open.splice(open.indexOf(store), 1);
       // Back to what a store written by schema version 1 looks like.
-      await target.rawQuery(location, 'alter table runs drop column pid');
-      await target.rawQuery(location, 'alter table trials drop column position');
-      await target.rawQuery(location, 'alter table trials drop column order_seed');
-      await target.rawQuery(location, 'alter table variants drop column patch_bytes');
-      await target.rawQuery(location, 'alter table variants drop column build_json');
-      await target.rawQuery(location, 'drop table run_leases');
-      await target.rawQuery(location, 'drop table task_stops');
-      await target.rawQuery(location, 'delete from isobench_migrations where version > 1');
+      await downgradeStore((l, q) => target.rawQuery(l, q), location, 1);
       const again = await openStore(location);
       open.push(again);
       expect((await again.listRuns()).map((r) => r.id)).toEqual(['run-1']);
@@ -413,6 +415,59 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
       await again.upsertVariant({ ...variant('human'), build });
       await again.upsertVariant(variant('human'));
       expect((await again.listVariants(COMMIT)).find((v) => v.kind === 'human')?.build).toEqual(build);
+      const versions = await target.rawQuery(location, 'select version from isobench_migrations order by version');
+      expect(versions.map((v) => Number(v.version))).toEqual(Array.from({ length: STORE_SCHEMA_VERSION }, (_, i) => i + 1));
+    });
+
+    it('filters trials by configuration and keeps probe outputs redacted', async () => {
+      const { store } = await seeded();
+      const human = variant('human').id;
+      const keys = (ts: TrialRecord[]) => ts.map((t) => t.trialKey);
+      await store.saveTrial(trial({ trialKey: 'c0' }), [], []);
+      await store.saveTrial(trial({ trialKey: 'c1', configKey: 'cfg-1' }), [], []);
+      await store.saveTrial(trial({ trialKey: 'c2', configKey: 'cfg-2', variantId: human }), [], []);
+      expect(keys(await store.listTrials({ configKey: 'cfg-1' }))).toEqual(['c1']);
+      expect(keys(await store.listTrials({ configKey: 'cfg-2', taskCommit: COMMIT, status: 'ok' }))).toEqual(['c2']);
+      expect(await store.countTrials({ configKey: 'cfg-3' })).toBe(0);
+      // A trial that names no configuration, decision or probe reads back without them.
+      expect((await store.listTrials())[0]).not.toHaveProperty('configKey');
+      await store.saveTrial(trial({ trialKey: 'c3', probeOutputs: [`with ${TOKEN}`, null] }), [], []);
+      expect((await store.listTrials()).find((t) => t.trialKey === 'c3')?.probeOutputs).toEqual(['with ***', null]);
+    });
+
+    it('upgrades a version-5 store: the configuration, OOM fallback and probe outputs its trials kept as text become data', async () => {
+      const { store, location } = await seeded();
+      const base = variant('baseline').id;
+      const oom = 'max_model_len=2048 (oom fallback for every variant of the task)';
+      const probe = (trialId: string, text: string): LogRecord => ({ trialId, kind: 'probe', text });
+      // Trials as schema 5 wrote them: the configuration only in the key, the decision only in the text, the
+      // probe's outputs only in a log.
+      const old = [
+        [trial({ id: 't1', trialKey: `${base}#0123456789abcdef#1`, deviations: ['perf command fix: x', oom] }), [probe('t1', JSON.stringify(['a', 'b']))]],
+        [trial({ id: 't2', trialKey: `${base}#0123456789abcdef#2` }), [probe('t2', JSON.stringify([null, 'b']))]],
+        [trial({ id: 't3', trialKey: `${base}#fedcba9876543210#1`, deviations: ['perf command fix: x'] }), [probe('t3', 'not json'), probe('t3', JSON.stringify([1, 2]))]],
+        [trial({ id: 't4', trialKey: 'import:docker:results/x.json:human' }), []],
+        [trial({ id: 't5', trialKey: 'hand-made' }), [{ trialId: 't5', kind: 'server', text: '["not", "a probe"]' }]],
+      ] as const;
+      for (const [t, logs] of old) await store.saveTrial(t, [], logs);
+      await store.close();
+      open.splice(open.indexOf(store), 1);
+      await downgradeStore((l, q) => target.rawQuery(l, q), location, 5);
+      const again = await openStore(location);
+      open.push(again);
+      const decisions = (await again.listTrials()).map((t) => [t.id, t.configKey ?? null, t.oomFallbackMaxModelLen ?? null, t.probeOutputs ?? null]);
+      expect(decisions).toEqual([
+        ['t1', '0123456789abcdef', 2048, ['a', 'b']],
+        ['t2', '0123456789abcdef', null, [null, 'b']],
+        // A damaged probe log, or one that is not a list of outputs, gives no outputs: never a reference.
+        ['t3', 'fedcba9876543210', null, null],
+        ['t4', 'import', null, null],
+        ['t5', null, null, null],
+      ]);
+      expect(await again.countTrials({ configKey: '0123456789abcdef' })).toBe(2);
+      // The text stays for people, unchanged.
+      expect((await again.listTrials({ configKey: '0123456789abcdef' }))[0]?.deviations).toEqual(['perf command fix: x', oom]);
+      expect((await again.getLogs('t1')).map((l) => l.text)).toEqual([JSON.stringify(['a', 'b'])]);
       const versions = await target.rawQuery(location, 'select version from isobench_migrations order by version');
       expect(versions.map((v) => Number(v.version))).toEqual(Array.from({ length: STORE_SCHEMA_VERSION }, (_, i) => i + 1));
     });
