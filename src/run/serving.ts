@@ -18,12 +18,12 @@ import {
   type SamplingParams,
   type Tokenizer,
   type ServeBenchConfig,
+  type RequestSample,
   type ServeBenchResult,
   type ServerTokenizerApi,
   type Workload,
   type WorkloadConfig,
 } from '../loadgen/index.js';
-import type { SampleRecord } from '../store/index.js';
 import { PROBE_MAX_TOKENS, PROBE_PROMPTS } from './agreement.js';
 import type { PerfInfo } from './types.js';
 
@@ -309,10 +309,10 @@ export function usableReference(outputs: unknown): string[] | null {
 }
 
 export type MeasureResult =
-  | { status: 'ok'; metrics: MetricSet; samples: Omit<SampleRecord, 'trialId'>[]; output: string }
+  | { status: 'ok'; metrics: MetricSet; samples: RequestSample[]; output: string }
   /** Some or all measured requests failed: the workload did not complete (the samples keep what did). */
-  | { status: 'requests_failed'; evidence: string; samples: Omit<SampleRecord, 'trialId'>[]; output: string }
-  | { status: 'timeout'; samples: Omit<SampleRecord, 'trialId'>[]; output: string };
+  | { status: 'requests_failed'; evidence: string; samples: RequestSample[]; output: string }
+  | { status: 'timeout'; samples: RequestSample[]; output: string };
 
 /** The reasons of the failed requests, in request order. */
 function failedErrors(r: ServeBenchResult): string[] {
