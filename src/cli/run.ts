@@ -11,7 +11,7 @@ import type { Task, VariantKind } from '../task/index.js';
 
 type ResolvedEngineConfig = ReturnType<typeof parseEngineConfigFn>;
 import { checkNumber, opt, parseOptions } from './options.js';
-import { createReporter, formatBuilds, formatResults } from './reporters/index.js';
+import { createReporter, formatBuilds, formatResults, sweepCurves } from './reporters/index.js';
 
 const ENGINES = ['sim', 'process', 'docker'] as const;
 
@@ -204,7 +204,7 @@ export function exitCodeOf(summary: RunSummary): number {
 /** Prints the table (human output) or nothing (JSON events carry everything). */
 export function printResults(rows: readonly ResultRow[], summary: RunSummary, jsonEvents: boolean, tasks: readonly TaskSummary[] = []): void {
   if (jsonEvents) {
-    process.stdout.write(`${JSON.stringify(redactDeep({ type: 'results', rows, tasks }))}\n`);
+    process.stdout.write(`${JSON.stringify(redactDeep({ type: 'results', rows, tasks, sweeps: sweepCurves(rows) }))}\n`);
     return;
   }
   process.stdout.write(`\n${formatResults(rows, tasks)}\n`);

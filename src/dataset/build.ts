@@ -1,6 +1,6 @@
 import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometricMean, geometricMeanCi, noiseFloor, primaryMetricOfCommand, type CompareOptions } from '../analysis/index.js';
 import { DEFAULT_SOURCE_PRIORITY, IMPORTED_CONFIG_KEY, isAaVariant, redactDeep, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
-import { parsePerfCommand } from '../vllm/index.js';
+import { expandSweep, parsePerfCommand, sweepPointOfCommand } from '../vllm/index.js';
 import type { Store, TaskStopRecord, TrialRecord, VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
 import type { Measurement } from './compare.js';
@@ -103,6 +103,8 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
         row.config = describeConfig(config, [...chosen.baseline.trials, ...chosen.human.trials, ...chosen.agent.trials], runConfig);
         fillNoiseFloor(row, baseline, aa, opts);
         fillStop(row, config === null ? undefined : stopOf.get(`${task.commit}#${config}`));
+        // A sweep's point is a configuration of its own: one row per point, named by the point its commands end with.
+        row.sweep_point = sweepPointOfCommand(pointCommandOf(chosen));
         failMismatchedComparisons(row, chosen);
         fillTrialOutcomes(row, chosen);
         fillBuilds(row, chosen, vs);
@@ -301,9 +303,23 @@ function rowSource(chosen: Record<V5Variant, Chosen>): string | null {
 
 const finiteOrNull = (x: number): number | null => (Number.isFinite(x) ? x : null);
 
-/** The primary metric `run` gives a task: src/analysis's rule on its parsed perf command. */
-function primaryOfTask(task: Task, mode: string | null): string {
-  const parsed = task.perf_command ? parsePerfCommand(task.perf_command) : null;
+/** The stored command of a row's trials when they measured a point of a sweep (see sweepPointText), else null. */
+function pointCommandOf(chosen: Record<V5Variant, Chosen>): string | null {
+  for (const v of V5_VARIANTS) for (const t of chosen[v].trials) if (sweepPointOfCommand(t.command) !== null) return t.command;
+  return null;
+}
+
+/** The point's serving command of a stored sweep-point command (the single-point `vllm bench sweep serve` form's --bench-cmd). */
+function pointBenchCommand(stored: string): string {
+  const command = stored.split('  # isobench:')[0] ?? stored;
+  const sweep = expandSweep(command, () => ({ looked: [] }));
+  return sweep.status === 'sweep' && sweep.points.length === 1 ? (sweep.points[0]?.bench ?? command) : command;
+}
+
+/** The primary metric `run` gives a task: src/analysis's rule on its parsed perf command (a sweep point's own command). */
+function primaryOfTask(task: Task, mode: string | null, pointCommand: string | null = null): string {
+  const text = pointCommand === null ? task.perf_command : pointBenchCommand(pointCommand);
+  const parsed = text ? parsePerfCommand(text) : null;
   return primaryMetricOfCommand(mode, parsed?.status === 'ok' ? parsed.client : null, {}, task.primary_metric).metric;
 }
 
@@ -326,7 +342,7 @@ function addExtensions(row: DatasetRow, task: Task, mode: V5Mode | null, chosen:
   // Our own runs: the metric the perf command implies, as `run` judged it; imports keep the mode's preference list.
   const ours = (['baseline', 'human', 'agent'] as const).every((v) => chosen[v].source === null || chosen[v].source === 'isobench');
   const runMode = chosen.baseline.ok[0]?.mode ?? chosen.human.ok[0]?.mode ?? null;
-  const fromRun = ours && overrides === undefined ? primaryOfTask(task, runMode) : null;
+  const fromRun = ours && overrides === undefined ? primaryOfTask(task, runMode, pointCommandOf(chosen)) : null;
   const primary = fromRun !== null && measured(fromRun) > 0 ? fromRun : choosePrimaryMetric(amode, measured, overrides === undefined ? {} : { [amode]: overrides });
   row.primary_metric = primary;
   row.estimator = ESTIMATOR.key;

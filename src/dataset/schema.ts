@@ -87,6 +87,7 @@ export const EXTENSION_COLUMNS: readonly ExtensionColumnSpec[] = [
   ...perVariant('data_source', 'VARCHAR', 'provenance of the variant (isobench, docker, modal, separate, rerun, ...)'),
   ext('config_key', 'VARCHAR', 'the configuration every trial of the row measured (hash of the trial procedure, perf command, engine settings and preset, tokenizer, warm-ups, OOM-fallback setting, dataset substitution; `import` for imported records): rows never mix configurations'),
   ext('config', 'VARCHAR', 'that configuration spelled out (JSON): engine, engine config, preset, tokenizer, warm-ups, OOM fallback, dataset options as recorded with the run, and the deviations of its trials'),
+  ext('sweep_point', 'VARCHAR', 'for a task whose perf command is a sweep (`vllm bench sweep serve`, several --request-rate / --max-concurrency values): the point the row measured, `2/3: max_concurrency=16` (index/count: parameters); one row per point; null otherwise'),
   ext('workload_hash', 'VARCHAR', 'the workload hash every trial of the row shares; null when none recorded one or they differ'),
   ...perVariant('failed_trials', 'VARCHAR', 'failure codes of the failed trials with their counts, e.g. `probe_unavailable×1, requests_failed×2`, also when other trials ended ok'),
   ...(['human', 'agent'] as const).map((v) => ext(`${v}_unchecked_trials`, 'INTEGER', `ok serving trials whose correctness probe had no baseline reference to compare with (${v})`)),

@@ -72,7 +72,7 @@ export function sweepRow(point: SweepPoint, r: ServeBenchResult, slo: SweepSumma
  * farthest above the chord from the lowest- to the highest-throughput point, i.e. where latency starts to rise faster
  * than throughput. Null with fewer than 3 points or a flat curve.
  */
-export function kneeIndex(rows: readonly SweepRow[]): number | null {
+export function kneeIndex(rows: readonly Pick<SweepRow, 'output_throughput' | 'p99_ttft_ms'>[]): number | null {
   if (rows.length < 3) return null;
   const order = rows.map((_, i) => i).sort((a, b) => rows[a]!.output_throughput - rows[b]!.output_throughput);
   const xs = order.map((i) => rows[i]!.output_throughput);

@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunEvent, RunEventListener, TaskPlan, TrialOutcome } from '../run/index.js';
-import { primaryMetric } from '../run/index.js';
+import { primaryMetric, sweepPointText } from '../run/index.js';
 import type { RunStatus, Store, TrialRecord } from '../store/index.js';
 
 /** What `run --queue --wait` follows: the run's plans, read back from the store as workers record trials. */
@@ -31,10 +31,12 @@ export async function followRun(input: FollowInput): Promise<{ status: RunStatus
   };
   const allKeys = input.plans.flatMap((p) => p.trials.map((t) => t.key));
   const before = await input.store.existingTrialKeys(allKeys);
-  const byTask = new Map(input.plans.map((p) => [p.task.commit, p]));
+  // A task whose perf command is a sweep has one plan per point: trials find their plan by key.
+  const planOf = new Map(input.plans.flatMap((p) => p.trials.map((t) => [t.key, p] as const)));
+  const idOf = (p: TaskPlan) => `${p.task.commit}#${p.configKey}`;
   const seen = new Set<string>();
   const started = new Set<string>();
-  const left = new Map(input.plans.map((p) => [p.task.commit, p.trials.filter((t) => !before.has(t.key)).length]));
+  const left = new Map(input.plans.map((p) => [idOf(p), p.trials.filter((t) => !before.has(t.key)).length]));
   const outcomes: TrialOutcome[] = [];
   emit({
     type: 'run_start',
@@ -58,24 +60,26 @@ export async function followRun(input: FollowInput): Promise<{ status: RunStatus
       for (const t of await input.store.listTrials({ runId: input.runId })) {
         if (seen.has(t.trialKey)) continue;
         seen.add(t.trialKey);
-        const plan = byTask.get(t.taskCommit);
+        const plan = planOf.get(t.trialKey);
         if (!plan) continue;
-        if (!started.has(t.taskCommit)) {
-          started.add(t.taskCommit);
+        const id = idOf(plan);
+        if (!started.has(id)) {
+          started.add(id);
           emit({
             type: 'task_start',
             taskCommit: plan.task.commit,
             subject: plan.task.subject ?? null,
             mode: plan.mode,
             variants: plan.variants.map((v) => ({ id: v.record.id, kind: v.record.kind, label: v.label })),
-            trialsToRun: left.get(t.taskCommit) ?? 0,
+            trialsToRun: left.get(id) ?? 0,
+            ...(plan.sweep ? { sweepPoint: sweepPointText(plan.sweep) } : {}),
           });
         }
         const outcome = outcomeOf(t);
         outcomes.push(outcome);
         emit({ type: 'trial_end', taskCommit: t.taskCommit, variantId: t.variantId, outcome });
-        const n = (left.get(t.taskCommit) ?? 1) - 1;
-        left.set(t.taskCommit, n);
+        const n = (left.get(id) ?? 1) - 1;
+        left.set(id, n);
         if (n === 0) emit({ type: 'task_end', taskCommit: t.taskCommit });
       }
     }

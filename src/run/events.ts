@@ -33,7 +33,7 @@ export interface TrialOutcome {
 /** Typed progress events of `runBenchmarks`; only src/cli draws them. */
 export type RunEvent =
   | { type: 'run_start'; runId: string; engine: string; store: string; tasks: number; trialsPlanned: number; trialsToRun: number; resumed: number }
-  | { type: 'task_start'; taskCommit: string; subject: string | null; mode: BenchmarkMode | null; variants: VariantInfo[]; trialsToRun: number }
+  | { type: 'task_start'; taskCommit: string; subject: string | null; mode: BenchmarkMode | null; variants: VariantInfo[]; trialsToRun: number; sweepPoint?: string }
   | { type: 'task_invalid'; taskCommit: string; code: FailureCode; evidence: string }
   | {
       type: 'variant_prepare';

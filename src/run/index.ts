@@ -5,7 +5,7 @@ export { patchSha256 } from '../core/index.js';
 export type { AgentArg, AgentPatch, AgentSource } from './agents.js';
 export { agreement, MISMATCH_BELOW, PROBE_MAX_TOKENS, PROBE_PROMPTS, probeSimilarity } from './agreement.js';
 export type { RunEvent, RunEventListener, TrialOutcome, TrialPhase, VariantInfo } from './events.js';
-export { configKeyOf, interleaveTrials, planRun, planVariants, roundOrders, taskOrderSeed, trialKey } from './plan.js';
+export { configKeyOf, interleaveTrials, planRun, sweepOf, sweepPointOfCommand, sweepPointText, planVariants, roundOrders, taskOrderSeed, trialKey } from './plan.js';
 export { perfInfoOf } from './perf.js';
 export { taskPrimaryMetric } from './primary.js';
 export { primaryMetric } from './primary.js';
@@ -15,6 +15,7 @@ export { adaptiveStop, planTrials, summarizeResults, summarizeTasks } from './re
 export type { ResultComparison, ResultRow, TaskSummary } from './results.js';
 export { runBenchmarks, runPlansOfRun } from './runner.js';
 export { oomDeviation, withMaxModelLen, type TaskDecisions } from './decisions.js';
+export { CURVE_METRICS, type CurveMetric } from './results.js';
 export type { RunBuild, RunInput, RunSummary } from './runner.js';
 export { WORKLOAD_DEFAULTS } from './types.js';
 export type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';

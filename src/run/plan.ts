@@ -5,9 +5,12 @@ import { PRESETS, translateServerArgs, type VariantSpec } from '../engine/index.
 import type { VariantRecord } from '../store/index.js';
 import type { Task, VariantKind } from '../task/index.js';
 import type { AgentSource } from './agents.js';
-import { perfInfoOf } from './perf.js';
+import { readFileSync } from 'node:fs';
+import { expandSweep, type SweepExpansion } from '../vllm/index.js';
+export { sweepPointOfCommand, sweepPointText } from '../vllm/index.js';
+import { perfInfoOf, perfInfoOfPoint } from './perf.js';
 import { taskPrimaryMetric } from './primary.js';
-import { workloadPlanOf } from './serving.js';
+import { findDatasetFile, workloadPlanOf } from './serving.js';
 import type { PerfInfo, PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
 
 /** Bumped when the trial procedure changes in a way that makes old trials incomparable. */
@@ -165,29 +168,56 @@ function preFailureOf(task: Task, perf: PerfInfo | Failure, settings: RunSetting
   return null;
 }
 
-/** Turns the selected tasks into plans; tasks that cannot run still get trials that record why. */
+/**
+ * The sweep a task's perf command asks for (`vllm bench sweep serve`, or several load values), its parameter files
+ * looked up like dataset files (--dataset-dir by path, then by name, then as given).
+ */
+export function sweepOf(task: Task, datasetDir: string | null): SweepExpansion {
+  return expandSweep(task.perf_command ?? '', (path) => {
+    const found = findDatasetFile('params', path, datasetDir);
+    if (found.file === null) return { looked: found.looked };
+    try {
+      return { text: readFileSync(found.file, 'utf8'), file: found.file };
+    } catch (err) {
+      return { looked: [`${found.file} (${(err as Error).message})`] };
+    }
+  });
+}
+
+/** Turns the selected tasks into plans; tasks that cannot run still get trials that record why. A sweep is one plan per point. */
 export function planRun(tasks: readonly Task[], agents: readonly AgentSource[], settings: RunSettings): TaskPlan[] {
   const selected = settings.only.length === 0 ? tasks : tasks.filter((t) => settings.only.some((p) => t.commit.startsWith(p.toLowerCase())));
-  return selected.map((task) => {
-    const perfOrFailure = perfInfoOf(task);
-    const perf = 'code' in perfOrFailure ? null : perfOrFailure;
-    const mode = perf && perf.mode !== 'unknown' ? perf.mode : null;
+  return selected.flatMap((task) => {
     // This machine's --dataset-dir wins over where the catalog says its files are.
     const datasetDir = settings.datasetDir ?? task.dataset_dir ?? null;
-    const workload = perf && mode === 'serving' ? workloadPlanOf(perf, { datasetDir, missingDataset: settings.missingDataset }) : null;
-    const configKey = configKeyOf(perf, settings, task, workload && !('code' in workload) ? workload.deviations : []);
-    const variants = planVariants(task, agents, settings.variants, settings.aa ?? false);
-    const preFailure = preFailureOf(task, perfOrFailure, settings) ?? (workload && 'code' in workload ? workload : null);
-    return {
-      task,
-      perf,
-      mode,
-      configKey,
-      variants,
-      trials: interleaveTrials(variants, configKey, settings.trials, taskOrderSeed(settings.orderSeed ?? 1, task.commit)),
-      preFailure,
-      workload: workload && !('code' in workload) ? workload : null,
-      primary: taskPrimaryMetric(mode, perf, settings.primaryMetrics, task.primary_metric),
-    };
+    const sweep = sweepOf(task, datasetDir);
+    if (sweep.status === 'single') return [planOne(task, perfInfoOf(task), null, agents, settings, datasetDir)];
+    if (sweep.status === 'refused') {
+      const failure: Failure = { code: sweep.code, evidence: `the perf command asks for a sweep isobench cannot run as asked: ${sweep.reason}`, source: 'perf_command' };
+      return [planOne(task, failure, null, agents, settings, datasetDir)];
+    }
+    return sweep.points.map((point, i) => planOne(task, perfInfoOfPoint(task, point), { index: i + 1, count: sweep.points.length, label: point.label, params: point.params, form: sweep.form, notes: sweep.notes }, agents, settings, datasetDir));
   });
+}
+
+function planOne(task: Task, perfOrFailure: PerfInfo | Failure, sweep: TaskPlan['sweep'], agents: readonly AgentSource[], settings: RunSettings, datasetDir: string | null): TaskPlan {
+  const perf = 'code' in perfOrFailure ? null : perfOrFailure;
+  const mode = perf && perf.mode !== 'unknown' ? perf.mode : null;
+  const workload = perf && mode === 'serving' ? workloadPlanOf(perf, { datasetDir, missingDataset: settings.missingDataset }) : null;
+  const configKey = configKeyOf(perf, settings, task, workload && !('code' in workload) ? workload.deviations : []);
+  const variants = planVariants(task, agents, settings.variants, settings.aa ?? false);
+  const preFailure = preFailureOf(task, perfOrFailure, settings) ?? (workload && 'code' in workload ? workload : null);
+  return {
+    task,
+    perf,
+    mode,
+    configKey,
+    variants,
+    // Every point has its own order of the variants in each round (its own comparison).
+    trials: interleaveTrials(variants, configKey, settings.trials, taskOrderSeed(settings.orderSeed ?? 1, sweep === null ? task.commit : `${task.commit}#${sweep.index}`)),
+    preFailure,
+    workload: workload && !('code' in workload) ? workload : null,
+    primary: taskPrimaryMetric(mode, perf, settings.primaryMetrics, task.primary_metric),
+    sweep,
+  };
 }

@@ -15,6 +15,7 @@ import {
   type Verdict,
 } from '../analysis/index.js';
 import { isAaVariant, metricInfo, workloadMismatch, type Failure, type FailureCode } from '../core/index.js';
+import { kneeIndex } from '../loadgen/index.js';
 import type { Store, TrialRecord } from '../store/index.js';
 import type { VariantKind } from '../task/index.js';
 import type { RunSettings, TaskPlan } from './types.js';
@@ -46,6 +47,38 @@ export interface ResultRow {
   comparisonFailures: { against: 'baseline' | 'human'; failure: Failure }[];
   /** Every other metric the trials have, vs baseline, better/worse Holm-corrected over these metrics (secondary). */
   secondary: (ResultComparison & { metric: string })[];
+  /**
+   * The sweep point of the row's configuration (a task whose perf command is a sweep has one row per point and
+   * variant); `knee`: the point is the knee of the variant's curve (Kneedle on p99 TTFT vs output throughput, as
+   * `bench sweep`; none below 3 measured points or on a flat curve).
+   */
+  sweep: { index: number; count: number; label: string; knee: boolean } | null;
+  /** Sweep rows: the curve's metrics, geometric means over the ok trials (null where none has it). */
+  curve: Record<CurveMetric, number | null> | null;
+}
+
+/** What a sweep's latency-vs-throughput curves are drawn from. */
+export const CURVE_METRICS = ['output_throughput', 'request_throughput', 'ttft_median', 'ttft_p99', 'tpot_median', 'tpot_p99', 'e2el_median', 'e2el_p99'] as const;
+export type CurveMetric = (typeof CURVE_METRICS)[number];
+
+/** Marks the knee of each variant's sweep curve among the rows. */
+function markKnees(rows: readonly ResultRow[]): void {
+  const curves = new Map<string, ResultRow[]>();
+  for (const r of rows) if (r.sweep && r.curve?.output_throughput != null && r.curve.ttft_p99 != null) curves.set(`${r.taskCommit}\u0000${r.variantId}`, [...(curves.get(`${r.taskCommit}\u0000${r.variantId}`) ?? []), r]);
+  for (const points of curves.values()) {
+    const k = kneeIndex(points.map((r) => ({ output_throughput: r.curve?.output_throughput ?? 0, p99_ttft_ms: r.curve?.ttft_p99 ?? 0 })));
+    const knee = k === null ? undefined : points[k];
+    if (knee?.sweep) knee.sweep.knee = true;
+  }
+}
+
+function curveOf(trials: readonly TrialRecord[]): Record<CurveMetric, number | null> {
+  const ok = trials.filter((t) => t.status === 'ok');
+  const entries = CURVE_METRICS.map((m) => {
+    const xs = ok.map((t) => t.metrics[m]).filter((x): x is number => typeof x === 'number' && x > 0);
+    return [m, xs.length > 0 ? geometricMean(xs) : null] as const;
+  });
+  return Object.fromEntries(entries) as Record<CurveMetric, number | null>;
 }
 
 /** One comparison as the table shows it: the paired estimate, its interval, the paired rounds and the verdict. */
@@ -145,15 +178,20 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[])
           const r = shown(c);
           return r ? [{ ...r, metric: c.metric }] : [];
         }),
+        sweep: plan.sweep ? { index: plan.sweep.index, count: plan.sweep.count, label: plan.sweep.label, knee: false } : null,
+        curve: plan.sweep && plan.mode === 'serving' ? curveOf(mine) : null,
       });
     }
   }
+  markKnees(rows);
   return rows;
 }
 
 /** What one task's round-by-round data say beyond the rows: primary metric, position effect, noise floor, stop. */
 export interface TaskSummary {
   taskCommit: string;
+  /** `2/3: max_concurrency=16` for a point of a sweep (one summary per point); null otherwise. */
+  sweepPoint: string | null;
   primaryMetric: string;
   primaryWhy: string;
   /** Mean deviation (percent) of a trial at position p from its variant's geometric mean, per position (index p-1). */
@@ -240,6 +278,7 @@ export async function summarizeTasks(store: Store, plans: readonly TaskPlan[], s
     const { gpuSeconds, gpuSecondsAtMax } = gpuSecondsOf(plan, trials, settings.trials);
     out.push({
       taskCommit: plan.task.commit,
+      sweepPoint: plan.sweep ? `${plan.sweep.index}/${plan.sweep.count}: ${plan.sweep.label}` : null,
       primaryMetric: metric,
       primaryWhy: plan.primary.why,
       positionEffectPct: positionEffect(trials, metric),

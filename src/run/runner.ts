@@ -7,7 +7,7 @@ import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
 import { thrownFailure } from './classify.js';
 import { adaptiveStop, gpuSecondsOf, planTrials } from './results.js';
 import { buildTaskWorkload, usableReference, type TaskWorkload } from './serving.js';
-import { tokenizerOf } from './plan.js';
+import { sweepPointText, tokenizerOf } from './plan.js';
 import { storedOomFallback, storedReference, taskDecisions, type TaskDecisions } from './decisions.js';
 import { failedTrial, runTrial, startupCheck, type TaskRun, type TrialContext, type TrialResult } from './trial.js';
 import type { PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
@@ -110,6 +110,7 @@ class Runner {
       mode: plan.mode,
       variants: plan.variants.map((v) => ({ id: v.record.id, kind: v.record.kind, label: v.label })),
       trialsToRun: todo.length,
+      ...(plan.sweep ? { sweepPoint: sweepPointText(plan.sweep) } : {}),
     });
     if (todo.length > 0) {
       if (plan.preFailure) {

@@ -5,6 +5,7 @@ import type { LogRecord, SampleRecord, TrialRecord } from '../store/index.js';
 import { agreement, MISMATCH_BELOW } from './agreement.js';
 import { classifyLog, parseStandaloneOutput, thrownFailure } from './classify.js';
 import type { RunEvent, TrialOutcome, TrialPhase } from './events.js';
+import { sweepPointText } from './plan.js';
 import { primaryMetric } from './primary.js';
 import { waitReady } from './readiness.js';
 import { measureServing, runProbe, usableReference, type ProbeResult, type TaskWorkload } from './serving.js';
@@ -189,7 +190,7 @@ async function servingBody(ctx: TrialContext, task: TaskRun, variant: PlannedVar
     if (started.failure) return { status: 'failed', failure: started.failure };
     const workload = await task.workload(server.baseUrl, ctx.signal);
     rec.workloadHash = workload.hash;
-    rec.command = redactSecrets(`${perf.command}  # isobench: ${workload.describe}`);
+    rec.command = redactSecrets(`${perf.command}  # isobench: ${workload.describe}${task.plan.sweep ? `; ${sweepPointText(task.plan.sweep)}` : ''}`);
 
     // One budget for everything after ready: a server that stalls a probe or a stream cannot hold the run forever.
     const budget = AbortSignal.any([ctx.signal, AbortSignal.timeout(ctx.settings.timeoutTrialS * 1000)]);
@@ -309,7 +310,7 @@ function finish(ctx: TrialContext, task: TaskRun | TaskBeforeDecisions, variant:
     host: ctx.host,
     dataSource: 'isobench',
     model: plan.perf?.model ?? plan.task.models[0] ?? null,
-    command: rec.command ?? (plan.task.perf_command ? redactSecrets(plan.task.perf_command) : null),
+    command: rec.command ?? notRunCommand(plan),
     workloadHash: rec.workloadHash,
     startedAt: rec.startedAt.toISOString(),
     finishedAt: finishedAt.toISOString(),
@@ -331,6 +332,12 @@ function finish(ctx: TrialContext, task: TaskRun | TaskBeforeDecisions, variant:
     durationS,
   };
   return { record, samples: rec.samples.map((s) => ({ ...s, trialId: rec.id })), logs: rec.logs, outcome };
+}
+
+/** The stored command of a trial that never built its workload: the task's (the point's, with its label, in a sweep). */
+function notRunCommand(plan: TaskPlan): string | null {
+  if (plan.sweep) return redactSecrets(`${plan.perf?.command ?? plan.task.perf_command ?? ''}  # isobench: not run; ${sweepPointText(plan.sweep)}`);
+  return plan.task.perf_command ? redactSecrets(plan.task.perf_command) : null;
 }
 
 /** What a trial that fails before it starts needs of its task: the plan and the decisions (no workload). */

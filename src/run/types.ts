@@ -100,4 +100,19 @@ export interface TaskPlan {
   workload: WorkloadPlan | null;
   /** The metric the headline verdicts are about, from the perf command (or `--primary-metric`), and why. */
   primary: { metric: string; why: string };
+  /** A point of the sweep the task's perf command asks for (one plan per point, each its own configuration); null: no sweep. */
+  sweep: SweepPlanPoint | null;
+}
+
+/** Which point of its task's sweep a plan measures. */
+export interface SweepPlanPoint {
+  /** 1-based, in the order of the sweep. */
+  index: number;
+  count: number;
+  /** `max_concurrency=16, request_rate=4`. */
+  label: string;
+  params: Readonly<Record<string, string | number | boolean>>;
+  form: 'vllm_bench_sweep' | 'load_list';
+  /** Options of the sweep command isobench reads differently (e.g. --num-runs: run's --trials decide). */
+  notes: readonly string[];
 }

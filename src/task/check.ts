@@ -1,5 +1,6 @@
 import { gpuCount, v5BenchmarkMode, type V5Mode } from '../core/index.js';
-import { parsePerfCommand, refusedServingFlags, type PerfCommand, type PerfMode } from '../vllm/index.js';
+import { existsSync, readFileSync } from 'node:fs';
+import { expandSweep, parsePerfCommand, refusedServingFlags, type PerfCommand, type PerfMode } from '../vllm/index.js';
 import type { Task } from './schema.js';
 
 /** What kind of problem a task has. */
@@ -52,8 +53,21 @@ export function checkTask(task: Task): TaskCheck {
   if (task.commit_short !== undefined && !task.commit.startsWith(task.commit_short)) {
     add('short_hash', 'error', `short hash ${task.commit_short} does not prefix commit ${task.commit}`);
   }
-  const command = task.perf_command === undefined ? undefined : parsePerfCommand(task.perf_command);
-  if (command === undefined) add('no_perf_command', 'error', 'no perf_command: nothing to benchmark');
+  // A sweep (vllm bench sweep serve, several load values) is checked point by point, each point's serving command.
+  const sweep = task.perf_command === undefined ? null : expandSweep(task.perf_command, (p) => (existsSync(p) ? { text: readFileSync(p, 'utf8'), file: p } : { looked: [p] }));
+  let command = task.perf_command === undefined ? undefined : parsePerfCommand(task.perf_command);
+  if (sweep?.status === 'refused') {
+    if (sweep.code === 'dataset_missing') add('unsupported_flag', 'warning', `${sweep.reason} (run looks for it in --dataset-dir)`);
+    else add(sweep.code === 'unsupported_mode' ? 'unknown_script' : 'unsupported_flag', 'error', `the perf command asks for a sweep isobench cannot run as asked: ${sweep.reason}`);
+  } else if (sweep?.status === 'sweep') {
+    sweep.points.forEach((point, i) => {
+      const parsed = parsePerfCommand(point.bench);
+      if (i === 0) command = parsed;
+      const tag: Add = (kind, severity, message) => add(kind, severity, `sweep point ${i + 1} (${point.label}): ${message}`);
+      if (parsed.status === 'error') tag('command_unparsable', 'error', `cannot be parsed: ${parsed.message}`);
+      else checkCommand(task, parsed, tag);
+    });
+  } else if (command === undefined) add('no_perf_command', 'error', 'no perf_command: nothing to benchmark');
   else if (command.status === 'error') add('command_unparsable', 'error', `perf_command cannot be parsed: ${command.message}`);
   else checkCommand(task, command, add);
   const mode = command?.status === 'ok' ? command.mode : 'unknown';

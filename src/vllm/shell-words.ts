@@ -83,3 +83,8 @@ export function splitShellWords(input: string): ShellWords {
   if (inWord) words.push(word);
   return { status: 'ok', words, rest: undefined };
 }
+
+/** A word as the shell reads it back: bare when it has only safe characters, else in single quotes. */
+export function shellQuote(word: string): string {
+  return /^[A-Za-z0-9_@%+=:,./-]+$/.test(word) ? word : `'${word.replace(/'/g, `'\\''`)}'`;
+}

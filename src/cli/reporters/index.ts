@@ -4,7 +4,7 @@ import { ttyReporter } from './tty.js';
 import type { Reporter } from './types.js';
 
 export { formatBuilds } from './format.js';
-export { formatResults } from './table.js';
+export { formatResults, sweepCurves, type SweepCurves } from './table.js';
 export type { Reporter } from './types.js';
 
 /** `--json-events` → JSON lines on stdout; a TTY → the live tree (unless `live: false`); else plain lines (both on stderr). */

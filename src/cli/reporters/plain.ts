@@ -20,7 +20,7 @@ export function plainReporter(out: NodeJS.WritableStream = process.stderr): Repo
           break;
         case 'task_start':
           remember(e.variants);
-          line(`task ${short(e.taskCommit)} ${e.subject ?? ''} [${e.mode ?? 'no mode'}] variants: ${e.variants.map((v) => v.label).join(', ')}`);
+          line(`task ${short(e.taskCommit)} ${e.subject ?? ''} [${e.mode ?? 'no mode'}]${e.sweepPoint === undefined ? '' : ` ${e.sweepPoint}`} variants: ${e.variants.map((v) => v.label).join(', ')}`);
           break;
         case 'task_invalid':
           line(`  task ${short(e.taskCommit)} cannot run: ${e.code}: ${e.evidence}`);

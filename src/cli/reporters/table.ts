@@ -1,6 +1,6 @@
 import { DEFAULT_TIE_THRESHOLD, ESTIMATOR } from '../../analysis/index.js';
 import { DATASET_SUBSTITUTION } from '../../core/index.js';
-import type { ResultComparison, ResultRow, TaskSummary } from '../../run/index.js';
+import type { CurveMetric, ResultComparison, ResultRow, TaskSummary } from '../../run/index.js';
 import { metricValue, short } from './format.js';
 
 function pad(cells: string[][]): string {
@@ -39,13 +39,13 @@ export function taskLines(rows: readonly ResultRow[], tasks: readonly TaskSummar
     }
     if (t.stop) parts.push(`stopped after ${t.stop.rounds} rounds (${t.stop.reason}); ${t.gpuSeconds.toFixed(1)} GPU-s of ${(t.gpuSecondsAtMax ?? 0).toFixed(1)} at the maximum`);
     const secondary = rows
-      .filter((r) => r.taskCommit === t.taskCommit)
+      .filter((r) => r.taskCommit === t.taskCommit && (r.sweep === null ? null : `${r.sweep.index}/${r.sweep.count}: ${r.sweep.label}`) === t.sweepPoint)
       .flatMap((r) => {
         const decided = r.secondary.filter((c) => c.verdict === 'better' || c.verdict === 'worse');
         return decided.length === 0 ? [] : [`${r.label} ${decided.map((c) => `${c.metric} ${signedPct(c.improvementPct)} ${c.verdict}`).join(', ')}`];
       });
     if (secondary.length > 0) parts.push(`secondary metrics (Holm-corrected): ${secondary.join('; ')}`);
-    out.push(`${short(t.taskCommit)}  ${parts.join('; ')}`);
+    out.push(`${short(t.taskCommit)}${t.sweepPoint === null ? '' : ` @${t.sweepPoint}`}  ${parts.join('; ')}`);
   }
   return out;
 }
@@ -62,7 +62,7 @@ export function formatResults(rows: readonly ResultRow[], tasks: readonly TaskSu
       ...(r.unchecked > 0 ? [`probe unchecked×${r.unchecked}`] : []),
       ...r.comparisonFailures.map((c) => `${c.failure.code} vs ${c.against}`),
     ].join(', ');
-    cells.push([short(r.taskCommit), r.label, String(r.ok), String(r.failed), r.metric ?? '', r.value === null ? '' : metricValue(r.value), comparisonText(r.vsBaseline), comparisonText(r.vsHuman), notes]);
+    cells.push([r.sweep ? `${short(r.taskCommit)} @${r.sweep.index}/${r.sweep.count}` : short(r.taskCommit), r.label, String(r.ok), String(r.failed), r.metric ?? '', r.value === null ? '' : metricValue(r.value), comparisonText(r.vsBaseline), comparisonText(r.vsHuman), notes]);
   }
   // A comparison that was not made says why in full (the evidence names both workload hashes).
   const why = rows.flatMap((r) => r.comparisonFailures.map((c) => `${short(r.taskCommit)} ${r.label} vs ${c.against}: ${c.failure.code}: ${c.failure.evidence}`));
@@ -70,5 +70,54 @@ export function formatResults(rows: readonly ResultRow[], tasks: readonly TaskSu
   const substituted = new Map<string, string>();
   for (const r of rows) for (const d of r.deviations) if (DATASET_SUBSTITUTION.test(d)) substituted.set(r.taskCommit, `${short(r.taskCommit)} deviation: ${d}`);
   const lines = taskLines(rows, tasks);
-  return [estimatorLine(), pad(cells), ...why, ...substituted.values(), ...(lines.length > 0 ? ['', ...lines] : [])].join('\n');
+  const sweeps = sweepCurves(rows).flatMap((s) => ['', ...sweepLines(s)]);
+  return [estimatorLine(), pad(cells), ...why, ...substituted.values(), ...(lines.length > 0 ? ['', ...lines] : []), ...sweeps].join('\n');
 }
+
+const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(x < 10 ? 2 : 1));
+
+/** A sweep's curves: per point and variant, output throughput and TTFT/TPOT p50/p99 (geometric means over ok trials), the verdict of the point. */
+export function sweepLines(s: SweepCurves): string[] {
+  const cells: string[][] = [['point', 'variant', 'ok', 'output tok/s', 'TTFT p50', 'TTFT p99', 'TPOT p50', 'TPOT p99', `${s.metric ?? 'primary'} vs baseline`]];
+  const count = Math.max(0, ...s.variants.flatMap((v) => v.points.map((p) => p.index)));
+  for (let i = 1; i <= count; i++) {
+    for (const v of s.variants) {
+      const p = v.points.find((x) => x.index === i);
+      if (!p) continue;
+      const c = p.curve;
+      cells.push([`${i}/${s.points}: ${p.label}${v.knee === i ? ' (knee)' : ''}`, v.label, `${p.ok}/${p.ok + p.failed}`, c.output_throughput === null ? '-' : c.output_throughput.toFixed(1), ms(c.ttft_median), ms(c.ttft_p99), ms(c.tpot_median), ms(c.tpot_p99), comparisonText(p.vsBaseline)]);
+    }
+  }
+  return [`${short(s.taskCommit)} sweep, ${s.points} points: latency (ms) vs output throughput per point, geometric means over ok trials; knee = Kneedle on p99 TTFT vs output tok/s, per variant`, pad(cells)];
+}
+
+/** A task's sweep: per variant, its points in order (the curve) and the knee of p99 TTFT vs output throughput. */
+export interface SweepCurves {
+  taskCommit: string;
+  points: number;
+  metric: string | null;
+  variants: {
+    label: string;
+    variantId: string;
+    points: { index: number; label: string; ok: number; failed: number; value: number | null; vsBaseline: ResultComparison | null; curve: Record<CurveMetric, number | null> }[];
+    /** Index (1-based) of the knee point (Kneedle, as `bench sweep`); null below 3 measured points or on a flat curve. */
+    knee: number | null;
+  }[];
+}
+
+/** The sweeps of a results table, from its rows (one per point and variant): the `sweeps` of run's JSON results. */
+export function sweepCurves(rows: readonly ResultRow[]): SweepCurves[] {
+  const out: SweepCurves[] = [];
+  for (const r of rows) {
+    if (!r.sweep || !r.curve) continue;
+    let task = out.find((t) => t.taskCommit === r.taskCommit);
+    if (!task) out.push((task = { taskCommit: r.taskCommit, points: r.sweep.count, metric: r.metric, variants: [] }));
+    let v = task.variants.find((x) => x.variantId === r.variantId);
+    if (!v) task.variants.push((v = { label: r.label, variantId: r.variantId, points: [], knee: null }));
+    if (r.sweep.knee) v.knee = r.sweep.index;
+    v.points.push({ index: r.sweep.index, label: r.sweep.label, ok: r.ok, failed: r.failed, value: r.value, vsBaseline: r.vsBaseline, curve: r.curve });
+  }
+  for (const t of out) for (const v of t.variants) v.points.sort((a, b) => a.index - b.index);
+  return out;
+}
+

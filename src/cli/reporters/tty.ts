@@ -42,7 +42,9 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
   let closed = false;
 
   const current = () => tasks.find((t) => !t.done) ?? null;
-  const variant = (commit: string, id: string) => tasks.find((t) => t.commit === commit)?.variants.get(id);
+  // The newest entry of a commit: a sweep's points are entries of one commit, one after the other.
+  const taskOf = (commit: string) => [...tasks].reverse().find((t) => t.commit === commit);
+  const variant = (commit: string, id: string) => taskOf(commit)?.variants.get(id);
 
   function taskLines(t: TaskView, live: boolean): string[] {
     const lines = [`${t.done ? pc.green('✔') : pc.cyan('▸')} ${t.title}`, ...(t.workload ? [`   ${pc.dim(t.workload)}`] : [])];
@@ -93,13 +95,13 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
         case 'task_start':
           tasks.push({
             commit: e.taskCommit,
-            title: `${pc.bold(short(e.taskCommit))} ${e.subject ?? ''} ${pc.dim(`[${e.mode ?? 'no mode'}]`)}`,
+            title: `${pc.bold(short(e.taskCommit))} ${e.subject ?? ''} ${pc.dim(`[${e.mode ?? 'no mode'}]`)}${e.sweepPoint === undefined ? '' : ` ${pc.cyan(e.sweepPoint)}`}`,
             variants: new Map(e.variants.map((v) => [v.id, { info: v, status: pc.dim('waiting'), phase: null, requests: null, results: [] }])),
             done: false,
           });
           break;
         case 'task_invalid': {
-          const t = tasks.find((x) => x.commit === e.taskCommit);
+          const t = taskOf(e.taskCommit);
           if (t) for (const v of t.variants.values()) v.status = pc.red(`${e.code}: ${e.evidence}`);
           break;
         }
@@ -133,7 +135,7 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
           return;
         }
         case 'workload': {
-          const t = tasks.find((x) => x.commit === e.taskCommit);
+          const t = taskOf(e.taskCommit);
           if (t) t.workload = `workload ${e.hash.slice(0, 12)}, tokenizer ${e.tokenizer}`;
           break;
         }
@@ -155,7 +157,7 @@ export function ttyReporter(out: NodeJS.WriteStream = process.stderr): Reporter 
         case 'task_stop':
           break;
         case 'task_end': {
-          const t = tasks.find((x) => x.commit === e.taskCommit);
+          const t = taskOf(e.taskCommit);
           if (t) {
             clear();
             t.done = true;
