@@ -1,6 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { redactSecrets, type Failure, type MetricSet } from '../core/index.js';
 import type { Engine, PreparedVariant, ServerHandle } from '../engine/index.js';
+import type { RequestSample } from '../loadgen/index.js';
 import type { LogRecord, SampleRecord, TrialRecord } from '../store/index.js';
 import { agreement, MISMATCH_BELOW } from './agreement.js';
 import { classifyLog, parseStandaloneOutput, thrownFailure } from './classify.js';
@@ -55,7 +56,7 @@ class TrialRecorder {
   private phase: TrialPhase | null = null;
   readonly phaseS: Partial<Record<TrialPhase, number>> = {};
   readonly logs: LogRecord[] = [];
-  samples: Omit<SampleRecord, 'trialId'>[] = [];
+  samples: RequestSample[] = [];
   command: string | null = null;
   workloadHash: string | null = null;
   probeOutputs: (string | null)[] | null = null;
