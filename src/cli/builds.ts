@@ -5,9 +5,12 @@ import { checkNumber, parseOptions } from './options.js';
 /**
  * `isobench builds`: the build cache (`$ISOBENCH_CACHE_DIR`, else ~/.cache/isobench; src/engine/source-build.ts),
  * listed, or pruned with `--prune` and what to remove. ccache's own folder is left to `ccache -C` / `ccache -M`.
+ * With a Docker daemon (`--docker-host`, else $DOCKER_HOST when set) the docker engine's variant images
+ * (`isobench-build:<key>`, found by their labels) are listed and pruned alongside.
  */
 const BuildsOptionsSchema = z.object({
   cacheDir: z.string().min(1).optional(),
+  dockerHost: z.string().min(1).optional(),
   prune: z.boolean().default(false),
   failed: z.boolean().default(false),
   olderThan: z
@@ -34,16 +37,23 @@ async function buildsCommand(raw: unknown): Promise<void> {
   const { defaultCacheRoot, listBuilds, removeBuild } = await import('../engine/index.js');
   const root = opts.cacheDir ?? defaultCacheRoot();
   const builds = await listBuilds(root);
+  const docker = await dockerImages(opts.dockerHost);
   if (!opts.prune) {
     if (opts.failed || opts.olderThan !== undefined || opts.all) throw usageError('--prune', 'is needed with --failed, --older-than or --all', 'add --prune to remove, or leave them out to list');
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify({ root, builds })}\n`);
+      process.stdout.write(`${JSON.stringify({ root, builds, ...(docker ? { docker: { host: docker.host, images: docker.images } } : {}) })}\n`);
       return;
     }
     process.stdout.write(`build cache ${root}: ${builds.length} tree(s), ${size(builds.reduce((a, b) => a + (b.bytes ?? 0), 0))}\n`);
     for (const b of builds) {
       const what = b.status === 'built' ? `built in ${(b.seconds ?? 0).toFixed(1)} s` : b.status === 'failed' ? `${b.failure?.code ?? 'failed'}: ${b.failure?.evidence ?? ''}` : 'incomplete';
       process.stdout.write(`${b.recipe}  ${b.commit.slice(0, 12)}${b.patchSha256 ? ` + patch ${b.patchSha256.slice(0, 12)}` : ''}  ${b.status}  ${size(b.bytes)}  ${b.builtAt ?? ''}  ${what}${b.locked ? '  (building now)' : ''}\n`);
+    }
+    if (docker) {
+      process.stdout.write(`docker images on ${docker.host}: ${docker.images.length}\n`);
+      for (const i of docker.images) {
+        process.stdout.write(`docker  ${i.image}  ${i.base ?? '?'}${i.patchSha256 ? ` + patch ${i.patchSha256.slice(0, 12)}` : ''}  built  ${size(i.bytes)}  ${i.builtAt ?? ''}  built in ${(i.seconds ?? 0).toFixed(1)} s\n`);
+      }
     }
     return;
   }
@@ -56,8 +66,35 @@ async function buildsCommand(raw: unknown): Promise<void> {
     if (await removeBuild(b)) removed++;
     else kept++;
   }
-  const msg = { root, removed, skippedBuildingNow: kept, left: builds.length - removed };
-  process.stdout.write(opts.json ? `${JSON.stringify(msg)}\n` : `removed ${removed} tree(s) from ${root}${kept > 0 ? ` (${kept} being built now, left)` : ''}; ${msg.left} left\n`);
+  let imagesRemoved = 0;
+  if (docker) {
+    const { removeBuildImage, cleanupBuildLeftovers } = await import('../engine/docker-build.js');
+    // Untagged layers of failed or cancelled builds whose builder is gone go with --failed and --all.
+    if (opts.failed || opts.all) imagesRemoved += (await cleanupBuildLeftovers(docker.client)).images.length;
+    for (const i of docker.images.filter((x) => opts.all || (cutoff !== null && (x.builtAt === null || Date.parse(x.builtAt) < cutoff)))) {
+      if (await removeBuildImage(docker.client, i.image)) imagesRemoved++;
+    }
+  }
+  const msg = { root, removed, skippedBuildingNow: kept, left: builds.length - removed, ...(docker ? { imagesRemoved } : {}) };
+  process.stdout.write(opts.json ? `${JSON.stringify(msg)}\n` : `removed ${removed} tree(s) from ${root}${kept > 0 ? ` (${kept} being built now, left)` : ''}; ${msg.left} left${docker ? `; ${imagesRemoved} image(s) from ${docker.host}` : ''}\n`);
+}
+
+/** The docker engine's variant images on the daemon of `--docker-host`, else $DOCKER_HOST; undefined without either. */
+async function dockerImages(given: string | undefined) {
+  const host = given ?? (process.env.DOCKER_HOST === '' ? undefined : process.env.DOCKER_HOST);
+  if (host === undefined) return undefined;
+  const [{ dockerClient }, { listBuildImages }, { IsobenchError, errorMessage }] = await Promise.all([import('../engine/docker-client.js'), import('../engine/docker-build.js'), import('../core/index.js')]);
+  const client = dockerClient(host);
+  try {
+    return { host, client, images: await listBuildImages(client) };
+  } catch (err) {
+    // Asked for: an error. Only $DOCKER_HOST set: the tree cache is still listed, with a note.
+    if (given === undefined) {
+      process.stderr.write(`note: the docker engine's variant images are not listed: ${host} did not answer (${errorMessage(err)})\n`);
+      return undefined;
+    }
+    throw new IsobenchError('E_ENGINE', `cannot list the variant images on ${host}: ${errorMessage(err)}`, { hint: 'start dockerd, or drop --docker-host to see the tree cache only' });
+  }
 }
 
 /** `isobench builds`. */
@@ -66,8 +103,9 @@ export function register(program: Command): void {
     .command('builds')
     .description('List the build cache of variants built from source, or prune it')
     .option('--cache-dir <dir>', 'the build cache (default: $ISOBENCH_CACHE_DIR, else ~/.cache/isobench)')
+    .option('--docker-host <url>', "also the docker engine's variant images on this daemon (default: $DOCKER_HOST when set)")
     .option('--prune', 'remove trees: those chosen by --failed, --older-than or --all (a tree being built is left)')
-    .option('--failed', 'with --prune: failed and incomplete builds')
+    .option('--failed', 'with --prune: failed and incomplete builds (docker: untagged layers of failed builds)')
     .option('--older-than <days>', 'with --prune: builds finished more than this many days ago')
     .option('--all', 'with --prune: every tree')
     .option('--json', 'print JSON')

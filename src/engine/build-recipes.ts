@@ -49,9 +49,11 @@ function templated(name: string, templates: readonly string[], env: Record<strin
  * otherwise; SGLang rebuilds sgl-kernel only when the patch touches a compiled file; llama.cpp always compiles
  * (ccache makes the unchanged objects free).
  */
-export function recipeFor(preset: PresetName, settings: BuildSettings, files: readonly PatchFile[] | null): BuildRecipe {
-  const venvPython = '{tree}/.venv/bin/python';
-  const mkVenv = 'python3 -m venv {tree}/.venv';
+export function recipeFor(preset: PresetName, settings: BuildSettings, files: readonly PatchFile[] | null, where: 'host' | 'image' = 'host'): BuildRecipe {
+  // Inside an image (the docker engine) the image's own python installs the tree: no venv of its own.
+  const inImage = where === 'image';
+  const venvPython = inImage ? 'python3' : '{tree}/.venv/bin/python';
+  const mkVenv = inImage ? [] : ['python3 -m venv {tree}/.venv'];
   if (settings.steps !== undefined) {
     if (settings.steps.length === 0) throw new IsobenchError('E_USAGE', 'build.steps is empty', { hint: 'give at least one command, or leave build.steps out for the preset\'s' });
     return templated(preset, settings.steps, settings.env, []);
@@ -62,10 +64,10 @@ export function recipeFor(preset: PresetName, settings: BuildSettings, files: re
   }
   if (preset === 'vllm') {
     const env = pythonOnly(files) ? { VLLM_USE_PRECOMPILED: '1', ...settings.env } : { MAX_JOBS: '{jobs}', ...settings.env };
-    return templated('vllm', [mkVenv, `${venvPython} -m pip install -e {tree}`], env, ['.venv/bin/vllm']);
+    return templated('vllm', [...mkVenv, `${venvPython} -m pip install -e {tree}`], env, inImage ? [] : ['.venv/bin/vllm']);
   }
   const steps = pythonOnly(files)
-    ? [mkVenv, `${venvPython} -m pip install -e {tree}/python`]
-    : [mkVenv, `${venvPython} -m pip install -v {tree}/sgl-kernel`, `${venvPython} -m pip install -e {tree}/python`];
-  return templated('sglang', steps, pythonOnly(files) ? settings.env : { MAX_JOBS: '{jobs}', ...settings.env }, ['.venv/bin/python']);
+    ? [...mkVenv, `${venvPython} -m pip install -e {tree}/python`]
+    : [...mkVenv, `${venvPython} -m pip install -v {tree}/sgl-kernel`, `${venvPython} -m pip install -e {tree}/python`];
+  return templated('sglang', steps, pythonOnly(files) ? settings.env : { MAX_JOBS: '{jobs}', ...settings.env }, inImage ? [] : ['.venv/bin/python']);
 }

@@ -156,6 +156,24 @@ export const DockerEngineConfigSchema = z
     init: z.boolean().default(true),
     /** Host directory for patch files mounted into agent containers. */
     workDir: z.string().default(path.join(tmpdir(), 'isobench-engine', 'patches')),
+    /**
+     * Build agent variants as images: FROM the baseline image, the patch applied to the engine's source tree inside
+     * it (`sourceDir`), then the build run there (`docker build`); see docs/engines.md, "Builds".
+     */
+    build: z
+      .object({
+        /** The engine's source tree inside the baseline image (the checkout the image was built from). */
+        sourceDir: z.string().regex(/^\//, 'build.sourceDir: an absolute path inside the image, e.g. /workspace/vllm'),
+        /** Command templates replacing the preset's build (`{tree}` = sourceDir, `{jobs}`), each one RUN step. */
+        steps: z.array(template(BUILD_TEMPLATE_VARS, 'build.steps')).min(1).optional(),
+        env: z.record(z.string(), z.string()).default({}),
+        /** Parallel compile jobs. */
+        jobs: z.number().int().positive().default(2),
+        /** Where build logs are kept (`<cacheDir>/docker/<key>.log`); default `$ISOBENCH_CACHE_DIR`, else ~/.cache/isobench. */
+        cacheDir: z.string().optional(),
+      })
+      .strict()
+      .optional(),
   })
   .strict();
 

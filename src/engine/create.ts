@@ -2,6 +2,7 @@ import { existsSync } from 'node:fs';
 import { parseEngineConfig, type EngineConfig } from './config.js';
 import { cleanupContainerLeftovers, dockerClient } from './docker-client.js';
 import { DockerEngine } from './docker.js';
+import { cleanupBuildLeftovers } from './docker-build.js';
 import { cleanupProcessLeftovers } from './leftovers.js';
 import { ProcessEngine } from './process.js';
 import { defaultRegistryDir } from './registry.js';
@@ -28,6 +29,8 @@ export interface LeftoversReport {
   containers: string[];
   /** Run folders of patched source copies and patch files whose run is gone, removed. */
   workDirs: string[];
+  /** Untagged images (and containers) of docker builds whose isobench process is gone, removed. */
+  buildLeftovers?: string[];
   /** Why containers were not looked at (no Docker reachable), when so. */
   dockerSkipped?: string;
 }
@@ -49,8 +52,10 @@ export async function cleanupLeftovers(
     return { processes, containers: [], workDirs, dockerSkipped: 'no Docker daemon configured' };
   }
   try {
-    const containers = await cleanupContainerLeftovers(dockerClient(host), runId);
-    return { processes, containers, workDirs };
+    const docker = dockerClient(host);
+    const containers = await cleanupContainerLeftovers(docker, runId);
+    const built = await cleanupBuildLeftovers(docker);
+    return { processes, containers: [...containers, ...built.containers], workDirs, buildLeftovers: built.images };
   } catch (err) {
     return { processes, containers: [], workDirs, dockerSkipped: `Docker not reachable: ${err instanceof Error ? err.message : String(err)}` };
   }

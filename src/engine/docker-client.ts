@@ -1,7 +1,5 @@
-import { hostname } from 'node:os';
 import Docker from 'dockerode';
-import { LABELS } from './docker-labels.js';
-import { isAlive } from './registry.js';
+import { LABELS, ownerGone } from './docker-labels.js';
 
 /** A Docker client for `unix:///path`, `tcp://host:port`, or $DOCKER_HOST / the default socket when none is given. */
 export function dockerClient(host?: string): Docker {
@@ -10,15 +8,6 @@ export function dockerClient(host?: string): Docker {
   if (h.startsWith('unix://')) return new Docker({ socketPath: h.slice('unix://'.length) });
   const url = new URL(h.replace(/^tcp:/, 'http:'));
   return new Docker({ host: url.hostname, port: Number(url.port || 2375) });
-}
-
-/** True when the container's owner label names a process of this host that is gone. */
-function ownerGone(owner: string | undefined): boolean {
-  if (owner === undefined) return true;
-  const i = owner.lastIndexOf(':');
-  const host = owner.slice(0, i);
-  const pid = Number(owner.slice(i + 1));
-  return host === hostname() && Number.isInteger(pid) && !isAlive(pid);
 }
 
 /**

@@ -7,12 +7,15 @@ import type { DockerEngineConfig } from './config.js';
 import { containerLabels } from './docker-labels.js';
 import { cleanupContainerLeftovers, dockerClient } from './docker-client.js';
 import { LogBuffer } from './log-buffer.js';
-import { applyFailure, filterPatch, inspectPatch, patchFileBytes } from './patch.js';
+import { applyFailure, filterPatch, inspectPatch, parsePatch, patchFileBytes } from './patch.js';
+import { recipeFor } from './build-recipes.js';
+import { buildVariantImage, cleanupBuildLeftovers } from './docker-build.js';
+import { BuildFailedError, defaultCacheRoot } from './source-build.js';
 import { claimWorkDir } from './work-dirs.js';
 import { PRESETS, serverArgsFor } from './presets.js';
 import { freePort, stopOnAbort } from './process.js';
 import { expandArgv, expandString } from './template.js';
-import type { Engine, ExecOptions, ExecResult, PrepareResult, PreparedVariant, ServerHandle, ServerStartOptions, VariantSpec } from './types.js';
+import type { Engine, ExecOptions, ExecResult, PrepareProgress, PrepareResult, PreparedVariant, ServerHandle, ServerStartOptions, VariantSpec } from './types.js';
 import { variantVariables } from './variables.js';
 
 /** What the docker engine keeps about a prepared variant. */
@@ -27,12 +30,14 @@ export interface DockerVariantDetail {
 export const PATCH_MOUNT = '/isobench';
 const EXIT_NO_TOOL = 97;
 const EXIT_NO_PACKAGE = 98;
-const EXIT_NOT_APPLIED = 99;
+/** The wrapper's exit code when the patch does not apply. */
+export const EXIT_NOT_APPLIED = 99;
 
 /**
  * The agent containers' entrypoint: finds the installed package root (site-packages), checks and applies the mounted
  * patch there with git apply (or patch with no fuzz), then execs the server command. `check` mode stops after the
- * check. POSIX sh with builtins only, so that it runs in a minimal image.
+ * check, `apply` mode after applying (an image build's step, docker-build.ts). POSIX sh with builtins only, so that
+ * it runs in a minimal image.
  */
 export const APPLY_WRAPPER = `
 mode="$1"; shift
@@ -55,6 +60,7 @@ else
   echo "isobench: the image has neither git nor patch to apply the agent's patch" >&2; exit ${EXIT_NO_TOOL}
 fi
 echo "isobench: patch applied to $root" >&2
+if [ "$mode" = apply ]; then exit 0; fi
 exec "$@"
 `;
 
@@ -103,10 +109,11 @@ export class DockerEngine implements Engine {
     return expandString(template, vars);
   }
 
-  async prepare(spec: VariantSpec, signal: AbortSignal): Promise<PrepareResult> {
+  async prepare(spec: VariantSpec, signal: AbortSignal, onProgress?: (p: PrepareProgress) => void): Promise<PrepareResult> {
     const vars = variantVariables(spec);
     const image = this.imageFor(spec, vars);
     let patchText: string | undefined;
+    if (spec.kind === 'agent' && this.config.build) return this.prepareBuilt(spec, vars, image, signal, onProgress);
     if (spec.kind === 'agent') {
       if (!spec.agent) throw new IsobenchError('E_INTERNAL', `agent variant ${spec.id} has no patch`);
       const inspection = inspectPatch(spec.agent.patchText);
@@ -135,6 +142,54 @@ export class DockerEngine implements Engine {
     const detail: DockerVariantDetail = { image, patchDir, vars };
     const environment = patchDir ? `image ${image} + patch applied at start` : `image ${image}`;
     return { status: 'ready', variant: { spec, environment, detail } };
+  }
+
+  /**
+   * An agent built as an image: the baseline image with the whole patch applied to the engine's source tree inside
+   * it and the build run there (docker-build.ts), or the image a previous run built from the same base, patch and
+   * build config. The agent's containers then run that image as it is (no patch applied at start).
+   */
+  private async prepareBuilt(spec: VariantSpec, vars: Record<string, string>, image: string, signal: AbortSignal, onProgress?: (p: PrepareProgress) => void): Promise<PrepareResult> {
+    const build = this.config.build;
+    if (!build || !spec.agent) throw new IsobenchError('E_INTERNAL', `prepareBuilt of ${spec.id} without a build or a patch`);
+    const inspection = inspectPatch(spec.agent.patchText);
+    // A patch that needs a build is what this path is for; empty or malformed patches are still refused.
+    if (inspection.status === 'failed' && inspection.failure.code !== 'patch_needs_build') {
+      return { status: 'failed', failure: inspection.failure, log: `${inspection.failure.evidence}\n` };
+    }
+    const missing = await this.ensureImage(image, signal);
+    if (missing) return { status: 'failed', failure: missing, log: `${missing.evidence}\n` };
+    const baseId = (await this.docker.getImage(image).inspect()).Id;
+    const recipe = recipeFor(this.config.preset, { repository: image, steps: build.steps, env: build.env }, parsePatch(spec.agent.patchText), 'image');
+    let built;
+    try {
+      built = await buildVariantImage({
+        docker: this.docker,
+        baseImage: image,
+        baseId,
+        sourceDir: build.sourceDir,
+        patch: spec.agent.patchBytes,
+        recipe,
+        jobs: build.jobs,
+        cacheRoot: build.cacheDir ?? defaultCacheRoot(),
+        signal,
+        ...(onProgress ? { onLine: (line: string) => onProgress({ variantId: spec.id, phase: 'build', line }) } : {}),
+      });
+    } catch (err) {
+      if (err instanceof BuildFailedError) return { status: 'failed', failure: err.failure, log: err.log };
+      throw err;
+    }
+    const how = built.cached ? 'from the build cache' : `built in ${built.seconds.toFixed(1)} s`;
+    const detail: DockerVariantDetail = { image: built.image, patchDir: undefined, vars };
+    return {
+      status: 'ready',
+      variant: {
+        spec,
+        environment: `image ${built.image} (${image} + patch, ${how})`,
+        detail,
+        build: { where: built.image, cached: built.cached, seconds: built.seconds, builtSeconds: built.builtSeconds, logFile: built.logFile },
+      },
+    };
   }
 
   /** Undefined when the image is there (pulled if allowed), else why not (image_missing, image_pull_failed, disk_full). */
@@ -317,6 +372,8 @@ export class DockerEngine implements Engine {
   async cleanup(): Promise<void> {
     await Promise.all([...this.running].map((r) => r.stop()));
     await cleanupContainerLeftovers(this.docker, this.config.runId).catch(() => undefined);
+    // The untagged layers of this run's failed builds (and of builders gone), never a build still running elsewhere.
+    if (this.config.build) await cleanupBuildLeftovers(this.docker, { mine: true }).catch(() => undefined);
     await rm(path.join(this.config.workDir, this.config.runId), { recursive: true, force: true });
   }
 }

@@ -168,3 +168,88 @@ export function testDockerEngineConfig(host: string, runId: string, stateDir: st
     execTemplate: 'node {script} {args}',
   };
 }
+
+/**
+ * The host's C toolchain (gcc, cc1, binutils, glibc headers and crt files: every file of the Debian packages that own
+ * them, outside /usr/share, plus the libraries `ldd` lists for their programs) as a tar file for an image, or
+ * undefined when the host has no gcc or no dpkg to say which files make it up. No registry holds a compiler image
+ * here, so the docker build tests compile inside an image made from this.
+ */
+export function hostToolchainTar(dest: string): { tar: string; hash: string } | undefined {
+  const sh = (cmd: string) => execFileSync('sh', ['-c', cmd], { encoding: 'utf8', maxBuffer: 64 * 1024 * 1024 }).trim();
+  try {
+    sh('command -v gcc && command -v dpkg && command -v ldd');
+  } catch {
+    return undefined;
+  }
+  const owners = ['$(realpath "$(command -v gcc)")', '$(gcc -print-prog-name=cc1)', '$(realpath "$(command -v as)")', '$(realpath "$(command -v ld)")', '$(gcc -print-file-name=crtbegin.o)', '$(gcc -print-file-name=crt1.o)', '/usr/include/stdio.h', '/usr/include/linux/limits.h'];
+  const packages = [...new Set(owners.map((f) => sh(`dpkg -S "$(realpath ${f})" | head -n 1 | cut -d: -f1`)))];
+  const files = sh(`dpkg -L ${packages.join(' ')} | sort -u`)
+    .split('\n')
+    .filter((f) => f.startsWith('/') && !f.startsWith('/usr/share/') && !/\/(lto1|lto-dump[^/]*)$/.test(f))
+    .filter((f) => {
+      try {
+        const st = statSync(f);
+        return st.isFile();
+      } catch {
+        return false;
+      }
+    });
+  const hash = createHash('sha256');
+  for (const f of files) hash.update(`${f}:${statSync(f).size}\n`);
+  const root = mkdtempSync(path.join(tmpdir(), 'isobench-toolchain-'));
+  try {
+    const list = path.join(root, 'files.txt');
+    writeFileSync(list, `${files.join('\n')}\n`);
+    const tree = path.join(root, 'tree');
+    mkdirSync(tree);
+    sh(`tar -c --files-from="${list}" 2>/dev/null | tar -x -C "${tree}"`);
+    const programs = files.filter((f) => /\/(bin|libexec)\//.test(f));
+    const libs = new Set(programs.flatMap((p) => (sh(`file -b "${p}"`).startsWith('ELF') ? libsOf(p) : [])));
+    for (const lib of libs) {
+      mkdirSync(path.join(tree, path.dirname(lib)), { recursive: true });
+      copyFileSync(realpathSync(lib), path.join(tree, lib));
+    }
+    // The `binutils` and `gcc` packages' plain names (as, ld, cc, gcc) point at the versioned programs.
+    const gccName = path.basename(realpathSync(sh('command -v gcc')));
+    sh(`cd "${tree}/usr/bin" && ln -sf x86_64-linux-gnu-as as && ln -sf x86_64-linux-gnu-ld ld && ln -sf ${gccName} gcc && ln -sf ${gccName} cc`);
+    sh(`tar -C "${tree}" -cf "${dest}" .`);
+  } finally {
+    rmSync(root, { recursive: true, force: true });
+  }
+  return { tar: dest, hash: hash.digest('hex').slice(0, 16) };
+}
+
+/** The C source of the test engine: the compiled program prints the sim server's flags, `--decode-base-ms 2`. */
+export const ENGINE_SOURCE = 'engine.c';
+export const ENGINE_SOURCE_TEXT = '#include <stdio.h>\n\nstatic const int decode_ms = 2;\n\nint main(void) {\n  printf("--decode-base-ms %d\\n", decode_ms);\n  return 0;\n}\n';
+export const ENGINE_SOURCE_DIR = '/src/engine';
+
+/**
+ * A tiny compiled "engine" image: the stand-in vLLM image (node + the CLI) plus the host's C toolchain, with
+ * `engine.c` in /src/engine compiled there by gcc at image build time; its server command asks the compiled program for
+ * the sim server's flags (`/app/serve.sh {model} {port} {server_args}`). Undefined without a toolchain to copy.
+ */
+export async function ensureCompiledEngineImage(host: string, commit: string, parent: string): Promise<string | undefined> {
+  const app = await ensureTestImages(host, commit, parent);
+  const ctx = mkdtempSync(path.join(tmpdir(), 'isobench-cc-image-'));
+  try {
+    const toolchain = hostToolchainTar(path.join(ctx, 'toolchain.tar'));
+    if (!toolchain) return undefined;
+    mkdirSync(path.join(ctx, 'src'));
+    writeFileSync(path.join(ctx, 'src', ENGINE_SOURCE), ENGINE_SOURCE_TEXT);
+    writeFileSync(path.join(ctx, 'serve.sh'), 'model="$1"; port="$2"; shift 2\nexec node /app/isobench.mjs sim serve --model "$model" --host 0.0.0.0 --port "$port" $(/src/engine/engine) "$@"\n');
+    const cc = `isobench-test/cc:${toolchain.hash}`;
+    if (!(await imageExists(host, cc))) {
+      writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${await ensureBaseImage(host)}\nADD toolchain.tar /\n`);
+      await docker(host, ['build', '-q', '-t', cc, ctx]);
+    }
+    writeFileSync(path.join(ctx, 'Dockerfile'), `FROM ${cc}\nCOPY --from=${app} /app /app\nCOPY src ${ENGINE_SOURCE_DIR}\nCOPY serve.sh /app/serve.sh\nRUN ["cc", "-O2", "-o", "${ENGINE_SOURCE_DIR}/engine", "${ENGINE_SOURCE_DIR}/${ENGINE_SOURCE}"]\nWORKDIR /tmp\n`);
+    const hash = createHash('sha256').update(`${app}${cc}${ENGINE_SOURCE_TEXT}${readFileSync(path.join(ctx, 'serve.sh'), 'utf8')}${readFileSync(path.join(ctx, 'Dockerfile'), 'utf8')}`);
+    const tag = `isobench-test/engine:${hash.digest('hex').slice(0, 16)}`;
+    if (!(await imageExists(host, tag))) await docker(host, ['build', '-q', '-t', tag, ctx]);
+    return tag;
+  } finally {
+    rmSync(ctx, { recursive: true, force: true });
+  }
+}
