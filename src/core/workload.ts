@@ -30,9 +30,6 @@ export const DEFAULT_SOURCE_PRIORITY: readonly string[] = ['isobench', 'rerun', 
 /** The configuration (`config_key`) of every imported record: the legacy pipelines, merged by source priority. */
 export const IMPORTED_CONFIG_KEY = 'import';
 
-/** A deviation recorded by run's `--missing-dataset random`: random prompts stood in for a dataset file not found. */
-export const DATASET_SUBSTITUTION = /\(--missing-dataset random\)$/;
-
 /**
  * The deviations of trials that change what was measured (a dataset substituted, the OOM fallback), without the
  * perf-command parser's spelling fixes (`perf command fix: ...`), which only say how the command was read.

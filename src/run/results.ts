@@ -39,6 +39,10 @@ export interface ResultRow {
   /** Agents only: improvement over the human variant on `metric`. */
   vsHuman: ResultComparison | null;
   deviations: string[];
+  /** The OOM fallback's `--max-model-len` the trials ran with (their stored decision), null when they ran without it. */
+  oomFallbackMaxModelLen: number | null;
+  /** What the plan put in place of a dataset file that was not there (`--missing-dataset random`), one line each. */
+  datasetSubstitutions: string[];
   /** Lowest probe agreement over the trials; null when no probe ran. */
   agreement: number | null;
   /** Ok serving trials whose probe was compared with nothing (no baseline reference was known when they ran). */
@@ -171,6 +175,8 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[])
         vsBaseline: shown(cmp),
         vsHuman: shown(cmpHuman),
         deviations: [...new Set(mine.flatMap((t) => t.deviations))],
+        oomFallbackMaxModelLen: mine.find((t) => t.oomFallbackMaxModelLen != null)?.oomFallbackMaxModelLen ?? null,
+        datasetSubstitutions: [...(plan.workload?.deviations ?? [])],
         agreement: agreements.length > 0 ? Math.min(...agreements) : null,
         unchecked: mine.filter((t) => t.status === 'ok' && t.mode === 'serving' && t.correctness === null).length,
         comparisonFailures,

@@ -2,7 +2,8 @@ import path from 'node:path';
 import BetterSqlite3 from 'better-sqlite3';
 import { describe, expect, it } from 'vitest';
 import { createEngine } from '../../src/engine/index.js';
-import { oomDeviation, planRun, runBenchmarks, type RunEvent } from '../../src/run/index.js';
+import { formatResults } from '../../src/cli/reporters/table.js';
+import { oomDeviation, planRun, runBenchmarks, summarizeResults, type RunEvent } from '../../src/run/index.js';
 import { openStore, type Store, type TrialRecord } from '../../src/store/index.js';
 import { downgradeStore } from '../store/downgrade.js';
 import { settings, task, tempDir } from './helpers.js';
@@ -22,17 +23,19 @@ function sqlite(file: string, text: string): Promise<void> {
   return Promise.resolve();
 }
 
-/** Runs `trials` rounds of `t` on the sim into the store file; returns the events and the task's trials by round. */
-async function simRun(file: string, t: typeof OOM_TASK, trials: number): Promise<{ events: RunEvent[]; trials: TrialRecord[] }> {
+/** Runs `trials` rounds of `t` on the sim into the store file; returns the events, the task's trials by round and the results table. */
+async function simRun(file: string, t: typeof OOM_TASK, trials: number): Promise<{ events: RunEvent[]; trials: TrialRecord[]; table: string }> {
   const store: Store = await openStore(file);
   try {
     const s = settings({ trials, variants: ['baseline', 'human'] });
     const engine = createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1 } });
     const events: RunEvent[] = [];
-    await runBenchmarks({ plans: planRun([t], [], s), engine, store, settings: s, config: {}, onEvent: (e) => events.push(e) });
+    const plans = planRun([t], [], s);
+    await runBenchmarks({ plans, engine, store, settings: s, config: {}, onEvent: (e) => events.push(e) });
     await engine.cleanup();
     const stored = await store.listTrials({ taskCommit: t.commit });
-    return { events, trials: stored.sort((a, b) => a.trialIndex - b.trialIndex || a.variantId.localeCompare(b.variantId)) };
+    const table = formatResults(await summarizeResults(store, plans));
+    return { events, trials: stored.sort((a, b) => a.trialIndex - b.trialIndex || a.variantId.localeCompare(b.variantId)), table };
   } finally {
     await store.close();
   }
@@ -54,6 +57,8 @@ describe('the OOM-fallback decision is data stored with the trials', () => {
     expect(prechecks(resumed.events)).toEqual([]);
     expect(round(resumed.trials, 2)).toEqual(['baseline ok  2048', 'human ok  2048']);
     for (const t of resumed.trials.filter((x) => x.trialIndex === 2)) expect(t.deviations).toContain(OOM);
+    // The results table says so from the decision, for both variants.
+    expect(resumed.table.match(/oom fallback/g)).toHaveLength(2);
   }, 60_000);
 
   it('a deviation text alone decides nothing: a task decided without the fallback resumes without it', async () => {
@@ -65,6 +70,7 @@ describe('the OOM-fallback decision is data stored with the trials', () => {
     expect(prechecks(resumed.events)).toEqual([]);
     expect(round(resumed.trials, 2)).toEqual(['baseline ok  -', 'human ok  -']);
     for (const t of resumed.trials.filter((x) => x.trialIndex === 2)) expect(t.deviations).toEqual([]);
+    expect(resumed.table).not.toMatch(/oom fallback/);
   }, 60_000);
 
   it('a store of schema 5 (the decision only in the deviation text) resumes with the decision its trials were measured under', async () => {

@@ -1,5 +1,4 @@
 import { DEFAULT_TIE_THRESHOLD, ESTIMATOR } from '../../analysis/index.js';
-import { DATASET_SUBSTITUTION } from '../../core/index.js';
 import type { CurveMetric, ResultComparison, ResultRow, TaskSummary } from '../../run/index.js';
 import { metricValue, short } from './format.js';
 
@@ -56,8 +55,8 @@ export function formatResults(rows: readonly ResultRow[], tasks: readonly TaskSu
   for (const r of rows) {
     const notes = [
       ...r.failures.map((f) => `${f.code}×${f.count}`),
-      ...r.deviations.filter((d) => d.includes('oom fallback')).map(() => 'oom fallback'),
-      ...(r.deviations.some((d) => DATASET_SUBSTITUTION.test(d)) ? ['dataset substituted'] : []),
+      ...(r.oomFallbackMaxModelLen !== null ? ['oom fallback'] : []),
+      ...(r.datasetSubstitutions.length > 0 ? ['dataset substituted'] : []),
       ...(r.agreement !== null && r.agreement < 1 ? [`probe ${(r.agreement * 100).toFixed(0)}%`] : []),
       ...(r.unchecked > 0 ? [`probe unchecked×${r.unchecked}`] : []),
       ...r.comparisonFailures.map((c) => `${c.failure.code} vs ${c.against}`),
@@ -68,7 +67,7 @@ export function formatResults(rows: readonly ResultRow[], tasks: readonly TaskSu
   const why = rows.flatMap((r) => r.comparisonFailures.map((c) => `${short(r.taskCommit)} ${r.label} vs ${c.against}: ${c.failure.code}: ${c.failure.evidence}`));
   // A substituted dataset says in full what was measured instead (once per task).
   const substituted = new Map<string, string>();
-  for (const r of rows) for (const d of r.deviations) if (DATASET_SUBSTITUTION.test(d)) substituted.set(r.taskCommit, `${short(r.taskCommit)} deviation: ${d}`);
+  for (const r of rows) for (const d of r.datasetSubstitutions) substituted.set(r.taskCommit, `${short(r.taskCommit)} deviation: ${d}`);
   const lines = taskLines(rows, tasks);
   const sweeps = sweepCurves(rows).flatMap((s) => ['', ...sweepLines(s)]);
   return [estimatorLine(), pad(cells), ...why, ...substituted.values(), ...(lines.length > 0 ? ['', ...lines] : []), ...sweeps].join('\n');
