@@ -2,6 +2,7 @@
 export {
   BOOTSTRAP_MAX_N,
   bootstrapCi,
+  ecdfPoints,
   finiteValues,
   geometricMean,
   geometricMeanCi,
@@ -48,3 +49,5 @@ export type { AgentAttempt, AgentStatus, CompletenessCategory, FailureGroup, Fai
 export { alphaSpent, intervalHalfWidth, lookLevel, looksTaken, lookSchedule, minimumDetectableEffect, sequentialDecision } from './sequential.js';
 export { noiseFloor, type NoiseFloor } from './noise-floor.js';
 export type { SequentialDecision, SequentialOptions, StopReason } from './sequential.js';
+export { isJudgedSecondary, positionEffect } from './diagnostics.js';
+export type { PositionedValue } from './diagnostics.js';

@@ -200,3 +200,25 @@ export function geometricMeanCi(values: readonly number[], level = 0.95): { n: n
 export function geometricMean(values: readonly number[]): number {
   return geometricMeanCi(values)?.geomean ?? Number.NaN;
 }
+
+/**
+ * The empirical CDF of the finite values as at most `maxPoints` points [value, P(X <= value)]: every point is an
+ * observed value (the order statistic at evenly spaced ranks, first and last included), so a plot shows the exact
+ * distribution's steps at that resolution and the extremes.
+ */
+export function ecdfPoints(values: readonly number[], maxPoints = 200): [number, number][] {
+  const xs = finiteValues(values).sort((a, b) => a - b);
+  const n = xs.length;
+  if (n === 0) return [];
+  const m = Math.max(1, Math.min(n, Math.floor(maxPoints)));
+  const out: [number, number][] = [];
+  for (let k = 0; k < m; k++) {
+    let i = m === 1 ? n - 1 : Math.round((k * (n - 1)) / (m - 1));
+    // Ties: the ECDF at a value counts every copy of it.
+    while (i + 1 < n && xs[i + 1] === xs[i]) i++;
+    const last = out.at(-1);
+    if (last && last[0] === xs[i]) continue;
+    out.push([xs[i]!, (i + 1) / n]);
+  }
+  return out;
+}

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { z } from 'zod';
 import type { PrimaryMetricOverrides } from '../analysis/index.js';
-import type { DatasetRow } from '../dataset/index.js';
+import type { DatasetRow, TaskTrials } from '../dataset/index.js';
 import { opt, parseOptions } from './options.js';
 
 const ReportOptionsSchema = z
@@ -33,8 +33,8 @@ export function register(program: Command): void {
       const [{ parsePrimaryMetricSpec }, { buildReport }] = await Promise.all([import('../analysis/index.js'), import('../report/index.js')]);
       const primaryMetrics: PrimaryMetricOverrides = opts.primaryMetric === undefined ? {} : parsePrimaryMetricSpec(opts.primaryMetric);
       const settings = { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics };
-      const { rows, source } = await loadRows(opts.dataset, opts.store, settings);
-      const report = await buildReport(rows, { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics, source });
+      const { rows, source, trials } = await loadRows(opts.dataset, opts.store, settings);
+      const report = await buildReport(rows, { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics, source }, trials);
       await mkdir(opts.out, { recursive: true });
       const md = path.join(opts.out, 'report.md');
       const html = path.join(opts.out, 'report.html');
@@ -44,14 +44,17 @@ export function register(program: Command): void {
     });
 }
 
-/** Rows from a dataset file, or built from the store with this report's metric, tie threshold and seed. */
+/**
+ * Rows from a dataset file, or built from the store with this report's metric, tie threshold and seed, with the
+ * trials and request samples behind them (a dataset file has neither: trials null).
+ */
 async function loadRows(
   dataset: string | undefined,
   location: string | undefined,
   settings: { tieThreshold: number; seed: number; primaryMetrics: PrimaryMetricOverrides },
-): Promise<{ rows: DatasetRow[]; source: string }> {
-  const [{ buildDatasetRows, readDataset }, { openStore }] = await Promise.all([import('../dataset/index.js'), import('../store/index.js')]);
-  if (dataset !== undefined) return { rows: await readDataset(dataset), source: path.basename(dataset) };
+): Promise<{ rows: DatasetRow[]; source: string; trials: TaskTrials[] | null }> {
+  const [{ buildDatasetRows, buildTaskTrials, readDataset }, { openStore }] = await Promise.all([import('../dataset/index.js'), import('../store/index.js')]);
+  if (dataset !== undefined) return { rows: await readDataset(dataset), source: path.basename(dataset), trials: null };
   const store = await openStore(location, { create: false });
   try {
     const rows = await buildDatasetRows(store, {
@@ -59,7 +62,7 @@ async function loadRows(
       compare: { tieThreshold: settings.tieThreshold },
       includeRaw: false,
     });
-    return { rows, source: `store ${store.location}` };
+    return { rows, source: `store ${store.location}`, trials: await buildTaskTrials(store) };
   } finally {
     await store.close();
   }

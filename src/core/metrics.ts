@@ -84,3 +84,9 @@ export function improvementPercent(key: string, ref: number, x: number): number 
   if (!info || info.better === 'none' || ref === 0 || !Number.isFinite(ref) || !Number.isFinite(x)) return null;
   return info.better === 'lower' ? ((ref - x) / ref) * 100 : ((x - ref) / ref) * 100;
 }
+
+/** TPOT of one request (vLLM's definition): (E2EL - TTFT) / (output tokens - 1), defined only when out > 1. */
+export function requestTpotMs(r: { ok: boolean; outputTokens: number; ttftMs: number | null; e2elMs: number | null }): number | null {
+  if (!r.ok || r.outputTokens <= 1 || r.ttftMs === null || r.e2elMs === null) return null;
+  return (r.e2elMs - r.ttftMs) / (r.outputTokens - 1);
+}

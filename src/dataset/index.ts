@@ -8,3 +8,4 @@ export { buildDatasetRows, choose, v5Value, DEFAULT_SOURCE_PRIORITY, type BuildO
 export { storeMeasurements } from './build.js';
 export { compareWithPublished, type PublishedComparison, type CellDifference, type DifferenceReason, type Measurement, type MeasurementLookup } from './compare.js';
 export { pushDataset, datasetFiles, type PushOptions, type PushResult, type PushFile } from './push.js';
+export { buildTaskTrials, ECDF_MAX_POINTS, REQUEST_METRICS, type Ecdf, type RequestMetric, type TaskTrials, type TrialPoint, type VariantTrials } from './trials.js';

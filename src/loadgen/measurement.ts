@@ -3,7 +3,7 @@
  * (`tpotMs`), every metric's statistics and the run totals (`measure`, vLLM's calculate_metrics), and the canonical
  * MetricSet of core/metrics.ts (`toMetricSet`). vLLM's summary and result JSON are projections in vllm-result.ts.
  */
-import { LATENCY_METRICS, latencyKey, percentileStatistic, type MetricSet } from '../core/index.js';
+import { LATENCY_METRICS, latencyKey, percentileStatistic, requestTpotMs, type MetricSet } from '../core/index.js';
 import type { StreamOutcome } from './client.js';
 import { mean, percentiles, std } from './stats.js';
 import type { GoodputMetric, LoadgenSample, Measurement, MetricStatistics, PercentileMetric, RequestSample, RunTotals, ServeBenchConfig, ServeBenchResult } from './types.js';
@@ -20,10 +20,9 @@ export function requestTimes(o: StreamOutcome): { ttftMs: number | null; e2elMs:
   return { ttftMs: first === undefined ? null : first - o.startT, e2elMs: last === undefined ? null : last - o.startT, itlMs: o.ok ? itl : [] };
 }
 
-/** TPOT of one request: (E2EL - TTFT) / (out - 1), defined only when out > 1. */
+/** TPOT of one request: (E2EL - TTFT) / (out - 1), defined only when out > 1 (core requestTpotMs: the report's too). */
 export function tpotMs(s: LoadgenSample): number | null {
-  if (!s.ok || s.outputTokens <= 1 || s.ttftMs === null || s.e2elMs === null) return null;
-  return (s.e2elMs - s.ttftMs) / (s.outputTokens - 1);
+  return requestTpotMs(s);
 }
 
 /**

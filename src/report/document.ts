@@ -10,8 +10,11 @@ import {
   summarize,
   type Summary,
 } from '../analysis/index.js';
+import { metricInfo } from '../core/index.js';
+import { ECDF_MAX_POINTS } from '../dataset/index.js';
 import { COMPARISONS, groupByCommit, groupByTask, SIDES, taskKey, totals, type ComparisonKey, type ReportModel, type RowAnalysis } from './model.js';
-import { ciChart, distributionChart, PER_TASK_CHART_MAX, perTaskChart, perTaskCiChart, verdictChart, type ChartSpec } from './charts.js';
+import { ciChart, distributionChart, ecdfChart, PER_TASK_CHART_MAX, perTaskChart, perTaskCiChart, trialChart, verdictChart, type ChartSpec } from './charts.js';
+import type { TaskDetail, VariantDetail } from './trials.js';
 
 /** A cell of a table: text, or text with a CSS class (verdict colouring in HTML). */
 export type Cell = string | { text: string; cls: string };
@@ -22,7 +25,12 @@ export type Block =
   | { kind: 'list'; items: string[] }
   | { kind: 'table'; head: string[]; rows: Cell[][]; numeric?: boolean[] }
   | { kind: 'chart'; title: string; spec: ChartSpec; caption: string }
-  | { kind: 'details'; summary: string; blocks: Block[] };
+  | { kind: 'details'; summary: string; blocks: Block[]; open?: boolean }
+  | { kind: 'h3'; text: string }
+  /** Blocks kept together (a tile). */
+  | { kind: 'group'; blocks: Block[] }
+  /** Tiles laid out side by side where they fit (HTML); one after the other in Markdown. */
+  | { kind: 'tiles'; blocks: Block[] };
 
 export interface Section {
   id: string;
@@ -74,6 +82,7 @@ export function buildSections(model: ReportModel): Section[] {
     qualitySection(model),
     gapsSection(model),
     perTaskSection(model),
+    trialsSection(model),
     methodSection(model),
   ];
 }
@@ -216,8 +225,8 @@ function outcomesSection(model: ReportModel): Section {
     blocks.push({ kind: 'table', head, rows, numeric });
   }
   blocks.push(
-    { kind: 'chart', title: 'Agent vs human per task', spec: perTaskChart(model), caption: `Improvement of each agent over the human commit per task, on the row's primary metric; grey band: tie (±${model.options.tieThreshold}%). Values beyond ±100% are drawn at the edge. At most ${PER_TASK_CHART_MAX} tasks are drawn (those with the largest absolute improvement); the per-task table lists all.` },
-    { kind: 'chart', title: 'Distribution of improvements', spec: distributionChart(model), caption: 'Histograms of the improvements of every comparable row, per comparison (bins of 5 points; values beyond ±100% fall in the edge bins).' },
+    { kind: 'chart', title: 'Agent vs human per task', spec: perTaskChart(model), caption: `Speed-up of each agent over the human commit per task, on the row's primary metric (human / agent for a latency, agent / human for a throughput; log scale, so 2× and 0.5× are equally far from 1×; nothing is clipped); grey band: tie (±${model.options.tieThreshold}%). At most ${PER_TASK_CHART_MAX} tasks are drawn (those with the largest absolute improvement); the per-task table lists all.` },
+    { kind: 'chart', title: 'Distribution of speed-ups', spec: distributionChart(model), caption: 'Every comparable row as a tick, per comparison and agent, on the speed-up of its primary metric (log scale, the whole range drawn).' },
   );
   const ciSpec = perTaskCiChart(model);
   if (ciSpec) {
@@ -225,7 +234,7 @@ function outcomesSection(model: ReportModel): Section {
       kind: 'chart',
       title: 'Agent vs human per task with 95% CI',
       spec: ciSpec,
-      caption: `Student t 95% CI of the paired agent vs human improvement per task (rows with at least two paired rounds; first ${PER_TASK_CHART_MAX} tasks). Verdict: better if the CI is entirely right of the grey tie band, worse if entirely left, tie if inside it, otherwise inconclusive.`,
+      caption: `Speed-up with the 95% interval of the paired agent vs human comparison per task (${ESTIMATOR.short}; log scale) (rows with at least two paired rounds; first ${PER_TASK_CHART_MAX} tasks). Verdict: better if the CI is entirely right of the grey tie band, worse if entirely left, tie if inside it, otherwise inconclusive.`,
     });
   }
   return { id: 'outcomes', title: 'Outcomes: human vs baseline, agent vs baseline, agent vs human', blocks };
@@ -351,6 +360,116 @@ function agentCell(r: RowAnalysis | undefined, taskMetric: string): Cell {
   const cell = comparisonCell(r.comparisons.agent_vs_human);
   const suffix = r.metric === taskMetric ? '' : ` (${r.metric})`;
   return typeof cell === 'string' ? cell + suffix : { text: cell.text + suffix, cls: cell.cls };
+}
+
+/** The first few tasks' trial views are open in the HTML; the rest are folded (still in the file). */
+const OPEN_TASKS = 3;
+
+function trialsSection(model: ReportModel): Section {
+  const details = model.details;
+  const blocks: Block[] = [];
+  if (details === null) {
+    blocks.push({ kind: 'p', text: 'This report was built from a dataset file, which holds one value per variant and metric: per-variant metric tables with intervals, per-trial points, per-request distributions, the noise floor and the trial order need the trials and samples of a store (isobench report --store).' });
+  } else if (details.length === 0) {
+    blocks.push({ kind: 'p', text: 'The store has no measured trial.' });
+  } else {
+    blocks.push({
+      kind: 'p',
+      text: `Per task (and configuration): a table per variant of every metric its trials measured, each against the baseline with the ${ESTIMATOR.short} (n = paired rounds). The primary metric's verdict is unadjusted; the secondary metrics (TTFT/TPOT/ITL/E2EL mean, median, p99, the throughputs, latency) are Holm-corrected as one family, as in the run's output; the other statistics (p90, ...) show their interval without a verdict ("not judged"). Then the paired rounds of the primary metric, the per-request distributions from the stored samples, the noise floor (--aa) and the trial order.`,
+    });
+    details.forEach((d, i) => blocks.push({ kind: 'details', summary: taskTitle(d), open: i < OPEN_TASKS, blocks: taskBlocks(d, model) }));
+  }
+  return { id: 'trials', title: 'Per task: every metric, trials and distributions', blocks };
+}
+
+function taskTitle(d: TaskDetail): string {
+  const subject = d.subject.length > 70 ? `${d.subject.slice(0, 67)}...` : d.subject;
+  return `${d.short}${d.config !== null ? ` (config ${d.config.slice(0, 8)})` : ''} ${subject} · ${d.modeLabel} · primary ${d.primaryMetric}`;
+}
+
+/** A variant's table: every metric against the baseline, the interval in one column, the verdict and how it was judged in the next. */
+function variantTable(v: VariantDetail): Block {
+  const rows: Cell[][] = v.lines.map((l) => {
+    const c = l.comparison;
+    let interval = '-';
+    let verdict: Cell = '-';
+    if (c !== null && c.status !== 'ok') verdict = { text: c.reason.replace(/_/g, ' '), cls: 'na' };
+    else if (c !== null) {
+      interval = c.ciLow === null || c.ciHigh === null ? signedPct(c.improvementPct) : `${signedPct(c.improvementPct)} [${signedPct(c.ciLow)}, ${signedPct(c.ciHigh)}]`;
+      if (c.ciLow === null) verdict = { text: `n=${c.n}: no verdict`, cls: 'insufficient' };
+      else if (l.role === 'descriptive') verdict = { text: `not judged n=${c.n}`, cls: 'na' };
+      else verdict = { text: `${c.verdict} n=${c.n}${l.role === 'secondary' ? ' (Holm)' : ' (primary)'}`, cls: c.verdict };
+    }
+    return [`${l.metric} (${unitOf(l.metric)})`, value(l.baseline), value(l.value), typeof verdict === 'string' ? interval : { text: interval, cls: verdict.cls }, verdict];
+  });
+  return {
+    kind: 'table',
+    head: ['Metric (unit)', 'Baseline', v.variant.label, `vs baseline, + = better: ${ESTIMATOR.short}`, 'Verdict'],
+    rows,
+    numeric: [false, true, true, true, false],
+  };
+}
+
+function unitOf(metric: string): string {
+  return metricInfo(metric)?.unit ?? '';
+}
+
+function taskBlocks(d: TaskDetail, model: ReportModel): Block[] {
+  const blocks: Block[] = [];
+  const counts = d.variants.map((v) => `${v.variant.label} ${v.variant.ok.length} ok${v.variant.failed > 0 ? `, ${v.variant.failed} failed` : ''}`).join('; ');
+  blocks.push({ kind: 'p', text: `Trials: ${counts}.` });
+  const charts: Block[] = [];
+  const trials = trialChart(d, model.options.tieThreshold);
+  if (trials) {
+    charts.push({
+      kind: 'chart',
+      title: `${d.short}: paired rounds on ${d.primaryMetric}`,
+      spec: trials,
+      caption: `One point per trial per variant: the variant's speed-up over the baseline's trial of the same round (colour: the variant's position in that round). Bar: the comparison's 95% interval (${ESTIMATOR.short}); tick: its estimate. Grey band: tie (±${model.options.tieThreshold}%).`,
+    });
+  }
+  const ecdf = ecdfChart(d);
+  if (ecdf) {
+    const sizes = d.variants.flatMap((v) => (v.variant.distributions ? [`${v.variant.label} ${v.variant.distributions.ttft.n} requests`] : [])).join(', ');
+    charts.push({
+      kind: 'chart',
+      title: `${d.short}: per-request distributions`,
+      spec: ecdf,
+      caption: `Empirical CDFs pooled over each variant's ok trials (${sizes}); TPOT per request = (E2EL − TTFT) / (output tokens − 1), ITL = every gap between tokens. Each line is drawn from at most ${ECDF_MAX_POINTS} of its order statistics. Log x scale.`,
+    });
+  }
+  if (charts.length > 0) blocks.push({ kind: 'tiles', blocks: charts });
+  if (!ecdf) {
+    blocks.push({ kind: 'p', text: 'Per-request distributions: no stored request samples for these trials (imported records, or a mode without requests).' });
+  }
+  blocks.push({ kind: 'list', items: [noiseFloorText(d), orderText(d)] });
+  const base = d.variants.find((v) => v.variant.kind === 'baseline' && !v.variant.aa);
+  if (!base) blocks.push({ kind: 'p', text: 'No baseline trial: nothing is compared.' });
+  const tables: Block[] = [];
+  for (const v of d.variants) {
+    if (v === base || !base) continue;
+    if (v.variant.ok.length === 0) blocks.push({ kind: 'p', text: `${v.variant.label}: no ok trial, nothing to compare.` });
+    else tables.push({ kind: 'group', blocks: [{ kind: 'h3', text: `${v.variant.label} vs baseline` }, variantTable(v)] });
+  }
+  // Side by side where the window is wide enough, one under the other at 800 px.
+  if (tables.length > 0) blocks.push({ kind: 'tiles', blocks: tables });
+  return blocks;
+}
+
+function noiseFloorText(d: TaskDetail): string {
+  const f = d.noiseFloor;
+  if (!d.hasAa) return 'Noise floor: not measured (no A/A variant; isobench run --aa adds baseline′, a second baseline in every round).';
+  if (f === null) return 'Noise floor: baseline′ has fewer than 2 rounds paired with the baseline: no interval.';
+  const ci = f.aaCiLow === null || f.aaCiHigh === null ? '' : ` [${signedPct(f.aaCiLow)}, ${signedPct(f.aaCiHigh)}]`;
+  const half = f.halfWidthPct === null ? '' : `; interval half-width at this noise ±${f.halfWidthPct.toFixed(1)}%`;
+  const mde = f.minDetectablePct === null ? '' : `; smallest effect detectable with 80% power ${f.minDetectablePct.toFixed(1)}%`;
+  return `Noise floor (A/A, baseline′ vs baseline on ${d.primaryMetric}): ${signedPct(f.aaImprovementPct)}${ci} n=${f.n}${half}${mde}.${f.message ? ` Note: ${f.message}.` : ''}`;
+}
+
+function orderText(d: TaskDetail): string {
+  const seeds = d.orderSeeds.length === 0 ? 'not recorded' : d.orderSeeds.join(', ');
+  const pos = d.positionEffectPct.length > 1 ? d.positionEffectPct.map((p, i) => `${i + 1}: ${signedPct(p)}`).join(', ') : 'not measured (positions not recorded or one variant per round)';
+  return `Trial order: order seed ${seeds}; position effect on ${d.primaryMetric} (mean deviation of the trials at each position in the round from their variant's geometric mean, a diagnostic, not a correction): ${pos}.`;
 }
 
 function methodSection(model: ReportModel): Section {

@@ -25,7 +25,8 @@ ul { padding-left: 20px; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 12.5px; }
 th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; }
 th { background: #f3f4f6; font-weight: 600; position: sticky; top: 0; }
-td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; white-space: nowrap; }
+td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
+td.num { white-space: nowrap; }
 tr:hover td { background: #f8fafc; }
 td.better { color: var(--better); font-weight: 600; }
 td.worse { color: var(--worse); font-weight: 600; }
@@ -35,7 +36,13 @@ td.na { color: #9aa0a6; }
 td.better, td.worse, td.tie, td.inconclusive, td.na { white-space: nowrap; }
 figure { margin: 12px 0; }
 figcaption { color: var(--muted); font-size: 12.5px; max-width: 1000px; }
-figure h3 { font-size: 15px; margin: 4px 0; }
+figure h3, section h3 { font-size: 15px; margin: 10px 0 4px; }
+details > summary { font-weight: 600; }
+.tiles { display: flex; flex-wrap: wrap; gap: 0 20px; align-items: flex-start; }
+.tiles > div, .tiles > figure { min-width: 0; max-width: 100%; }
+.tiles > div { flex: 0 1 680px; }
+.tiles > figure { margin: 12px 0; }
+.tiles figcaption { max-width: 640px; }
 details summary { cursor: pointer; color: #0b57d0; margin: 6px 0; }
 svg { max-width: 100%; height: auto; }
 `;
@@ -60,8 +67,14 @@ async function block(b: Block): Promise<string> {
     }
     case 'chart':
       return `<figure><h3>${escapeHtml(b.title)}</h3>${await renderSvg(b.spec)}<figcaption>${escapeHtml(b.caption)}</figcaption></figure>`;
+    case 'group':
+      return `<div>${(await Promise.all(b.blocks.map(block))).join('\n')}</div>`;
+    case 'tiles':
+      return `<div class="tiles">${(await Promise.all(b.blocks.map(block))).join('\n')}</div>`;
+    case 'h3':
+      return `<h3>${escapeHtml(b.text)}</h3>`;
     case 'details':
-      return `<details><summary>${escapeHtml(b.summary)}</summary>${(await Promise.all(b.blocks.map(block))).join('\n')}</details>`;
+      return `<details${b.open ? ' open' : ''}><summary>${escapeHtml(b.summary)}</summary>${(await Promise.all(b.blocks.map(block))).join('\n')}</details>`;
   }
 }
 

@@ -23,6 +23,11 @@ function block(b: Block): string {
       return table(b.head, b.rows, b.numeric);
     case 'chart':
       return `*Chart "${b.title}" is drawn in report.html.* ${b.caption}`;
+    case 'group':
+    case 'tiles':
+      return b.blocks.map(block).join('\n\n');
+    case 'h3':
+      return `### ${b.text}`;
     case 'details':
       return `<details><summary>${b.summary}</summary>\n\n${b.blocks.map(block).join('\n\n')}\n\n</details>`;
   }

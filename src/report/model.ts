@@ -19,7 +19,8 @@ import {
   type Summary,
 } from '../analysis/index.js';
 import { measuredDeviations, VARIANT_KINDS } from '../core/index.js';
-import { checkDataset, numberCell, THROUGHPUT_UNIT_RATIO, type CheckReport, type DatasetRow } from '../dataset/index.js';
+import { checkDataset, numberCell, THROUGHPUT_UNIT_RATIO, type CheckReport, type DatasetRow, type TaskTrials } from '../dataset/index.js';
+import { analyzeTrials, type TaskDetail } from './trials.js';
 
 /** Options of a report; defaults are resolved once in `resolveOptions`. */
 export interface ReportOptions {
@@ -117,6 +118,8 @@ export interface ReportModel {
   /** True when no comparison had more than one measurement per side. */
   allSingleTrial: boolean;
   dataGaps: DataGaps;
+  /** Per-task trial views (tables of every metric, per-trial points, distributions); null when only rows were given. */
+  details: TaskDetail[] | null;
 }
 
 /** Commits missing a variant for every agent, and other holes in the data. */
@@ -143,7 +146,7 @@ const str = (row: DatasetRow, col: string): string | null => {
 };
 
 /** Builds the report model from dataset rows (v5 columns, plus isobench's extension columns when present). */
-export function analyzeRows(rows: readonly DatasetRow[], options: ReportOptions = {}): ReportModel {
+export function analyzeRows(rows: readonly DatasetRow[], options: ReportOptions = {}, trials: readonly TaskTrials[] | null = null): ReportModel {
   const opts = resolveOptions(options);
   const analysed = rows.map((row, i) => analyzeRow(row, i, opts));
   const agents = [...new Set(analysed.filter((r) => r.hasAgent).map((r) => r.agent))].sort();
@@ -164,6 +167,7 @@ export function analyzeRows(rows: readonly DatasetRow[], options: ReportOptions 
     check: checkDataset(rows),
     allSingleTrial: analysed.every((r) => Object.values(r.comparisons).every((c) => c.status !== 'ok' || c.basis === 'single_trial')),
     dataGaps: dataGaps(analysed),
+    details: trials === null ? null : analyzeTrials(trials, analysed, opts),
   };
 }
 

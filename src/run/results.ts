@@ -8,13 +8,15 @@ import {
   looksTaken,
   lookSchedule,
   noiseFloor,
+  isJudgedSecondary,
+  positionEffect as positionEffectOf,
   sequentialDecision,
   type Comparison,
   type NoiseFloor,
   type StopReason,
   type Verdict,
 } from '../analysis/index.js';
-import { isAaVariant, metricInfo, workloadMismatch, type Failure, type FailureCode } from '../core/index.js';
+import { isAaVariant, workloadMismatch, type Failure, type FailureCode } from '../core/index.js';
 import { kneeIndex } from '../loadgen/index.js';
 import type { Store, TrialRecord } from '../store/index.js';
 import type { VariantKind } from '../task/index.js';
@@ -118,15 +120,10 @@ export async function planTrials(store: Store, plan: TaskPlan): Promise<TrialRec
   return (await store.listTrials({ taskCommit: plan.task.commit })).filter((t) => keys.has(t.trialKey));
 }
 
-/**
- * The secondary metrics: TTFT/TPOT/ITL/E2EL mean, median and p99, the throughputs and latency, among those the ok
- * trials have (spreads such as `ttft_std` and the other percentiles are descriptive, not judged), primary excluded.
- */
-const SECONDARY = /^(?:(?:ttft|tpot|itl|e2el)_(?:mean|median|p99)|latency_avg|latency_p99|throughput|request_throughput|output_throughput|total_token_throughput)$/;
-
+/** The secondary metrics among those the ok trials have (src/analysis isJudgedSecondary), primary excluded. */
 function secondaryMetrics(trials: readonly TrialRecord[], primary: string | null): string[] {
   const keys = new Set<string>();
-  for (const t of trials) if (t.status === 'ok') for (const k of Object.keys(t.metrics)) if (k !== primary && SECONDARY.test(k) && (metricInfo(k)?.better ?? 'none') !== 'none') keys.add(k);
+  for (const t of trials) if (t.status === 'ok') for (const k of Object.keys(t.metrics)) if (isJudgedSecondary(k, primary)) keys.add(k);
   return [...keys].sort();
 }
 
@@ -255,18 +252,7 @@ export function gpuSecondsOf(plan: TaskPlan, trials: readonly TrialRecord[], max
 }
 
 function positionEffect(trials: readonly TrialRecord[], metric: string): number[] {
-  const ok = trials.filter((t) => t.status === 'ok' && typeof t.position === 'number' && (t.metrics[metric] ?? 0) > 0);
-  const logMean = new Map<string, number>();
-  for (const id of new Set(ok.map((t) => t.variantId))) {
-    const logs = ok.filter((t) => t.variantId === id).map((t) => Math.log(t.metrics[metric] ?? 1));
-    logMean.set(id, logs.reduce((a, b) => a + b, 0) / logs.length);
-  }
-  const byPos: number[][] = [];
-  for (const t of ok) {
-    const p = (t.position ?? 1) - 1;
-    (byPos[p] ??= []).push(Math.log(t.metrics[metric] ?? 1) - (logMean.get(t.variantId) ?? 0));
-  }
-  return Array.from(byPos, (d) => (d && d.length > 0 ? Math.expm1(d.reduce((a, b) => a + b, 0) / d.length) * 100 : 0));
+  return positionEffectOf(trials.flatMap((t) => (t.status === 'ok' && typeof t.position === 'number' ? [{ variant: t.variantId, position: t.position, value: t.metrics[metric] ?? 0 }] : [])));
 }
 
 /** Task-level lines of the results: the primary metric and why, position effect, noise floor (--aa), stop (auto). */

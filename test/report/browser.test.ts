@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
+import { writeTrialsStore } from './trials-store.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
 const PUBLISHED = path.resolve(repoRoot, '../shared/corpus/iso-bench/archive/results/2026-01/omniperf_results_3way_claude_code/hf_export/updated_dataset.parquet');
@@ -18,46 +19,103 @@ function chromiumPath(): string | null {
 }
 const chromium = chromiumPath();
 
-/** Appended to a copy of the report: after load, records the page's widths and every element past the right edge. */
+/**
+ * Appended to a copy of the report: after load, records the page's widths and the smallest rendered size of any chart
+ * text (its font size times the factor the SVG is scaled by to fit its column), and which text that is.
+ */
 const PROBE = `<script>window.addEventListener('load', () => setTimeout(() => {
   const d = document.documentElement;
+  let minFont = Infinity, minText = '', charts = 0;
+  for (const svg of document.querySelectorAll('figure svg')) {
+    const shown = svg.getBoundingClientRect().width;
+    if (shown === 0) continue;
+    charts++;
+    const scale = shown / svg.width.baseVal.value;
+    for (const t of svg.querySelectorAll('text')) {
+      if (!t.textContent.trim()) continue;
+      const px = parseFloat(getComputedStyle(t).fontSize) * scale;
+      if (px < minFont) { minFont = px; minText = t.textContent; }
+    }
+  }
   const out = document.createElement('pre');
   out.id = 'isobench-probe';
-  out.textContent = JSON.stringify({ inner: window.innerWidth, scroll: d.scrollWidth, body: document.body.scrollWidth });
+  out.textContent = JSON.stringify({ inner: window.innerWidth, scroll: d.scrollWidth, body: document.body.scrollWidth, minFont, minText, charts });
   document.body.appendChild(out);
 }, 500));</script>`;
+
+/** Chart text must stay readable at 800 px: no SVG is scaled down so far that its text drops below this. */
+const MIN_CHART_FONT_PX = 10;
+
+/** The page with only its header, navigation and one section (for a screenshot of that section). */
+function onlySection(html: string, id: string): string {
+  const start = html.indexOf(`<section id="${id}">`);
+  const end = html.indexOf('</section>', start);
+  return `${html.slice(0, html.indexOf('<main>') + 6)}${html.slice(start, end)}</section></main></body></html>`;
+}
 
 function chrome(args: string[]): { stdout: string; stderr: string } {
   const r = spawnSync(chromium!, ['--headless=new', '--no-sandbox', '--disable-gpu', '--hide-scrollbars', '--enable-logging=stderr', '--v=0', '--virtual-time-budget=5000', ...args], { encoding: 'utf8', timeout: 90_000 });
   return { stdout: r.stdout ?? '', stderr: r.stderr ?? '' };
 }
 
+/** Renders `html` at 800 and 1600 px: window width, no horizontal overflow, no console message, chart text size. */
+function checkInBrowser(dir: string, name: string, html: string): void {
+  const probe = path.join(dir, `${name}-probe.html`);
+  writeFileSync(probe, html.replace('</body>', `${PROBE}</body>`));
+  for (const width of [800, 1600]) {
+    const { stdout, stderr } = chrome([`--window-size=${width},1200`, '--dump-dom', `file://${probe}`]);
+    const m = /<pre id="isobench-probe">([^<]*)<\/pre>/.exec(stdout);
+    expect(m, `no probe output at ${width}px: ${stderr.slice(-500)}`).not.toBeNull();
+    const seen = JSON.parse(m![1]!) as { inner: number; scroll: number; body: number; minFont: number; minText: string; charts: number };
+    expect(seen.inner).toBe(width);
+    expect(seen.scroll, `${name}: page wider than the ${width}px window`).toBeLessThanOrEqual(width);
+    expect(seen.charts).toBeGreaterThan(0);
+    expect(seen.minFont, `${name} at ${width}px: chart text "${seen.minText}" drawn at ${seen.minFont.toFixed(1)} px`).toBeGreaterThanOrEqual(MIN_CHART_FONT_PX);
+    const consoleErrors = stderr.split('\n').filter((l) => /CONSOLE|Uncaught|Failed to load resource/i.test(l));
+    expect(consoleErrors, `${name} at ${width}px`).toEqual([]);
+  }
+}
+
+function screenshot(dir: string, file: string, width: number, height: number): string {
+  const shot = path.join(dir, `${path.basename(file, '.html')}-${width}.png`);
+  chrome([`--window-size=${width},${height}`, `--screenshot=${shot}`, `file://${file}`]);
+  expect(statSync(shot).size).toBeGreaterThan(10_000);
+  return shot;
+}
+
 // Debian's chromium (scripts/ci-services.sh install puts it on a CI machine).
 describe.skipIf(chromium === null || !existsSync(PUBLISHED))('the HTML report in a real headless browser', () => {
-  it('fits 800 and 1600 px wide without horizontal overflow or console errors; screenshots at both widths', async () => {
+  // ISOBENCH_REPORT_SCREENSHOTS=docs refreshes the README's screenshots (1600 px).
+  const keep = process.env.ISOBENCH_REPORT_SCREENSHOTS;
+
+  it('of the published dataset fits 800 and 1600 px wide without overflow or console errors, chart text >= 10 px; screenshots', async () => {
     const dir = mkdtempSync(path.join(os.tmpdir(), 'isobench-browser-'));
     const before = process.exitCode;
     const code = await runCli(['node', 'isobench', 'report', '--dataset', PUBLISHED, '--out', dir]);
     process.exitCode = before;
     expect(code).toBe(0);
     const html = readFileSync(path.join(dir, 'report.html'), 'utf8');
-    const probe = path.join(dir, 'probe.html');
-    writeFileSync(probe, html.replace('</body>', `${PROBE}</body>`));
-    for (const width of [800, 1600]) {
-      const { stdout, stderr } = chrome([`--window-size=${width},1200`, '--dump-dom', `file://${probe}`]);
-      const m = /<pre id="isobench-probe">([^<]*)<\/pre>/.exec(stdout);
-      expect(m, `no probe output at ${width}px: ${stderr.slice(-500)}`).not.toBeNull();
-      const seen = JSON.parse(m![1]!) as { inner: number; scroll: number; body: number };
-      expect(seen.inner).toBe(width);
-      expect(seen.scroll, `page wider than the ${width}px window`).toBeLessThanOrEqual(width);
-      const consoleErrors = stderr.split('\n').filter((l) => /CONSOLE|Uncaught|Failed to load resource/i.test(l));
-      expect(consoleErrors, `at ${width}px`).toEqual([]);
-      const shot = path.join(dir, `report-${width}.png`);
-      chrome([`--window-size=${width},1200`, `--screenshot=${shot}`, `file://${path.join(dir, 'report.html')}`]);
-      expect(statSync(shot).size).toBeGreaterThan(10_000);
-      // ISOBENCH_REPORT_SCREENSHOTS=docs refreshes the README's screenshot (the 1600 px one).
-      const keep = process.env.ISOBENCH_REPORT_SCREENSHOTS;
-      if (keep && width === 1600) copyFileSync(shot, path.join(keep, 'report-screenshot.png'));
-    }
+    checkInBrowser(dir, 'published', html);
+    screenshot(dir, path.join(dir, 'report.html'), 800, 1200);
+    const shot = screenshot(dir, path.join(dir, 'report.html'), 1600, 1200);
+    if (keep) copyFileSync(shot, path.join(keep, 'report-screenshot.png'));
+  }, 240_000);
+
+  it('of a store (per-task tables, paired rounds, distributions) fits both widths too; screenshot of the per-task section', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'isobench-browser-store-'));
+    const store = path.join(dir, 'store.sqlite');
+    await writeTrialsStore(store);
+    const before = process.exitCode;
+    const code = await runCli(['node', 'isobench', 'report', '--store', store, '--out', dir]);
+    process.exitCode = before;
+    expect(code).toBe(0);
+    const html = readFileSync(path.join(dir, 'report.html'), 'utf8');
+    expect(html).toContain('paired rounds on ttft_mean');
+    checkInBrowser(dir, 'store', html);
+    const section = path.join(dir, 'trials.html');
+    writeFileSync(section, onlySection(html, 'trials'));
+    screenshot(dir, section, 800, 2400);
+    const shot = screenshot(dir, section, 1600, 2400);
+    if (keep) copyFileSync(shot, path.join(keep, 'report-trials-screenshot.png'));
   }, 240_000);
 });
