@@ -325,6 +325,7 @@ export async function buildAtCommit(req: BuildRequest): Promise<BuildResult> {
     const prefix = nice > 0 && onPath('nice') ? ['nice', '-n', String(nice)] : [];
     const log = createWriteStream(logFile, { flags: 'w' });
     let refused: string | null = null;
+    let stopped: unknown = null;
     try {
       const jobs = req.jobs ?? 1;
       const recipeEnv = Object.fromEntries(Object.entries(req.recipe.env ?? {}).map(([k, v]) => [k, v.replaceAll('{jobs}', String(jobs))]));
@@ -333,10 +334,15 @@ export async function buildAtCommit(req: BuildRequest): Promise<BuildResult> {
       }
     } catch (err) {
       // A step that exited non-zero refused the tree (kept as a failed build); a signal or a cancel is not kept.
-      if (!(err instanceof StepExitError) || req.signal?.aborted === true) throw err;
-      refused = err.message;
+      if (!(err instanceof StepExitError) || req.signal?.aborted === true) stopped = err;
+      else refused = err.message;
     } finally {
       await new Promise((r) => log.end(r));
+    }
+    if (stopped !== null) {
+      // Cancelled or killed: no half-built tree is left behind; the next run builds it from the start.
+      if (req.signal?.aborted === true) await Promise.all([rm(tree, { recursive: true, force: true }), rm(logFile, { force: true })]);
+      throw stopped;
     }
     if (refused !== null) {
       const text = await readFile(logFile, 'utf8');

@@ -85,6 +85,8 @@ describe.skipIf(!hasCc)('build cache', () => {
     // The background `sleep 300` of the step's shell is gone with its group.
     const ps = spawnSync('sh', ['-c', 'ps -eo args | grep -c "^sleep 300$" || true'], { encoding: 'utf8' });
     expect(ps.stdout.trim()).toBe('0');
-    expect((await listBuilds(cache)).find((b) => b.tree.endsWith(commit))?.status).toBe('incomplete');
+    // No half-built tree is left (nor its log): the next run builds it from the start.
+    expect((await listBuilds(cache)).find((b) => b.tree.endsWith(commit))).toBeUndefined();
+    expect(existsSync(path.join(cache, 'tiny', `${commit}.log`))).toBe(false);
   });
 });

@@ -1,5 +1,6 @@
 import { execFileSync, spawn, spawnSync } from 'node:child_process';
-import { mkdirSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { createInterface } from 'node:readline';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { buildDatasetRows } from '../../src/dataset/index.js';
@@ -31,6 +32,8 @@ function fixture(steps: string[]): Fixture {
   const git = (...args: string[]) => execFileSync('git', ['-C', repo, '-c', 'user.name=t', '-c', 'user.email=t@t', ...args], { encoding: 'utf8' }).trim();
   git('init', '-q');
   writeFileSync(path.join(repo, 'engine.c'), 'int main(void) { return 0; }\n');
+  // A build that is slow for the commit only: a background `sleep` the cancel must not leave behind (its pid noted).
+  writeFileSync(path.join(repo, 'build.sh'), `cd "$(dirname "$0")"\nif grep -q slow engine.c; then sleep 300 & echo $! > ${JSON.stringify(path.join(dir, 'sleep.pid'))}; echo building slowly; wait; fi\ncc -O0 -o engine engine.c\n`);
   git('add', '.');
   git('commit', '-qm', 'parent');
   const parent = git('rev-parse', 'HEAD');
@@ -52,6 +55,15 @@ function fixture(steps: string[]): Fixture {
     }),
   );
   return { dir, cache, parent, commit, engine, tasks };
+}
+
+/** True while `pid` exists and is not a zombie (a killed child whose parent has not reaped it yet). */
+function running(pid: number): boolean {
+  try {
+    return !/\) Z /.test(readFileSync(`/proc/${pid}/stat`, 'utf8'));
+  } catch {
+    return false;
+  }
 }
 
 function runArgs(f: Fixture, store: string, variants: string, extra: string[] = []): string[] {
@@ -117,6 +129,44 @@ describe.skipIf(!hasCc)('isobench run with variants built from source (process e
       expect(row?.baseline_build_cached).toBe(true);
     } finally {
       await again.close();
+    }
+  }, 300_000);
+
+  it('Ctrl-C while a variant builds: exit 130, no build process or tree left, what was measured before stays stored', async () => {
+    const f = fixture(['sh {tree}/build.sh']);
+    const storePath = path.join(f.dir, 'store.sqlite');
+    // Run 1 measures the baseline (its build is quick).
+    const first = await runBin(runArgs(f, storePath, 'baseline'));
+    expect(first.code, first.stderr).toBe(0);
+    // Run 2 adds the human variant, whose build is slow: SIGINT once it is building.
+    const child = spawn(process.execPath, runArgs(f, storePath, 'baseline,human', ['--json-events']), { cwd: repoRoot, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stderr = '';
+    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('exit', (code) => resolve(code)));
+    await new Promise<void>((resolve, reject) => {
+      createInterface({ input: child.stdout }).on('line', (line) => {
+        if (/"type":"variant_build".*building slowly/.test(line)) resolve();
+      });
+      void exited.then((code) => reject(new Error(`run exited (${String(code)}) before building: ${stderr}`)));
+    });
+    const sleeper = Number(readFileSync(path.join(f.dir, 'sleep.pid'), 'utf8'));
+    expect(running(sleeper)).toBe(true);
+    child.kill('SIGINT');
+    expect(await exited).toBe(130);
+    // The build's process group is gone (the background sleep with it: at most a zombie until its new parent reaps
+    // it), the half-built tree too.
+    expect(running(sleeper)).toBe(false);
+    expect(existsSync(path.join(f.cache, 'vllm', f.commit))).toBe(false);
+    expect(existsSync(path.join(f.cache, 'vllm', f.parent))).toBe(true);
+    // The engine's run folders are gone.
+    expect(existsSync(path.join(f.dir, 'work')) ? readdirSync(path.join(f.dir, 'work')) : []).toEqual([]);
+    const store = await openStore(storePath);
+    try {
+      expect((await store.listRuns()).map((r) => r.status).sort()).toEqual(['cancelled', 'finished']);
+      const trials = await store.listTrials();
+      expect(trials.map((t) => [t.variantId.split(':').pop(), t.status])).toEqual([['baseline', 'ok']]);
+    } finally {
+      await store.close();
     }
   }, 300_000);
 });
