@@ -32,6 +32,10 @@ const OPTIONS: [flags: string, help: string, def?: string][] = [
   ['--random-output-len <n>', 'random: output tokens', '128'],
   ['--random-range-ratio <x>', 'random: lengths uniform in [len*(1-x), len*(1+x)]', '0'],
   ['--random-prefix-len <n>', 'random: shared random prefix tokens', '0'],
+  ['--random-mm-base-items-per-request <n>', 'random-mm: images per request', '1'],
+  ['--random-mm-num-mm-items-range-ratio <x>', 'random-mm: image count uniform in [n*(1-x), n*(1+x)], x in [0, 1]', '0'],
+  ['--random-mm-limit-mm-per-prompt <json>', 'random-mm: most items per request by modality', '{"image": 255, "video": 1}'],
+  ['--random-mm-bucket-config <dict>', 'random-mm: (height, width, frames): probability (frames 1 = image; video is refused)', '{(256, 256, 1): 0.5, (720, 1280, 1): 0.5, (720, 1280, 16): 0.0}'],
   ['--sharegpt-output-len <n>', 'sharegpt: output tokens (default: the conversation\'s)'],
   ['--sonnet-input-len <n>', 'sonnet: input tokens', '550'],
   ['--sonnet-output-len <n>', 'sonnet: output tokens', '150'],
@@ -112,11 +116,7 @@ export const REFUSED: [flags: string, reason: string][] = [
   ['--hf-subset <name>', 'Hugging Face hub datasets need the network at run time'],
   ['--hf-split <name>', 'Hugging Face hub datasets need the network at run time'],
   ['--hf-output-len <n>', 'Hugging Face hub datasets need the network at run time'],
-  ['--enable-multimodal-chat', 'multimodal requests (images, audio) are not generated; isobench measures text generation'],
-  ['--random-mm-base-items-per-request <n>', 'the random-mm dataset is refused (multimodal)'],
-  ['--random-mm-num-mm-items-range-ratio <x>', 'the random-mm dataset is refused (multimodal)'],
-  ['--random-mm-limit-mm-per-prompt <json>', 'the random-mm dataset is refused (multimodal)'],
-  ['--random-mm-bucket-config <json>', 'the random-mm dataset is refused (multimodal)'],
+  ['--enable-multimodal-chat', "formats the multimodal prompt as chat messages in the dataset (vLLM's serve.py does not use it); random-mm sends its images as openai-chat content parts"],
   ['--random-batch-size <n>', 'batches inputs for embedding and rerank endpoints, which isobench does not benchmark'],
   ['--no-reranker', 'only used by the random-rerank dataset, which is refused'],
   ['--skip-tokenizer-init', 'isobench needs the tokenizer to build prompts and count outputs'],
@@ -124,7 +124,6 @@ export const REFUSED: [flags: string, reason: string][] = [
 
 /** Dataset names of vLLM that isobench refuses, with the reason. */
 const REFUSED_DATASETS: Record<string, string> = {
-  'random-mm': 'random-mm sends synthetic images in chat requests; isobench generates and measures text only',
   'random-rerank': 'random-rerank benchmarks /v1/rerank and /score (pooling models, no generated tokens); isobench measures generation',
   hf: 'Hugging Face hub datasets need the network at run time; download the file and pass --dataset-path with a local dataset',
 };
@@ -169,6 +168,10 @@ const Schema = z.object({
   randomOutputLen: opt.posInt('--random-output-len'),
   randomRangeRatio: opt.num('--random-range-ratio', { min: 0, lt: 1 }),
   randomPrefixLen: opt.nonNegInt('--random-prefix-len'),
+  randomMmBaseItemsPerRequest: opt.nonNegInt('--random-mm-base-items-per-request'),
+  randomMmNumMmItemsRangeRatio: opt.num('--random-mm-num-mm-items-range-ratio', { min: 0, max: 1 }),
+  randomMmLimitMmPerPrompt: z.string().min(1),
+  randomMmBucketConfig: z.string().min(1),
   sharegptOutputLen: optPosInt('--sharegpt-output-len'),
   sonnetInputLen: opt.posInt('--sonnet-input-len'),
   sonnetOutputLen: opt.posInt('--sonnet-output-len'),
@@ -355,7 +358,7 @@ async function firstModel(baseUrl: string, headers: Record<string, string>): Pro
   }
 }
 
-function workloadConfig({ defaultWorkloadConfig }: typeof import('../loadgen/index.js'), o: Options): WorkloadConfig {
+function workloadConfig({ defaultWorkloadConfig, parseBucketConfig, parseLimitMmPerPrompt }: typeof import('../loadgen/index.js'), o: Options): WorkloadConfig {
   if (!(FILE_DATASETS as readonly string[]).includes(o.datasetName) && o.datasetPath !== undefined) {
     throw usageError('--dataset-path', `cannot be used with --dataset-name ${o.datasetName}`, `use one of ${FILE_DATASETS.join(', ')} for a dataset file`);
   }
@@ -395,6 +398,12 @@ function workloadConfig({ defaultWorkloadConfig }: typeof import('../loadgen/ind
       inputLength: o.timedTraceLabelInputLength,
       outputLength: o.timedTraceLabelOutputLength,
       hashIds: o.timedTraceLabelHashIds,
+    },
+    randomMm: {
+      baseItemsPerRequest: o.randomMmBaseItemsPerRequest,
+      numMmItemsRangeRatio: o.randomMmNumMmItemsRangeRatio,
+      limitMmPerPrompt: parseLimitMmPerPrompt(o.randomMmLimitMmPerPrompt),
+      bucketConfig: parseBucketConfig(o.randomMmBucketConfig),
     },
   });
 }

@@ -13,8 +13,8 @@ export const WORKLOAD_DEFAULTS = {
   oomFallbackMaxModelLen: 2048,
 } as const;
 
-export type DatasetName = 'random' | 'sharegpt' | 'sonnet' | 'prefix_repetition' | 'custom' | 'burstgpt' | 'spec_bench' | 'txt-slices' | 'timed_trace';
-export const DATASET_NAMES: readonly DatasetName[] = ['random', 'sharegpt', 'sonnet', 'prefix_repetition', 'custom', 'burstgpt', 'spec_bench', 'txt-slices', 'timed_trace'];
+export type DatasetName = 'random' | 'sharegpt' | 'sonnet' | 'prefix_repetition' | 'custom' | 'burstgpt' | 'spec_bench' | 'txt-slices' | 'timed_trace' | 'random-mm';
+export const DATASET_NAMES: readonly DatasetName[] = ['random', 'sharegpt', 'sonnet', 'prefix_repetition', 'custom', 'burstgpt', 'spec_bench', 'txt-slices', 'timed_trace', 'random-mm'];
 /** Datasets whose prompts come from a local file (--dataset-path). */
 export const FILE_DATASETS: readonly DatasetName[] = ['sharegpt', 'sonnet', 'custom', 'burstgpt', 'spec_bench', 'txt-slices', 'timed_trace'];
 

@@ -48,3 +48,4 @@ export { completeGreedy } from './greedy.js';
 export { SseParser, SseOverflowError } from './sse.js';
 export { percentiles, mean, std } from './stats.js';
 export { Prng } from './prng.js';
+export { DEFAULT_RANDOM_MM, encodePng, parseBucketConfig, parseLimitMmPerPrompt, type MmItem, type RandomMmConfig } from './multimodal.js';

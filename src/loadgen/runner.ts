@@ -1,5 +1,5 @@
 import { performance } from 'node:perf_hooks';
-import { IsobenchError } from '../core/index.js';
+import { IsobenchError, usageError } from '../core/index.js';
 import { startArrivalClock } from './arrival-clock.js';
 import { planArrivals } from './arrivals.js';
 import { streamCompletion, type StreamOutcome } from './client.js';
@@ -48,7 +48,8 @@ export function requestBody(cfg: ServeBenchConfig, req: WorkloadRequest): string
   const chat = cfg.backend === 'openai-chat';
   const body: Record<string, unknown> = { model: cfg.loraModules ? loraOf(cfg.loraModules, cfg.seed, req.index) : (cfg.servedModelName ?? cfg.model) };
   if (chat) {
-    body.messages = [{ role: 'user', content: req.prompt }];
+    // vLLM's openai-chat request: the text part first, then the multimodal items.
+    body.messages = [{ role: 'user', content: req.mmContent ? [{ type: 'text', text: req.prompt }, ...req.mmContent] : req.prompt }];
     // Both bounds: vLLM reads either, OpenAI only the new one, llama.cpp and older servers only max_tokens.
     body.max_completion_tokens = req.maxTokens;
     body.max_tokens = req.maxTokens;
@@ -94,6 +95,9 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
   const fan = fanOutSignal(opts.signal);
   const signal = fan.signal;
   const reqs = workload.requests;
+  if (cfg.backend !== 'openai-chat' && reqs.some((r) => r.mmContent !== undefined)) {
+    throw usageError('--backend', `${cfg.backend} cannot send the images of a multimodal dataset: multi-modal content is only supported on openai-chat (as vLLM's client)`, 'use --backend openai-chat --endpoint /v1/chat/completions');
+  }
   const { url, pool } = endpointPool(cfg);
   const send = sender(cfg, url, pool, signal);
   try {

@@ -1,4 +1,5 @@
 import type { Backend, DatasetName, PercentileMetric, VllmCompat } from '../core/index.js';
+import type { MmItem, RandomMmConfig } from './multimodal.js';
 
 export { BACKENDS, DATASET_NAMES, PERCENTILE_METRICS, type Backend, type DatasetName, type PercentileMetric } from '../core/index.js';
 
@@ -40,6 +41,8 @@ export interface WorkloadConfig {
   /** timed_trace: a timestamp times this is seconds. */
   timedTraceSecMultiplier: number;
   timedTraceLabels: { timestamp: string; inputLength: string; outputLength: string; hashIds: string };
+  /** random-mm: the items of each request (`--random-mm-*`). */
+  randomMm: RandomMmConfig;
 }
 
 /** One request of a workload. */
@@ -56,6 +59,8 @@ export interface WorkloadRequest {
   serverPromptTokens: number;
   /** timed_trace: the request's own send time, ms after the first (used with --self-timed). */
   arrivalMs?: number;
+  /** random-mm: images sent after the text part of the chat message (vLLM's multi_modal_data). */
+  mmContent?: MmItem[];
 }
 
 /** The deterministic list of requests every variant of a task receives. */

@@ -2,6 +2,7 @@ import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { IsobenchError, errorMessage, usageError } from '../core/index.js';
 import { burstgptDataset, specBenchDataset, timedTraceDataset, txtSlicesDataset, type DatasetKit, type Draft } from './datasets.js';
+import { DEFAULT_RANDOM_MM, drawItems, mmSampling, randomImage } from './multimodal.js';
 import { Prng } from './prng.js';
 import type { Tokenizer, Workload, WorkloadConfig } from './types.js';
 
@@ -36,6 +37,7 @@ export function defaultWorkloadConfig(overrides: Partial<WorkloadConfig> = {}): 
     timedTraceChunkHashSize: 16,
     timedTraceSecMultiplier: 1,
     timedTraceLabels: { timestamp: 'timestamp', inputLength: 'input_length', outputLength: 'output_length', hashIds: 'hash_ids' },
+    randomMm: DEFAULT_RANDOM_MM,
     ...overrides,
   };
 }
@@ -79,6 +81,9 @@ export async function buildWorkload(cfg: WorkloadConfig, tokenizer: Tokenizer, s
     case 'timed_trace':
       drafts = await timedTraceDataset(cfg, tokenizer, KIT, signal);
       break;
+    case 'random-mm':
+      drafts = randomMmItems(cfg, await randomDataset(cfg, tokenizer, signal));
+      break;
   }
   const notes = templateNote(cfg, tokenizer);
   return { config: cfg, tokenizerId: tokenizer.id, requests: drafts.map((d, index) => ({ index, ...d })), ...(notes.length > 0 ? { notes } : {}) };
@@ -92,7 +97,10 @@ export function workloadHash(w: Workload, request?: unknown): string {
   const h = createHash('sha256');
   h.update(`isobench-workload-v1\n${w.tokenizerId}\n`);
   if (request !== undefined) h.update(`request ${JSON.stringify(request)}\n`);
-  for (const r of w.requests) h.update(`${r.index}\t${r.promptTokens}\t${r.maxTokens}\t${JSON.stringify(r.prompt)}${r.arrivalMs === undefined ? '' : `\t@${r.arrivalMs}`}\n`);
+  for (const r of w.requests) {
+    h.update(`${r.index}\t${r.promptTokens}\t${r.maxTokens}\t${JSON.stringify(r.prompt)}${r.arrivalMs === undefined ? '' : `\t@${r.arrivalMs}`}\n`);
+    for (const item of r.mmContent ?? []) h.update(`\t${item.image_url.url}\n`);
+  }
   return h.digest('hex');
 }
 
@@ -164,6 +172,16 @@ async function randomDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: Abort
   const targets = inputLens.map((len) => cfg.randomPrefixLen + len);
   const { prompts, lengths } = await fitToLength(tok, seqs, targets, pool, rng, signal);
   return prompts.map((prompt, i) => ({ prompt, promptTokens: lengths[i]!, maxTokens: outputLens[i]!, serverPromptTokens: lengths[i]! + tok.numSpecialTokens }));
+}
+
+/**
+ * random-mm: the random dataset's prompts, each with its images (vLLM's RandomMultiModalDataset: item count and
+ * shapes per request, random RGB pixels), drawn from a generator of their own seeded with --seed.
+ */
+function randomMmItems(cfg: WorkloadConfig, drafts: Draft[]): Draft[] {
+  const sampling = mmSampling(cfg.randomMm);
+  const rng = new Prng((cfg.seed ^ 0x6d6d) >>> 0);
+  return drafts.map((d) => ({ ...d, mmContent: drawItems(rng, sampling).map(([h, w]) => randomImage(rng, h, w)) }));
 }
 
 function readDatasetFile(cfg: WorkloadConfig): string {

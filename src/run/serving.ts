@@ -5,7 +5,10 @@ import {
   buildWorkload,
   completeGreedy,
   defaultServeBenchConfig,
+  DEFAULT_RANDOM_MM,
   defaultWorkloadConfig,
+  parseBucketConfig,
+  parseLimitMmPerPrompt,
   describeTokenizer,
   PERCENTILE_METRICS,
   requestSample,
@@ -146,6 +149,19 @@ export function workloadPlanOf(perf: PerfInfo, opts: DatasetOptions): WorkloadPl
     }),
   });
   const chat = c.backend === 'openai-chat' || c.endpointType === 'openai-chat';
+  if (dataset === 'random-mm') {
+    if (!chat) return { code: 'unsupported_flag', evidence: `--dataset-name random-mm with backend ${String(c.backend ?? 'vllm')}: multi-modal content is only supported on openai-chat (vLLM's client refuses it too): ${perf.command}`, source: 'perf_command' };
+    try {
+      config.randomMm = {
+        baseItemsPerRequest: num(c.randomMmBaseItemsPerRequest) ?? DEFAULT_RANDOM_MM.baseItemsPerRequest,
+        numMmItemsRangeRatio: num(c.randomMmNumMmItemsRangeRatio) ?? DEFAULT_RANDOM_MM.numMmItemsRangeRatio,
+        limitMmPerPrompt: str(c.randomMmLimitMmPerPrompt) === undefined ? DEFAULT_RANDOM_MM.limitMmPerPrompt : parseLimitMmPerPrompt(String(c.randomMmLimitMmPerPrompt)),
+        bucketConfig: str(c.randomMmBucketConfig) === undefined ? DEFAULT_RANDOM_MM.bucketConfig : parseBucketConfig(String(c.randomMmBucketConfig)),
+      };
+    } catch (err) {
+      return { code: 'task_invalid', evidence: `${errorMessage(err)}: ${perf.command}`, source: 'perf_command' };
+    }
+  }
   // vLLM sends sonnet prompts through the chat template except to the chat endpoint, which applies its own.
   config.sonnetPromptFormatted = !chat;
   if (c.skipChatTemplate === true) config.skipChatTemplate = true;
@@ -231,6 +247,8 @@ function lengthsOf(cfg: WorkloadConfig): string {
   switch (cfg.datasetName) {
     case 'random':
       return `${cfg.randomInputLen}/${cfg.randomOutputLen}`;
+    case 'random-mm':
+      return `${cfg.randomInputLen}/${cfg.randomOutputLen} + ${cfg.randomMm.baseItemsPerRequest} image(s) per request`;
     case 'sonnet':
       return `${cfg.sonnetInputLen}/${cfg.sonnetOutputLen}`;
     case 'prefix_repetition':

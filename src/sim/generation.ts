@@ -50,15 +50,55 @@ function messageText(content: unknown): string {
   return '';
 }
 
-/** Prompt token ids of a chat request: each message is its role word followed by its content (a minimal template). */
+/** Prompt tokens of one image: one per 28x28 patch (a Qwen2-VL-like vision encoder). */
+export const SIM_IMAGE_PATCH = 28;
+
+/** Width and height of a PNG or JPEG, or null when the bytes are neither. */
+export function imageSize(bytes: Buffer): { width: number; height: number } | null {
+  if (bytes.length >= 24 && bytes.readUInt32BE(0) === 0x89504e47 && bytes.toString('latin1', 12, 16) === 'IHDR') return { width: bytes.readUInt32BE(16), height: bytes.readUInt32BE(20) };
+  if (bytes.length < 4 || bytes[0] !== 0xff || bytes[1] !== 0xd8) return null;
+  // JPEG: walk the segments to the first start-of-frame marker (SOF0..SOF15 but DHT, JPG, DAC).
+  for (let i = 2; i + 9 < bytes.length; ) {
+    if (bytes[i] !== 0xff) return null;
+    const marker = bytes[i + 1] ?? 0;
+    const len = bytes.readUInt16BE(i + 2);
+    if (marker >= 0xc0 && marker <= 0xcf && marker !== 0xc4 && marker !== 0xc8 && marker !== 0xcc) return { height: bytes.readUInt16BE(i + 5), width: bytes.readUInt16BE(i + 7) };
+    i += 2 + len;
+  }
+  return null;
+}
+
+/** How many prompt tokens an `image_url` content part costs; a part the server could not load is a 400 as vLLM's. */
+function imageTokens(part: Body): number {
+  const url = (part.image_url as Body | undefined)?.url;
+  if (typeof url !== 'string') throw new ApiError(400, 'image_url.url must be a string');
+  const m = /^data:image\/(png|jpeg|jpg);base64,(.*)$/s.exec(url);
+  if (!m) throw new ApiError(400, `the sim loads base64 data URLs of PNG or JPEG images only (no network), got ${url.slice(0, 40)}...`);
+  const size = imageSize(Buffer.from(m[2] ?? '', 'base64'));
+  if (!size || size.width < 1 || size.height < 1) throw new ApiError(400, 'cannot identify image file: the data URL is not a PNG or JPEG');
+  return Math.ceil(size.width / SIM_IMAGE_PATCH) * Math.ceil(size.height / SIM_IMAGE_PATCH);
+}
+
+/**
+ * Prompt token ids of a chat request: each message is its role word followed by its content (a minimal template);
+ * an `image_url` part adds one placeholder token per 28x28 patch of the image, as a vision encoder's tokens.
+ */
 export function chatPromptIds(tok: SimTokenizer, messages: unknown): number[] {
   if (!Array.isArray(messages) || messages.length === 0) throw new ApiError(400, 'messages must be a non-empty list');
   const ids: number[] = [];
+  const imageId = tok.encode('image')[0] ?? 0;
   for (const m of messages as unknown[]) {
     if (!m || typeof m !== 'object') throw new ApiError(400, 'each message must be an object with role and content');
     const msg = m as Body;
     const text = `${typeof msg.role === 'string' ? msg.role : 'user'} ${messageText(msg.content)}`;
     for (const id of tok.encode(text)) ids.push(id);
+    if (!Array.isArray(msg.content)) continue;
+    for (const part of msg.content as unknown[]) {
+      if (!part || typeof part !== 'object') throw new ApiError(400, 'each content part must be an object');
+      const type = (part as Body).type;
+      if (type === 'image_url') for (let k = imageTokens(part as Body); k > 0; k--) ids.push(imageId);
+      else if (type !== 'text') throw new ApiError(400, `content part type ${JSON.stringify(type)} is not supported by the sim (text, image_url)`);
+    }
   }
   return ids;
 }

@@ -27,7 +27,7 @@ const always =
 export const COMPLETIONS_BACKENDS: readonly string[] = ['openai', 'vllm', 'lmdeploy', 'scalellm', 'sglang', 'llama.cpp'];
 export const CHAT_BACKENDS: readonly string[] = ['openai-chat'];
 /** Datasets isobench builds exactly as vLLM's client does. */
-export const SERVING_DATASETS: readonly string[] = ['random', 'sharegpt', 'sonnet', 'prefix_repetition', 'custom'];
+export const SERVING_DATASETS: readonly string[] = ['random', 'sharegpt', 'sonnet', 'prefix_repetition', 'custom', 'random-mm'];
 
 const RULES: Record<string, FlagRule> = {
   '--backend': {
@@ -84,6 +84,10 @@ const RULES: Record<string, FlagRule> = {
   '--random-output-len': { use: 'workload' },
   '--random-range-ratio': { use: 'workload' },
   '--random-prefix-len': { use: 'workload' },
+  '--random-mm-base-items-per-request': { use: 'workload' },
+  '--random-mm-num-mm-items-range-ratio': { use: 'workload' },
+  '--random-mm-limit-mm-per-prompt': { use: 'workload' },
+  '--random-mm-bucket-config': { use: 'workload' },
   // Only read by the hf dataset, which is refused by --dataset-name.
   '--hf-subset': { use: 'workload' },
   '--hf-split': { use: 'workload' },
