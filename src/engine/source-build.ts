@@ -325,7 +325,7 @@ export async function buildAtCommit(req: BuildRequest): Promise<BuildResult> {
     const prefix = nice > 0 && onPath('nice') ? ['nice', '-n', String(nice)] : [];
     const log = createWriteStream(logFile, { flags: 'w' });
     let refused: string | null = null;
-    let stopped: unknown = null;
+    let stopped: Error | null = null;
     try {
       const jobs = req.jobs ?? 1;
       const recipeEnv = Object.fromEntries(Object.entries(req.recipe.env ?? {}).map(([k, v]) => [k, v.replaceAll('{jobs}', String(jobs))]));
@@ -334,7 +334,7 @@ export async function buildAtCommit(req: BuildRequest): Promise<BuildResult> {
       }
     } catch (err) {
       // A step that exited non-zero refused the tree (kept as a failed build); a signal or a cancel is not kept.
-      if (!(err instanceof StepExitError) || req.signal?.aborted === true) stopped = err;
+      if (!(err instanceof StepExitError) || req.signal?.aborted === true) stopped = err instanceof Error ? err : new Error(String(err));
       else refused = err.message;
     } finally {
       await new Promise((r) => log.end(r));
