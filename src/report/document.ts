@@ -369,7 +369,23 @@ function trialsSection(model: ReportModel): Section {
   const details = model.details;
   const blocks: Block[] = [];
   if (details === null) {
-    blocks.push({ kind: 'p', text: 'This report was built from a dataset file, which holds one value per variant and metric: per-variant metric tables with intervals, per-trial points, per-request distributions, the noise floor and the trial order need the trials and samples of a store (isobench report --store).' });
+    blocks.push({ kind: 'p', text: 'This report was built from a dataset file, which holds one value per variant and metric: per-variant metric tables with intervals, per-trial points, per-request distributions and the trial order need the trials and samples of a store (isobench report --store).' });
+    const floors = taskRows(model).filter((r) => r.noiseFloor !== null);
+    if (floors.length > 0) {
+      blocks.push(
+        { kind: 'p', text: "Noise floor per task, from the rows' aa_* columns (run --aa: baseline′ vs baseline on the primary metric, written by dataset build):" },
+        {
+          kind: 'table',
+          head: ['Task', 'Metric', 'A/A [95% CI]', 'n', 'Interval half-width', 'Smallest detectable (80% power)', 'Note'],
+          rows: floors.map((r) => {
+            const f = r.noiseFloor!;
+            const ci = f.aaCiLow === null || f.aaCiHigh === null ? '' : ` [${signedPct(f.aaCiLow)}, ${signedPct(f.aaCiHigh)}]`;
+            return [r.short, r.metric, f.aaImprovementPct === null ? '-' : `${signedPct(f.aaImprovementPct)}${ci}`, `${f.n}`, f.halfWidthPct === null ? '-' : `±${f.halfWidthPct.toFixed(1)}%`, f.minDetectablePct === null ? '-' : `${f.minDetectablePct.toFixed(1)}%`, f.message ?? ''];
+          }),
+          numeric: [false, false, true, true, true, true, false],
+        },
+      );
+    }
   } else if (details.length === 0) {
     blocks.push({ kind: 'p', text: 'The store has no measured trial.' });
   } else {

@@ -89,6 +89,19 @@ export interface RowAnalysis {
   agentValuesWithoutPatch: boolean;
   /** Deviations from the perf command the row's trials were measured with (the `config` column), parser fixes left out. */
   deviations: string[];
+  /** The task's noise floor as the row records it (`run --aa`: the aa_* columns of `dataset build`); null without. */
+  noiseFloor: RowNoiseFloor | null;
+}
+
+/** The noise-floor columns of a store-built row (src/analysis noiseFloor, written by `dataset build`). */
+export interface RowNoiseFloor {
+  n: number;
+  aaImprovementPct: number | null;
+  aaCiLow: number | null;
+  aaCiHigh: number | null;
+  halfWidthPct: number | null;
+  minDetectablePct: number | null;
+  message: string | null;
 }
 
 /** One agent label's outcomes. */
@@ -219,6 +232,21 @@ function analyzeRow(row: DatasetRow, index: number, opts: ResolvedReportOptions)
     ],
     agentValuesWithoutPatch: hasAgentPatch === false && rawAgent !== null,
     deviations: configDeviations(row),
+    noiseFloor: rowNoiseFloor(row),
+  };
+}
+
+function rowNoiseFloor(row: DatasetRow): RowNoiseFloor | null {
+  const n = numberCell(row, 'aa_primary_n');
+  if (n === null) return null;
+  return {
+    n,
+    aaImprovementPct: numberCell(row, 'aa_primary'),
+    aaCiLow: numberCell(row, 'aa_primary_ci_low'),
+    aaCiHigh: numberCell(row, 'aa_primary_ci_high'),
+    halfWidthPct: numberCell(row, 'aa_half_width_pct'),
+    minDetectablePct: numberCell(row, 'min_detectable_effect_pct'),
+    message: str(row, 'noise_floor_message'),
   };
 }
 

@@ -68,13 +68,15 @@ export interface TaskDetail {
 }
 
 const STATS = ['mean', 'median', 'p90', 'p99'] as const;
+/** The latency script's percentiles (`latency_p10` ... `latency_p99`) the trials have, in order. */
+const latencyPercentiles = (have: ReadonlySet<string>): string[] =>
+  [...have].filter((k) => /^latency_p\d+$/.test(k)).sort((a, b) => Number(a.slice(9)) - Number(b.slice(9)));
+
 /** Table order: serving latencies by family and statistic, then latency-script metrics, then throughputs. */
-const ORDER = [
+const order = (have: ReadonlySet<string>): string[] => [
   ...['ttft', 'tpot', 'itl', 'e2el'].flatMap((m) => STATS.map((s) => `${m}_${s}`)),
   'latency_avg',
-  'latency_p50',
-  'latency_p90',
-  'latency_p99',
+  ...latencyPercentiles(have),
   'warmup_time',
   'generate_time',
   'throughput',
@@ -85,12 +87,12 @@ const ORDER = [
 ];
 
 /**
- * The metrics of a variant table: those of ORDER the ok trials measured (every statistic the mode reports), and the
+ * The metrics of a variant table: those of `order` the ok trials measured (every statistic the mode reports), and the
  * primary metric even where it is a v5 fold (serving `throughput` = output tok/s, listed apart only as the primary).
  */
 function tableMetrics(variants: readonly VariantTrials[], primary: string): string[] {
   const have = new Set(variants.flatMap((v) => v.ok.flatMap((t) => Object.keys(t.metrics).filter((k) => !t.folded.includes(k)))));
-  const list = ORDER.filter((m) => have.has(m) && (metricInfo(m)?.better ?? 'none') !== 'none');
+  const list = order(have).filter((m) => have.has(m) && (metricInfo(m)?.better ?? 'none') !== 'none');
   const measured = variants.some((v) => v.ok.some((t) => t.metrics[primary] !== undefined));
   return list.includes(primary) || !measured ? list : [primary, ...list];
 }

@@ -92,6 +92,19 @@ describe('report: per-task tables, paired rounds, distributions, noise floor and
     expect(pos).toHaveLength(4);
     expect(d.orderSeeds).toEqual([ORDER_SEED]);
     expect(markdown).toContain(`Trial order: order seed ${ORDER_SEED}; position effect on ttft_mean`);
+    // The rows' aa_* columns (dataset build) hold the same noise floor.
+    const row = model.rows[0]!;
+    expect(row.noiseFloor).toEqual({ n: expected!.n, aaImprovementPct: expected!.aaImprovementPct, aaCiLow: expected!.aaCiLow, aaCiHigh: expected!.aaCiHigh, halfWidthPct: expected!.halfWidthPct, minDetectablePct: expected!.minDetectablePct, message: expected!.message });
+  });
+
+  it('shows the noise floor from the aa_* columns when only the rows are given (a dataset file)', async () => {
+    const store = await openStore(file, { create: false });
+    const rows = await buildDatasetRows(store, { includeRaw: false }).finally(() => store.close());
+    const { markdown: md } = await buildReport(rows, { generatedAt: 'now' });
+    const f = model.details![0]!.noiseFloor!;
+    expect(md).toContain("Noise floor per task, from the rows' aa_* columns");
+    expect(md).toContain(`| ${TRIALS_COMMIT.slice(0, 8)} | ttft_mean | ${f.aaImprovementPct >= 0 ? '+' : ''}${f.aaImprovementPct.toFixed(1)}% [`);
+    expect(md).toContain(`| ${TRIALS_ROUNDS} | ±${f.halfWidthPct!.toFixed(1)}% | ${f.minDetectablePct!.toFixed(1)}% |`);
   });
 
   it('keeps each variant ECDF to at most 200 observed points, from every stored sample', () => {
@@ -148,5 +161,53 @@ describe('report: per-task tables, paired rounds, distributions, noise floor and
     expect(page).not.toMatch(/<script|https?:\/\//);
     const empty = await buildReport([], { generatedAt: 'now' });
     expect(empty.markdown).toContain('need the trials and samples of a store (isobench report --store)');
+  });
+});
+
+describe('report: per-task tables of the latency and throughput modes', () => {
+  /** Trial points of a variant over 3 rounds, `f(round)` giving its metrics. */
+  const variant = (id: string, kind: 'baseline' | 'human', f: (round: number) => Record<string, number>) => ({
+    id,
+    kind,
+    aa: false,
+    label: kind,
+    ok: [1, 2, 3].map((round) => ({ round, position: kind === 'baseline' ? 1 : 2, orderSeed: 1, metrics: f(round), folded: [] })),
+    failed: 0,
+    distributions: null,
+  });
+  const latency = (scale: number) => (r: number) => ({ latency_avg: 1000 * scale + r, latency_p10: 900 * scale + r, latency_p50: 990 * scale + r, latency_p90: 1100 * scale - r, latency_p99: 1200 * scale + r * 2 });
+
+  it('lists every latency-script statistic and judges latency_avg (primary) and latency_p99 (Holm)', async () => {
+    const commit = 'ee'.repeat(20);
+    const trials: TaskTrials[] = [{ commit, config: 'c1', variants: [variant(`${commit}:baseline`, 'baseline', latency(1)), variant(`${commit}:human`, 'human', latency(0.8))] }];
+    const rows = [{ commit_hash: commit, commit_short: commit.slice(0, 8), benchmark_mode: 'standalone', config_key: 'c1', baseline_latency_avg: 1002, human_latency_avg: 802 }];
+    const { model, markdown } = await buildReport(rows, { generatedAt: 'now' }, trials);
+    const d = model.details![0]!;
+    expect(d.primaryMetric).toBe('latency_avg');
+    expect(d.metrics).toEqual(['latency_avg', 'latency_p10', 'latency_p50', 'latency_p90', 'latency_p99']);
+    const lines = d.variants[1]!.lines;
+    expect(lines.map((l) => l.role)).toEqual(['primary', 'descriptive', 'descriptive', 'descriptive', 'secondary']);
+    const base = trials[0]!.variants[0]!;
+    const hum = trials[0]!.variants[1]!;
+    const rounds = (v: typeof base, m: string) => byRound(v.ok.map((t) => ({ round: t.round, value: t.metrics[m] })));
+    expect(lines[0]!.comparison).toEqual(compare('latency_avg', rounds(base, 'latency_avg'), rounds(hum, 'latency_avg')));
+    expect(markdown).toContain('Per-request distributions: no stored request samples');
+    expect(markdown).toContain('Noise floor: not measured (no A/A variant');
+  });
+
+  it('takes throughput for the throughput script, higher = better', async () => {
+    const commit = 'ff'.repeat(20);
+    const tp = (x: number) => (r: number) => ({ throughput: x + r, request_throughput: x / 100 + r / 100 });
+    const trials: TaskTrials[] = [{ commit, config: null, variants: [variant(`${commit}:baseline`, 'baseline', tp(1000)), variant(`${commit}:human`, 'human', tp(2000))] }];
+    const rows = [{ commit_hash: commit, commit_short: commit.slice(0, 8), benchmark_mode: 'throughput', baseline_throughput: 1002, human_throughput: 2002 }];
+    const { model } = await buildReport(rows, { generatedAt: 'now' }, trials);
+    const d = model.details![0]!;
+    expect(d.primaryMetric).toBe('throughput');
+    expect(d.metrics).toEqual(['throughput', 'request_throughput']);
+    const primary = d.variants[1]!.primary;
+    expect(primary).toMatchObject({ status: 'ok', verdict: 'better', n: 3 });
+    if (primary?.status !== 'ok') throw new Error('expected a comparison');
+    // About 2×: a +100% throughput is a speed-up of 2 on the chart's axis.
+    expect(speedup('throughput', primary.improvementPct)).toBeCloseTo(2, 2);
   });
 });
