@@ -72,6 +72,8 @@ interface Outcome {
   ciLow: number | null;
   ciHigh: number | null;
   rounds: number;
+  /** `--trials auto`: why the task stopped. */
+  reason?: string;
 }
 
 /** isobench's verdict for a task at a setting (fixed n rounds, or auto between MIN and MAX). */
@@ -85,7 +87,7 @@ function judge(trials: readonly Trial[], setting: Setting): Outcome {
   const x = byRound(trials, 1, MAX_TRIALS);
   for (let r = 1; r <= MAX_TRIALS; r++) {
     const d = sequentialDecision(METRIC, ref, x, r, { minRounds: MIN_TRIALS, maxRounds: MAX_TRIALS });
-    if (d.stop && d.comparison?.status === 'ok') return { verdict: d.comparison.verdict, ciLow: d.comparison.ciLow, ciHigh: d.comparison.ciHigh, rounds: r };
+    if (d.stop && d.comparison?.status === 'ok') return { verdict: d.comparison.verdict, ciLow: d.comparison.ciLow, ciHigh: d.comparison.ciHigh, rounds: r, reason: d.reason ?? '' };
   }
   return { verdict: 'inconclusive', ciLow: null, ciHigh: null, rounds: MAX_TRIALS };
 }
@@ -147,6 +149,23 @@ function evaluate(label: string, judgeFn: (trials: readonly Trial[], seed: numbe
     results.set(effect, runs);
   }
   return { label, results };
+}
+
+/** Coverage at the stop of the intervals of `row`, by true effect and stop reason (where auto's coverage comes from). */
+function printCoverageByStop(row: Row): void {
+  const cells = new Map<string, [number, number]>();
+  for (const [effect, [a, b]] of row.results) {
+    for (const o of [...a, ...b]) {
+      if (o.ciLow === null || o.ciHigh === null) continue;
+      const key = `${effect}% ${o.reason ?? '?'}`;
+      const c = cells.get(key) ?? [0, 0];
+      c[0]++;
+      if (o.ciLow <= effect && effect <= o.ciHigh) c[1]++;
+      cells.set(key, c);
+    }
+  }
+  const parts = [...cells].map(([k, [n, covered]]) => `${k} ${pct(covered / n)} (${n})`);
+  process.stdout.write(`${row.label}: coverage at the stop by true effect and stop reason: ${parts.join(', ')}\n`);
 }
 
 function printTable(rows: readonly Row[]): void {
@@ -244,7 +263,10 @@ async function main(): Promise<void> {
   process.stdout.write(`noise model: ${JSON.stringify(REALISTIC_NOISE)}; metric ${METRIC} (lower is better), tie band ±2%\n`);
   process.stdout.write(`tasks: ${TASKS_PER_EFFECT[0]} A/A, ${TASKS_PER_EFFECT[2]} each at true effects 2/5/10/30%; each run twice (reruns with independent noise)\n\n`);
   process.stdout.write('isobench (seeded balanced order, paired t interval; auto = --min-trials 3 --max-trials 10):\n');
-  printTable(SETTINGS.map((s) => evaluate(s === 'auto' ? 'auto (3-10)' : `--trials ${s}`, (trials) => judge(trials, s), false, REALISTIC_NOISE)));
+  const rows = SETTINGS.map((s) => evaluate(s === 'auto' ? 'auto (3-10)' : `--trials ${s}`, (trials) => judge(trials, s), false, REALISTIC_NOISE));
+  printTable(rows);
+  const auto = rows[rows.length - 1];
+  if (auto) printCoverageByStop(auto);
   process.stdout.write('\nreference, same tasks: previous estimator (fixed order B H, unpaired percentile bootstrap, point verdict at 1 trial):\n');
   printTable((['1', '3', '5', '10'] as const).map((s) => evaluate(`--trials ${s}`, (trials, seed) => judgeOld(trials, Number(s), seed), true, REALISTIC_NOISE)));
   process.stdout.write(`\nin-process part: ${((performance.now() - t0) / 1000).toFixed(1)} s, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);

@@ -46,7 +46,7 @@ export {
   failureBreakdown,
 } from './categories.js';
 export type { AgentAttempt, AgentStatus, CompletenessCategory, FailureGroup, FailureItem, Presence } from './categories.js';
-export { alphaSpent, intervalHalfWidth, lookLevel, looksTaken, lookSchedule, minimumDetectableEffect, sequentialDecision } from './sequential.js';
+export { alphaSpent, boundaryAlphas, intervalHalfWidth, lookLevel, looksTaken, lookSchedule, minimumDetectableEffect, sequentialDecision } from './sequential.js';
 export { noiseFloor, type NoiseFloor } from './noise-floor.js';
 export type { SequentialDecision, SequentialOptions, StopReason } from './sequential.js';
 export { isJudgedSecondary, positionEffect } from './diagnostics.js';

@@ -42,6 +42,20 @@ export interface Scheduler {
   stop(): void;
 }
 
+/** Lateness beyond which the scheduler gives up the simulated time lost (see stepStart); also the most a burst of catching-up steps repays at once. */
+export const STALL_MS = 50;
+
+/**
+ * Where a step of `ms` starts when the previous one was due to end at `previousEnd` and it is `now`: at that deadline,
+ * so a late timer costs no simulated time (the next steps catch up), unless the loop fell behind by more than
+ * STALL_MS (a paused or swapped-out process, which a real server would also lose) or the batch was idle (not
+ * `continuing`). The limit was one step's length before: on a loaded host, timers late by more than a 4 ms step
+ * stretched every such step and diluted the variants' differences (docs/run.md "Validity", end to end).
+ */
+export function stepStart(previousEnd: number, now: number, ms: number, continuing: boolean): number {
+  return continuing && previousEnd > now - Math.max(ms, STALL_MS) ? previousEnd : now;
+}
+
 /**
  * vLLM-like continuous batching: each step admits waiting requests (FIFO) while max_num_seqs and the KV-cache
  * capacity allow, prefills them, and emits one token for every running request at the end of the step.
@@ -81,7 +95,7 @@ export class BatchScheduler implements Scheduler {
 
   add(gen: Generation): void {
     this.queue.push(gen);
-    if (this.timer === undefined && !this.stopped) this.startStep(performance.now());
+    if (this.timer === undefined && !this.stopped) this.startStep(performance.now(), false);
   }
 
   stop(): void {
@@ -114,15 +128,14 @@ export class BatchScheduler implements Scheduler {
     return prefill;
   }
 
-  private startStep(now: number): void {
+  /** `continuing`: right after a step (its deadline is where this one starts); false when the batch was idle. */
+  private startStep(now: number, continuing: boolean): void {
     this.timer = undefined;
     const prefill = this.admit(now);
     if (this.batch.length === 0) return;
     // Drift and periodic disturbance follow the wall clock, so every server on the host sees the same ones.
     const ms = stepTimeMs(this.profile, this.batch.length, prefill, this.noise.next(), this.factor(Date.now() / 1000));
-    // Continue from the previous deadline unless the loop fell behind by more than a step.
-    const start = this.stepEnd > now - ms ? this.stepEnd : now;
-    this.stepEnd = start + ms;
+    this.stepEnd = stepStart(this.stepEnd, now, ms, continuing) + ms;
     this.timer = setTimeout(() => this.endStep(), Math.max(0, this.stepEnd - performance.now()));
   }
 
@@ -149,7 +162,7 @@ export class BatchScheduler implements Scheduler {
       this.batch[kept++] = gen;
     }
     this.batch.length = kept;
-    if (!this.stopped) this.startStep(now);
+    if (!this.stopped) this.startStep(now, true);
   }
 }
 

@@ -2,10 +2,21 @@ import { describe, expect, it } from 'vitest';
 import { defaultSimProfile, simulateOffline } from '../../src/sim/index.js';
 import { post, sim } from './helpers.js';
 import { Prng } from '../../src/sim/prng.js';
+import { STALL_MS, stepStart } from '../../src/sim/scheduler.js';
 
 const metric = (text: string, name: string) => Number(new RegExp(`^${name}\\{[^}]*\\} (\\S+)$`, 'm').exec(text)?.[1]);
 
 describe('continuous-batching model', () => {
+  it('a late step timer costs no simulated time: the next step starts at the deadline, up to a stall or an idle batch', () => {
+    // A 4 ms step whose timer fired 9 ms late (a loaded host): the next step still starts at the old deadline.
+    expect(stepStart(1000, 1009, 4, true)).toBe(1000);
+    // Late by more than STALL_MS (a paused process): the lost time is given up, as a real server would lose it.
+    expect(stepStart(1000, 1001 + STALL_MS, 4, true)).toBe(1001 + STALL_MS);
+    // A batch that was idle starts now, whatever the last deadline was.
+    expect(stepStart(1000, 1009, 4, false)).toBe(1009);
+    expect(stepStart(1000, 1002, 4, false)).toBe(1002);
+  });
+
   it('computes longer steps for bigger batches and faster runs with effects (virtual time)', () => {
     const p = { ...defaultSimProfile, decode_base_ms: 5, decode_per_seq_ms: 1 };
     const one = simulateOffline(p, [{ prompt: 10, cached: 0, output: 100 }], new Prng(1));
