@@ -31,6 +31,10 @@ const SETTINGS = ['1', '3', '5', '10', 'auto'] as const;
 type Setting = (typeof SETTINGS)[number];
 const MIN_TRIALS = 3;
 const MAX_TRIALS = 10;
+/** The simulated trial in-process: 30-40 s of measuring after a 15-25 s server start. */
+const TRIAL_S = 35;
+/** A trial of the end-to-end part on the sim (16 prompts of 64/32 tokens, 4 ms steps): about 1.5 s of measuring. */
+const E2E_TRIAL_S = 1.5;
 
 interface Trial {
   round: number;
@@ -49,7 +53,7 @@ function simulateTask(effect: number, rounds: number, seed: number, model: Noise
   orders.forEach((order, r) => {
     order.forEach((variant, p) => {
       clock += 15 + 10 * prng.next(); // server start
-      const duration = 30 + 10 * prng.next();
+      const duration = TRIAL_S - 5 + 10 * prng.next();
       let env = 0;
       for (let k = 0; k < 10; k++) env += environmentFactor(model, clock + (duration * (k + 0.5)) / 10) / 10;
       const level = startLevel(model, Math.floor(prng.next() * 0x7fffffff));
@@ -151,6 +155,12 @@ function evaluate(label: string, judgeFn: (trials: readonly Trial[], seed: numbe
   return { label, results };
 }
 
+/** The median half-width (percent) of the intervals given: the noise a comparison saw. */
+function medianHalfWidth(cs: readonly ({ ciLow: number | null; ciHigh: number | null } | null)[]): number {
+  const widths = cs.flatMap((c) => (c && c.ciLow !== null && c.ciHigh !== null ? [(c.ciHigh - c.ciLow) / 2] : []));
+  return widths.length > 0 ? percentile(widths, 50) : Number.NaN;
+}
+
 /** Coverage at the stop of the intervals of `row`, by true effect and stop reason (where auto's coverage comes from). */
 function printCoverageByStop(row: Row): void {
   const cells = new Map<string, [number, number]>();
@@ -216,8 +226,10 @@ function printTable(rows: readonly Row[]): void {
 async function endToEnd(perEffect: number): Promise<void> {
   const dir = await mkdtemp(path.join(os.tmpdir(), 'isobench-validity-'));
   try {
-    // The same model on the sim's clock: trials take ~1.5 s here, so drift and disturbance are scaled to match.
-    const profile = { ...REALISTIC_NOISE, drift_period_s: 120, periodic_period_s: 4, noise: 0.02, decode_base_ms: 4 };
+    // The same model on the sim's clock: trials take ~1.5 s here, so the drift and disturbance periods are scaled by
+    // the ratio of the trial lengths (a trial spans the same share of a disturbance period as in-process).
+    const scale = E2E_TRIAL_S / TRIAL_S;
+    const profile = { ...REALISTIC_NOISE, drift_period_s: REALISTIC_NOISE.drift_period_s * scale, periodic_period_s: REALISTIC_NOISE.periodic_period_s * scale, noise: 0.02, decode_base_ms: 4 };
     await writeFile(path.join(dir, 'engine.json'), JSON.stringify({ kind: 'sim', profile }));
     const perf = 'python benchmarks/benchmark_serving.py --model sim/tiny --dataset-name random --random-input-len 64 --random-output-len 32 --num-prompts 16 --max-concurrency 4 --seed 1';
     const tasks = [0, 10].flatMap((effect) =>
@@ -241,15 +253,17 @@ async function endToEnd(perEffect: number): Promise<void> {
         process.stdout.write(`e2e --trials ${trials}: no results (exit ${String(r.status)}): ${r.stderr.slice(-500)}\n`);
         continue;
       }
-      const rows = (JSON.parse(last) as { rows: { taskCommit: string; kind: string; ok: number; vsBaseline: { verdict: Verdict } | null }[] }).rows;
+      const rows = (JSON.parse(last) as { rows: { taskCommit: string; kind: string; ok: number; vsBaseline: { verdict: Verdict; ciLow: number | null; ciHigh: number | null; improvementPct: number } | null }[] }).rows;
       const humans = rows.filter((x) => x.kind === 'human');
       const aa = humans.filter((x) => tasks.find((t) => t.commit === x.taskCommit)?.sim === undefined);
       const eff = humans.filter((x) => !aa.includes(x));
       const falseN = aa.filter((x) => x.vsBaseline?.verdict === 'better' || x.vsBaseline?.verdict === 'worse').length;
       const power = eff.filter((x) => x.vsBaseline?.verdict === 'better').length;
       const trialsUsed = rows.reduce((s, x) => s + x.ok, 0) / rows.length;
+      const effects = eff.map((x) => x.vsBaseline?.improvementPct).filter((v): v is number => v !== undefined);
       process.stdout.write(
-        `e2e --trials ${trials}: A/A false better/worse ${falseN}/${aa.length} ${ci(wilson(falseN, aa.length))}, power at 10% ${power}/${eff.length}, mean ok trials/variant ${trialsUsed.toFixed(2)}, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
+        `e2e --trials ${trials}: A/A false better/worse ${falseN}/${aa.length} ${ci(wilson(falseN, aa.length))}, power at 10% ${power}/${eff.length}, mean ok trials/variant ${trialsUsed.toFixed(2)}, ` +
+          `A/A median interval half-width ${medianHalfWidth(aa.map((x) => x.vsBaseline)).toFixed(1)}%, measured effect median ${effects.length > 0 ? percentile(effects, 50).toFixed(1) : '-'}%, ${((performance.now() - t0) / 1000).toFixed(0)} s\n`,
       );
     }
   } finally {
@@ -267,6 +281,7 @@ async function main(): Promise<void> {
   printTable(rows);
   const auto = rows[rows.length - 1];
   if (auto) printCoverageByStop(auto);
+  for (const row of rows.slice(1)) process.stdout.write(`${row.label}: A/A median interval half-width ${medianHalfWidth(row.results.get(0)?.[0] ?? []).toFixed(1)}%\n`);
   process.stdout.write('\nreference, same tasks: previous estimator (fixed order B H, unpaired percentile bootstrap, point verdict at 1 trial):\n');
   printTable((['1', '3', '5', '10'] as const).map((s) => evaluate(`--trials ${s}`, (trials, seed) => judgeOld(trials, Number(s), seed), true, REALISTIC_NOISE)));
   process.stdout.write(`\nin-process part: ${((performance.now() - t0) / 1000).toFixed(1)} s, load average ${os.loadavg().map((l) => l.toFixed(2)).join(' ')}\n`);
