@@ -332,7 +332,7 @@ function perTaskSection(model: ReportModel): Section {
     const rs = byTask.get(taskKey(best)) ?? [best];
     return [
       // A task measured under several configurations has a line for each, named by its config_key.
-      (configsOf.get(best.commit) ?? 1) > 1 && best.config !== null ? `${best.short} (config ${best.config.slice(0, 8)})` : best.short,
+      best.sweepPoint !== null ? `${best.short} (sweep point ${best.sweepPoint})` : (configsOf.get(best.commit) ?? 1) > 1 && best.config !== null ? `${best.short} (config ${best.config.slice(0, 8)})` : best.short,
       best.subject.length > 60 ? `${best.subject.slice(0, 57)}...` : best.subject,
       best.modeLabel,
       best.metric,
@@ -400,7 +400,8 @@ function trialsSection(model: ReportModel): Section {
 
 function taskTitle(d: TaskDetail): string {
   const subject = d.subject.length > 70 ? `${d.subject.slice(0, 67)}...` : d.subject;
-  return `${d.short}${d.config !== null ? ` (config ${d.config.slice(0, 8)})` : ''} ${subject} · ${d.modeLabel} · primary ${d.primaryMetric}`;
+  const where = d.sweepPoint !== null ? ` (sweep point ${d.sweepPoint})` : d.config !== null ? ` (config ${d.config.slice(0, 8)})` : '';
+  return `${d.short}${where} ${subject} · ${d.modeLabel} · primary ${d.primaryMetric}`;
 }
 
 /** A variant's table: every metric against the baseline, the interval in one column, the verdict and how it was judged in the next. */

@@ -74,6 +74,8 @@ export interface RowAnalysis {
   hasAgent: boolean;
   /** The row's `config_key` (store-built rows): rows of one task under two configurations are two measurements. */
   config: string | null;
+  /** A sweep task's point (`2/3: max_concurrency=16`, the `sweep_point` column); null otherwise. */
+  sweepPoint: string | null;
   /** `benchmark_mode` as written in the row (`null` shown as `(none)`). */
   modeLabel: string;
   mode: AnalysisMode;
@@ -210,6 +212,7 @@ function analyzeRow(row: DatasetRow, index: number, opts: ResolvedReportOptions)
     agent: hasAgent ? `${str(row, 'agent_name') ?? '(none)'} / ${str(row, 'agent_model') ?? '(none)'}` : NO_AGENT_LABEL,
     hasAgent,
     config: str(row, 'config_key'),
+    sweepPoint: str(row, 'sweep_point'),
     modeLabel,
     mode,
     metric,

@@ -53,6 +53,8 @@ export interface TaskDetail {
   short: string;
   subject: string;
   config: string | null;
+  /** A sweep task's point (`sweep_point`); null otherwise. */
+  sweepPoint: string | null;
   modeLabel: string;
   primaryMetric: string;
   /** Every metric line's metric, in table order. */
@@ -146,6 +148,7 @@ export function analyzeTrials(trials: readonly TaskTrials[], rows: readonly RowA
       short: row.short,
       subject: row.subject,
       config: t.config,
+      sweepPoint: row.sweepPoint,
       modeLabel: row.modeLabel,
       primaryMetric: primary,
       metrics,

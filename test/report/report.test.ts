@@ -138,6 +138,14 @@ describe('buildReport with multi-trial rows (extension columns)', () => {
     expect(tasks[1]).toContain('better');
   });
 
+  it('names a sweep task\'s point on its per-task line', async () => {
+    const p1 = storeRow('abababab', 'agentA', { b: 100, h: 80, a: 80 }, [-2, 2], { config_key: '1111111111111111', sweep_point: '1/2: max_concurrency=4' });
+    const p2 = storeRow('abababab', 'agentA', { b: 100, h: 90, a: 85 }, [-2, 2], { config_key: '2222222222222222', sweep_point: '2/2: max_concurrency=16' });
+    const { markdown } = await buildReport([p1, p2], { generatedAt: 'now' });
+    const tasks = markdown.split('\n').filter((l) => l.startsWith('| abababab'));
+    expect(tasks.map((l) => /\(sweep point ([^)]*)\)/.exec(l)?.[1])).toEqual(['1/2: max_concurrency=4', '2/2: max_concurrency=16']);
+  });
+
   it('reports an empty dataset without failing', async () => {
     const { markdown, html } = await buildReport([], { generatedAt: 'now' });
     expect(markdown).toContain('0 rows');
