@@ -3,6 +3,7 @@ export {
   BOOTSTRAP_MAX_N,
   bootstrapCi,
   ecdfPoints,
+  DEFAULT_BOOTSTRAP_SEED,
   finiteValues,
   geometricMean,
   geometricMeanCi,

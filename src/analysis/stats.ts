@@ -54,6 +54,9 @@ export function seededRandom(seed: number): () => number {
   };
 }
 
+/** The bootstrap's PRNG seed unless one is given (report's --seed). */
+export const DEFAULT_BOOTSTRAP_SEED = 1;
+
 /** Options of every bootstrap in this module. */
 export interface BootstrapOptions {
   /** PRNG seed (default 1). */
@@ -70,7 +73,7 @@ export function bootstrapSettings(opts: BootstrapOptions = {}): Required<Bootstr
   const iterations = opts.iterations ?? 2000;
   if (!(level > 0 && level < 1)) throw new RangeError(`confidence level must be within (0, 1), got ${level}`);
   if (!Number.isInteger(iterations) || iterations < 1) throw new RangeError(`iterations must be a positive integer, got ${iterations}`);
-  return { seed: opts.seed ?? 1, iterations, level };
+  return { seed: opts.seed ?? DEFAULT_BOOTSTRAP_SEED, iterations, level };
 }
 
 /** One resample with replacement of `xs` (same size). */

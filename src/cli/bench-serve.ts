@@ -3,247 +3,138 @@ import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import type cliProgress from 'cli-progress';
-import { z } from 'zod';
-import { addSecretValues, BACKENDS, DATASET_NAMES, FILE_DATASETS, VLLM_COMPAT, type VllmCompat, headerSecretValues, IsobenchError, PERCENTILE_METRICS, errorMessage, redactDeep, redactSecrets, usageError, type PercentileMetric } from '../core/index.js';
+import { addSecretValues, BACKENDS, DATASET_NAMES, FILE_DATASETS, SERVE_DEFAULTS, VLLM_COMPAT, type VllmCompat, headerSecretValues, IsobenchError, PERCENTILE_METRICS, errorMessage, redactDeep, redactSecrets, usageError, type PercentileMetric } from '../core/index.js';
 import type { GoodputMetric, LoadgenEvent, ServeBenchConfig, WorkloadConfig } from '../loadgen/index.js';
-import { opt, parseNumberOption, parseOptions } from './options.js';
-
-/** Every option of `bench serve`, once, as data: flag, help, default (vLLM's names and defaults). */
-const OPTIONS: [flags: string, help: string, def?: string][] = [
-  ['--backend <name>', `API flavour: ${BACKENDS.join(', ')}`, 'openai'],
-  ['--base-url <url>', 'server base URL (instead of --host/--port)'],
-  ['--host <host>', 'server host', '127.0.0.1'],
-  ['--port <port>', 'server port', '8000'],
-  ['--endpoint <path>', 'API path (default /v1/completions, /v1/chat/completions for openai-chat)'],
-  ['--model <name>', 'model name (default: the first id of /v1/models)'],
-  ['--served-model-name <name>', 'model name sent in requests (default: --model)'],
-  ['--tokenizer <path-or-name>', 'tokenizer.json, a directory holding one, or a Hugging Face model name in the local cache'],
-  ['--header <KEY=VALUE...>', 'extra request headers'],
-  ['--dataset-name <name>', `${DATASET_NAMES.join(', ')}`, 'random'],
-  ['--dataset-path <file>', 'local dataset file (sharegpt JSON, sonnet/txt-slices text, custom/spec_bench/timed_trace JSONL, burstgpt CSV)'],
-  ['--disable-shuffle', 'keep the dataset file\'s order (sharegpt, custom, spec_bench, prefix_repetition)'],
-  ['--no-oversample', 'never repeat requests to reach --num-prompts (the run has fewer)'],
-  ['--skip-chat-template', 'send custom / spec_bench prompts without the tokenizer\'s chat template'],
-  ['--num-prompts <n>', 'number of requests', '1000'],
-  ['--seed <n>', 'seed of prompts and arrivals', '0'],
-  ['--input-len <n>', 'sets --random-input-len'],
-  ['--output-len <n>', 'sets every dataset output length'],
-  ['--random-input-len <n>', 'random: input tokens', '1024'],
-  ['--random-output-len <n>', 'random: output tokens', '128'],
-  ['--random-range-ratio <x>', 'random: lengths uniform in [len*(1-x), len*(1+x)]', '0'],
-  ['--random-prefix-len <n>', 'random: shared random prefix tokens', '0'],
-  ['--random-mm-base-items-per-request <n>', 'random-mm: images per request', '1'],
-  ['--random-mm-num-mm-items-range-ratio <x>', 'random-mm: image count uniform in [n*(1-x), n*(1+x)], x in [0, 1]', '0'],
-  ['--random-mm-limit-mm-per-prompt <json>', 'random-mm: most items per request by modality', '{"image": 255, "video": 1}'],
-  ['--random-mm-bucket-config <dict>', 'random-mm: (height, width, frames): probability (frames 1 = image; video is refused)', '{(256, 256, 1): 0.5, (720, 1280, 1): 0.5, (720, 1280, 16): 0.0}'],
-  ['--sharegpt-output-len <n>', 'sharegpt: output tokens (default: the conversation\'s)'],
-  ['--sonnet-input-len <n>', 'sonnet: input tokens', '550'],
-  ['--sonnet-output-len <n>', 'sonnet: output tokens', '150'],
-  ['--sonnet-prefix-len <n>', 'sonnet: shared prefix tokens', '200'],
-  ['--prefix-repetition-prefix-len <n>', 'prefix_repetition: prefix tokens', '256'],
-  ['--prefix-repetition-suffix-len <n>', 'prefix_repetition: suffix tokens', '256'],
-  ['--prefix-repetition-num-prefixes <n>', 'prefix_repetition: distinct prefixes', '10'],
-  ['--prefix-repetition-output-len <n>', 'prefix_repetition: output tokens', '128'],
-  ['--custom-output-len <n>', 'custom: output tokens', '256'],
-  ['--spec-bench-output-len <n>', 'spec_bench: output tokens', '256'],
-  ['--spec-bench-category <name>', 'spec_bench: only this category'],
-  ['--txt-slices-input-len <n>', 'txt-slices: input tokens', '1024'],
-  ['--txt-slices-output-len <n>', 'txt-slices: output tokens', '128'],
-  ['--timed-trace-chunk-hash-size <n>', 'timed_trace: tokens per hash id', '16'],
-  ['--timed-trace-sec-multiplier <x>', 'timed_trace: timestamp x this = seconds', '1'],
-  ['--timed-trace-label-timestamp <key>', 'timed_trace: timestamp field', 'timestamp'],
-  ['--timed-trace-label-input-length <key>', 'timed_trace: input length field', 'input_length'],
-  ['--timed-trace-label-output-length <key>', 'timed_trace: output length field', 'output_length'],
-  ['--timed-trace-label-hash-ids <key>', 'timed_trace: hash ids field', 'hash_ids'],
-  ['--self-timed', 'send each request at its trace timestamp (timed_trace) instead of --request-rate'],
-  ['--no-self-timed', 'send on the --request-rate plan (default)'],
-  ['--request-rate <rps>', 'requests per second, or inf', 'inf'],
-  ['--burstiness <x>', 'gamma shape of the arrival gaps (1 = Poisson)', '1.0'],
-  ['--max-concurrency <n>', 'most requests in flight; waiting time is reported as client queue time'],
-  ['--num-warmups <n>', 'warm-up requests before measuring', '0'],
-  ['--ramp-up-strategy <s>', 'linear or exponential'],
-  ['--ramp-up-start-rps <n>', 'ramp-up start rate'],
-  ['--ramp-up-end-rps <n>', 'ramp-up end rate'],
-  ['--ignore-eos', 'send ignore_eos (always on for the random dataset)'],
-  ['--temperature <x>', 'sampling temperature (default 0: greedy, as vLLM\'s client)'],
-  ['--top-p <x>', 'sampling top_p'],
-  ['--top-k <n>', 'sampling top_k'],
-  ['--min-p <x>', 'sampling min_p'],
-  ['--frequency-penalty <x>', 'sampling frequency_penalty'],
-  ['--presence-penalty <x>', 'sampling presence_penalty'],
-  ['--repetition-penalty <x>', 'sampling repetition_penalty'],
-  ['--extra-body <json>', 'JSON object merged into every request body'],
-  ['--request-timeout <s>', 'a request fails when its response headers are not in, or no byte arrives, for this many seconds', '600'],
-  ['--request-deadline <s>', 'a request fails when its whole response is not in this many seconds after the send (as vLLM: 6 h)', '21600'],
-  ['--request-id-prefix <p>', 'x-request-id prefix (default bench-<random>-)'],
-  ['--save-result', 'write the result JSON'],
-  ['--append-result', 'append the result JSON as one line to the result file (implies --save-result)'],
-  ['--save-detailed', 'include per-request arrays in the result JSON'],
-  ['--result-dir <dir>', 'directory of the result JSON'],
-  ['--result-filename <name>', 'file name of the result JSON'],
-  ['--metadata <KEY=VALUE...>', 'extra top-level keys of the result JSON'],
-  ['--label <label>', 'label of the result (default: --backend)'],
-  ['--percentile-metrics <list>', `comma-separated, of ${PERCENTILE_METRICS.join(', ')}`, 'ttft,tpot,itl'],
-  ['--metric-percentiles <list>', 'comma-separated percentiles', '99'],
-  ['--goodput <KEY:VALUE...>', 'SLOs in ms for ttft, tpot, e2el'],
-  ['--disable-tqdm', 'no progress bar'],
-  ['--logprobs <n>', 'logprobs per token, sent with each request'],
-  ['--lora-modules <names...>', 'LoRA adapter names: each request asks for one, drawn with the seed, as its model'],
-  ['--chat-template-kwargs <json>', 'JSON object sent as chat_template_kwargs with each request'],
-  ['--insecure', 'accept any TLS certificate of an https:// server'],
-  ['--ready-check-timeout-sec <s>', 'wait up to this many seconds for the server to answer the first request (0: no check)', '0'],
-  ['--vllm-compat <list>', `use vLLM's metric definition where isobench's differs: ${VLLM_COMPAT.join(', ')} or all (docs/loadgen.md)`],
-  // Accepted so vLLM command lines run unchanged; they change nothing here (noted on stdout).
-  ['--trust-remote-code', 'accepted and ignored (no model code runs client-side)'],
-  ['--tokenizer-mode <mode>', 'accepted and ignored'],
-];
-
-const IGNORED = ['trustRemoteCode', 'tokenizerMode'] as const;
+import { addOptions, flagName, opt, parseNumberOption, readOptions, type OptionTable, type OptionsOf } from './options.js';
 
 /**
- * vLLM flags isobench cannot honour, declared so that each is refused with its reason (exit 2) instead of
- * "unknown option" or a run that silently measures something else. The table in docs/loadgen.md lists them.
+ * Every option of `bench serve`, once, as data: vLLM's flag names and defaults, isobench's additions, the vLLM flags
+ * accepted and ignored, and those refused with their reason (each declared so that it fails with the reason, exit 2,
+ * instead of "unknown option" or a run that silently measures something else; docs/loadgen.md lists them).
  */
-export const REFUSED: [flags: string, reason: string][] = [
-  ['--profile', 'starts the torch profiler through the server\'s /start_profile and /stop_profile (a vLLM server started with a profiler directory); isobench measures the server as it is'],
-  ['--plot-timeline', 'draws a Plotly timeline; isobench report draws the per-request charts from the stored samples'],
-  ['--timeline-itl-thresholds <ms>', 'only used by --plot-timeline, which is refused'],
-  ['--plot-dataset-stats', 'draws matplotlib plots; isobench report draws the distributions'],
-  ['--use-beam-search', 'beam search is not a streaming sampling option of the OpenAI-compatible endpoints (vLLM\'s own request functions reject it)'],
-  ['--lora-assignment <how>', 'only the random assignment of --lora-modules is implemented (the default)'],
-  ['--no-stream', 'streams a Hugging Face hub dataset; isobench reads local dataset files only (no network at run time)'],
-  ['--hf-name <name>', 'Hugging Face hub datasets need the network at run time; pass a local file with --dataset-path'],
-  ['--hf-subset <name>', 'Hugging Face hub datasets need the network at run time'],
-  ['--hf-split <name>', 'Hugging Face hub datasets need the network at run time'],
-  ['--hf-output-len <n>', 'Hugging Face hub datasets need the network at run time'],
-  ['--enable-multimodal-chat', "formats the multimodal prompt as chat messages in the dataset (vLLM's serve.py does not use it); random-mm sends its images as openai-chat content parts"],
-  ['--random-batch-size <n>', 'batches inputs for embedding and rerank endpoints, which isobench does not benchmark'],
-  ['--no-reranker', 'only used by the random-rerank dataset, which is refused'],
-  ['--skip-tokenizer-init', 'isobench needs the tokenizer to build prompts and count outputs'],
-];
+export const SERVE_OPTIONS = {
+  backend: opt.choice('--backend <name>', 'API flavour', BACKENDS, { default: 'openai' }),
+  baseUrl: opt.text('--base-url <url>', 'server base URL (instead of --host/--port)', { check: (v: string) => (URL.canParse(v) ? null : '--base-url must be a URL like http://127.0.0.1:8000') }),
+  host: opt.text('--host <host>', 'server host', { default: '127.0.0.1' }),
+  port: opt.posInt('--port <port>', 'server port', { max: 65535, example: '8000', default: 8000 }),
+  endpoint: opt.text('--endpoint <path>', 'API path (default /v1/completions, /v1/chat/completions for openai-chat)', { pattern: [/^\//, '--endpoint must start with /'] }),
+  model: opt.text('--model <name>', 'model name (default: the first id of /v1/models)'),
+  servedModelName: opt.text('--served-model-name <name>', 'model name sent in requests (default: --model)'),
+  tokenizer: opt.text('--tokenizer <path-or-name>', 'tokenizer.json, a directory holding one, or a Hugging Face model name in the local cache'),
+  header: opt.strings('--header <KEY=VALUE...>', 'extra request headers'),
+  datasetName: opt.choice('--dataset-name <name>', 'dataset of the prompts', DATASET_NAMES, {
+    default: 'random',
+    refusedChoices: {
+      'random-rerank': 'random-rerank benchmarks /v1/rerank and /score (pooling models, no generated tokens); isobench measures generation',
+      hf: 'Hugging Face hub datasets need the network at run time; download the file and pass --dataset-path with a local dataset',
+    },
+  }),
+  datasetPath: opt.text('--dataset-path <file>', 'local dataset file (sharegpt JSON, sonnet/txt-slices text, custom/spec_bench/timed_trace JSONL, burstgpt CSV)'),
+  disableShuffle: opt.bool('--disable-shuffle', "keep the dataset file's order (sharegpt, custom, spec_bench, prefix_repetition)"),
+  oversample: opt.bool('--no-oversample', 'never repeat requests to reach --num-prompts (the run has fewer)'),
+  skipChatTemplate: opt.bool('--skip-chat-template', "send custom / spec_bench prompts without the tokenizer's chat template"),
+  numPrompts: opt.posInt('--num-prompts <n>', 'number of requests', { default: SERVE_DEFAULTS.numPrompts }),
+  seed: opt.nonNegInt('--seed <n>', 'seed of prompts and arrivals', { default: SERVE_DEFAULTS.seed }),
+  inputLen: opt.posInt('--input-len <n>', 'sets --random-input-len'),
+  outputLen: opt.posInt('--output-len <n>', 'sets every dataset output length'),
+  randomInputLen: opt.posInt('--random-input-len <n>', 'random: input tokens', { default: SERVE_DEFAULTS.randomInputLen }),
+  randomOutputLen: opt.posInt('--random-output-len <n>', 'random: output tokens', { default: SERVE_DEFAULTS.randomOutputLen }),
+  randomRangeRatio: opt.num('--random-range-ratio <x>', 'random: lengths uniform in [len*(1-x), len*(1+x)]', { min: 0, lt: 1, default: SERVE_DEFAULTS.randomRangeRatio }),
+  randomPrefixLen: opt.nonNegInt('--random-prefix-len <n>', 'random: shared random prefix tokens', { default: SERVE_DEFAULTS.randomPrefixLen }),
+  randomMmBaseItemsPerRequest: opt.nonNegInt('--random-mm-base-items-per-request <n>', 'random-mm: images per request', { default: SERVE_DEFAULTS.randomMmBaseItemsPerRequest }),
+  randomMmNumMmItemsRangeRatio: opt.num('--random-mm-num-mm-items-range-ratio <x>', 'random-mm: image count uniform in [n*(1-x), n*(1+x)], x in [0, 1]', { min: 0, max: 1, default: SERVE_DEFAULTS.randomMmNumMmItemsRangeRatio }),
+  randomMmLimitMmPerPrompt: opt.text('--random-mm-limit-mm-per-prompt <json>', 'random-mm: most items per request by modality', { default: SERVE_DEFAULTS.randomMmLimitMmPerPrompt }),
+  randomMmBucketConfig: opt.text('--random-mm-bucket-config <dict>', 'random-mm: (height, width, frames): probability (frames 1 = image; video is refused)', { default: SERVE_DEFAULTS.randomMmBucketConfig }),
+  sharegptOutputLen: opt.posInt('--sharegpt-output-len <n>', "sharegpt: output tokens (default: the conversation's)"),
+  sonnetInputLen: opt.posInt('--sonnet-input-len <n>', 'sonnet: input tokens', { default: SERVE_DEFAULTS.sonnetInputLen }),
+  sonnetOutputLen: opt.posInt('--sonnet-output-len <n>', 'sonnet: output tokens', { default: SERVE_DEFAULTS.sonnetOutputLen }),
+  sonnetPrefixLen: opt.nonNegInt('--sonnet-prefix-len <n>', 'sonnet: shared prefix tokens', { default: SERVE_DEFAULTS.sonnetPrefixLen }),
+  prefixRepetitionPrefixLen: opt.nonNegInt('--prefix-repetition-prefix-len <n>', 'prefix_repetition: prefix tokens', { default: SERVE_DEFAULTS.prefixRepetitionPrefixLen }),
+  prefixRepetitionSuffixLen: opt.posInt('--prefix-repetition-suffix-len <n>', 'prefix_repetition: suffix tokens', { default: SERVE_DEFAULTS.prefixRepetitionSuffixLen }),
+  prefixRepetitionNumPrefixes: opt.posInt('--prefix-repetition-num-prefixes <n>', 'prefix_repetition: distinct prefixes', { default: SERVE_DEFAULTS.prefixRepetitionNumPrefixes }),
+  prefixRepetitionOutputLen: opt.posInt('--prefix-repetition-output-len <n>', 'prefix_repetition: output tokens', { default: SERVE_DEFAULTS.prefixRepetitionOutputLen }),
+  customOutputLen: opt.posInt('--custom-output-len <n>', 'custom: output tokens', { default: SERVE_DEFAULTS.customOutputLen }),
+  specBenchOutputLen: opt.posInt('--spec-bench-output-len <n>', 'spec_bench: output tokens', { default: SERVE_DEFAULTS.specBenchOutputLen }),
+  specBenchCategory: opt.text('--spec-bench-category <name>', 'spec_bench: only this category'),
+  txtSlicesInputLen: opt.posInt('--txt-slices-input-len <n>', 'txt-slices: input tokens', { default: SERVE_DEFAULTS.txtSlicesInputLen }),
+  txtSlicesOutputLen: opt.posInt('--txt-slices-output-len <n>', 'txt-slices: output tokens', { default: SERVE_DEFAULTS.txtSlicesOutputLen }),
+  timedTraceChunkHashSize: opt.posInt('--timed-trace-chunk-hash-size <n>', 'timed_trace: tokens per hash id', { default: SERVE_DEFAULTS.timedTraceChunkHashSize }),
+  timedTraceSecMultiplier: opt.num('--timed-trace-sec-multiplier <x>', 'timed_trace: timestamp x this = seconds', { gt: 0, example: '0.001', default: SERVE_DEFAULTS.timedTraceSecMultiplier }),
+  timedTraceLabelTimestamp: opt.text('--timed-trace-label-timestamp <key>', 'timed_trace: timestamp field', { default: SERVE_DEFAULTS.timedTraceLabels.timestamp }),
+  timedTraceLabelInputLength: opt.text('--timed-trace-label-input-length <key>', 'timed_trace: input length field', { default: SERVE_DEFAULTS.timedTraceLabels.inputLength }),
+  timedTraceLabelOutputLength: opt.text('--timed-trace-label-output-length <key>', 'timed_trace: output length field', { default: SERVE_DEFAULTS.timedTraceLabels.outputLength }),
+  timedTraceLabelHashIds: opt.text('--timed-trace-label-hash-ids <key>', 'timed_trace: hash ids field', { default: SERVE_DEFAULTS.timedTraceLabels.hashIds }),
+  selfTimed: opt.bool('--self-timed', 'send each request at its trace timestamp (timed_trace) instead of --request-rate', { negation: 'send on the --request-rate plan (default)' }),
+  requestRate: opt.num('--request-rate <rps>', 'requests per second, or inf', { gt: 0, inf: true, example: '10', default: SERVE_DEFAULTS.requestRate }),
+  burstiness: opt.num('--burstiness <x>', 'gamma shape of the arrival gaps (1 = Poisson)', { gt: 0, inf: true, example: '1.0', default: SERVE_DEFAULTS.burstiness }),
+  maxConcurrency: opt.posInt('--max-concurrency <n>', 'most requests in flight; waiting time is reported as client queue time'),
+  numWarmups: opt.nonNegInt('--num-warmups <n>', 'warm-up requests before measuring', { default: SERVE_DEFAULTS.numWarmups }),
+  rampUpStrategy: opt.choice('--ramp-up-strategy <s>', 'ramp-up of the request rate', ['linear', 'exponential']),
+  rampUpStartRps: opt.nonNegInt('--ramp-up-start-rps <n>', 'ramp-up start rate'),
+  rampUpEndRps: opt.nonNegInt('--ramp-up-end-rps <n>', 'ramp-up end rate'),
+  ignoreEos: opt.bool('--ignore-eos', 'send ignore_eos (always on for the random dataset)'),
+  temperature: opt.num('--temperature <x>', "sampling temperature (default 0: greedy, as vLLM's client)"),
+  topP: opt.num('--top-p <x>', 'sampling top_p'),
+  topK: opt.int('--top-k <n>', 'sampling top_k', { example: '50' }),
+  minP: opt.num('--min-p <x>', 'sampling min_p'),
+  frequencyPenalty: opt.num('--frequency-penalty <x>', 'sampling frequency_penalty'),
+  presencePenalty: opt.num('--presence-penalty <x>', 'sampling presence_penalty'),
+  repetitionPenalty: opt.num('--repetition-penalty <x>', 'sampling repetition_penalty'),
+  extraBody: opt.text('--extra-body <json>', 'JSON object merged into every request body'),
+  requestTimeout: opt.num('--request-timeout <s>', 'a request fails when its response headers are not in, or no byte arrives, for this many seconds', { gt: 0, example: '600', default: SERVE_DEFAULTS.requestTimeoutS }),
+  requestDeadline: opt.num('--request-deadline <s>', 'a request fails when its whole response is not in this many seconds after the send (as vLLM: 6 h)', { gt: 0, example: '21600', default: SERVE_DEFAULTS.requestDeadlineS }),
+  requestIdPrefix: opt.text('--request-id-prefix <p>', 'x-request-id prefix (default bench-<random>-)', { empty: true }),
+  saveResult: opt.bool('--save-result', 'write the result JSON'),
+  appendResult: opt.bool('--append-result', 'append the result JSON as one line to the result file (implies --save-result)'),
+  saveDetailed: opt.bool('--save-detailed', 'include per-request arrays in the result JSON'),
+  resultDir: opt.text('--result-dir <dir>', 'directory of the result JSON'),
+  resultFilename: opt.text('--result-filename <name>', 'file name of the result JSON'),
+  metadata: opt.strings('--metadata <KEY=VALUE...>', 'extra top-level keys of the result JSON'),
+  label: opt.text('--label <label>', 'label of the result (default: --backend)'),
+  percentileMetrics: opt.list('--percentile-metrics <list>', `comma-separated, of ${PERCENTILE_METRICS.join(', ')}`, { choices: PERCENTILE_METRICS, default: SERVE_DEFAULTS.percentileMetrics }),
+  metricPercentiles: opt.numbers('--metric-percentiles <list>', 'comma-separated percentiles', { item: { name: 'a percentile', min: 0, max: 100, example: '99' }, default: SERVE_DEFAULTS.metricPercentiles }),
+  goodput: opt.strings('--goodput <KEY:VALUE...>', 'SLOs in ms for ttft, tpot, e2el'),
+  disableTqdm: opt.bool('--disable-tqdm', 'no progress bar'),
+  logprobs: opt.nonNegInt('--logprobs <n>', 'logprobs per token, sent with each request'),
+  loraModules: opt.strings('--lora-modules <names...>', 'LoRA adapter names: each request asks for one, drawn with the seed, as its model'),
+  chatTemplateKwargs: opt.text('--chat-template-kwargs <json>', 'JSON object sent as chat_template_kwargs with each request'),
+  insecure: opt.bool('--insecure', 'accept any TLS certificate of an https:// server'),
+  readyCheckTimeoutSec: opt.num('--ready-check-timeout-sec <s>', 'wait up to this many seconds for the server to answer the first request (0: no check)', { min: 0, example: '600', default: 0 }),
+  vllmCompat: opt.list('--vllm-compat <list>', `use vLLM's metric definition where isobench's differs: ${VLLM_COMPAT.join(', ')} or all (docs/loadgen.md)`, { choices: [...VLLM_COMPAT, 'all'] }),
+  // Accepted so vLLM command lines run unchanged; they change nothing here (noted on stdout).
+  trustRemoteCode: opt.bool('--trust-remote-code', 'accepted and ignored (no model code runs client-side)', { ignored: true }),
+  tokenizerMode: opt.text('--tokenizer-mode <mode>', 'accepted and ignored', { ignored: true }),
+  profile: opt.refused('--profile', "starts the torch profiler through the server's /start_profile and /stop_profile (a vLLM server started with a profiler directory); isobench measures the server as it is"),
+  plotTimeline: opt.refused('--plot-timeline', 'draws a Plotly timeline; isobench report draws the per-request charts from the stored samples'),
+  timelineItlThresholds: opt.refused('--timeline-itl-thresholds <ms>', 'only used by --plot-timeline, which is refused'),
+  plotDatasetStats: opt.refused('--plot-dataset-stats', 'draws matplotlib plots; isobench report draws the distributions'),
+  useBeamSearch: opt.refused('--use-beam-search', "beam search is not a streaming sampling option of the OpenAI-compatible endpoints (vLLM's own request functions reject it)"),
+  loraAssignment: opt.refused('--lora-assignment <how>', 'only the random assignment of --lora-modules is implemented (the default)'),
+  stream: opt.refused('--no-stream', 'streams a Hugging Face hub dataset; isobench reads local dataset files only (no network at run time)'),
+  hfName: opt.refused('--hf-name <name>', 'Hugging Face hub datasets need the network at run time; pass a local file with --dataset-path'),
+  hfSubset: opt.refused('--hf-subset <name>', 'Hugging Face hub datasets need the network at run time'),
+  hfSplit: opt.refused('--hf-split <name>', 'Hugging Face hub datasets need the network at run time'),
+  hfOutputLen: opt.refused('--hf-output-len <n>', 'Hugging Face hub datasets need the network at run time'),
+  enableMultimodalChat: opt.refused('--enable-multimodal-chat', "formats the multimodal prompt as chat messages in the dataset (vLLM's serve.py does not use it); random-mm sends its images as openai-chat content parts"),
+  randomBatchSize: opt.refused('--random-batch-size <n>', 'batches inputs for embedding and rerank endpoints, which isobench does not benchmark'),
+  reranker: opt.refused('--no-reranker', 'only used by the random-rerank dataset, which is refused'),
+  skipTokenizerInit: opt.refused('--skip-tokenizer-init', 'isobench needs the tokenizer to build prompts and count outputs'),
+} satisfies OptionTable;
+type Options = OptionsOf<typeof SERVE_OPTIONS>;
 
-/** Dataset names of vLLM that isobench refuses, with the reason. */
-const REFUSED_DATASETS: Record<string, string> = {
-  'random-rerank': 'random-rerank benchmarks /v1/rerank and /score (pooling models, no generated tokens); isobench measures generation',
-  hf: 'Hugging Face hub datasets need the network at run time; download the file and pass --dataset-path with a local dataset',
-};
+/** The refused vLLM flags with their reasons (docs/loadgen.md's table), from the table. */
+export const REFUSED: [flags: string, reason: string][] = Object.values(SERVE_OPTIONS as OptionTable).flatMap((s) => (s.refused === undefined ? [] : [[s.flag, s.refused] as [string, string]]));
 
-function flagKey(flags: string): string {
-  return flags.split(' ')[0]!.replace(/^--/, '').replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-}
+/** `bench sweep`: its load points, then every bench serve option. */
+export const SWEEP_OPTIONS = {
+  requestRates: opt.numbers('--request-rates <list>', 'comma-separated request rates (inf allowed), one point each', { item: { name: 'a value of --request-rates', gt: 0, inf: true, example: '4' } }),
+  concurrencies: opt.numbers('--concurrencies <list>', 'comma-separated --max-concurrency values, one point each (with --request-rates: every pair)', { item: { name: 'a value of --concurrencies', int: true, min: 1, example: '16' } }),
+  sweepDir: opt.text('--sweep-dir <dir>', 'where the per-point results and sweep.json, sweep.csv, sweep.html go', { default: 'sweep' }),
+  ...SERVE_OPTIONS,
+} satisfies OptionTable;
 
-/** Throws the reason of the first refused flag given (before the schema drops unknown keys). */
-function refuseUnsupported(raw: Record<string, unknown>): void {
-  for (const [flags, reason] of REFUSED) {
-    const key = flagKey(flags);
-    // --no-stream / --no-reranker are booleans whose commander key is stream / reranker set to false.
-    const negated = flags.startsWith('--no-') ? raw[flagKey(flags.replace('--no-', '--'))] === false : false;
-    if (raw[key] !== undefined || negated) throw usageError(flags.split(' ')[0]!, `not supported: ${reason}`);
-  }
-  const dataset = raw.datasetName;
-  if (typeof dataset === 'string' && REFUSED_DATASETS[dataset] !== undefined) throw usageError('--dataset-name', `${dataset} is not supported: ${REFUSED_DATASETS[dataset]}`);
-}
-
-const optNum = (name: string) => opt.num(name).optional();
-const optPosInt = (name: string) => opt.posInt(name).optional();
-const optNonNegInt = (name: string) => opt.nonNegInt(name).optional();
-
-const Schema = z.object({
-  backend: z.enum(BACKENDS as [string, ...string[]], { error: `--backend must be one of ${BACKENDS.join(', ')}` }),
-  baseUrl: z.string().url('--base-url must be a URL like http://127.0.0.1:8000').optional(),
-  host: z.string().min(1),
-  port: opt.posInt('--port', { max: 65535, example: '8000' }),
-  endpoint: z.string().startsWith('/', '--endpoint must start with /').optional(),
-  model: z.string().min(1).optional(),
-  servedModelName: z.string().min(1).optional(),
-  tokenizer: z.string().min(1).optional(),
-  header: z.array(z.string()).optional(),
-  datasetName: z.enum(DATASET_NAMES as [string, ...string[]], { error: `--dataset-name must be one of ${DATASET_NAMES.join(', ')}` }),
-  datasetPath: z.string().min(1).optional(),
-  numPrompts: opt.posInt('--num-prompts'),
-  seed: opt.nonNegInt('--seed'),
-  inputLen: optPosInt('--input-len'),
-  outputLen: optPosInt('--output-len'),
-  randomInputLen: opt.posInt('--random-input-len'),
-  randomOutputLen: opt.posInt('--random-output-len'),
-  randomRangeRatio: opt.num('--random-range-ratio', { min: 0, lt: 1 }),
-  randomPrefixLen: opt.nonNegInt('--random-prefix-len'),
-  randomMmBaseItemsPerRequest: opt.nonNegInt('--random-mm-base-items-per-request'),
-  randomMmNumMmItemsRangeRatio: opt.num('--random-mm-num-mm-items-range-ratio', { min: 0, max: 1 }),
-  randomMmLimitMmPerPrompt: z.string().min(1),
-  randomMmBucketConfig: z.string().min(1),
-  sharegptOutputLen: optPosInt('--sharegpt-output-len'),
-  sonnetInputLen: opt.posInt('--sonnet-input-len'),
-  sonnetOutputLen: opt.posInt('--sonnet-output-len'),
-  sonnetPrefixLen: opt.nonNegInt('--sonnet-prefix-len'),
-  prefixRepetitionPrefixLen: opt.nonNegInt('--prefix-repetition-prefix-len'),
-  prefixRepetitionSuffixLen: opt.posInt('--prefix-repetition-suffix-len'),
-  prefixRepetitionNumPrefixes: opt.posInt('--prefix-repetition-num-prefixes'),
-  prefixRepetitionOutputLen: opt.posInt('--prefix-repetition-output-len'),
-  customOutputLen: opt.posInt('--custom-output-len'),
-  specBenchOutputLen: opt.posInt('--spec-bench-output-len'),
-  specBenchCategory: z.string().min(1).optional(),
-  txtSlicesInputLen: opt.posInt('--txt-slices-input-len'),
-  txtSlicesOutputLen: opt.posInt('--txt-slices-output-len'),
-  timedTraceChunkHashSize: opt.posInt('--timed-trace-chunk-hash-size'),
-  timedTraceSecMultiplier: opt.num('--timed-trace-sec-multiplier', { gt: 0, example: '0.001' }),
-  timedTraceLabelTimestamp: z.string().min(1),
-  timedTraceLabelInputLength: z.string().min(1),
-  timedTraceLabelOutputLength: z.string().min(1),
-  timedTraceLabelHashIds: z.string().min(1),
-  selfTimed: z.boolean().optional(),
-  disableShuffle: z.boolean().default(false),
-  oversample: z.boolean().default(true),
-  appendResult: z.boolean().default(false),
-  loraModules: z.array(z.string().min(1)).optional(),
-  chatTemplateKwargs: z.string().optional(),
-  insecure: z.boolean().default(false),
-  readyCheckTimeoutSec: opt.num('--ready-check-timeout-sec', { min: 0, example: '600' }),
-  vllmCompat: z.string().optional(),
-  requestRate: opt.num('--request-rate', { gt: 0, inf: true, example: '10' }),
-  burstiness: opt.num('--burstiness', { gt: 0, inf: true, example: '1.0' }),
-  maxConcurrency: optPosInt('--max-concurrency'),
-  numWarmups: opt.nonNegInt('--num-warmups'),
-  rampUpStrategy: z.enum(['linear', 'exponential'], { error: '--ramp-up-strategy must be linear or exponential' }).optional(),
-  rampUpStartRps: optNonNegInt('--ramp-up-start-rps'),
-  rampUpEndRps: optNonNegInt('--ramp-up-end-rps'),
-  ignoreEos: z.boolean().default(false),
-  temperature: optNum('--temperature'),
-  topP: optNum('--top-p'),
-  topK: opt.number('--top-k', { int: true, example: '50' }).optional(),
-  minP: optNum('--min-p'),
-  frequencyPenalty: optNum('--frequency-penalty'),
-  presencePenalty: optNum('--presence-penalty'),
-  repetitionPenalty: optNum('--repetition-penalty'),
-  extraBody: z.string().optional(),
-  requestTimeout: opt.num('--request-timeout', { gt: 0, example: '600' }),
-  requestDeadline: opt.num('--request-deadline', { gt: 0, example: '21600' }),
-  requestIdPrefix: z.string().optional(),
-  saveResult: z.boolean().default(false),
-  saveDetailed: z.boolean().default(false),
-  resultDir: z.string().min(1).optional(),
-  resultFilename: z.string().min(1).optional(),
-  metadata: z.array(z.string()).optional(),
-  label: z.string().min(1).optional(),
-  percentileMetrics: z.string(),
-  metricPercentiles: z.string(),
-  goodput: z.array(z.string()).optional(),
-  disableTqdm: z.boolean().default(false),
-  logprobs: optNonNegInt('--logprobs'),
-  trustRemoteCode: z.boolean().optional(),
-  tokenizerMode: z.string().optional(),
-  skipChatTemplate: z.boolean().default(false),
-});
-type Options = z.output<typeof Schema>;
-
-/** Every bench serve option, and the refused vLLM flags (each with its reason as help). */
-function addServeOptions(cmd: Command): void {
-  for (const [flags, help, def] of OPTIONS) {
-    if (def === undefined) cmd.option(flags, help);
-    else cmd.option(flags, help, def);
-  }
-  for (const [flags, reason] of REFUSED) cmd.option(flags, `refused: ${reason}`);
-}
+/** The options table of each command of this file, by command path (the --help test walks them). */
+export const TABLES = { 'bench serve': SERVE_OPTIONS, 'bench sweep': SWEEP_OPTIONS };
 
 /** `isobench bench serve`: a drop-in for vLLM's benchmark_serving.py / `vllm bench serve`. */
 export function register(program: Command): void {
@@ -251,35 +142,27 @@ export function register(program: Command): void {
   const serve = bench
     .command('serve')
     .description("Serving benchmark with vLLM's `vllm bench serve` flags, summary and result JSON (see docs/loadgen.md)");
-  addServeOptions(serve);
+  addOptions(serve, SERVE_OPTIONS);
   serve.action(async (raw) => {
-    refuseUnsupported(raw);
-    const { code } = await benchServe(parseOptions(Schema, raw));
+    const { code } = await benchServe(readOptions(SERVE_OPTIONS, raw));
     process.exitCode = code;
   });
   const sweep = bench
     .command('sweep')
     .description('One bench serve per load point (--request-rates and/or --concurrencies): JSON, CSV and latency-vs-throughput curves with the knee and the highest load meeting the --goodput SLOs (see docs/loadgen.md, Sweep)');
-  sweep.option('--request-rates <list>', 'comma-separated request rates (inf allowed), one point each');
-  sweep.option('--concurrencies <list>', 'comma-separated --max-concurrency values, one point each (with --request-rates: every pair)');
-  sweep.option('--sweep-dir <dir>', 'where the per-point results and sweep.json, sweep.csv, sweep.html go', 'sweep');
-  addServeOptions(sweep);
+  addOptions(sweep, SWEEP_OPTIONS);
   sweep.action(async (raw) => {
-    refuseUnsupported(raw);
-    const { requestRates, concurrencies, sweepDir, ...rest } = raw as Record<string, unknown>;
-    process.exitCode = await benchSweep(parseOptions(Schema, rest), { requestRates, concurrencies, sweepDir });
+    process.exitCode = await benchSweep(readOptions(SWEEP_OPTIONS, raw));
   });
 }
 
 /** `isobench bench sweep`: bench serve once per load point, then the curves (src/loadgen/sweep.ts). */
-async function benchSweep(o: Options, raw: { requestRates: unknown; concurrencies: unknown; sweepDir: unknown }): Promise<number> {
+async function benchSweep(o: OptionsOf<typeof SWEEP_OPTIONS>): Promise<number> {
   const { sweepPoints, sweepRow, summarizeSweep, sweepCsv, sweepJson, sweepHtml, pointLabel } = await import('../loadgen/index.js');
-  const list = (option: string, v: unknown, inf: boolean): number[] | null =>
-    typeof v === 'string' ? parseList(option, v, (x) => parseNumberOption(`a value of ${option}`, x, inf ? { gt: 0, inf: true, example: '4' } : { int: true, min: 1, example: '16' }, option)) : null;
-  const rates = list('--request-rates', raw.requestRates, true);
-  const concs = list('--concurrencies', raw.concurrencies, false);
+  const rates = o.requestRates ?? null;
+  const concs = o.concurrencies ?? null;
   if (rates === null && concs === null) throw usageError('--request-rates', 'a sweep needs --request-rates or --concurrencies', 'e.g. --request-rates 1,2,4,8 or --concurrencies 1,4,16');
-  const dir = typeof raw.sweepDir === 'string' ? raw.sweepDir : 'sweep';
+  const dir = o.sweepDir;
   mkdirSync(dir, { recursive: true });
   const slo = parseGoodput(o.goodput);
   const points = sweepPoints(rates, concs, o.requestRate, o.maxConcurrency ?? null);
@@ -325,14 +208,6 @@ function parseGoodput(items: readonly string[] | undefined): ServeBenchConfig['g
   return out;
 }
 
-function parseList<T>(option: string, text: string, each: (s: string) => T | undefined): T[] {
-  return text.split(',').map((s) => {
-    const v = each(s.trim());
-    if (v === undefined) throw usageError(option, `"${s}" is not allowed`);
-    return v;
-  });
-}
-
 function rampUp(o: Options): ServeBenchConfig['rampUp'] {
   if (o.rampUpStrategy === undefined) return null;
   if (o.requestRate !== Infinity) throw usageError('--request-rate', 'cannot be combined with --ramp-up-strategy', 'drop --request-rate; the ramp-up sets the rate');
@@ -365,7 +240,7 @@ function workloadConfig({ defaultWorkloadConfig, parseBucketConfig, parseLimitMm
   if (o.selfTimed === true && o.datasetName !== 'timed_trace') throw usageError('--self-timed', 'needs --dataset-name timed_trace (only a trace carries send times)');
   const out = o.outputLen;
   return defaultWorkloadConfig({
-    datasetName: o.datasetName as WorkloadConfig['datasetName'],
+    datasetName: o.datasetName,
     datasetPath: o.datasetPath ?? null,
     numPrompts: o.numPrompts,
     seed: o.seed,
@@ -425,10 +300,9 @@ function requestExtras(o: Options, chatKwargs: Record<string, unknown> | null): 
   return Object.keys(extra).length === 0 ? null : extra;
 }
 
-function parseCompat(text: string | undefined): ReadonlySet<VllmCompat> {
-  if (text === undefined) return new Set();
-  if (text.trim() === 'all') return new Set(VLLM_COMPAT);
-  return new Set(parseList('--vllm-compat', text, (s) => ((VLLM_COMPAT as readonly string[]).includes(s) ? (s as VllmCompat) : undefined)));
+function parseCompat(items: readonly string[] | undefined): ReadonlySet<VllmCompat> {
+  if (items === undefined) return new Set();
+  return new Set(items.includes('all') ? VLLM_COMPAT : (items as VllmCompat[]));
 }
 
 /** The ready check's first stage: /v1/models answers 200 (a server still loading answers 503, or refuses). */
@@ -498,10 +372,8 @@ async function benchServe(o: Options): Promise<{ code: number; result: import('.
   }
   const metadata = keyValues('--metadata', o.metadata, '=');
   const goodput = parseGoodput(o.goodput);
-  const percentileMetrics = parseList('--percentile-metrics', o.percentileMetrics, (s) =>
-    (PERCENTILE_METRICS as readonly string[]).includes(s) ? (s as PercentileMetric) : undefined,
-  );
-  const metricPercentiles = parseList('--metric-percentiles', o.metricPercentiles, (s) => parseNumberOption('a percentile', s, { min: 0, max: 100, example: '99' }, '--metric-percentiles'));
+  const percentileMetrics = o.percentileMetrics as PercentileMetric[];
+  const metricPercentiles = o.metricPercentiles;
   const ramp = rampUp(o);
   const wcfg = workloadConfig(loadgen, o);
   const apiKey = process.env.OPENAI_API_KEY ?? null;
@@ -514,8 +386,8 @@ async function benchServe(o: Options): Promise<{ code: number; result: import('.
     const { Agent, setGlobalDispatcher } = await import('undici');
     setGlobalDispatcher(new Agent({ connect: { rejectUnauthorized: false } }));
   }
-  for (const key of IGNORED) {
-    if (o[key] !== undefined) process.stdout.write(`note: --${key.replace(/[A-Z]/g, (c) => `-${c.toLowerCase()}`)} is accepted for compatibility and ignored\n`);
+  for (const [key, spec] of Object.entries(SERVE_OPTIONS as OptionTable)) {
+    if (spec.ignored && o[key as keyof Options] !== undefined) process.stdout.write(`note: ${flagName(spec)} is accepted for compatibility and ignored\n`);
   }
   const controller = new AbortController();
   const onSignal = (): void => controller.abort();
@@ -535,7 +407,7 @@ async function benchServe(o: Options): Promise<{ code: number; result: import('.
     const tokenizer = await resolveTokenizer({ baseUrl, model, ...(o.tokenizer ? { tokenizer: o.tokenizer } : {}) }, controller.signal);
     const workload = await buildWorkload(wcfg, tokenizer, controller.signal);
     for (const note of workload.notes ?? []) process.stdout.write(`note: ${note}\n`);
-    const backend = o.backend as ServeBenchConfig['backend'];
+    const backend = o.backend;
     const cfg = defaultServeBenchConfig({
       backend,
       baseUrl,

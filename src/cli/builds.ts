@@ -1,6 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
-import { z } from 'zod';
-import { checkNumber, parseOptions } from './options.js';
+import { addOptions, opt, readOptions, type OptionTable, type OptionsOf } from './options.js';
 
 /**
  * `isobench builds`: the build cache (`$ISOBENCH_CACHE_DIR`, else ~/.cache/isobench; src/engine/source-build.ts),
@@ -8,31 +7,26 @@ import { checkNumber, parseOptions } from './options.js';
  * With a Docker daemon (`--docker-host`, else $DOCKER_HOST when set) the docker engine's variant images
  * (`isobench-build:<key>`, found by their labels) are listed and pruned alongside.
  */
-const BuildsOptionsSchema = z.object({
-  cacheDir: z.string().min(1).optional(),
-  dockerHost: z.string().min(1).optional(),
-  prune: z.boolean().default(false),
-  failed: z.boolean().default(false),
-  olderThan: z
-    .string()
-    .transform((v, ctx) => {
-      const r = checkNumber('--older-than', v, { gt: 0, example: '7' });
-      if (typeof r === 'number') return r;
-      ctx.addIssue({ code: 'custom', message: r });
-      return z.NEVER;
-    })
-    .optional(),
-  all: z.boolean().default(false),
-  json: z.boolean().default(false),
-});
+
+const BUILDS_OPTIONS = {
+  cacheDir: opt.text('--cache-dir <dir>', 'the build cache (default: $ISOBENCH_CACHE_DIR, else ~/.cache/isobench)'),
+  dockerHost: opt.text('--docker-host <url>', "also the docker engine's variant images on this daemon (default: $DOCKER_HOST when set)"),
+  prune: opt.bool('--prune', 'remove trees: those chosen by --failed, --older-than or --all (a tree being built is left)'),
+  failed: opt.bool('--failed', 'with --prune: failed and incomplete builds (docker: untagged layers of failed builds)'),
+  olderThan: opt.num('--older-than <days>', 'with --prune: builds finished more than this many days ago', { gt: 0, example: '7' }),
+  all: opt.bool('--all', 'with --prune: every tree'),
+  json: opt.bool('--json', 'print JSON'),
+} satisfies OptionTable;
+
+/** The options table of each command of this file, by command path (the --help test walks them). */
+export const TABLES = { builds: BUILDS_OPTIONS };
 
 function size(bytes: number | null): string {
   if (bytes === null) return '?';
   return bytes >= 1 << 30 ? `${(bytes / (1 << 30)).toFixed(1)} GiB` : `${(bytes / (1 << 20)).toFixed(0)} MiB`;
 }
 
-async function buildsCommand(raw: unknown): Promise<void> {
-  const opts = parseOptions(BuildsOptionsSchema, raw);
+async function buildsCommand(opts: OptionsOf<typeof BUILDS_OPTIONS>): Promise<void> {
   const { usageError } = await import('../core/index.js');
   const { defaultCacheRoot, listBuilds, removeBuild } = await import('../engine/index.js');
   const root = opts.cacheDir ?? defaultCacheRoot();
@@ -99,17 +93,11 @@ async function dockerImages(given: string | undefined) {
 
 /** `isobench builds`. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('builds')
-    .description('List the build cache of variants built from source, or prune it')
-    .option('--cache-dir <dir>', 'the build cache (default: $ISOBENCH_CACHE_DIR, else ~/.cache/isobench)')
-    .option('--docker-host <url>', "also the docker engine's variant images on this daemon (default: $DOCKER_HOST when set)")
-    .option('--prune', 'remove trees: those chosen by --failed, --older-than or --all (a tree being built is left)')
-    .option('--failed', 'with --prune: failed and incomplete builds (docker: untagged layers of failed builds)')
-    .option('--older-than <days>', 'with --prune: builds finished more than this many days ago')
-    .option('--all', 'with --prune: every tree')
-    .option('--json', 'print JSON')
-    .action(async (raw) => {
-      await buildsCommand(raw);
-    });
+    .description('List the build cache of variants built from source, or prune it');
+  addOptions(cmd, BUILDS_OPTIONS);
+  cmd.action(async (raw) => {
+    await buildsCommand(readOptions(BUILDS_OPTIONS, raw));
+  });
 }

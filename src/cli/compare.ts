@@ -2,12 +2,10 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'no
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { Option } from '@commander-js/extra-typings';
-import { z } from 'zod';
 import { PRESET_NAMES, errorMessage, usageError } from '../core/index.js';
 import type { ResultRow } from '../run/index.js';
-import { parseOptions } from './options.js';
-import { RunOptionsSchema, exitCodeOf, resolveRun, runHere } from './run.js';
+import { addOptions, opt, readOptions, type OptionTable, type OptionsOf } from './options.js';
+import { RUN_OPTIONS, exitCodeOf, resolveRun, runHere } from './run.js';
 
 /**
  * `isobench compare --repo PATH <base-ref> <head-ref> [--agent NAME=PATCH] -- <perf command>`: one task made from
@@ -16,16 +14,26 @@ import { RunOptionsSchema, exitCodeOf, resolveRun, runHere } from './run.js';
  * the table and the head's verdict on the primary metric. `--fail-on-worse` makes the exit code a CI gate.
  */
 
-const CompareOptionsSchema = z.object({
-  repo: z.string({ error: 'is required: the engine repository (or git bundle) holding both refs' }).min(1),
-  preset: z.enum(PRESET_NAMES, { error: `must be one of ${PRESET_NAMES.join(', ')}` }).optional(),
-  engineConfig: z.string().optional(),
-  agent: z.array(z.string()).default([]),
-  failOnWorse: z.boolean().default(false),
-});
-
 /** Exit code of `--fail-on-worse` when the head is worse than the base, or has no verdict (not built, not measured). */
 export const EXIT_WORSE = 3;
+
+/** Every option of `isobench compare`; the run options it shares are run's own entries (same reading, same defaults). */
+const COMPARE_OPTIONS = {
+  repo: opt.text('--repo <path>', 'the engine repository or git bundle holding both refs', { required: 'the engine repository (or git bundle) holding both refs' }),
+  preset: opt.choice('--preset <server>', "the engine built and started (default: the engine config's, else vllm)", PRESET_NAMES),
+  engineConfig: opt.text('--engine-config <file>', 'process engine settings (JSON; build.* as in docs/engines.md); build.repository is --repo'),
+  agent: opt.strings('--agent <name=patch>', 'an agent patch applied to the base and built (repeatable; name:model=patch also works)'),
+  failOnWorse: opt.bool('--fail-on-worse', `exit ${EXIT_WORSE} when the head is worse than the base beyond the tie band, or has no verdict`),
+  trials: { ...RUN_OPTIONS.trials, help: 'trials (rounds) per variant, or auto' },
+  warmups: RUN_OPTIONS.warmups,
+  store: { ...RUN_OPTIONS.store, help: 'where trials are recorded (default: isobench.sqlite here; a second compare of the same refs resumes)' },
+  primaryMetric: { ...RUN_OPTIONS.primaryMetric, help: 'primary metric per mode, e.g. serving=ttft_mean' },
+  timeoutStartup: RUN_OPTIONS.timeoutStartup,
+  jsonEvents: RUN_OPTIONS.jsonEvents,
+} satisfies OptionTable;
+
+/** The options table of each command of this file, by command path (the --help test walks them). */
+export const TABLES = { compare: COMPARE_OPTIONS };
 
 /** `name=patch` (model `patch`) or run's `name:model=patch`. */
 function agentArg(raw: string): string {
@@ -57,8 +65,7 @@ export function verdictLines(rows: readonly ResultRow[]): string[] {
     });
 }
 
-async function compareCommand(base: string, head: string, perf: string[], raw: Record<string, unknown>): Promise<void> {
-  const opts = parseOptions(CompareOptionsSchema, raw);
+async function compareCommand(base: string, head: string, perf: string[], opts: OptionsOf<typeof COMPARE_OPTIONS>): Promise<void> {
   if (perf.length === 0) throw usageError('-- <perf command>', 'is missing', 'end the command with -- and the benchmark command, e.g. -- python benchmarks/benchmark_serving.py --model M ...');
   const { resolveCommit } = await import('../engine/index.js');
   const repo = path.resolve(opts.repo);
@@ -74,8 +81,9 @@ async function compareCommand(base: string, head: string, perf: string[], raw: R
     const engineFile = path.join(dir, 'engine.json');
     writeFileSync(engineFile, JSON.stringify({ ...given, build: { ...build, repository: repo } }));
     const agents = opts.agent.map(agentArg);
-    const runOpts = parseOptions(RunOptionsSchema, {
-      ...raw,
+    const { repo: _repo, failOnWorse: _fail, ...shared } = opts;
+    const runOpts = readOptions(RUN_OPTIONS, {
+      ...shared,
       tasks,
       engine: 'process',
       engineConfig: engineFile,
@@ -102,26 +110,14 @@ async function compareCommand(base: string, head: string, perf: string[], raw: R
 
 /** `isobench compare`. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('compare')
     .description('Build two refs of a local engine repository (and agent patches), run interleaved trials of a perf command, print the verdict')
     .argument('<base-ref>', 'the base commit, branch or tag (the baseline)')
     .argument('<head-ref>', 'the head commit, branch or tag (measured against the base)')
-    .argument('[perf...]', 'after --: the benchmark command (vLLM benchmark_serving.py / bench serve form)')
-    .requiredOption('--repo <path>', 'the engine repository or git bundle holding both refs')
-    .addOption(new Option('--preset <server>', 'the engine built and started (default: the engine config\'s, else vllm)').choices(PRESET_NAMES))
-    .option('--engine-config <file>', 'process engine settings (JSON; build.* as in docs/engines.md); build.repository is --repo')
-    .option('--agent <name=patch>', 'an agent patch applied to the base and built (repeatable; name:model=patch also works)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--fail-on-worse', `exit ${EXIT_WORSE} when the head is worse than the base beyond the tie band, or has no verdict`)
-    .option('--trials <n|auto>', 'trials (rounds) per variant, or auto', '5')
-    .option('--warmups <n>', 'warm-up requests before each measured serving run')
-    .option('--store <file.sqlite|postgres://...>', 'where trials are recorded (default: isobench.sqlite here; a second compare of the same refs resumes)')
-    .option('--primary-metric <spec>', 'primary metric per mode, e.g. serving=ttft_mean')
-    .option('--timeout-startup <s>', 'seconds a server may take to become ready')
-    .option('--json-events', 'print progress as one JSON object per line on stdout')
-    .action(async (base, head, perf, raw) => {
-      const { failOnWorse, repo, agent, engineConfig, preset, ...rest } = raw;
-      const defined = Object.fromEntries(Object.entries(rest).filter(([, v]) => v !== undefined));
-      await compareCommand(base, head, perf, { ...defined, failOnWorse, repo, agent, engineConfig, preset });
-    });
+    .argument('[perf...]', 'after --: the benchmark command (vLLM benchmark_serving.py / bench serve form)');
+  addOptions(cmd, COMPARE_OPTIONS);
+  cmd.action(async (base, head, perf, raw) => {
+    await compareCommand(base, head, perf, readOptions(COMPARE_OPTIONS, raw));
+  });
 }

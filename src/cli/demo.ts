@@ -1,18 +1,21 @@
 import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { z } from 'zod';
 import { VARIANT_KINDS, WORKLOAD_DEFAULTS } from '../core/index.js';
 import type { AgentSource, RunSettings } from '../run/index.js';
-import { parseOptions } from './options.js';
+import { addOptions, opt, readOptions, type OptionTable, type OptionsOf } from './options.js';
 import { executeRun, exitCodeOf, newRunId, printResults, resolveEngineConfig } from './run.js';
 import { writeDemoOutputs } from './demo-outputs.js';
 
-const DemoOptionsSchema = z.object({
-  out: z.string().min(1, 'give a directory').default('isobench-demo'),
-  store: z.string().optional(),
-  jsonEvents: z.boolean().default(false),
-});
+
+const DEMO_OPTIONS = {
+  out: opt.text('--out <dir>', 'where the demo writes its store, dataset and report', { default: 'isobench-demo' }),
+  store: opt.text('--store <file.sqlite|postgres://...>', 'record into this store instead of a fresh <out>/demo.sqlite (resumes)'),
+  jsonEvents: opt.bool('--json-events', 'print progress as one JSON object per line on stdout'),
+} satisfies OptionTable;
+
+/** The options table of each command of this file, by command path (the --help test walks them). */
+export const TABLES = { demo: DEMO_OPTIONS };
 
 /** The demo's settings: three interleaved trials, two warm-ups, tight timeouts (the sim starts in milliseconds). */
 function demoSettings(engineSettingsKey: string): RunSettings {
@@ -43,8 +46,7 @@ function demoAgents({ DEMO_AGENTS, agentPatch }: typeof import('../run/index.js'
   }));
 }
 
-async function demoCommand(raw: unknown): Promise<void> {
-  const opts = parseOptions(DemoOptionsSchema, raw);
+async function demoCommand(opts: OptionsOf<typeof DEMO_OPTIONS>): Promise<void> {
   const [runStage, { TaskSchema }, { redactUrl }, { createEngine }] = await Promise.all([import('../run/index.js'), import('../task/index.js'), import('../store/index.js'), import('../engine/index.js')]);
   const outDir = path.resolve(opts.out);
   mkdirSync(outDir, { recursive: true });
@@ -79,13 +81,11 @@ async function demoCommand(raw: unknown): Promise<void> {
 
 /** `isobench demo`: the whole pipeline on the sim engine with a built-in catalog, in about a minute. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('demo')
-    .description('Run a built-in catalog of three tasks with two agents on the simulated engine, then write the dataset and report')
-    .option('--out <dir>', 'where the demo writes its store, dataset and report', 'isobench-demo')
-    .option('--store <file.sqlite|postgres://...>', 'record into this store instead of a fresh <out>/demo.sqlite (resumes)')
-    .option('--json-events', 'print progress as one JSON object per line on stdout')
-    .action(async (raw) => {
-      await demoCommand(raw);
-    });
+    .description('Run a built-in catalog of three tasks with two agents on the simulated engine, then write the dataset and report');
+  addOptions(cmd, DEMO_OPTIONS);
+  cmd.action(async (raw) => {
+    await demoCommand(readOptions(DEMO_OPTIONS, raw));
+  });
 }

@@ -1,2 +1,2 @@
 export { buildProgram, runCli } from './program.js';
-export { parseOptions, opt } from './options.js';
+export { addOptions, opt, readOptions, type OptionSpec, type OptionTable, type OptionsOf } from './options.js';

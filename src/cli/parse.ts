@@ -1,30 +1,32 @@
 import type { Command } from '@commander-js/extra-typings';
 import pc from 'picocolors';
-import { z } from 'zod';
 import { METRICS } from '../core/index.js';
 import { parseBenchmarkOutput, type OutputParse } from '../vllm/index.js';
-import { parseOptions } from './options.js';
+import { addOptions, opt, readOptions, type OptionTable } from './options.js';
 import { readTextInput } from './read-input.js';
 import { writeResult } from './output.js';
 
-const Options = z.object({ json: z.boolean().default(false) });
+const PARSE_OPTIONS = { json: opt.bool('--json', 'print the result as JSON') } satisfies OptionTable;
+
+/** The options table of each command of this file, by command path (the --help test walks them). */
+export const TABLES = { parse: PARSE_OPTIONS };
 
 /** Exit code when the text holds no benchmark result. */
 export const EXIT_NO_METRICS = 3;
 
 /** `isobench parse <file|->`: the metrics a vLLM benchmark script printed. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('parse')
     .description('Extract metrics (ms, tok/s, req/s) from the output of a vLLM benchmark script or its saved JSON; exit 3 when there are none')
-    .argument('<file>', 'a log or result file, or - for standard input')
-    .option('--json', 'print the result as JSON')
-    .action(async (file, raw) => {
-      const opts = parseOptions(Options, raw);
-      const result = parseBenchmarkOutput(await readTextInput(file));
-      writeResult(opts.json, result, () => formatParse(file, result));
-      if (result.status === 'no_metrics') process.exitCode = EXIT_NO_METRICS;
-    });
+    .argument('<file>', 'a log or result file, or - for standard input');
+  addOptions(cmd, PARSE_OPTIONS);
+  cmd.action(async (file, raw) => {
+    const opts = readOptions(PARSE_OPTIONS, raw);
+    const result = parseBenchmarkOutput(await readTextInput(file));
+    writeResult(opts.json, result, () => formatParse(file, result));
+    if (result.status === 'no_metrics') process.exitCode = EXIT_NO_METRICS;
+  });
 }
 
 function formatParse(file: string, r: OutputParse): string {

@@ -1,47 +1,45 @@
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
-import { z } from 'zod';
-import type { PrimaryMetricOverrides } from '../analysis/index.js';
+import { DEFAULT_BOOTSTRAP_SEED, DEFAULT_TIE_THRESHOLD, type PrimaryMetricOverrides } from '../analysis/index.js';
+import { usageError } from '../core/index.js';
 import type { DatasetRow, TaskTrials } from '../dataset/index.js';
-import { opt, parseOptions } from './options.js';
+import { addOptions, opt, readOptions, type OptionTable } from './options.js';
 
-const ReportOptionsSchema = z
-  .object({
-    store: z.string().min(1).optional(),
-    dataset: z.string().min(1).optional(),
-    out: z.string().min(1, '--out is required'),
-    tieThreshold: opt.num('--tie-threshold', { min: 0, example: '2' }).default(2),
-    primaryMetric: z.string().optional(),
-    seed: opt.nonNegInt('--seed').default(1),
-  })
-  .refine((o) => !(o.store !== undefined && o.dataset !== undefined), { message: 'give either --store or --dataset, not both', path: ['dataset'] });
+/** Every option of `isobench report`. */
+const REPORT_OPTIONS = {
+  store: opt.text('--store <location>', 'store to report on: SQLite file or postgres:// URL (default isobench.sqlite)'),
+  dataset: opt.text('--dataset <file>', 'a dataset in ISO-Bench schema v5 (.parquet, .csv, .jsonl) instead of a store'),
+  out: opt.text('--out <dir>', 'directory for report.md and report.html', { required: 'the directory for report.md and report.html' }),
+  tieThreshold: opt.num('--tie-threshold <pct>', 'half-width of the tie band in percent', { min: 0, example: '2', default: DEFAULT_TIE_THRESHOLD }),
+  primaryMetric: opt.text('--primary-metric <spec>', 'primary metric per mode, e.g. serving=ttft_mean,latency=latency_avg'),
+  seed: opt.nonNegInt('--seed <n>', 'bootstrap seed', { default: DEFAULT_BOOTSTRAP_SEED }),
+} satisfies OptionTable;
+
+/** The options table of each command of this file, by command path (the --help test walks them). */
+export const TABLES = { report: REPORT_OPTIONS };
 
 /** `isobench report`: Markdown + self-contained HTML report from a dataset file (or a store). */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('report')
-    .description('Write report.md and report.html (self-contained, charts as inline SVG) from a dataset file or a store')
-    .option('--store <location>', 'store to report on: SQLite file or postgres:// URL (default isobench.sqlite)')
-    .option('--dataset <file>', 'a dataset in ISO-Bench schema v5 (.parquet, .csv, .jsonl) instead of a store')
-    .requiredOption('--out <dir>', 'directory for report.md and report.html')
-    .option('--tie-threshold <pct>', 'half-width of the tie band in percent', '2')
-    .option('--primary-metric <spec>', 'primary metric per mode, e.g. serving=ttft_mean,latency=latency_avg')
-    .option('--seed <n>', 'bootstrap seed', '1')
-    .action(async (raw) => {
-      const opts = parseOptions(ReportOptionsSchema, raw);
-      const [{ parsePrimaryMetricSpec }, { buildReport }] = await Promise.all([import('../analysis/index.js'), import('../report/index.js')]);
-      const primaryMetrics: PrimaryMetricOverrides = opts.primaryMetric === undefined ? {} : parsePrimaryMetricSpec(opts.primaryMetric);
-      const settings = { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics };
-      const { rows, source, trials } = await loadRows(opts.dataset, opts.store, settings);
-      const report = await buildReport(rows, { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics, source }, trials);
-      await mkdir(opts.out, { recursive: true });
-      const md = path.join(opts.out, 'report.md');
-      const html = path.join(opts.out, 'report.html');
-      await writeFile(md, report.markdown);
-      await writeFile(html, report.html);
-      process.stdout.write(`${rows.length} rows from ${source}\nwrote ${md}\nwrote ${html}\n`);
-    });
+    .description('Write report.md and report.html (self-contained, charts as inline SVG) from a dataset file or a store');
+  addOptions(cmd, REPORT_OPTIONS);
+  cmd.action(async (raw) => {
+    const opts = readOptions(REPORT_OPTIONS, raw);
+    if (opts.store !== undefined && opts.dataset !== undefined) throw usageError('--dataset', 'give either --store or --dataset, not both');
+    const [{ parsePrimaryMetricSpec }, { buildReport }] = await Promise.all([import('../analysis/index.js'), import('../report/index.js')]);
+    const primaryMetrics: PrimaryMetricOverrides = opts.primaryMetric === undefined ? {} : parsePrimaryMetricSpec(opts.primaryMetric);
+    const settings = { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics };
+    const { rows, source, trials } = await loadRows(opts.dataset, opts.store, settings);
+    const report = await buildReport(rows, { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics, source }, trials);
+    await mkdir(opts.out, { recursive: true });
+    const md = path.join(opts.out, 'report.md');
+    const html = path.join(opts.out, 'report.html');
+    await writeFile(md, report.markdown);
+    await writeFile(html, report.html);
+    process.stdout.write(`${rows.length} rows from ${source}\nwrote ${md}\nwrote ${html}\n`);
+  });
 }
 
 /**

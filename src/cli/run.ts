@@ -2,69 +2,51 @@ import { createHash } from 'node:crypto';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import path from 'node:path';
 import { execFileSync } from 'node:child_process';
-import { Command, Option } from '@commander-js/extra-typings';
-import { z } from 'zod';
+import type { Command } from '@commander-js/extra-typings';
 import { IsobenchError, PRESET_NAMES, VARIANT_KINDS, WORKLOAD_DEFAULTS, errorMessage, redactDeep, redactSecrets, usageError } from '../core/index.js';
 import type { Engine, parseEngineConfig as parseEngineConfigFn } from '../engine/index.js';
 import type { AgentSource, ResultRow, RunSettings, RunSummary, TaskPlan, TaskSummary } from '../run/index.js';
 import type { Task, VariantKind } from '../task/index.js';
 
 type ResolvedEngineConfig = ReturnType<typeof parseEngineConfigFn>;
-import { checkNumber, opt, parseOptions } from './options.js';
+import { addOptions, opt, readOptions, type OptionTable, type OptionsOf } from './options.js';
 import { createReporter, formatBuilds, formatResults, sweepCurves } from './reporters/index.js';
 
-const ENGINES = ['sim', 'process', 'docker'] as const;
+/** The engines a run (and a worker, a launcher) can use. */
+export const ENGINES = ['sim', 'process', 'docker'] as const;
 
-const list = (name: string) =>
-  z
-    .string()
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-    .refine((xs) => xs.length > 0, `${name} needs at least one value`);
+/** Every option of `isobench run`, declared once: commander's options, their strict reading and RunOptions come from it. */
+export const RUN_OPTIONS = {
+  tasks: opt.text('--tasks <catalog>', 'task catalog (JSON or YAML)', { required: 'the task catalog (JSON or YAML)' }),
+  engine: opt.choice('--engine <kind>', 'engine that runs the variants', ENGINES, { default: 'sim' }),
+  engineConfig: opt.text('--engine-config <file>', 'engine settings (JSON or YAML; see docs/engines.md)'),
+  preset: opt.choice('--preset <server>', 'the server the process/docker engine starts: its command, readiness, tokenizer API and flags (default vllm)', PRESET_NAMES),
+  tokenizer: opt.text('--tokenizer <path|name>', "tokenizer of the workload: a tokenizer.json, a folder holding one, or a Hugging Face name (default: the server's /tokenize)"),
+  store: opt.text('--store <file.sqlite|postgres://...>', 'where trials are recorded (default: isobench.sqlite here)'),
+  agent: opt.strings('--agent <name:model=patch>', 'an agent and its patch file or directory of <commit>.patch files (repeatable)'),
+  trials: opt.posInt('--trials <n|auto>', 'trials (rounds) per variant, or auto: stop each task once its primary verdicts are settled', { default: WORKLOAD_DEFAULTS.trials, keywords: ['auto'] }),
+  minTrials: opt.posInt('--min-trials <n>', 'with --trials auto: rounds before the first look', { default: WORKLOAD_DEFAULTS.minTrials }),
+  maxTrials: opt.posInt('--max-trials <n>', 'with --trials auto: rounds at most', { default: WORKLOAD_DEFAULTS.maxTrials }),
+  aa: opt.bool('--aa', "add a second baseline variant (baseline′) to every round: its spread is the task's noise floor"),
+  primaryMetric: opt.text('--primary-metric <spec>', 'primary metric per mode instead of the one the perf command implies, e.g. serving=ttft_mean'),
+  warmups: opt.nonNegInt('--warmups <n>', 'warm-up requests before each measured serving run', { default: WORKLOAD_DEFAULTS.warmups }),
+  only: opt.list('--only <commits>', 'comma-separated commit prefixes to run', { pattern: /^[0-9a-fA-F]{4,40}$/, problem: 'give commit hashes or prefixes (hex, 4+ characters), comma-separated' }),
+  variants: opt.list('--variants <kinds>', `comma-separated subset of ${VARIANT_KINDS.join(',')}`, { choices: VARIANT_KINDS, default: VARIANT_KINDS, problem: `give a comma-separated subset of ${VARIANT_KINDS.join(',')}` }),
+  timeoutStartup: opt.posInt('--timeout-startup <s>', 'seconds a server may take to become ready', { default: WORKLOAD_DEFAULTS.timeoutStartupS }),
+  timeoutTrial: opt.posInt('--timeout-trial <s>', 'seconds the probe, warm-up and measured run (or standalone script) may take', { default: WORKLOAD_DEFAULTS.timeoutTrialS }),
+  gpus: opt.nonNegInt('--gpus <n>', 'GPUs on this host for the tensor-parallel check (default: nvidia-smi; sim: no check)'),
+  oomFallbackMaxModelLen: opt.nonNegInt('--oom-fallback-max-model-len <n>', '--max-model-len for every variant of a task whose server runs out of memory at start (0: off)', { default: WORKLOAD_DEFAULTS.oomFallbackMaxModelLen }),
+  datasetDir: opt.text('--dataset-dir <dir>', 'directory of the dataset files perf commands name (ShareGPT JSON, sonnet text, custom JSONL), looked up by path then by file name'),
+  missingDataset: opt.choice('--missing-dataset <what>', 'a serving task whose dataset file is not found: refuse it, or run random prompts instead (recorded as a deviation)', ['refuse', 'random'], { default: 'refuse' }),
+  orderSeed: opt.nonNegInt('--order-seed <n>', 'seed of the order of the variants inside each round (default: drawn per run, recorded)', { max: 0x7fffffff }),
+  jsonEvents: opt.bool('--json-events', 'print progress as one JSON object per line on stdout'),
+  queue: opt.bool('--queue', 'enqueue one job per task in the PostgreSQL store for `isobench worker` processes instead of running here'),
+  wait: opt.bool('--wait', 'with --queue: follow the workers with the usual progress and print the results table at the end'),
+} satisfies OptionTable;
 
-/** The options of `isobench run`, validated once at the boundary; every default is resolved here. */
-export const RunOptionsSchema = z.object({
-  tasks: z.string({ error: 'is required: the task catalog (JSON or YAML)' }).min(1),
-  engine: z.enum(ENGINES, { error: `must be one of ${ENGINES.join(', ')}` }).default('sim'),
-  engineConfig: z.string().optional(),
-  preset: z.enum(PRESET_NAMES, { error: `must be one of ${PRESET_NAMES.join(', ')}` }).optional(),
-  tokenizer: z.string().min(1, 'needs a tokenizer.json, a folder holding one, or a Hugging Face name').optional(),
-  store: z.string().optional(),
-  agent: z.array(z.string()).default([]),
-  trials: z
-    .union([z.string(), z.number()])
-    .default('5')
-    .transform((v, ctx) => {
-      if (v === 'auto') return 'auto' as const;
-      const r = checkNumber('--trials', v, { int: true, gt: 0 });
-      if (typeof r === 'number') return r;
-      ctx.addIssue({ code: 'custom', message: r });
-      return z.NEVER;
-    }),
-  minTrials: opt.posInt('--min-trials').default(3),
-  maxTrials: opt.posInt('--max-trials').default(10),
-  aa: z.boolean().default(false),
-  primaryMetric: z.string().optional(),
-  warmups: opt.nonNegInt('--warmups').default(WORKLOAD_DEFAULTS.warmups),
-  only: list('--only')
-    .refine((xs) => xs.every((x) => /^[0-9a-fA-F]{4,40}$/.test(x)), 'give commit hashes or prefixes (hex, 4+ characters), comma-separated')
-    .optional(),
-  variants: list('--variants')
-    .refine((xs) => xs.every((x) => (VARIANT_KINDS as readonly string[]).includes(x)), `give a comma-separated subset of ${VARIANT_KINDS.join(',')}`)
-    .default([...VARIANT_KINDS]),
-  timeoutStartup: opt.posInt('--timeout-startup').default(WORKLOAD_DEFAULTS.timeoutStartupS),
-  timeoutTrial: opt.posInt('--timeout-trial').default(WORKLOAD_DEFAULTS.timeoutTrialS),
-  gpus: opt.nonNegInt('--gpus').optional(),
-  oomFallbackMaxModelLen: opt.nonNegInt('--oom-fallback-max-model-len').default(WORKLOAD_DEFAULTS.oomFallbackMaxModelLen),
-  datasetDir: z.string().min(1, 'needs a directory').optional(),
-  missingDataset: z.enum(['refuse', 'random'], { error: 'must be refuse or random' }).default('refuse'),
-  orderSeed: opt.nonNegInt('--order-seed')
-    .refine((n) => n <= 0x7fffffff, '--order-seed must be at most 2147483647')
-    .optional(),
-  jsonEvents: z.boolean().default(false),
-  queue: z.boolean().default(false),
-  wait: z.boolean().default(false),
-});
-export type RunOptions = z.output<typeof RunOptionsSchema>;
+/** The options table of each command of this file, by command path (the --help test walks them). */
+export const TABLES = { run: RUN_OPTIONS };
+export type RunOptions = OptionsOf<typeof RUN_OPTIONS>;
 
 async function readConfigFile(file: string): Promise<unknown> {
   const { default: YAML } = await import('yaml');
@@ -283,8 +265,8 @@ export async function runHere(opts: RunOptions, r: ResolvedRun): Promise<{ summa
   return { summary, rows };
 }
 
-async function runCommand(raw: unknown): Promise<void> {
-  const opts = parseOptions(RunOptionsSchema, raw);
+async function runCommand(raw: Record<string, unknown>): Promise<void> {
+  const opts = readOptions(RUN_OPTIONS, raw);
   const r = await resolveRun(opts);
   if (opts.queue && opts.store !== undefined) {
     await queueRun({ tasks: r.tasks, agents: r.agents, settings: r.settings, runId: r.runId, url: opts.store, engine: opts.engine, engineKey: r.engineConfig.key, config: r.config, jsonEvents: opts.jsonEvents, wait: opts.wait });
@@ -350,35 +332,11 @@ async function queueRun(input: {
 
 /** `isobench run`: baseline, human and agent variants of every task, interleaved trials, recorded in the store. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('run')
-    .description('Benchmark the baseline, human and agent variants of each task with interleaved trials; re-running resumes')
-    .requiredOption('--tasks <catalog>', 'task catalog (JSON or YAML)')
-    .addOption(new Option('--engine <kind>', 'engine that runs the variants').choices(ENGINES).default('sim' as const))
-    .option('--engine-config <file>', 'engine settings (JSON or YAML; see docs/engines.md)')
-    .addOption(new Option('--preset <server>', 'the server the process/docker engine starts: its command, readiness, tokenizer API and flags (default vllm)').choices(PRESET_NAMES))
-    .option('--tokenizer <path|name>', "tokenizer of the workload: a tokenizer.json, a folder holding one, or a Hugging Face name (default: the server's /tokenize)")
-    .option('--store <file.sqlite|postgres://...>', 'where trials are recorded (default: isobench.sqlite here)')
-    .option('--agent <name:model=patch>', 'an agent and its patch file or directory of <commit>.patch files (repeatable)', (v: string, acc: string[]) => [...acc, v], [] as string[])
-    .option('--trials <n|auto>', 'trials (rounds) per variant, or auto: stop each task once its primary verdicts are settled', '5')
-    .option('--min-trials <n>', 'with --trials auto: rounds before the first look', '3')
-    .option('--max-trials <n>', 'with --trials auto: rounds at most', '10')
-    .option('--aa', 'add a second baseline variant (baseline′) to every round: its spread is the task\'s noise floor')
-    .option('--primary-metric <spec>', 'primary metric per mode instead of the one the perf command implies, e.g. serving=ttft_mean')
-    .option('--warmups <n>', 'warm-up requests before each measured serving run', String(WORKLOAD_DEFAULTS.warmups))
-    .option('--only <commits>', 'comma-separated commit prefixes to run')
-    .option('--variants <kinds>', 'comma-separated subset of baseline,human,agent', 'baseline,human,agent')
-    .option('--timeout-startup <s>', 'seconds a server may take to become ready', String(WORKLOAD_DEFAULTS.timeoutStartupS))
-    .option('--timeout-trial <s>', 'seconds the probe, warm-up and measured run (or standalone script) may take', String(WORKLOAD_DEFAULTS.timeoutTrialS))
-    .option('--gpus <n>', 'GPUs on this host for the tensor-parallel check (default: nvidia-smi; sim: no check)')
-    .option('--oom-fallback-max-model-len <n>', '--max-model-len for every variant of a task whose server runs out of memory at start (0: off)', String(WORKLOAD_DEFAULTS.oomFallbackMaxModelLen))
-    .option('--dataset-dir <dir>', 'directory of the dataset files perf commands name (ShareGPT JSON, sonnet text, custom JSONL), looked up by path then by file name')
-    .addOption(new Option('--missing-dataset <what>', 'a serving task whose dataset file is not found: refuse it, or run random prompts instead (recorded as a deviation)').choices(['refuse', 'random'] as const).default('refuse' as const))
-    .option('--order-seed <n>', 'seed of the order of the variants inside each round (default: drawn per run, recorded)')
-    .option('--json-events', 'print progress as one JSON object per line on stdout')
-    .option('--queue', 'enqueue one job per task in the PostgreSQL store for `isobench worker` processes instead of running here')
-    .option('--wait', 'with --queue: follow the workers with the usual progress and print the results table at the end')
-    .action(async (raw) => {
-      await runCommand(raw);
-    });
+    .description('Benchmark the baseline, human and agent variants of each task with interleaved trials; re-running resumes');
+  addOptions(cmd, RUN_OPTIONS);
+  cmd.action(async (raw) => {
+    await runCommand(raw);
+  });
 }

@@ -1,53 +1,52 @@
 import type { Command } from '@commander-js/extra-typings';
-import { z } from 'zod';
 import { errorMessage, redactSecrets } from '../core/index.js';
 import type { FleetStatus } from '../queue/index.js';
 import type { IntegrityReport, StoreStatus } from '../store/index.js';
-import { opt, parseOptions } from './options.js';
+import { addOptions, opt, readOptions, type OptionTable } from './options.js';
 import { failureText, seconds, short } from './reporters/format.js';
 import { writeResult } from './output.js';
 
-const StatusOptionsSchema = z.object({
-  store: z.string().min(1, '--store must not be empty').optional(),
-  json: z.boolean().default(false),
-  failures: opt.nonNegInt('--failures').default(10),
-  check: z.boolean().default(false),
-});
+const STATUS_OPTIONS = {
+  store: opt.text('--store <location>', 'SQLite file or postgres:// URL (default isobench.sqlite in the working directory)'),
+  json: opt.bool('--json', 'print the status as JSON'),
+  failures: opt.nonNegInt('--failures <n>', 'how many recent failures to show', { default: 10 }),
+  check: opt.bool('--check', 'also read and decode the whole store (SQLite integrity_check, every record, samples blob and log) and say what is damaged; exit 1 if anything is'),
+} satisfies OptionTable;
+
+/** The options table of each command of this file, by command path (the --help test walks them). */
+export const TABLES = { status: STATUS_OPTIONS };
 
 /** `isobench status`: what a store holds: runs, trials per task and variant, the latest failures. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('status')
-    .description('Show the runs, trial counts per task and variant, and the most recent failures in a store')
-    .option('--store <location>', 'SQLite file or postgres:// URL (default isobench.sqlite in the working directory)')
-    .option('--json', 'print the status as JSON')
-    .option('--failures <n>', 'how many recent failures to show', '10')
-    .option('--check', 'also read and decode the whole store (SQLite integrity_check, every record, samples blob and log) and say what is damaged; exit 1 if anything is')
-    .action(async (raw) => {
-      const opts = parseOptions(StatusOptionsSchema, raw);
-      const { openStore, readStoreStatus } = await import('../store/index.js');
-      // create: false — looking at a store must never leave an empty one behind.
-      const store = await openStore(opts.store, { create: false });
-      try {
-        // The check first: a store too damaged for the summary still gets its damage listed.
-        const check = opts.check ? await store.checkIntegrity() : undefined;
-        const reading = readStoreStatus(store, opts.failures);
-        const status = check === undefined ? await reading : await reading.catch((err: unknown) => ({ error: errorMessage(err) }));
-        if ('error' in status) {
-          const head = `store   ${store.location} (${store.kind})\nstatus  cannot be read: ${status.error}\n`;
-          writeResult(opts.json, { store: { kind: store.kind, location: store.location }, statusError: status.error, check }, () => head + (check === undefined ? '' : formatCheck(check)));
-        } else {
-          // The fleet of `run --queue` lives beside a PostgreSQL store; the queue code loads only then.
-          const fleet = store.kind === 'postgres' && opts.store !== undefined ? await (await import('../queue/index.js')).readFleet(opts.store, store) : null;
-          const verdicts = await readVerdicts(store, status.totals.trials);
-          const shown = { ...status, verdicts, ...(fleet === null ? {} : { fleet }), ...(check === undefined ? {} : { check }) };
-          writeResult(opts.json, shown, () => formatStatus(status) + formatVerdicts(verdicts) + (fleet === null ? '' : formatFleet(fleet)) + (check === undefined ? '' : formatCheck(check)));
-        }
-        if (check !== undefined && !check.ok) process.exitCode = 1;
-      } finally {
-        await store.close();
+    .description('Show the runs, trial counts per task and variant, and the most recent failures in a store');
+  addOptions(cmd, STATUS_OPTIONS);
+  cmd.action(async (raw) => {
+    const opts = readOptions(STATUS_OPTIONS, raw);
+    const { openStore, readStoreStatus } = await import('../store/index.js');
+    // create: false — looking at a store must never leave an empty one behind.
+    const store = await openStore(opts.store, { create: false });
+    try {
+      // The check first: a store too damaged for the summary still gets its damage listed.
+      const check = opts.check ? await store.checkIntegrity() : undefined;
+      const reading = readStoreStatus(store, opts.failures);
+      const status = check === undefined ? await reading : await reading.catch((err: unknown) => ({ error: errorMessage(err) }));
+      if ('error' in status) {
+        const head = `store   ${store.location} (${store.kind})\nstatus  cannot be read: ${status.error}\n`;
+        writeResult(opts.json, { store: { kind: store.kind, location: store.location }, statusError: status.error, check }, () => head + (check === undefined ? '' : formatCheck(check)));
+      } else {
+        // The fleet of `run --queue` lives beside a PostgreSQL store; the queue code loads only then.
+        const fleet = store.kind === 'postgres' && opts.store !== undefined ? await (await import('../queue/index.js')).readFleet(opts.store, store) : null;
+        const verdicts = await readVerdicts(store, status.totals.trials);
+        const shown = { ...status, verdicts, ...(fleet === null ? {} : { fleet }), ...(check === undefined ? {} : { check }) };
+        writeResult(opts.json, shown, () => formatStatus(status) + formatVerdicts(verdicts) + (fleet === null ? '' : formatFleet(fleet)) + (check === undefined ? '' : formatCheck(check)));
       }
-    });
+      if (check !== undefined && !check.ok) process.exitCode = 1;
+    } finally {
+      await store.close();
+    }
+  });
 }
 
 /** Above this many trials `status` leaves the verdicts to `dataset build` / `report` (they read every trial). */

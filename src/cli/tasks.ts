@@ -1,15 +1,20 @@
 import type { Command } from '@commander-js/extra-typings';
 import pc from 'picocolors';
-import { z } from 'zod';
 import { IsobenchError, redactEnv, redactSecrets, v5BenchmarkMode } from '../core/index.js';
 import type { CatalogRead, checkTask as checkTaskFn, TaskCheck, TaskEntry } from '../task/index.js';
 import { parsePerfCommand } from '../vllm/index.js';
-import { parseOptions } from './options.js';
+import { addOptions, opt, readOptions, type OptionTable } from './options.js';
 import { formatPerfCommand } from './perf-command.js';
 import { writeResult } from './output.js';
 
-const CheckOptions = z.object({ json: z.boolean().default(false) });
-const ImportOptions = z.object({ out: z.string({ error: '--out is required: the catalog file to write (.yaml or .json)' }).min(1) });
+
+const CHECK_OPTIONS = { json: opt.bool('--json', 'print the result as JSON') } satisfies OptionTable;
+const IMPORT_OPTIONS = {
+  out: opt.text('--out <file>', 'the catalog to write: .json writes JSON, anything else YAML', { required: 'the catalog file to write (.yaml or .json)' }),
+} satisfies OptionTable;
+
+/** The options table of each command of this file, by command path (the --help test walks them). */
+export const TABLES = { 'tasks check': CHECK_OPTIONS, 'tasks import': IMPORT_OPTIONS };
 
 /** One task's result in `tasks check`: checked, or rejected by the schema (with what its command says anyway). */
 export type CheckedEntry =
@@ -19,35 +24,35 @@ export type CheckedEntry =
 /** `isobench tasks check|import`. */
 export function register(program: Command): void {
   const tasks = program.command('tasks').description('Read, check and convert task catalogs');
-  tasks
+  const check = tasks
     .command('check')
     .description('Check every task of a catalog: normalized command (mode, server/client args, env, fixes) and every contradiction; exit 1 if a task is invalid')
-    .argument('<file>', 'our catalog (.yaml/.json), or ISO-Bench benchmark_mode_mapping.json / matched_commits_for_benchmark.json')
-    .option('--json', 'print the result as JSON')
-    .action(async (file, raw) => {
-      const opts = parseOptions(CheckOptions, raw);
-      const { checkTask, readCatalog } = await import('../task/index.js');
-      const read = await readCatalog(file);
-      const checked = read.entries.map((e) => checkEntry(e, checkTask));
-      writeResult(opts.json, checkJson(read, checked), () => formatCheck(read, checked));
-      if (checked.some((c) => c.status === 'invalid')) process.exitCode = 1;
-    });
-  tasks
+    .argument('<file>', 'our catalog (.yaml/.json), or ISO-Bench benchmark_mode_mapping.json / matched_commits_for_benchmark.json');
+  addOptions(check, CHECK_OPTIONS);
+  check.action(async (file, raw) => {
+    const opts = readOptions(CHECK_OPTIONS, raw);
+    const { checkTask, readCatalog } = await import('../task/index.js');
+    const read = await readCatalog(file);
+    const checked = read.entries.map((e) => checkEntry(e, checkTask));
+    writeResult(opts.json, checkJson(read, checked), () => formatCheck(read, checked));
+    if (checked.some((c) => c.status === 'invalid')) process.exitCode = 1;
+  });
+  const imp = tasks
     .command('import')
     .description('Convert a catalog (ISO-Bench mapping formats or ours) into our catalog format; invalid tasks are listed and left out')
-    .argument('<file>', 'ISO-Bench benchmark_mode_mapping.json / matched_commits_for_benchmark.json, or our catalog')
-    .option('--out <file>', 'the catalog to write: .json writes JSON, anything else YAML')
-    .action(async (file, raw) => {
-      const opts = parseOptions(ImportOptions, raw);
-      const { readCatalog, writeCatalog } = await import('../task/index.js');
-      const read = await readCatalog(file);
-      const ok = read.entries.flatMap((e) => (e.status === 'ok' ? [e.task] : []));
-      const bad = read.entries.filter((e) => e.status === 'invalid');
-      if (ok.length === 0) throw new IsobenchError('E_TASK_INVALID', `${file}: no valid task to import (${bad.length} invalid)`);
-      await writeCatalog(ok, opts.out);
-      process.stdout.write(`${opts.out}: ${ok.length} task(s) from ${file} (${read.format})\n`);
-      for (const e of bad) process.stdout.write(`${pc.yellow('skipped')} ${e.id}: ${e.errors.join('; ')}\n`);
-    });
+    .argument('<file>', 'ISO-Bench benchmark_mode_mapping.json / matched_commits_for_benchmark.json, or our catalog');
+  addOptions(imp, IMPORT_OPTIONS);
+  imp.action(async (file, raw) => {
+    const opts = readOptions(IMPORT_OPTIONS, raw);
+    const { readCatalog, writeCatalog } = await import('../task/index.js');
+    const read = await readCatalog(file);
+    const ok = read.entries.flatMap((e) => (e.status === 'ok' ? [e.task] : []));
+    const bad = read.entries.filter((e) => e.status === 'invalid');
+    if (ok.length === 0) throw new IsobenchError('E_TASK_INVALID', `${file}: no valid task to import (${bad.length} invalid)`);
+    await writeCatalog(ok, opts.out);
+    process.stdout.write(`${opts.out}: ${ok.length} task(s) from ${file} (${read.format})\n`);
+    for (const e of bad) process.stdout.write(`${pc.yellow('skipped')} ${e.id}: ${e.errors.join('; ')}\n`);
+  });
 }
 
 function checkEntry(entry: TaskEntry, checkTask: typeof checkTaskFn): CheckedEntry {

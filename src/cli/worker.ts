@@ -1,34 +1,26 @@
 import { execFileSync } from 'node:child_process';
 import type { Command } from '@commander-js/extra-typings';
-import { Option } from '@commander-js/extra-typings';
-import { z } from 'zod';
 import { IsobenchError, usageError } from '../core/index.js';
-import { opt, parseOptions } from './options.js';
+import { addOptions, opt, readOptions, type OptionTable, type OptionsOf } from './options.js';
 import { createReporter } from './reporters/index.js';
-import { resolveEngineConfig } from './run.js';
+import { ENGINES, resolveEngineConfig } from './run.js';
 
-const ENGINES = ['sim', 'process', 'docker'] as const;
+/** Every option of `isobench worker`. */
+const WORKER_OPTIONS = {
+  store: opt.text('--store <postgres://...>', 'the PostgreSQL store whose queue to serve (default: $ISOBENCH_STORE)'),
+  engine: opt.choice('--engine <kind>', 'engine that runs the variants (as the run was planned with)', ENGINES, { default: 'sim' }),
+  engineConfig: opt.text('--engine-config <file>', 'engine settings (the same as the run: only jobs planned with them are taken)'),
+  gpus: opt.list('--gpus <ids>', 'GPU ids this worker owns, comma-separated (default: $CUDA_VISIBLE_DEVICES, else nvidia-smi; sim: unchecked)', { pattern: /^[A-Za-z0-9:-]+$/, problem: 'give GPU ids as CUDA_VISIBLE_DEVICES does, comma-separated (0,1 or GPU-uuid,...)' }),
+  gpuType: opt.text('--gpu-type <model>', 'GPU model, matched against gpu_config such as H100:2 (default: from nvidia-smi)', { pattern: [/^[A-Za-z][A-Za-z0-9-]*$/, 'give a GPU model such as H100 or A100'] }),
+  heartbeat: opt.num('--heartbeat <s>', 'seconds between heartbeats', { gt: 0, default: 10 }),
+  lease: opt.num('--lease <s>', 'seconds without a heartbeat after which this worker counts as lost and its task is retried (default: 3 heartbeats)', { gt: 0 }),
+  grace: opt.nonNegInt('--grace <s>', 'seconds the trial in flight may take to finish after SIGTERM before it is cancelled', { default: 60 }),
+  idleExit: opt.nonNegInt('--idle-exit <s>', 'exit once no job has come for this many seconds (launchers: the job ends when the queue is drained)'),
+  jsonEvents: opt.bool('--json-events', 'print progress and worker events as one JSON object per line on stdout'),
+} satisfies OptionTable;
 
-const WorkerOptionsSchema = z.object({
-  store: z.string().min(1, 'must not be empty').optional(),
-  engine: z.enum(ENGINES, { error: `must be one of ${ENGINES.join(', ')}` }).default('sim'),
-  engineConfig: z.string().optional(),
-  gpus: z
-    .string()
-    .transform((s) => s.split(',').map((x) => x.trim()).filter(Boolean))
-    .refine((xs) => xs.length > 0 && xs.every((x) => /^[A-Za-z0-9:-]+$/.test(x)), 'give GPU ids as CUDA_VISIBLE_DEVICES does, comma-separated (0,1 or GPU-uuid,...)')
-    .optional(),
-  gpuType: z
-    .string()
-    .regex(/^[A-Za-z][A-Za-z0-9-]*$/, 'give a GPU model such as H100 or A100')
-    .transform((s) => s.toUpperCase())
-    .optional(),
-  heartbeat: opt.num('--heartbeat', { gt: 0 }).default(10),
-  lease: opt.num('--lease', { gt: 0 }).optional(),
-  grace: opt.nonNegInt('--grace').default(60),
-  idleExit: opt.nonNegInt('--idle-exit').optional(),
-  jsonEvents: z.boolean().default(false),
-});
+/** The options table of each command of this file, by command path (the --help test walks them). */
+export const TABLES = { worker: WORKER_OPTIONS };
 
 /** The GPUs of this host from `nvidia-smi`: ids and the model of the first; null when there is no nvidia-smi. */
 function detectHostGpus(): { ids: string[]; name: string | null } | null {
@@ -41,8 +33,7 @@ function detectHostGpus(): { ids: string[]; name: string | null } | null {
   }
 }
 
-async function workerCommand(raw: unknown): Promise<void> {
-  const opts = parseOptions(WorkerOptionsSchema, raw);
+async function workerCommand(opts: OptionsOf<typeof WORKER_OPTIONS>): Promise<void> {
   // The URL usually comes from a secret in the environment (Kubernetes, Slurm), so it never shows in `ps` or logs.
   const url = opts.store ?? process.env.ISOBENCH_STORE;
   if (url === undefined) throw usageError('--store', 'is required: the postgres:// URL of the store', 'give --store or set ISOBENCH_STORE');
@@ -54,7 +45,7 @@ async function workerCommand(raw: unknown): Promise<void> {
   const visible = process.env.CUDA_VISIBLE_DEVICES?.split(',').filter(Boolean);
   const gpus = opts.gpus ?? (visible && visible.length > 0 ? visible : undefined) ?? host?.ids ?? null;
   if (gpus === null && opts.engine !== 'sim') throw usageError('--gpus', 'is required: nvidia-smi found no GPU on this host', 'give the GPU ids this worker owns, e.g. --gpus 0,1');
-  const gpuType = opts.gpuType ?? (host?.name ? gpuTypeOfName(host.name) : null);
+  const gpuType = opts.gpuType?.toUpperCase() ?? (host?.name ? gpuTypeOfName(host.name) : null);
   const engine = await resolveEngineConfig(opts.engine, opts.engineConfig, 'worker');
   if (gpus !== null) process.env.CUDA_VISIBLE_DEVICES = gpus.join(',');
   const stop = new AbortController();
@@ -116,20 +107,11 @@ function describe(l: import('../queue/index.js').WorkerLogLine): string {
 
 /** `isobench worker`: takes queued tasks whose GPU needs this host meets and runs them like a local run. */
 export function register(program: Command): void {
-  program
+  const cmd = program
     .command('worker')
-    .description('Run tasks queued by `run --queue` on this host: GPU needs matched, heartbeats, SIGTERM hands the task back')
-    .option('--store <postgres://...>', 'the PostgreSQL store whose queue to serve (default: $ISOBENCH_STORE)')
-    .addOption(new Option('--engine <kind>', 'engine that runs the variants (as the run was planned with)').choices(ENGINES).default('sim' as const))
-    .option('--engine-config <file>', 'engine settings (the same as the run: only jobs planned with them are taken)')
-    .option('--gpus <ids>', 'GPU ids this worker owns, comma-separated (default: $CUDA_VISIBLE_DEVICES, else nvidia-smi; sim: unchecked)')
-    .option('--gpu-type <model>', 'GPU model, matched against gpu_config such as H100:2 (default: from nvidia-smi)')
-    .option('--heartbeat <s>', 'seconds between heartbeats', '10')
-    .option('--lease <s>', 'seconds without a heartbeat after which this worker counts as lost and its task is retried (default: 3 heartbeats)')
-    .option('--grace <s>', 'seconds the trial in flight may take to finish after SIGTERM before it is cancelled', '60')
-    .option('--idle-exit <s>', 'exit once no job has come for this many seconds (launchers: the job ends when the queue is drained)')
-    .option('--json-events', 'print progress and worker events as one JSON object per line on stdout')
-    .action(async (raw) => {
-      await workerCommand(raw);
-    });
+    .description('Run tasks queued by `run --queue` on this host: GPU needs matched, heartbeats, SIGTERM hands the task back');
+  addOptions(cmd, WORKER_OPTIONS);
+  cmd.action(async (raw) => {
+    await workerCommand(readOptions(WORKER_OPTIONS, raw));
+  });
 }

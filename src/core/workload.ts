@@ -6,11 +6,56 @@
 
 /** Defaults of the run's own settings (the workload's defaults are vLLM's client's, see serving.ts). */
 export const WORKLOAD_DEFAULTS = {
+  /** Trials (rounds) per variant. */
+  trials: 5,
+  /** `--trials auto`: rounds before the first look, and at most. */
+  minTrials: 3,
+  maxTrials: 10,
   warmups: 10,
   timeoutTrialS: 600,
   timeoutStartupS: 600,
   /** `--max-model-len` of the out-of-memory fallback (the original's custom-context runner used 2048). */
   oomFallbackMaxModelLen: 2048,
+} as const;
+
+/**
+ * vLLM's client defaults (benchmark_serving.py / `vllm bench serve`): the defaults of bench serve's flags and of the
+ * load generator's workload and serving configs, here once.
+ */
+export const SERVE_DEFAULTS = {
+  numPrompts: 1000,
+  seed: 0,
+  randomInputLen: 1024,
+  randomOutputLen: 128,
+  randomRangeRatio: 0,
+  randomPrefixLen: 0,
+  randomMmBaseItemsPerRequest: 1,
+  randomMmNumMmItemsRangeRatio: 0,
+  /** vLLM's flag texts (a JSON object; a Python dict literal), parsed by the load generator. */
+  randomMmLimitMmPerPrompt: '{"image": 255, "video": 1}',
+  randomMmBucketConfig: '{(256, 256, 1): 0.5, (720, 1280, 1): 0.5, (720, 1280, 16): 0.0}',
+  sonnetInputLen: 550,
+  sonnetOutputLen: 150,
+  sonnetPrefixLen: 200,
+  prefixRepetitionPrefixLen: 256,
+  prefixRepetitionSuffixLen: 256,
+  prefixRepetitionNumPrefixes: 10,
+  prefixRepetitionOutputLen: 128,
+  customOutputLen: 256,
+  specBenchOutputLen: 256,
+  txtSlicesInputLen: 1024,
+  txtSlicesOutputLen: 128,
+  timedTraceChunkHashSize: 16,
+  timedTraceSecMultiplier: 1,
+  timedTraceLabels: { timestamp: 'timestamp', inputLength: 'input_length', outputLength: 'output_length', hashIds: 'hash_ids' },
+  requestRate: Infinity,
+  burstiness: 1,
+  numWarmups: 0,
+  requestTimeoutS: 600,
+  /** vLLM's client: aiohttp.ClientTimeout(total=6 * 60 * 60) per request. */
+  requestDeadlineS: 6 * 60 * 60,
+  percentileMetrics: ['ttft', 'tpot', 'itl'],
+  metricPercentiles: [99],
 } as const;
 
 export type DatasetName = 'random' | 'sharegpt' | 'sonnet' | 'prefix_repetition' | 'custom' | 'burstgpt' | 'spec_bench' | 'txt-slices' | 'timed_trace' | 'random-mm';

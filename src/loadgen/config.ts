@@ -1,7 +1,8 @@
 import { randomBytes } from 'node:crypto';
+import { SERVE_DEFAULTS as D } from '../core/index.js';
 import type { ServeBenchConfig } from './types.js';
 
-/** vLLM's defaults for everything but the target; `baseUrl` and `model` must be given. */
+/** vLLM's defaults (core's SERVE_DEFAULTS) for everything but the target; `baseUrl` and `model` must be given. */
 export function defaultServeBenchConfig(target: Pick<ServeBenchConfig, 'baseUrl' | 'model'> & Partial<ServeBenchConfig>): ServeBenchConfig {
   const backend = target.backend ?? 'openai';
   return {
@@ -10,20 +11,19 @@ export function defaultServeBenchConfig(target: Pick<ServeBenchConfig, 'baseUrl'
     servedModelName: null,
     headers: {},
     apiKey: null,
-    requestRate: Infinity,
-    burstiness: 1,
+    requestRate: D.requestRate,
+    burstiness: D.burstiness,
     maxConcurrency: null,
-    numWarmups: 0,
+    numWarmups: D.numWarmups,
     rampUp: null,
     ignoreEos: false,
     sampling: { temperature: null, topP: null, topK: null, minP: null, frequencyPenalty: null, presencePenalty: null, repetitionPenalty: null },
     extraBody: null,
-    requestTimeoutMs: 600_000,
-    // vLLM's client: aiohttp.ClientTimeout(total=6 * 60 * 60) per request.
-    requestDeadlineMs: 6 * 60 * 60 * 1000,
-    seed: 0,
-    percentileMetrics: ['ttft', 'tpot', 'itl'],
-    metricPercentiles: [99],
+    requestTimeoutMs: D.requestTimeoutS * 1000,
+    requestDeadlineMs: D.requestDeadlineS * 1000,
+    seed: D.seed,
+    percentileMetrics: [...D.percentileMetrics],
+    metricPercentiles: [...D.metricPercentiles],
     goodput: null,
     maxEventBytes: 1 << 20,
     requestIdPrefix: `bench-${randomBytes(4).toString('hex')}-`,

@@ -5,7 +5,7 @@
  * sizes and item counts, other bytes (docs/loadgen.md, Datasets).
  */
 import { deflateSync } from 'node:zlib';
-import { usageError } from '../core/index.js';
+import { SERVE_DEFAULTS, usageError } from '../core/index.js';
 import { Prng } from './prng.js';
 
 /** One multimodal part of a chat message's content, as vLLM's process_image builds it. */
@@ -26,15 +26,12 @@ export interface RandomMmConfig {
   bucketConfig: [number, number, number, number][];
 }
 
+/** vLLM's defaults (core's SERVE_DEFAULTS, bench serve's flag defaults). */
 export const DEFAULT_RANDOM_MM: RandomMmConfig = {
-  baseItemsPerRequest: 1,
-  numMmItemsRangeRatio: 0,
-  limitMmPerPrompt: { image: 255, video: 1 },
-  bucketConfig: [
-    [256, 256, 1, 0.5],
-    [720, 1280, 1, 0.5],
-    [720, 1280, 16, 0],
-  ],
+  baseItemsPerRequest: SERVE_DEFAULTS.randomMmBaseItemsPerRequest,
+  numMmItemsRangeRatio: SERVE_DEFAULTS.randomMmNumMmItemsRangeRatio,
+  limitMmPerPrompt: parseLimitMmPerPrompt(SERVE_DEFAULTS.randomMmLimitMmPerPrompt),
+  bucketConfig: parseBucketConfig(SERVE_DEFAULTS.randomMmBucketConfig),
 };
 
 const modality = (frames: number): string => (frames === 1 ? 'image' : 'video');

@@ -1,42 +1,42 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
-import { IsobenchError, errorMessage, usageError } from '../core/index.js';
+import { IsobenchError, SERVE_DEFAULTS as D, errorMessage, usageError } from '../core/index.js';
 import { burstgptDataset, specBenchDataset, timedTraceDataset, txtSlicesDataset, type DatasetKit, type Draft } from './datasets.js';
 import { DEFAULT_RANDOM_MM, drawItems, mmSampling, randomImage } from './multimodal.js';
 import { Prng } from './prng.js';
 import type { Tokenizer, Workload, WorkloadConfig } from './types.js';
 
-/** vLLM's defaults for every dataset parameter. */
+/** vLLM's defaults for every dataset parameter (core's SERVE_DEFAULTS). */
 export function defaultWorkloadConfig(overrides: Partial<WorkloadConfig> = {}): WorkloadConfig {
   return {
     datasetName: 'random',
     datasetPath: null,
-    numPrompts: 1000,
-    seed: 0,
-    randomInputLen: 1024,
-    randomOutputLen: 128,
-    randomRangeRatio: 0,
-    randomPrefixLen: 0,
+    numPrompts: D.numPrompts,
+    seed: D.seed,
+    randomInputLen: D.randomInputLen,
+    randomOutputLen: D.randomOutputLen,
+    randomRangeRatio: D.randomRangeRatio,
+    randomPrefixLen: D.randomPrefixLen,
     sharegptOutputLen: null,
-    sonnetInputLen: 550,
-    sonnetOutputLen: 150,
-    sonnetPrefixLen: 200,
-    prefixRepetitionPrefixLen: 256,
-    prefixRepetitionSuffixLen: 256,
-    prefixRepetitionNumPrefixes: 10,
-    prefixRepetitionOutputLen: 128,
-    customOutputLen: 256,
+    sonnetInputLen: D.sonnetInputLen,
+    sonnetOutputLen: D.sonnetOutputLen,
+    sonnetPrefixLen: D.sonnetPrefixLen,
+    prefixRepetitionPrefixLen: D.prefixRepetitionPrefixLen,
+    prefixRepetitionSuffixLen: D.prefixRepetitionSuffixLen,
+    prefixRepetitionNumPrefixes: D.prefixRepetitionNumPrefixes,
+    prefixRepetitionOutputLen: D.prefixRepetitionOutputLen,
+    customOutputLen: D.customOutputLen,
     disableShuffle: false,
     noOversample: false,
     skipChatTemplate: false,
     sonnetPromptFormatted: true,
-    specBenchOutputLen: 256,
+    specBenchOutputLen: D.specBenchOutputLen,
     specBenchCategory: null,
-    txtSlicesInputLen: 1024,
-    txtSlicesOutputLen: 128,
-    timedTraceChunkHashSize: 16,
-    timedTraceSecMultiplier: 1,
-    timedTraceLabels: { timestamp: 'timestamp', inputLength: 'input_length', outputLength: 'output_length', hashIds: 'hash_ids' },
+    txtSlicesInputLen: D.txtSlicesInputLen,
+    txtSlicesOutputLen: D.txtSlicesOutputLen,
+    timedTraceChunkHashSize: D.timedTraceChunkHashSize,
+    timedTraceSecMultiplier: D.timedTraceSecMultiplier,
+    timedTraceLabels: { ...D.timedTraceLabels },
     randomMm: DEFAULT_RANDOM_MM,
     ...overrides,
   };

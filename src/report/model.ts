@@ -4,6 +4,7 @@ import {
   choosePrimaryMetric,
   compare,
   completenessCategory,
+  DEFAULT_BOOTSTRAP_SEED,
   DEFAULT_TIE_THRESHOLD,
   failureBreakdown,
   summarize,
@@ -43,7 +44,7 @@ export type ResolvedReportOptions = Required<Omit<ReportOptions, 'primaryMetrics
 export function resolveOptions(opts: ReportOptions): ResolvedReportOptions {
   return {
     tieThreshold: opts.tieThreshold ?? DEFAULT_TIE_THRESHOLD,
-    seed: opts.seed ?? 1,
+    seed: opts.seed ?? DEFAULT_BOOTSTRAP_SEED,
     primaryMetrics: opts.primaryMetrics ?? {},
     source: opts.source ?? 'dataset rows',
     generatedAt: opts.generatedAt ?? new Date().toISOString(),
