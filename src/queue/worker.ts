@@ -4,7 +4,7 @@ import { randomBytes } from 'node:crypto';
 import { run, type JobHelpers, type Runner, type TaskList, type WorkerEvents } from 'graphile-worker';
 import { errorMessage, redactSecrets } from '../core/index.js';
 import { createEngine, type ResolvedEngineConfig } from '../engine/index.js';
-import { runPlansOfRun, type RunEventListener, type RunSummary } from '../run/index.js';
+import { leaseKey, runPlansOfRun, type RunEventListener, type RunSummary } from '../run/index.js';
 import { LEASE_RENEW_MS, openStore, type Store } from '../store/index.js';
 import { openQueue, quietLogger, type QueueDb } from './db.js';
 import { identifiersFor } from './gpus.js';
@@ -198,7 +198,7 @@ class QueueWorker {
     // The store's run lease of this task's configuration, held under the queued run's id: workers of one queued run
     // never block each other (same run id), a local `isobench run` of the same configuration is refused meanwhile,
     // and a local run that holds it makes this worker hand the task back (retried later).
-    const lease = await this.store.acquireRunLease([`${plan.task.commit}#${plan.configKey}`], { runId, host: hostname(), pid: process.pid });
+    const lease = await this.store.acquireRunLease([leaseKey(plan)], { runId, host: hostname(), pid: process.pid });
     if (lease.status === 'held') {
       const why = `run ${lease.holder.runId} (pid ${lease.holder.pid ?? '?'} on ${lease.holder.host}) is measuring this task's configuration`;
       await queue.pool.query(`update ${queue.q}.isobench_tasks set state = 'queued', worker_id = null, last_error = $3 where run_id = $1 and job_key = $2`, [runId, jobKey, why]);

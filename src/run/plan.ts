@@ -21,6 +21,11 @@ export function trialKey(variant: string, configKey: string, trialIndex: number)
   return `${variant}#${configKey}#${trialIndex}`;
 }
 
+/** The store lease a run takes for a planned task configuration (one run per store configuration): `commit#configKey`. */
+export function leaseKey(plan: Pick<TaskPlan, 'task' | 'configKey'>): string {
+  return `${plan.task.commit}#${plan.configKey}`;
+}
+
 /** Hash (16 hex) of what makes trials comparable: the workload, server arguments, engine settings and options. */
 export function configKeyOf(perf: PerfInfo | null, settings: RunSettings, task: Task, substitutions: readonly string[] = []): string {
   const tokenizer = tokenizerOf(task, perf, settings);

@@ -7,7 +7,7 @@ import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
 import { thrownFailure } from './classify.js';
 import { adaptiveStop, gpuSecondsOf, planTrials } from './results.js';
 import { buildTaskWorkload, usableReference, type TaskWorkload } from './serving.js';
-import { sweepPointText, tokenizerOf } from './plan.js';
+import { leaseKey, sweepPointText, tokenizerOf } from './plan.js';
 import { storedOomFallback, storedReference, taskDecisions, type TaskDecisions } from './decisions.js';
 import { failedTrial, runTrial, startupCheck, type TaskRun, type TrialContext, type TrialResult } from './trial.js';
 import type { PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
@@ -165,7 +165,8 @@ class Runner {
     // baseline trial of this run whose probe got every output. Set here only, from the trials' records.
     let reference = serving ? await this.storedReference(plan) : null;
     let round = 0;
-    for (const t of reference === null && serving ? baselineFirst(todo) : todo) {
+    const baselineId = plan.variants.find((v) => v.record.kind === 'baseline')?.record.id;
+    for (const t of reference === null && serving && baselineId !== undefined ? baselineFirst(todo, baselineId) : todo) {
       if (this.stopped()) return;
       if (t.trialIndex !== round) {
         round = t.trialIndex;
@@ -309,8 +310,8 @@ class Runner {
  * probe becomes the reference before the other variants' probes run: a resumed run whose stored baseline gave no
  * usable reference). The positions of that round are renumbered in the new order, so what is recorded is what ran.
  */
-function baselineFirst(todo: readonly PlannedTrial[]): PlannedTrial[] {
-  const first = todo.find((t) => t.variantId.endsWith(':baseline'));
+function baselineFirst(todo: readonly PlannedTrial[], baselineId: string): PlannedTrial[] {
+  const first = todo.find((t) => t.variantId === baselineId);
   if (!first) return [...todo];
   const round = todo.filter((t) => t.trialIndex === first.trialIndex);
   if (round[0] === first) return [...todo];
@@ -378,14 +379,13 @@ export async function runBenchmarks(input: RunInput): Promise<RunSummary> {
  * same trials at once would disturb each other's numbers, and the later one's trials would be dropped as duplicates.
  */
 async function takeLease(input: RunInput, runId: string): Promise<void> {
-  const keys = input.plans.map((p) => `${p.task.commit}#${p.configKey}`);
-  const lease = await input.store.acquireRunLease(keys, { runId, host: hostname(), pid: process.pid });
+  const lease = await input.store.acquireRunLease(input.plans.map(leaseKey), { runId, host: hostname(), pid: process.pid });
   if (lease.status === 'acquired') return;
   const h = lease.holder;
-  const [commit, configKey] = h.key.split('#');
+  const plan = input.plans.find((p) => leaseKey(p) === h.key);
   throw new IsobenchError(
     'E_BUSY',
-    `run ${h.runId} (pid ${h.pid ?? '?'} on ${h.host}, since ${h.acquiredAt}) is measuring task ${(commit ?? '').slice(0, 12)} with the same configuration (${configKey ?? '?'}) in store ${input.store.location}: one run per store configuration at a time`,
+    `run ${h.runId} (pid ${h.pid ?? '?'} on ${h.host}, since ${h.acquiredAt}) is measuring task ${(plan?.task.commit ?? '').slice(0, 12)} with the same configuration (${plan?.configKey ?? '?'}) in store ${input.store.location}: one run per store configuration at a time`,
     {
       exitCode: 2,
       hint: `wait until run ${h.runId} ends, or stop it; a run whose process is gone (kill -9) is taken over at once on its host, and from any host once it has not renewed its lease for ${LEASE_TTL_MS / 1000} s`,

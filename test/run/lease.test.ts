@@ -64,6 +64,7 @@ describe.each([
       expect(refusal).toBeInstanceOf(IsobenchError);
       expect((refusal as IsobenchError).message).toMatch(/run-first/);
       expect((refusal as IsobenchError).message).toMatch(new RegExp(`pid ${process.pid}`));
+      expect((refusal as IsobenchError).message).toContain(`measuring task ${plans[0]!.task.commit.slice(0, 12)} with the same configuration (${plans[0]!.configKey})`);
       expect((refusal as IsobenchError).exitCode).toBe(2);
       // The refused run measured nothing and left no run record; the first stored all four trials, once.
       expect((await a.listRuns()).map((r) => r.id)).toEqual(['run-first']);
