@@ -205,7 +205,8 @@ export function hostToolchainTar(dest: string): { tar: string; hash: string } | 
     mkdirSync(tree);
     sh(`tar -c --files-from="${list}" 2>/dev/null | tar -x -C "${tree}"`);
     const programs = files.filter((f) => /\/(bin|libexec)\//.test(f));
-    const libs = new Set(programs.flatMap((p) => (sh(`file -b "${p}"`).startsWith('ELF') ? libsOf(p) : [])));
+    const elf = (p: string) => readFileSync(p).subarray(0, 4).equals(Buffer.from([0x7f, 0x45, 0x4c, 0x46]));
+    const libs = new Set(programs.flatMap((p) => (elf(p) ? libsOf(p) : [])));
     for (const lib of libs) {
       mkdirSync(path.join(tree, path.dirname(lib)), { recursive: true });
       copyFileSync(realpathSync(lib), path.join(tree, lib));
