@@ -26,6 +26,12 @@ const MAY_IMPORT = {
 /** What a cli/ file may import at its top (stages that load no npm package); every other stage is imported inside the command's action (start-up). */
 const CLI_EAGER = ['analysis', 'core', 'vllm'];
 
+/** In cli/, options are declared only in a command's table; commander options are made from it by addOptions (cli/options.ts, whose addOption calls take a built Option). */
+const OPTIONS_ONCE = ["CallExpression[callee.property.name='option']", "CallExpression[callee.property.name='requiredOption']", "CallExpression[callee.property.name='addOption'] > NewExpression"].map((selector) => ({
+  selector,
+  message: "declare the option in the command's table (opt.* of src/cli/options.ts) and register it with addOptions(cmd, TABLE) (docs/architecture.md#options-one-table-per-command)",
+}));
+
 const folders = readdirSync(new URL('./src/', import.meta.url), { withFileTypes: true }).filter((d) => d.isDirectory()).map((d) => d.name);
 const stages = [...new Set([...Object.keys(MAY_IMPORT), ...folders])].sort();
 const alt = (names) => names.join('|');
@@ -53,6 +59,8 @@ function zone(folder) {
       allowTypeImports: true,
       message: 'a cli/ file loads this stage inside the action that uses it: `const { x } = await import(...)`, so that --help starts fast (docs/architecture.md#start-up-the-compiled-cli)',
     });
+    patterns.push({ regex: '^zod$', message: "a command's options are its table (opt.* of src/cli/options.ts), read by readOptions: no zod schema in cli/ (docs/architecture.md#options-one-table-per-command)" });
+    dynamic.push(...OPTIONS_ONCE);
   }
   const known = folder in MAY_IMPORT;
   return {
