@@ -32,6 +32,20 @@ async function seededStore(file: string): Promise<void> {
     [],
     [],
   );
+  await store.saveTaskStop({
+    taskCommit: COMMIT,
+    configKey: 'cfg0123456789abc',
+    runId: 'run-1',
+    primaryMetric: 'tpot_mean',
+    reason: 'settled',
+    rounds: 5,
+    maxRounds: 10,
+    looks: 2,
+    alphaSpent: 0.0125,
+    gpuSeconds: 150,
+    gpuSecondsAtMax: 300,
+    decidedAt: '2026-01-02T06:30:00.000Z',
+  });
   await store.close();
 }
 
@@ -47,6 +61,8 @@ describe('isobench status', () => {
     expect(text.out).toMatch(/patch_apply_failed: error: patch failed: vllm\/core\/scheduler.py:12 \(patch line 3\)/);
     // Newest failure first.
     expect(text.out.indexOf('patch_apply_failed')).toBeLessThan(text.out.indexOf('server_oom'));
+    // --trials auto stops (store schema 6): rounds of the maximum, looks, error spent, GPU-seconds against the maximum.
+    expect(text.out).toMatch(new RegExp(`${COMMIT.slice(0, 8)}\\s+cfg0123456789abc\\s+settled\\s+5/10\\s+2\\s+0\\.0125\\s+150/300 \\(50% saved\\)\\s+run-1`));
 
     const json = await cli('status', '--store', file, '--json', '--failures', '1');
     const status = JSON.parse(json.out) as StoreStatus;
