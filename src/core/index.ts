@@ -7,3 +7,4 @@ export * from './gpu.js';
 export * from './modes.js';
 export * from './presets.js';
 export * from './variants.js';
+export { kneeIndex } from './knee.js';

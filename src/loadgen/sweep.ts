@@ -1,3 +1,4 @@
+import { kneeIndex as kneeOf } from '../core/index.js';
 /**
  * `isobench bench sweep`: one serving benchmark per load point (request rate and/or concurrency), summarized as a
  * latency-vs-throughput curve with its knee and the highest load that meets the SLOs (docs/loadgen.md, Sweep).
@@ -67,34 +68,9 @@ export function sweepRow(point: SweepPoint, r: ServeBenchResult, slo: SweepSumma
   return row;
 }
 
-/**
- * The knee of the p99 TTFT vs output throughput curve (Kneedle): both axes scaled to [0, 1] over the sweep, the point
- * farthest above the chord from the lowest- to the highest-throughput point, i.e. where latency starts to rise faster
- * than throughput. Null with fewer than 3 points or a flat curve.
- */
+/** The knee of the p99 TTFT vs output throughput curve (core kneeIndex, Kneedle); null with fewer than 3 points or a flat curve. */
 export function kneeIndex(rows: readonly Pick<SweepRow, 'output_throughput' | 'p99_ttft_ms'>[]): number | null {
-  if (rows.length < 3) return null;
-  const order = rows.map((_, i) => i).sort((a, b) => rows[a]!.output_throughput - rows[b]!.output_throughput);
-  const xs = order.map((i) => rows[i]!.output_throughput);
-  const ys = order.map((i) => rows[i]!.p99_ttft_ms);
-  const [x0, x1] = [Math.min(...xs), Math.max(...xs)];
-  const [y0, y1] = [Math.min(...ys), Math.max(...ys)];
-  if (!(x1 > x0) || !(y1 > y0)) return null;
-  const nx = xs.map((x) => (x - x0) / (x1 - x0));
-  const ny = ys.map((y) => (y - y0) / (y1 - y0));
-  const [ax, ay, bx, by] = [nx[0]!, ny[0]!, nx[nx.length - 1]!, ny[ny.length - 1]!];
-  let best = -1;
-  let bestD = 0;
-  for (let k = 1; k < nx.length - 1; k++) {
-    // Distance below the chord in y (latency still low for the throughput reached): positive before the rise.
-    const chordY = ay + ((by - ay) * (nx[k]! - ax)) / (bx - ax || 1);
-    const d = chordY - ny[k]!;
-    if (d > bestD) {
-      bestD = d;
-      best = k;
-    }
-  }
-  return best === -1 ? null : order[best]!;
+  return kneeOf(rows.map((r) => ({ x: r.output_throughput, y: r.p99_ttft_ms })));
 }
 
 export function summarizeSweep(rows: SweepRow[], slo: SweepSummary['slo']): SweepSummary {

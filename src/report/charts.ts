@@ -3,6 +3,7 @@ import { compile, type TopLevelSpec } from 'vega-lite';
 import { metricInfo } from '../core/index.js';
 import { REQUEST_METRICS, type RequestMetric } from '../dataset/index.js';
 import { COMPARISONS, type ReportModel } from './model.js';
+import { SWEEP_METRICS, type TaskSweep } from './sweeps.js';
 import type { TaskDetail } from './trials.js';
 
 /** A Vega-Lite spec with its data inlined. */
@@ -289,6 +290,38 @@ export function ecdfChart(detail: TaskDetail): ChartSpec | null {
         color: { field: 'variant', type: 'nominal', title: 'variant', sort: order },
         order: { field: 'x', type: 'quantitative' },
       },
+    },
+  };
+}
+
+const SWEEP_LABELS: Record<(typeof SWEEP_METRICS)[number], string> = { ttft_median: 'TTFT p50 (ms)', ttft_p99: 'TTFT p99 (ms)', tpot_median: 'TPOT p50 (ms)', tpot_p99: 'TPOT p99 (ms)' };
+
+/** A sweep task's latency vs output throughput per variant, one panel per metric; the knee of each curve ringed. */
+export function sweepChart(sweep: TaskSweep): ChartSpec {
+  const values = sweep.curves.flatMap((c) =>
+    c.points.flatMap((p, i) =>
+      SWEEP_METRICS.flatMap((m) => {
+        const y = p.values[m];
+        return y === null ? [] : [{ variant: c.variant, metric: SWEEP_LABELS[m], throughput: p.throughput, y, index: p.index, point: p.point, knee: c.knee === i }];
+      }),
+    ),
+  );
+  const color = { field: 'variant', type: 'nominal', title: 'variant', sort: sweep.curves.map((c) => c.variant) } as const;
+  const x = { field: 'throughput', type: 'quantitative', title: 'output tok/s', scale: { zero: false } } as const;
+  const y = { field: 'y', type: 'quantitative', title: null, scale: { zero: false } } as const;
+  return {
+    config: CONFIG,
+    data: { values },
+    facet: { field: 'metric', type: 'nominal', title: null, sort: SWEEP_METRICS.map((m) => SWEEP_LABELS[m]) },
+    columns: 2,
+    resolve: { scale: { y: 'independent' } },
+    spec: {
+      width: 250,
+      height: 150,
+      layer: [
+        { mark: { type: 'line', point: { filled: true, size: 30 } }, encoding: { x, y, color, order: { field: 'index', type: 'quantitative' } } },
+        { transform: [{ filter: 'datum.knee' }], mark: { type: 'point', size: 160, strokeWidth: 2, filled: false }, encoding: { x, y, color } },
+      ],
     },
   };
 }

@@ -13,7 +13,7 @@ import {
 import { metricInfo } from '../core/index.js';
 import { ECDF_MAX_POINTS } from '../dataset/index.js';
 import { COMPARISONS, groupByCommit, groupByTask, SIDES, taskKey, totals, type ComparisonKey, type ReportModel, type RowAnalysis } from './model.js';
-import { ciChart, distributionChart, ecdfChart, PER_TASK_CHART_MAX, perTaskChart, perTaskCiChart, trialChart, verdictChart, type ChartSpec } from './charts.js';
+import { ciChart, distributionChart, ecdfChart, sweepChart, PER_TASK_CHART_MAX, perTaskChart, perTaskCiChart, trialChart, verdictChart, type ChartSpec } from './charts.js';
 import type { TaskDetail, VariantDetail } from './trials.js';
 
 /** A cell of a table: text, or text with a CSS class (verdict colouring in HTML). */
@@ -83,6 +83,7 @@ export function buildSections(model: ReportModel): Section[] {
     gapsSection(model),
     perTaskSection(model),
     trialsSection(model),
+    ...(model.sweeps.length > 0 ? [sweepsSection(model)] : []),
     methodSection(model),
   ];
 }
@@ -360,6 +361,25 @@ function agentCell(r: RowAnalysis | undefined, taskMetric: string): Cell {
   const cell = comparisonCell(r.comparisons.agent_vs_human);
   const suffix = r.metric === taskMetric ? '' : ` (${r.metric})`;
   return typeof cell === 'string' ? cell + suffix : { text: cell.text + suffix, cls: cell.cls };
+}
+
+function sweepsSection(model: ReportModel): Section {
+  const blocks: Block[] = [
+    {
+      kind: 'p',
+      text: "Tasks measured as sweeps (one row per point, sweep_point): each variant's TTFT and TPOT p50/p99 against its output tok/s over the points (geometric means over the point's trials; points joined in sweep order). Ringed: the knee of each variant's p99 TTFT vs output tok/s curve (Kneedle, as isobench bench sweep; needs 3 points). The dataset rows carry no SLO, so no goodput limit is marked here (bench sweep --goodput and run's results mark it).",
+    },
+  ];
+  for (const t of model.sweeps) {
+    blocks.push({ kind: 'chart', title: `${t.short} ${t.subject}`.trim(), spec: sweepChart(t), caption: t.curves.map((c) => `${c.variant}: ${c.points.length} points, knee ${c.knee === null ? 'none' : c.points[c.knee]!.point}`).join('; ') + '.' });
+    blocks.push({
+      kind: 'table',
+      head: ['Variant', 'Point', 'Output tok/s', 'TTFT p50', 'TTFT p99', 'TPOT p50', 'TPOT p99'],
+      rows: t.curves.flatMap((c) => c.points.map((p, i) => [c.variant, `${p.point}${c.knee === i ? ' (knee)' : ''}`, value(p.throughput), value(p.values.ttft_median), value(p.values.ttft_p99), value(p.values.tpot_median), value(p.values.tpot_p99)])),
+      numeric: [false, false, true, true, true, true, true],
+    });
+  }
+  return { id: 'sweeps', title: 'Load sweeps: latency vs throughput', blocks };
 }
 
 /** The first few tasks' trial views are open in the HTML; the rest are folded (still in the file). */

@@ -21,6 +21,7 @@ import {
 } from '../analysis/index.js';
 import { measuredDeviations, VARIANT_KINDS } from '../core/index.js';
 import { checkDataset, numberCell, THROUGHPUT_UNIT_RATIO, type CheckReport, type DatasetRow, type TaskTrials } from '../dataset/index.js';
+import { sweepCurves, type TaskSweep } from './sweeps.js';
 import { analyzeTrials, type TaskDetail } from './trials.js';
 
 /** Options of a report; defaults are resolved once in `resolveOptions`. */
@@ -136,6 +137,8 @@ export interface ReportModel {
   dataGaps: DataGaps;
   /** Per-task trial views (tables of every metric, per-trial points, distributions); null when only rows were given. */
   details: TaskDetail[] | null;
+  /** Latency vs throughput curves of the tasks measured as sweeps (rows with `sweep_point`). */
+  sweeps: TaskSweep[];
 }
 
 /** Commits missing a variant for every agent, and other holes in the data. */
@@ -184,6 +187,7 @@ export function analyzeRows(rows: readonly DatasetRow[], options: ReportOptions 
     allSingleTrial: analysed.every((r) => Object.values(r.comparisons).every((c) => c.status !== 'ok' || c.basis === 'single_trial')),
     dataGaps: dataGaps(analysed),
     details: trials === null ? null : analyzeTrials(trials, analysed, opts),
+    sweeps: sweepCurves(rows, analysed),
   };
 }
 
