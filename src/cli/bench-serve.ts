@@ -17,7 +17,7 @@ export const SERVE_OPTIONS = {
   baseUrl: opt.text('--base-url <url>', 'server base URL (instead of --host/--port)', { check: (v: string) => (URL.canParse(v) ? null : '--base-url must be a URL like http://127.0.0.1:8000') }),
   host: opt.text('--host <host>', 'server host', { default: '127.0.0.1' }),
   port: opt.posInt('--port <port>', 'server port', { max: 65535, example: '8000', default: 8000 }),
-  endpoint: opt.text('--endpoint <path>', 'API path (default /v1/completions, /v1/chat/completions for openai-chat)', { pattern: [/^\//, '--endpoint must start with /'] }),
+  endpoint: opt.text('--endpoint <path>', 'API path (default /v1/completions, /v1/chat/completions for openai-chat, /v1/rerank for vllm-rerank)', { pattern: [/^\//, '--endpoint must start with /'] }),
   model: opt.text('--model <name>', 'model name (default: the first id of /v1/models)'),
   servedModelName: opt.text('--served-model-name <name>', 'model name sent in requests (default: --model)'),
   tokenizer: opt.text('--tokenizer <path-or-name>', 'tokenizer.json, a directory holding one, or a Hugging Face model name in the local cache'),
@@ -25,7 +25,6 @@ export const SERVE_OPTIONS = {
   datasetName: opt.choice('--dataset-name <name>', 'dataset of the prompts', DATASET_NAMES, {
     default: 'random',
     refusedChoices: {
-      'random-rerank': 'random-rerank benchmarks /v1/rerank and /score (pooling models, no generated tokens); isobench measures generation',
       hf: 'Hugging Face hub datasets need the network at run time; download the file and pass --dataset-path with a local dataset',
     },
   }),
@@ -41,6 +40,8 @@ export const SERVE_OPTIONS = {
   randomOutputLen: opt.posInt('--random-output-len <n>', 'random: output tokens', { default: SERVE_DEFAULTS.randomOutputLen }),
   randomRangeRatio: opt.num('--random-range-ratio <x>', 'random: lengths uniform in [len*(1-x), len*(1+x)]', { min: 0, lt: 1, default: SERVE_DEFAULTS.randomRangeRatio }),
   randomPrefixLen: opt.nonNegInt('--random-prefix-len <n>', 'random: shared random prefix tokens', { default: SERVE_DEFAULTS.randomPrefixLen }),
+  randomBatchSize: opt.posInt('--random-batch-size <n>', 'random-rerank: documents per request', { default: SERVE_DEFAULTS.randomBatchSize }),
+  reranker: opt.bool('--no-reranker', 'random-rerank: score mode (the query is one of the inputs, no separator token)'),
   randomMmBaseItemsPerRequest: opt.nonNegInt('--random-mm-base-items-per-request <n>', 'random-mm: images per request', { default: SERVE_DEFAULTS.randomMmBaseItemsPerRequest }),
   randomMmNumMmItemsRangeRatio: opt.num('--random-mm-num-mm-items-range-ratio <x>', 'random-mm: image count uniform in [n*(1-x), n*(1+x)], x in [0, 1]', { min: 0, max: 1, default: SERVE_DEFAULTS.randomMmNumMmItemsRangeRatio }),
   randomMmLimitMmPerPrompt: opt.text('--random-mm-limit-mm-per-prompt <json>', 'random-mm: most items per request by modality', { default: SERVE_DEFAULTS.randomMmLimitMmPerPrompt }),
@@ -116,8 +117,6 @@ export const SERVE_OPTIONS = {
   hfSplit: opt.refused('--hf-split <name>', 'Hugging Face hub datasets need the network at run time'),
   hfOutputLen: opt.refused('--hf-output-len <n>', 'Hugging Face hub datasets need the network at run time'),
   enableMultimodalChat: opt.refused('--enable-multimodal-chat', "formats the multimodal prompt as chat messages in the dataset (vLLM's serve.py does not use it); random-mm sends its images as openai-chat content parts"),
-  randomBatchSize: opt.refused('--random-batch-size <n>', 'batches inputs for embedding and rerank endpoints, which isobench does not benchmark'),
-  reranker: opt.refused('--no-reranker', 'only used by the random-rerank dataset, which is refused'),
   skipTokenizerInit: opt.refused('--skip-tokenizer-init', 'isobench needs the tokenizer to build prompts and count outputs'),
 } satisfies OptionTable;
 type Options = OptionsOf<typeof SERVE_OPTIONS>;
@@ -238,6 +237,8 @@ function workloadConfig({ defaultWorkloadConfig, parseBucketConfig, parseLimitMm
     throw usageError('--dataset-path', `cannot be used with --dataset-name ${o.datasetName}`, `use one of ${FILE_DATASETS.join(', ')} for a dataset file`);
   }
   if (o.selfTimed === true && o.datasetName !== 'timed_trace') throw usageError('--self-timed', 'needs --dataset-name timed_trace (only a trace carries send times)');
+  if (o.datasetName !== 'random-rerank' && o.randomBatchSize !== 1) throw usageError('--random-batch-size', `not supported with --dataset-name ${o.datasetName}: batched prompts (embedding endpoints) are not built; it sets the documents per request of random-rerank`);
+  if (o.datasetName !== 'random-rerank' && !o.reranker) throw usageError('--no-reranker', 'only used by --dataset-name random-rerank');
   const out = o.outputLen;
   return defaultWorkloadConfig({
     datasetName: o.datasetName,
@@ -274,6 +275,8 @@ function workloadConfig({ defaultWorkloadConfig, parseBucketConfig, parseLimitMm
       outputLength: o.timedTraceLabelOutputLength,
       hashIds: o.timedTraceLabelHashIds,
     },
+    randomBatchSize: o.randomBatchSize,
+    reranker: o.reranker,
     randomMm: {
       baseItemsPerRequest: o.randomMmBaseItemsPerRequest,
       numMmItemsRangeRatio: o.randomMmNumMmItemsRangeRatio,
@@ -451,7 +454,8 @@ async function benchServe(o: Options): Promise<{ code: number; result: import('.
       await loadgen.waitUntilReady(`${baseUrl}${cfg.endpoint}`, readyDeadline, o.readyCheckTimeoutSec, () => loadgen.probeRequest(cfg, workload.requests[0]!, controller.signal), controller.signal);
       process.stdout.write('Initial test run completed.\n');
     }
-    if (workload.requests.length < o.numPrompts) process.stdout.write(`note: ${workload.requests.length} requests, fewer than --num-prompts ${o.numPrompts} (${wcfg.datasetName === 'timed_trace' ? 'the trace is shorter' : '--no-oversample'})\n`);
+    // random-rerank batches --num-prompts documents into fewer requests: not a shortfall.
+    if (workload.requests.length < o.numPrompts && wcfg.datasetName !== 'random-rerank') process.stdout.write(`note: ${workload.requests.length} requests, fewer than --num-prompts ${o.numPrompts} (${wcfg.datasetName === 'timed_trace' ? 'the trace is shorter' : '--no-oversample'})\n`);
     if (cfg.selfTimed) process.stdout.write('Traffic: each request at its trace timestamp (--self-timed)\n');
     else if (ramp) {
       process.stdout.write(`Traffic ramp-up strategy: ${ramp.strategy}.\nWill increase RPS from ${ramp.startRps} to ${ramp.endRps} RPS over the duration of the benchmark.\n`);

@@ -29,6 +29,7 @@ export const SERVE_DEFAULTS = {
   randomOutputLen: 128,
   randomRangeRatio: 0,
   randomPrefixLen: 0,
+  randomBatchSize: 1,
   randomMmBaseItemsPerRequest: 1,
   randomMmNumMmItemsRangeRatio: 0,
   /** vLLM's flag texts (a JSON object; a Python dict literal), parsed by the load generator. */
@@ -58,13 +59,13 @@ export const SERVE_DEFAULTS = {
   metricPercentiles: [99],
 } as const;
 
-export type DatasetName = 'random' | 'sharegpt' | 'sonnet' | 'prefix_repetition' | 'custom' | 'burstgpt' | 'spec_bench' | 'txt-slices' | 'timed_trace' | 'random-mm';
-export const DATASET_NAMES: readonly DatasetName[] = ['random', 'sharegpt', 'sonnet', 'prefix_repetition', 'custom', 'burstgpt', 'spec_bench', 'txt-slices', 'timed_trace', 'random-mm'];
+export type DatasetName = 'random' | 'sharegpt' | 'sonnet' | 'prefix_repetition' | 'custom' | 'burstgpt' | 'spec_bench' | 'txt-slices' | 'timed_trace' | 'random-mm' | 'random-rerank';
+export const DATASET_NAMES: readonly DatasetName[] = ['random', 'sharegpt', 'sonnet', 'prefix_repetition', 'custom', 'burstgpt', 'spec_bench', 'txt-slices', 'timed_trace', 'random-mm', 'random-rerank'];
 /** Datasets whose prompts come from a local file (--dataset-path). */
 export const FILE_DATASETS: readonly DatasetName[] = ['sharegpt', 'sonnet', 'custom', 'burstgpt', 'spec_bench', 'txt-slices', 'timed_trace'];
 
-export type Backend = 'openai' | 'openai-chat' | 'vllm';
-export const BACKENDS: readonly Backend[] = ['openai', 'openai-chat', 'vllm'];
+export type Backend = 'openai' | 'openai-chat' | 'vllm' | 'vllm-rerank';
+export const BACKENDS: readonly Backend[] = ['openai', 'openai-chat', 'vllm', 'vllm-rerank'];
 
 export const PERCENTILE_METRICS = ['ttft', 'tpot', 'itl', 'e2el', 'client_queue_time', 'e2el_including_client_queue'] as const;
 export type PercentileMetric = (typeof PERCENTILE_METRICS)[number];

@@ -116,6 +116,62 @@ export function streamCompletion(req: StreamRequest): Promise<StreamOutcome> {
   });
 }
 
+/**
+ * Sends one non-streamed request (vLLM's pooling request functions: rerank) and times its whole answer: the time of
+ * the last byte is both its first "chunk" and its end, as vLLM sets ttft = latency. `text` stays empty; the usage's
+ * prompt tokens are read from the JSON body, completion tokens are 0. Never throws, as streamCompletion.
+ */
+export function postJsonTimed(req: Pick<StreamRequest, 'pool' | 'path' | 'headers' | 'body' | 'signal'>, valid: (json: Record<string, unknown>) => string | null): Promise<StreamOutcome> {
+  return new Promise((resolve) => {
+    const out: StreamOutcome = { ok: false, startT: performance.now(), chunkTimes: [], text: '', usageTokens: 0, usagePromptTokens: null, lastT: null, error: null };
+    let status = 0;
+    const parts: Buffer[] = [];
+    let last = out.startT;
+    let settled = false;
+    let exchange: Exchange | null = null;
+    const onAbort = (): void => exchange?.abort();
+    const settle = (error: string | null): void => {
+      if (settled) return;
+      settled = true;
+      req.signal?.removeEventListener('abort', onAbort);
+      const text = Buffer.concat(parts).toString('utf8');
+      if (error === null && status !== 200) error = `HTTP ${status}: ${text.slice(0, 500).trim()}`;
+      if (error === null) {
+        try {
+          const json = JSON.parse(text) as Record<string, unknown>;
+          const usage = json.usage as { prompt_tokens?: unknown } | undefined;
+          if (typeof usage?.prompt_tokens === 'number') out.usagePromptTokens = usage.prompt_tokens;
+          error = valid(json);
+        } catch (err) {
+          error = `response is not JSON: ${errorMessage(err)}`;
+        }
+      }
+      out.error = error;
+      out.ok = error === null;
+      if (out.ok) out.chunkTimes = [last];
+      resolve(out);
+    };
+    if (req.signal?.aborted) return settle('cancelled');
+    const handler: ResponseHandler = {
+      onHead(code) {
+        status = code;
+      },
+      onBody(buf, start, end, t) {
+        parts.push(Buffer.from(buf.subarray(start, end)));
+        last = t;
+      },
+      onEnd: () => settle(null),
+      onError: (err) => settle(status !== 0 && status !== 200 ? `HTTP ${status}: ${Buffer.concat(parts).toString('utf8').slice(0, 500).trim()}` : err.message),
+    };
+    req.signal?.addEventListener('abort', onAbort, { once: true });
+    try {
+      exchange = req.pool.post(req.path, req.headers, req.body, handler);
+    } catch (err) {
+      settle(`request failed: ${errorMessage(err)}`);
+    }
+  });
+}
+
 interface ChunkShape {
   choices?: { text?: unknown; delta?: { content?: unknown; reasoning_content?: unknown; reasoning?: unknown } }[];
   usage?: { completion_tokens?: unknown; prompt_tokens?: unknown } | null;

@@ -7,7 +7,7 @@ export function defaultServeBenchConfig(target: Pick<ServeBenchConfig, 'baseUrl'
   const backend = target.backend ?? 'openai';
   return {
     backend,
-    endpoint: backend === 'openai-chat' ? '/v1/chat/completions' : '/v1/completions',
+    endpoint: backend === 'openai-chat' ? '/v1/chat/completions' : backend === 'vllm-rerank' ? '/v1/rerank' : '/v1/completions',
     servedModelName: null,
     headers: {},
     apiKey: null,

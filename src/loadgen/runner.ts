@@ -2,7 +2,7 @@ import { performance } from 'node:perf_hooks';
 import { IsobenchError, usageError } from '../core/index.js';
 import { startArrivalClock } from './arrival-clock.js';
 import { planArrivals } from './arrivals.js';
-import { streamCompletion, type StreamOutcome } from './client.js';
+import { postJsonTimed, streamCompletion, type StreamOutcome } from './client.js';
 import { Http1Pool } from './http1.js';
 import { Prng } from './prng.js';
 import { fanOutSignal } from './signal.js';
@@ -47,6 +47,8 @@ class Slots {
 export function requestBody(cfg: ServeBenchConfig, req: WorkloadRequest): string {
   const chat = cfg.backend === 'openai-chat';
   const body: Record<string, unknown> = { model: cfg.loraModules ? loraOf(cfg.loraModules, cfg.seed, req.index) : (cfg.servedModelName ?? cfg.model) };
+  // vLLM's async_request_vllm_rerank: the query and its documents, nothing of the sampling or extra body.
+  if (cfg.backend === 'vllm-rerank') return JSON.stringify({ ...body, query: req.prompt, documents: req.documents ?? [], truncate_prompt_tokens: -1 });
   if (chat) {
     // vLLM's openai-chat request: the text part first, then the multimodal items.
     body.messages = [{ role: 'user', content: req.mmContent ? [{ type: 'text', text: req.prompt }, ...req.mmContent] : req.prompt }];
@@ -95,6 +97,9 @@ export async function runServeBenchmark(cfg: ServeBenchConfig, workload: Workloa
   const fan = fanOutSignal(opts.signal);
   const signal = fan.signal;
   const reqs = workload.requests;
+  if ((cfg.backend === 'vllm-rerank') !== reqs.some((r) => r.documents !== undefined)) {
+    throw usageError(cfg.backend === 'vllm-rerank' ? '--backend' : '--dataset-name', 'the vllm-rerank backend and the random-rerank dataset go together (a rerank request is a query and its documents)', 'use --backend vllm-rerank --dataset-name random-rerank --endpoint /v1/rerank');
+  }
   if (cfg.backend !== 'openai-chat' && reqs.some((r) => r.mmContent !== undefined)) {
     throw usageError('--backend', `${cfg.backend} cannot send the images of a multimodal dataset: multi-modal content is only supported on openai-chat (as vLLM's client)`, 'use --backend openai-chat --endpoint /v1/chat/completions');
   }
@@ -239,6 +244,10 @@ function endpointPool(cfg: ServeBenchConfig): { url: URL; pool: Http1Pool } {
 /** Sends one workload request with its x-request-id as the benchmark sends every request. */
 function sender(cfg: ServeBenchConfig, url: URL, pool: Http1Pool, signal: AbortSignal | undefined): (req: WorkloadRequest, id: string) => Promise<StreamOutcome> {
   const headers = requestHeaders(cfg);
+  const path = `${url.pathname}${url.search}`;
+  if (cfg.backend === 'vllm-rerank') {
+    return (req, id) => postJsonTimed({ pool, path, headers: { ...headers, 'x-request-id': id }, body: requestBody(cfg, req), signal }, (json) => (Array.isArray(json.results) ? null : 'the rerank answer has no results list'));
+  }
   return (req, id) =>
     streamCompletion({
       pool,
@@ -268,7 +277,8 @@ function outputProblem(cfg: ServeBenchConfig, req: WorkloadRequest, rec: Request
   // vLLM's client checks neither length (--vllm-compat output-tokens / input-tokens).
   const checkOutput = !cfg.vllmCompat.has('output-tokens');
   if (checkOutput && (exact && cfg.ignoreEos ? n !== req.maxTokens : n > req.maxTokens)) return `output length ${n}, requested ${req.maxTokens}${exact ? '' : ' (content chunks counted)'}`;
-  if (!cfg.vllmCompat.has('input-tokens') && cfg.backend !== 'openai-chat' && rec.usagePromptTokens !== null && rec.usagePromptTokens !== req.serverPromptTokens) {
+  // A rerank server counts each (query, document) pair with its own special tokens: not comparable, as vLLM does not compare.
+  if (!cfg.vllmCompat.has('input-tokens') && cfg.backend !== 'openai-chat' && cfg.backend !== 'vllm-rerank' && rec.usagePromptTokens !== null && rec.usagePromptTokens !== req.serverPromptTokens) {
     return `input length ${rec.usagePromptTokens} (usage.prompt_tokens), sent ${req.serverPromptTokens}: the server tokenizes the prompt differently`;
   }
   return null;

@@ -43,6 +43,10 @@ export interface WorkloadConfig {
   timedTraceLabels: { timestamp: string; inputLength: string; outputLength: string; hashIds: string };
   /** random-mm: the items of each request (`--random-mm-*`). */
   randomMm: RandomMmConfig;
+  /** random-rerank: documents per request (vLLM's --random-batch-size, default 1). */
+  randomBatchSize: number;
+  /** random-rerank: a reranker (query and document pairs, one separator token each); false: vLLM's --no-reranker. */
+  reranker: boolean;
 }
 
 /** One request of a workload. */
@@ -61,6 +65,8 @@ export interface WorkloadRequest {
   arrivalMs?: number;
   /** random-mm: images sent after the text part of the chat message (vLLM's multi_modal_data). */
   mmContent?: MmItem[];
+  /** random-rerank: the documents scored against the query (`prompt`), vLLM's prompt[1:]. */
+  documents?: string[];
 }
 
 /** The deterministic list of requests every variant of a task receives. */

@@ -38,6 +38,8 @@ export function defaultWorkloadConfig(overrides: Partial<WorkloadConfig> = {}): 
     timedTraceSecMultiplier: D.timedTraceSecMultiplier,
     timedTraceLabels: { ...D.timedTraceLabels },
     randomMm: DEFAULT_RANDOM_MM,
+    randomBatchSize: 1,
+    reranker: true,
     ...overrides,
   };
 }
@@ -84,6 +86,9 @@ export async function buildWorkload(cfg: WorkloadConfig, tokenizer: Tokenizer, s
     case 'random-mm':
       drafts = randomMmItems(cfg, await randomDataset(cfg, tokenizer, signal));
       break;
+    case 'random-rerank':
+      drafts = await randomRerankDataset(cfg, tokenizer, signal);
+      break;
   }
   const notes = templateNote(cfg, tokenizer);
   return { config: cfg, tokenizerId: tokenizer.id, requests: drafts.map((d, index) => ({ index, ...d })), ...(notes.length > 0 ? { notes } : {}) };
@@ -100,6 +105,7 @@ export function workloadHash(w: Workload, request?: unknown): string {
   for (const r of w.requests) {
     h.update(`${r.index}\t${r.promptTokens}\t${r.maxTokens}\t${JSON.stringify(r.prompt)}${r.arrivalMs === undefined ? '' : `\t@${r.arrivalMs}`}\n`);
     for (const item of r.mmContent ?? []) h.update(`\t${item.image_url.url}\n`);
+    for (const doc of r.documents ?? []) h.update(`\tdoc ${JSON.stringify(doc)}\n`);
   }
   return h.digest('hex');
 }
@@ -182,6 +188,46 @@ function randomMmItems(cfg: WorkloadConfig, drafts: Draft[]): Draft[] {
   const sampling = mmSampling(cfg.randomMm);
   const rng = new Prng((cfg.seed ^ 0x6d6d) >>> 0);
   return drafts.map((d) => ({ ...d, mmContent: drawItems(rng, sampling).map(([h, w]) => randomImage(rng, h, w)) }));
+}
+
+/**
+ * random-rerank (vLLM's RandomDatasetForReranking): one random query of about half --random-input-len (less one
+ * separator token) and --num-prompts random documents of the rest, in requests of --random-batch-size documents each;
+ * a request's prompt tokens are (query + separator) per document plus its documents. --no-reranker: a query of the
+ * whole length and documents of the whole length, one document less and one fewer per batch (vLLM's score mode).
+ */
+async function randomRerankDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: AbortSignal): Promise<Draft[]> {
+  const ratio = cfg.randomRangeRatio;
+  if (!(ratio >= 0 && ratio < 1)) throw usageError('--random-range-ratio', `must be in [0, 1), got ${ratio}`);
+  const sep = cfg.reranker ? 1 : 0;
+  let n = cfg.numPrompts;
+  let batch = cfg.randomBatchSize;
+  if (!cfg.reranker) {
+    if (n < 2 || batch < 2) throw usageError('--no-reranker', 'needs --num-prompts and --random-batch-size of at least 2 (the query is one of them)');
+    n -= 1;
+    batch -= 1;
+  }
+  const rng = new Prng(cfg.seed);
+  const pool = await samplingPool(tok, signal);
+  const lengths = (len: number, count: number): number[] => {
+    const real = Math.max(0, len - tok.numSpecialTokens);
+    return Array.from({ length: count }, () => rng.int(Math.floor(real * (1 - ratio)), Math.ceil(real * (1 + ratio))));
+  };
+  const [queryLen = 0] = lengths(cfg.reranker ? Math.floor(cfg.randomInputLen / 2) - sep : cfg.randomInputLen, 1);
+  const docLens = lengths(cfg.reranker ? cfg.randomInputLen - queryLen - sep : cfg.randomInputLen, n);
+  const offsets = Array.from({ length: n + 1 }, () => rng.int(0, pool.length - 1));
+  const seqs = [queryLen, ...docLens].map((len, i) => Array.from({ length: len }, (_, j) => pool[(offsets[i]! + i + j) % pool.length]!));
+  const { prompts, lengths: got } = await fitToLength(tok, seqs, [queryLen, ...docLens], pool, rng, signal);
+  const [query = '', ...docs] = prompts;
+  const [queryTokens = 0, ...docTokens] = got;
+  const out: Draft[] = [];
+  for (let i = 0; i < n; i += batch) {
+    const documents = docs.slice(i, i + batch);
+    const docSum = docTokens.slice(i, i + batch).reduce((a, b) => a + b, 0);
+    const promptTokens = (cfg.reranker ? (queryTokens + sep) * documents.length : queryTokens) + docSum;
+    out.push({ prompt: query, documents, promptTokens, maxTokens: 0, serverPromptTokens: promptTokens });
+  }
+  return out;
 }
 
 function readDatasetFile(cfg: WorkloadConfig): string {

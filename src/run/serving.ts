@@ -249,6 +249,8 @@ function lengthsOf(cfg: WorkloadConfig): string {
       return `${cfg.randomInputLen}/${cfg.randomOutputLen}`;
     case 'random-mm':
       return `${cfg.randomInputLen}/${cfg.randomOutputLen} + ${cfg.randomMm.baseItemsPerRequest} image(s) per request`;
+    case 'random-rerank':
+      return `${cfg.randomInputLen} tokens per pair, ${cfg.randomBatchSize} document(s) per request`;
     case 'sonnet':
       return `${cfg.sonnetInputLen}/${cfg.sonnetOutputLen}`;
     case 'prefix_repetition':

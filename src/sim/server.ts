@@ -307,6 +307,9 @@ class SimServerImpl implements SimServer, SchedulerHooks {
       case 'POST /detokenize':
       case 'POST /v1/completions':
       case 'POST /v1/chat/completions':
+      case 'POST /rerank':
+      case 'POST /v1/rerank':
+      case 'POST /v2/rerank':
         this.withBody(req, res, (body) => this.post(path, req, res, body));
         return;
       default:
@@ -360,7 +363,28 @@ class SimServerImpl implements SimServer, SchedulerHooks {
       if (bad !== undefined) throw new ApiError(400, `token id ${JSON.stringify(bad)} is out of vocabulary (vocab_size ${this.tok.vocabSize})`);
       return this.sendJson(res, 200, JSON.stringify({ prompt: this.tok.decode(tokens as number[]) }));
     }
+    if (path.endsWith('/rerank')) return this.rerank(req, res, body);
     this.generate(path === '/v1/chat/completions', req, res, body);
+  }
+
+  /**
+   * vLLM's rerank API (a cross-encoder scores each document against the query): answered after the prefill of every
+   * (query, document) pair at the profile's prefill rate, each pair on its own (no batching model), with the
+   * results ordered by a score drawn from the pair's tokens.
+   */
+  private rerank(req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): void {
+    const { query, documents } = body;
+    if (typeof query !== 'string') throw new ApiError(400, 'query must be a string');
+    if (!Array.isArray(documents) || documents.length === 0 || documents.some((d) => typeof d !== 'string')) throw new ApiError(400, 'documents must be a non-empty list of strings');
+    const pairs = (documents as string[]).map((doc) => this.tok.encode(`${query} ${doc}`));
+    const tokens = pairs.reduce((a, p) => a + p.length, 0);
+    const results = pairs
+      .map((ids, index) => ({ index, document: { text: (documents as string[])[index] }, relevance_score: (ids.reduce((a, x) => (a * 31 + x) >>> 0, 7) % 1000) / 1000 }))
+      .sort((a, b) => b.relevance_score - a.relevance_score);
+    const header = req.headers['x-request-id'];
+    const id = `rerank-${typeof header === 'string' && header !== '' ? header : this.idBase + (++this.accepted).toString(16)}`;
+    const delay = (tokens / this.profile.prefill_tokens_per_s) * 1000;
+    setTimeout(() => this.sendJson(res, 200, JSON.stringify({ id, model: this.model, usage: { total_tokens: tokens, prompt_tokens: tokens }, results })), delay).unref();
   }
 
   private generate(chat: boolean, req: IncomingMessage, res: ServerResponse, body: Record<string, unknown>): void {

@@ -48,7 +48,12 @@ const RULES: Record<string, FlagRule> = {
   '--dataset': { use: 'workload' },
   '--dataset-name': {
     use: 'workload',
-    refuse: (v) => (SERVING_DATASETS.includes(String(v)) ? null : `dataset ${String(v)} is not one isobench builds (${SERVING_DATASETS.join(', ')})`),
+    refuse: (v) =>
+      v === 'random-rerank'
+        ? "random-rerank benchmarks a reranker (no generated tokens): run's trials check greedy outputs and judge generation, so it is measured only by isobench bench serve --backend vllm-rerank"
+        : SERVING_DATASETS.includes(String(v))
+          ? null
+          : `dataset ${String(v)} is not one isobench builds (${SERVING_DATASETS.join(', ')})`,
   },
   '--dataset-path': { use: 'workload' },
   '--max-concurrency': { use: 'load' },

@@ -47,7 +47,7 @@ describe('bench serve: vLLM flags', () => {
       expect(r.code, flag).toBe(2);
       expect(r.stderr, flag).toContain(`${flag}: not supported: `);
     }
-    for (const name of ['random-rerank']) {
+    for (const name of ['hf']) {
       const r = await runInProcess(['bench', 'serve', '--base-url', 'http://127.0.0.1:9', '--dataset-name', name]);
       expect(r.code).toBe(2);
       expect(r.stderr).toContain(`--dataset-name: ${name} is not supported: `);
