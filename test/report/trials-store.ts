@@ -86,6 +86,7 @@ export async function writeTrialsStore(file: string): Promise<void> {
         const trial: TrialRecord = {
           id,
           trialKey: `${v.id}#cfg1#${round}`,
+          configKey: 'cfg1',
           runId: RUN,
           variantId: v.id,
           taskCommit: TRIALS_COMMIT,
