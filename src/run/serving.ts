@@ -1,6 +1,6 @@
 import { existsSync } from 'node:fs';
 import { basename, isAbsolute, join, resolve } from 'node:path';
-import { errorMessage, type Failure, type MetricSet } from '../core/index.js';
+import { SERVE_DEFAULTS, errorMessage, type Failure, type MetricSet } from '../core/index.js';
 import {
   buildWorkload,
   completeGreedy,
@@ -174,8 +174,8 @@ export function workloadPlanOf(perf: PerfInfo, opts: DatasetOptions): WorkloadPl
   const strategy = c.rampUpStrategy;
   return {
     config,
-    requestRate: c.requestRate === 'inf' || c.requestRate === undefined ? Infinity : (num(c.requestRate) ?? Infinity),
-    burstiness: num(c.burstiness) ?? 1,
+    requestRate: c.requestRate === 'inf' || c.requestRate === undefined ? SERVE_DEFAULTS.requestRate : (num(c.requestRate) ?? SERVE_DEFAULTS.requestRate),
+    burstiness: num(c.burstiness) ?? SERVE_DEFAULTS.burstiness,
     maxConcurrency: num(c.maxConcurrency) ?? null,
     numWarmups: num(c.numWarmups) ?? null,
     rampUp:
