@@ -2,7 +2,8 @@ import { writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { formatResults, sweepCurves } from '../../src/cli/reporters/index.js';
-import { buildDatasetRows } from '../../src/dataset/index.js';
+import { buildDatasetRows, buildTaskTrials } from '../../src/dataset/index.js';
+import { buildReport } from '../../src/report/index.js';
 import { createEngine } from '../../src/engine/index.js';
 import { planRun, runBenchmarks, summarizeResults, summarizeTasks, type RunEvent } from '../../src/run/index.js';
 import { settings, task, tempDir, withStore } from './helpers.js';
@@ -76,6 +77,11 @@ describe('run: a task whose perf command is a sweep', () => {
       expect(dataset.map((r) => r.sweep_point)).toEqual(['1/3: max_concurrency=1', '2/3: max_concurrency=3', '3/3: max_concurrency=6']);
       expect(new Set(dataset.map((r) => r.config_key)).size).toBe(3);
       expect(dataset.every((r) => r.primary_metric === plans[0]?.primary.metric)).toBe(true);
+      // The report draws the curves over the points and a trials section per point.
+      const report = await buildReport(dataset, { generatedAt: 'now' }, await buildTaskTrials(store));
+      expect(report.model.sweeps[0]?.curves.map((c) => `${c.variant}:${c.points.map((p) => p.index).join(',')}`)).toEqual(['baseline:1,2,3', 'human:1,2,3']);
+      expect(report.model.details?.map((d) => d.sweepPoint)).toEqual(['1/3: max_concurrency=1', '2/3: max_concurrency=3', '3/3: max_concurrency=6']);
+      expect(report.markdown).toContain('## Load sweeps: latency vs throughput');
 
       // Resuming measures nothing again.
       const again = await runBenchmarks({ plans: planRun([t], [], s), engine: simEngine(), store, settings: s, config: {} });
