@@ -132,7 +132,8 @@ function peakOutput(ok: readonly LoadgenSample[]): { tokensPerS: number; concurr
       const b = Math.floor((time - minStart) / 1000);
       buckets.set(b, (buckets.get(b) ?? 0) + 1);
     };
-    bump(t);
+    // A request that generated nothing (a rerank answer) has no token to count, only its answer's time.
+    if (s.outputTokens > 0) bump(t);
     for (const itl of s.itlMs) {
       t += itl;
       bump(t);

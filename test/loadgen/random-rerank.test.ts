@@ -50,6 +50,8 @@ describe('random-rerank', () => {
     expect(ok.stderr).toBe('');
     expect(ok.code).toBe(0);
     expect(ok.stdout).toMatch(/Successful requests:\s+2/);
+    expect(ok.stdout).toMatch(/Total generated tokens:\s+0\s/);
+    expect(ok.stdout).toMatch(/Peak output token throughput \(tok\/s\):\s+0\.00/);
     const mixed = await runInProcess([...base, '--backend', 'vllm-rerank', '--dataset-name', 'random']);
     expect(mixed.code).toBe(2);
     expect(mixed.stderr).toMatch(/the vllm-rerank backend and the random-rerank dataset go together/);
