@@ -12,7 +12,7 @@ import {
 } from '../analysis/index.js';
 import { metricInfo } from '../core/index.js';
 import { ECDF_MAX_POINTS } from '../dataset/index.js';
-import { COMPARISONS, groupByCommit, groupByTask, SIDES, taskKey, totals, type ComparisonKey, type ReportModel, type RowAnalysis } from './model.js';
+import { COMPARISONS, groupByCommit, groupByTask, SIDES, taskKey, totals, type ComparisonKey, type ReportModel, type RowAnalysis, type RowStop, type StopTotals } from './model.js';
 import { ciChart, distributionChart, ecdfChart, sweepChart, PER_TASK_CHART_MAX, perTaskChart, perTaskCiChart, trialChart, verdictChart, type ChartSpec } from './charts.js';
 import type { TaskDetail, VariantDetail } from './trials.js';
 
@@ -99,6 +99,7 @@ function executiveSummary(model: ReportModel): Section {
   if (model.allSingleTrial) {
     items.push('Every comparison in these rows has fewer than 2 paired rounds (a single measurement per variant): no interval exists, so no comparison gets a better/worse/tie verdict ("n=1: no verdict").');
   }
+  if (model.stopTotals !== null) items.push(stopTotalsText(model.stopTotals));
   const labelFinding = model.check.findings.find((f) => f.code === 'agent_label_variants');
   if (labelFinding) items.push(`Agent labels are reported as written; ${labelFinding.count} rows spell an agent differently from its other rows (e.g. ${labelFinding.examples[0]?.detail ?? ''}).`);
   const errors = model.check.findings.filter((f) => f.severity === 'error');
@@ -329,11 +330,16 @@ function taskRows(model: ReportModel): RowAnalysis[] {
 function perTaskSection(model: ReportModel): Section {
   const byTask = groupByTask(model.rows);
   const configsOf = new Map([...groupByCommit(model.rows)].map(([c, rs]) => [c, new Set(rs.map((r) => r.config)).size]));
+  // A task measured under several configurations has a line for each, named by its config_key.
+  const label = (r: RowAnalysis): string =>
+    r.sweepPoint !== null ? `${r.short} (sweep point ${r.sweepPoint})` : (configsOf.get(r.commit) ?? 1) > 1 && r.config !== null ? `${r.short} (config ${r.config.slice(0, 8)})` : r.short;
+  const stops: string[] = [];
   const rows: Cell[][] = taskRows(model).map((best) => {
     const rs = byTask.get(taskKey(best)) ?? [best];
+    const stop = taskStop(rs);
+    if (stop !== null) stops.push(`${label(best)}: ${stopText(stop)}`);
     return [
-      // A task measured under several configurations has a line for each, named by its config_key.
-      best.sweepPoint !== null ? `${best.short} (sweep point ${best.sweepPoint})` : (configsOf.get(best.commit) ?? 1) > 1 && best.config !== null ? `${best.short} (config ${best.config.slice(0, 8)})` : best.short,
+      label(best),
       best.subject.length > 60 ? `${best.subject.slice(0, 57)}...` : best.subject,
       best.modeLabel,
       best.metric,
@@ -343,14 +349,48 @@ function perTaskSection(model: ReportModel): Section {
       ...model.agents.map((a) => agentCell(rs.find((r) => r.agent === a), best.metric)),
     ];
   });
-  return {
-    id: 'tasks',
-    title: 'Per-task table',
-    blocks: [
-      { kind: 'p', text: 'One line per task (per task and configuration where a task was measured under several: its config_key); agent cells show agent vs human on the primary metric, or the status of the agent row. "n=1: no verdict" = fewer than 2 paired rounds.' },
-      { kind: 'table', head: ['Commit', 'Subject', 'Mode', 'Metric', 'Baseline', 'Human', 'Human vs baseline', ...model.agents], rows },
-    ],
-  };
+  const blocks: Block[] = [
+    { kind: 'p', text: 'One line per task (per task and configuration where a task was measured under several: its config_key); agent cells show agent vs human on the primary metric, or the status of the agent row. "n=1: no verdict" = fewer than 2 paired rounds.' },
+    { kind: 'table', head: ['Commit', 'Subject', 'Mode', 'Metric', 'Baseline', 'Human', 'Human vs baseline', ...model.agents], rows },
+  ];
+  if (stops.length > 0) {
+    blocks.push(
+      { kind: 'p', text: "run --trials auto: where each task configuration stopped (rounds = trials per variant, of --max-trials; settled: every primary verdict decided at a look, futile: none reachable by the maximum, max_rounds: the maximum reached; GPU-seconds used vs --max-trials rounds at the same rate per trial; from the rows' stop columns):" },
+      { kind: 'list', items: stops },
+    );
+  }
+  return { id: 'tasks', title: 'Per-task table', blocks };
+}
+
+/** The stop of a task configuration: every agent's row carries the same one (the store keeps one per configuration). */
+function taskStop(rows: readonly RowAnalysis[]): RowStop | null {
+  return rows.find((r) => r.stop !== null)?.stop ?? null;
+}
+
+/** GPU-seconds with the precision that matters: whole seconds from 10 on, two significant digits below. */
+function gpuSeconds(x: number): string {
+  return x >= 10 ? x.toFixed(0) : x.toPrecision(2);
+}
+
+/** The share of the GPU-seconds at the maximum that the stop did not use, `50%`. */
+function savedPct(used: number, atMax: number): string {
+  return `${atMax > 0 ? ((1 - used / atMax) * 100).toFixed(0) : '0'}%`;
+}
+
+/** `stopped after 5 of 10 rounds (settled); 150 of 300 GPU-s (50% saved); 2 looks, error rate spent 0.0125`. */
+export function stopText(s: RowStop): string {
+  const parts = [`stopped after ${s.trialsUsed} of ${s.trialsMax} rounds (${s.reason})`];
+  if (s.gpuSeconds !== null && s.gpuSecondsAtMax !== null) parts.push(`${gpuSeconds(s.gpuSeconds)} of ${gpuSeconds(s.gpuSecondsAtMax)} GPU-s (${savedPct(s.gpuSeconds, s.gpuSecondsAtMax)} saved)`);
+  if (s.looks !== null) parts.push(`${s.looks} look${s.looks === 1 ? '' : 's'}${s.alphaSpent === null ? '' : `, error rate spent ${s.alphaSpent.toPrecision(3)} of 0.05`}`);
+  return parts.join('; ');
+}
+
+/** The run-level line of the summary: GPU-seconds used against the maximum over every stopped configuration. */
+function stopTotalsText(t: StopTotals): string {
+  const missing = t.configurations - t.withGpuSeconds;
+  if (t.withGpuSeconds === 0) return `--trials auto stopped ${t.configurations} task configuration${t.configurations === 1 ? '' : 's'}; their rows carry no GPU-seconds; per task in "Per-task table".`;
+  const over = `${t.withGpuSeconds} task configuration${t.withGpuSeconds === 1 ? '' : 's'} that stopped${missing > 0 ? `; ${missing} stopped without GPU-second columns, not counted` : ''}`;
+  return `--trials auto used ${gpuSeconds(t.gpuSeconds)} of ${gpuSeconds(t.gpuSecondsAtMax)} GPU-seconds at the maximum (${savedPct(t.gpuSeconds, t.gpuSecondsAtMax)} saved), over ${over}; per task in "Per-task table".`;
 }
 
 const measuredCount = (r: RowAnalysis): number => SIDES.filter((s) => r.values[s] !== null).length;
@@ -479,7 +519,8 @@ function taskBlocks(d: TaskDetail, model: ReportModel): Block[] {
   if (!ecdf) {
     blocks.push({ kind: 'p', text: 'Per-request distributions: no stored request samples for these trials (imported records, or a mode without requests).' });
   }
-  blocks.push({ kind: 'list', items: [noiseFloorText(d), orderText(d)] });
+  const stop = taskStop(model.rows.filter((r) => taskKey(r) === d.key));
+  blocks.push({ kind: 'list', items: [...(stop === null ? [] : [`run --trials auto: ${stopText(stop)}.`]), noiseFloorText(d), orderText(d)] });
   const base = d.variants.find((v) => v.variant.kind === 'baseline' && !v.variant.aa);
   if (!base) blocks.push({ kind: 'p', text: 'No baseline trial: nothing is compared.' });
   const tables: Block[] = [];

@@ -7,7 +7,7 @@ import { analyzeRows, type ReportModel, type ReportOptions } from './model.js';
 
 export { analyzeRows, resolveOptions, totals, COMPARISONS, SIDES } from './model.js';
 export type { MetricLine, MetricRole, RoundRatio, TaskDetail, VariantDetail } from './trials.js';
-export type { AgentSummary, ComparisonKey, DataGaps, RowNoiseFloor, ReportModel, ReportOptions, RowAnalysis, Side } from './model.js';
+export type { AgentSummary, ComparisonKey, DataGaps, RowNoiseFloor, RowStop, StopTotals, ReportModel, ReportOptions, RowAnalysis, Side } from './model.js';
 
 /** A built report: Markdown, self-contained HTML, and the model both were drawn from. */
 export interface Report {

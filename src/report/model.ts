@@ -95,6 +95,30 @@ export interface RowAnalysis {
   deviations: string[];
   /** The task's noise floor as the row records it (`run --aa`: the aa_* columns of `dataset build`); null without. */
   noiseFloor: RowNoiseFloor | null;
+  /** `run --trials auto`: where and why the row's configuration stopped (the stop_* columns); null for fixed trials. */
+  stop: RowStop | null;
+}
+
+/** The `--trials auto` stop columns of a store-built row (the store's task_stops row, written by `dataset build`). */
+export interface RowStop {
+  reason: string;
+  /** Rounds run before the stop (trials per variant) and `--max-trials`. */
+  trialsUsed: number;
+  trialsMax: number;
+  looks: number | null;
+  alphaSpent: number | null;
+  /** GPU-seconds up to the stop and what trials_max rounds take at that rate; null when the row lacks them. */
+  gpuSeconds: number | null;
+  gpuSecondsAtMax: number | null;
+}
+
+/** GPU-seconds of the task configurations that `--trials auto` stopped, summed once per configuration. */
+export interface StopTotals {
+  /** Task configurations with a stop, and how many of them carry both GPU-second columns (the ones summed). */
+  configurations: number;
+  withGpuSeconds: number;
+  gpuSeconds: number;
+  gpuSecondsAtMax: number;
 }
 
 /** The noise-floor columns of a store-built row (src/analysis noiseFloor, written by `dataset build`). */
@@ -139,6 +163,8 @@ export interface ReportModel {
   details: TaskDetail[] | null;
   /** Latency vs throughput curves of the tasks measured as sweeps (rows with `sweep_point`). */
   sweeps: TaskSweep[];
+  /** `--trials auto` GPU-seconds over the rows with a stop; null when no row has one. */
+  stopTotals: StopTotals | null;
 }
 
 /** Commits missing a variant for every agent, and other holes in the data. */
@@ -188,6 +214,7 @@ export function analyzeRows(rows: readonly DatasetRow[], options: ReportOptions 
     dataGaps: dataGaps(analysed),
     details: trials === null ? null : analyzeTrials(trials, analysed, opts),
     sweeps: sweepCurves(rows, analysed),
+    stopTotals: stopTotals(analysed),
   };
 }
 
@@ -241,6 +268,39 @@ function analyzeRow(row: DatasetRow, index: number, opts: ResolvedReportOptions)
     agentValuesWithoutPatch: hasAgentPatch === false && rawAgent !== null,
     deviations: configDeviations(row),
     noiseFloor: rowNoiseFloor(row),
+    stop: rowStop(row),
+  };
+}
+
+function rowStop(row: DatasetRow): RowStop | null {
+  const reason = str(row, 'stop_reason');
+  const trialsUsed = numberCell(row, 'trials_used');
+  const trialsMax = numberCell(row, 'trials_max');
+  if (reason === null || trialsUsed === null || trialsMax === null) return null;
+  return {
+    reason,
+    trialsUsed,
+    trialsMax,
+    looks: numberCell(row, 'stop_looks'),
+    alphaSpent: numberCell(row, 'stop_alpha_spent'),
+    gpuSeconds: numberCell(row, 'gpu_seconds'),
+    gpuSecondsAtMax: numberCell(row, 'gpu_seconds_at_max'),
+  };
+}
+
+/** Every agent's row of a task configuration carries the configuration's one stop: each is counted once (taskKey). */
+function stopTotals(rows: readonly RowAnalysis[]): StopTotals | null {
+  const stops = [...groupByTask(rows).values()].flatMap((rs) => {
+    const stop = rs.find((r) => r.stop !== null)?.stop;
+    return stop ? [stop] : [];
+  });
+  if (stops.length === 0) return null;
+  const summed = stops.filter((s) => s.gpuSeconds !== null && s.gpuSecondsAtMax !== null);
+  return {
+    configurations: stops.length,
+    withGpuSeconds: summed.length,
+    gpuSeconds: summed.reduce((a, s) => a + (s.gpuSeconds ?? 0), 0),
+    gpuSecondsAtMax: summed.reduce((a, s) => a + (s.gpuSecondsAtMax ?? 0), 0),
   };
 }
 

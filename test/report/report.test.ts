@@ -146,6 +146,50 @@ describe('buildReport with multi-trial rows (extension columns)', () => {
     expect(tasks.map((l) => /\(sweep point ([^)]*)\)/.exec(l)?.[1])).toEqual(['1/2: max_concurrency=4', '2/2: max_concurrency=16']);
   });
 
+  describe('--trials auto stops (stop_* columns)', () => {
+    const stop = (used: number, max: number, reason: string, looks: number, alpha: number, gpu: number, gpuMax: number): DatasetRow => ({
+      stop_reason: reason,
+      trials_used: used,
+      trials_max: max,
+      stop_looks: looks,
+      stop_alpha_spent: alpha,
+      gpu_seconds: gpu,
+      gpu_seconds_at_max: gpuMax,
+    });
+    const settled = stop(5, 10, 'settled', 2, 0.0125, 150, 300);
+    // Two agents of one task share its configuration's stop: it is listed and summed once.
+    const rowsWithStops = [
+      storeRow('aaaaaaaa', 'agentA', { b: 100, h: 90, a: 80 }, [5, 15], settled),
+      storeRow('aaaaaaaa', 'agentB', { b: 100, h: 90, a: 85 }, [1, 9], settled),
+      storeRow('bbbbbbbb', 'agentA', { b: 100, h: 100, a: 99 }, [-3, 5], stop(3, 10, 'futile', 1, 0.0016, 60, 200)),
+      storeRow('cccccccc', 'agentA', { b: 100, h: 100, a: 100 }, [-1, 1]),
+    ];
+
+    it('writes each stopped task configuration\'s line and the run-level GPU-seconds from the rows\' values', async () => {
+      const { model, markdown, html } = await buildReport(rowsWithStops, { generatedAt: 'now' });
+      expect(model.stopTotals).toEqual({ configurations: 2, withGpuSeconds: 2, gpuSeconds: 210, gpuSecondsAtMax: 500 });
+      const lines = markdown.split('\n');
+      expect(lines.filter((l) => l.startsWith('- aaaaaaaa: '))).toEqual(['- aaaaaaaa: stopped after 5 of 10 rounds (settled); 150 of 300 GPU-s (50% saved); 2 looks, error rate spent 0.0125 of 0.05']);
+      expect(lines.filter((l) => l.startsWith('- bbbbbbbb: '))).toEqual(['- bbbbbbbb: stopped after 3 of 10 rounds (futile); 60 of 200 GPU-s (70% saved); 1 look, error rate spent 0.00160 of 0.05']);
+      expect(markdown).not.toMatch(/cccccccc: stopped/);
+      const summary = markdown.slice(markdown.indexOf('## Executive summary'), markdown.indexOf('## Benchmark modes'));
+      expect(summary).toContain('- --trials auto used 210 of 500 GPU-seconds at the maximum (58% saved), over 2 task configurations that stopped;');
+      expect(html).toContain('<li>aaaaaaaa: stopped after 5 of 10 rounds (settled); 150 of 300 GPU-s (50% saved)');
+      expect(html).toContain('--trials auto used 210 of 500 GPU-seconds at the maximum (58% saved)');
+    });
+
+    it('says nothing of stops when no row has one (fixed trials)', async () => {
+      const { model, markdown, html } = await buildReport([rowsWithStops[3]!], { generatedAt: 'now' });
+      expect(model.stopTotals).toBeNull();
+      expect(model.rows[0]?.stop).toBeNull();
+      for (const text of [markdown, html]) {
+        expect(text).not.toContain('--trials auto');
+        expect(text).not.toContain('stopped after');
+        expect(text).not.toContain('GPU-s');
+      }
+    });
+  });
+
   it('reports an empty dataset without failing', async () => {
     const { markdown, html } = await buildReport([], { generatedAt: 'now' });
     expect(markdown).toContain('0 rows');

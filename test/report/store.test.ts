@@ -122,4 +122,37 @@ describe('report from a store (multi-trial, real CIs)', () => {
     // human vs baseline a tie, agent vs human +20% better, over 3 paired rounds.
     expect(text).toMatch(/abababab\s+bot\s+ttft_mean\s+[-+]\d+\.\d% \[[-+]\d+\.\d, [-+]\d+\.\d\] tie n=3\s+.*\+20\.\d% \[\+\d+\.\d, \+\d+\.\d\] better n=3/);
   });
+
+  // Last: it adds a stop row to the store the tests above read.
+  it('shows the --trials auto stop of the store (task_stops, through the dataset rows) per task and in the summary', async () => {
+    const store = await openStore(file, { create: false });
+    try {
+      await store.saveTaskStop({
+        taskCommit: COMMIT,
+        configKey: 'cfg',
+        runId: RUN,
+        primaryMetric: 'ttft_mean',
+        reason: 'settled',
+        rounds: 3,
+        maxRounds: 10,
+        looks: 2,
+        alphaSpent: 0.0125,
+        gpuSeconds: 540,
+        gpuSecondsAtMax: 1800,
+        decidedAt: '2026-01-01T00:30:00Z',
+      });
+    } finally {
+      await store.close();
+    }
+    const out = path.join(dir, 'out-stop');
+    expect(await runCli(['node', 'isobench', 'report', '--store', file, '--out', out])).toBe(0);
+    const md = await readFile(path.join(out, 'report.md'), 'utf8');
+    const html = await readFile(path.join(out, 'report.html'), 'utf8');
+    const line = 'stopped after 3 of 10 rounds (settled); 540 of 1800 GPU-s (70% saved); 2 looks, error rate spent 0.0125 of 0.05';
+    expect(md).toContain(`- abababab: ${line}`);
+    // The per-task trials section says it too.
+    expect(md).toContain(`- run --trials auto: ${line}.`);
+    expect(md).toContain('--trials auto used 540 of 1800 GPU-seconds at the maximum (70% saved), over 1 task configuration that stopped');
+    expect(html).toContain(`<li>abababab: ${line}</li>`);
+  });
 });

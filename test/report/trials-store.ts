@@ -1,7 +1,10 @@
 import { seededRandom } from '../../src/analysis/index.js';
 import { openStore, type SampleRecord, type TrialRecord, type VariantRecord } from '../../src/store/index.js';
 
-/** A serving task measured in 5 interleaved rounds: baseline, baseline′ (--aa), human (~10% faster TTFT), an agent 20× slower. */
+/**
+ * A serving task measured in 5 interleaved rounds: baseline, baseline′ (--aa), human (~10% faster TTFT), an agent 20×
+ * slower; `--trials auto` stopped it there (settled, 5 of 10 rounds).
+ */
 export const TRIALS_COMMIT = 'cd'.repeat(20);
 export const TRIALS_ROUNDS = 5;
 export const ORDER_SEED = 4242;
@@ -113,6 +116,21 @@ export async function writeTrialsStore(file: string): Promise<void> {
         await store.saveTrial(trial, samples, []);
       }
     }
+    // `--trials auto` stopped the configuration at round 5 of 10: 4 variants × 5 trials × 10 s of 4 × 10 × 10 s.
+    await store.saveTaskStop({
+      taskCommit: TRIALS_COMMIT,
+      configKey: 'cfg1',
+      runId: RUN,
+      primaryMetric: 'ttft_mean',
+      reason: 'settled',
+      rounds: TRIALS_ROUNDS,
+      maxRounds: 10,
+      looks: 2,
+      alphaSpent: 0.0125,
+      gpuSeconds: 200,
+      gpuSecondsAtMax: 400,
+      decidedAt: '2026-01-01T00:06:00Z',
+    });
     await store.finishRun(RUN, 'finished', '2026-01-01T01:00:00Z');
   } finally {
     await store.close();
