@@ -66,7 +66,23 @@ async function serve(argv: readonly string[]): Promise<number> {
   }
 }
 
+const BENCH_HELP = [
+  'Usage: isobench sim bench <latency|throughput|prefix-caching> [script args] [--sim-profile <file>]',
+  '',
+  "Prints what vLLM's benchmark_latency.py / benchmark_throughput.py / benchmark_prefix_caching.py would, from the",
+  'sim performance model (times computed, not slept; see docs/sim.md).',
+  '',
+  'Options:',
+  "  [script args]          the script's vLLM flags (--input-len, --output-len, --batch-size, --num-prompts, ...)",
+  '  --sim-profile <file>   sim profile, JSON or YAML (default: the built-in profile)',
+  '  -h, --help             print this help',
+].join('\n');
+
 async function bench(kindName: string, argv: readonly string[]): Promise<number> {
+  if ([kindName, ...argv].some((a) => a === '--help' || a === '-h')) {
+    process.stdout.write(BENCH_HELP + '\n');
+    return 0;
+  }
   const kind = SCRIPT_KINDS[kindName];
   if (kind === undefined) throw new IsobenchError('E_USAGE', `sim bench: unknown script "${kindName}"`, { hint: 'use one of: latency, throughput, prefix-caching' });
   const rest = [...argv];

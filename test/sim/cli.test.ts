@@ -61,4 +61,26 @@ describe('isobench sim serve (child process)', () => {
     expect(await runCli(['node', 'isobench', 'sim', 'bench', 'throughput', '--input-len', '64', '--output-len', '16', '--num-prompts', '10'])).toBe(0);
     expect(written.join('')).toMatch(/^Throughput: [\d.]+ requests\/s/m);
   });
+
+  it('sim bench --help and sim bench <script> --help print the usage and exit 0 (in-process)', async () => {
+    const written: string[] = [];
+    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+      written.push(String(chunk));
+      return true;
+    });
+    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+    onTestFinished(() => {
+      spy.mockRestore();
+      errSpy.mockRestore();
+      process.exitCode = undefined;
+    });
+    expect(await runCli(['node', 'isobench', 'sim', 'bench', '--help'])).toBe(0);
+    const usage = written.join('');
+    expect(usage).toContain('Usage: isobench sim bench <latency|throughput|prefix-caching>');
+    expect(usage).toContain('--sim-profile <file>');
+    written.length = 0;
+    expect(await runCli(['node', 'isobench', 'sim', 'bench', 'latency', '-h'])).toBe(0);
+    expect(written.join('')).toBe(usage);
+    expect(errSpy).not.toHaveBeenCalled();
+  });
 });
