@@ -26,6 +26,22 @@ function start(args: string[]) {
   return { child, url, exited, out: () => stdout, err: () => stderr };
 }
 
+/** Captures stdout (as written chunks) and stderr (a spy) of an in-process runCli until the test ends. */
+function captureOutput() {
+  const written: string[] = [];
+  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
+    written.push(String(chunk));
+    return true;
+  });
+  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
+  onTestFinished(() => {
+    spy.mockRestore();
+    errSpy.mockRestore();
+    process.exitCode = undefined;
+  });
+  return { written, errSpy };
+}
+
 describe('isobench sim serve (child process)', () => {
   it('starts on --port 0, serves, warns about unknown flags, stops on SIGTERM; a crash exits 1 with the line on stderr', async () => {
     // Both children start at once: starting the CLI dominates this file's time.
@@ -44,17 +60,7 @@ describe('isobench sim serve (child process)', () => {
   });
 
   it('bad flag values exit 2; sim bench prints a script format (in-process)', async () => {
-    const written: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      written.push(String(chunk));
-      return true;
-    });
-    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    onTestFinished(() => {
-      spy.mockRestore();
-      errSpy.mockRestore();
-      process.exitCode = undefined;
-    });
+    const { written, errSpy } = captureOutput();
     expect(await runCli(['node', 'isobench', 'sim', 'serve', '--max-num-seqs', '0'])).toBe(2);
     expect(String(errSpy.mock.calls[0]?.[0])).toContain('--max-num-seqs');
     process.exitCode = undefined;
@@ -63,17 +69,7 @@ describe('isobench sim serve (child process)', () => {
   });
 
   it('sim bench --help and sim bench <script> --help print the usage and exit 0 (in-process)', async () => {
-    const written: string[] = [];
-    const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-      written.push(String(chunk));
-      return true;
-    });
-    const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-    onTestFinished(() => {
-      spy.mockRestore();
-      errSpy.mockRestore();
-      process.exitCode = undefined;
-    });
+    const { written, errSpy } = captureOutput();
     expect(await runCli(['node', 'isobench', 'sim', 'bench', '--help'])).toBe(0);
     const usage = written.join('');
     expect(usage).toContain('Usage: isobench sim bench <latency|throughput|prefix-caching>');
