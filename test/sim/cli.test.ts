@@ -1,7 +1,7 @@
 import { spawn } from 'node:child_process';
 import path from 'node:path';
-import { describe, expect, it, onTestFinished, vi } from 'vitest';
-import { runCli } from '../../src/cli/index.js';
+import { describe, expect, it, onTestFinished } from 'vitest';
+import { captureCli } from '../cli-capture.js';
 
 const repoRoot = path.resolve(import.meta.dirname, '../..');
 
@@ -26,22 +26,6 @@ function start(args: string[]) {
   return { child, url, exited, out: () => stdout, err: () => stderr };
 }
 
-/** Captures stdout (as written chunks) and stderr (a spy) of an in-process runCli until the test ends. */
-function captureOutput() {
-  const written: string[] = [];
-  const spy = vi.spyOn(process.stdout, 'write').mockImplementation((chunk: string | Uint8Array) => {
-    written.push(String(chunk));
-    return true;
-  });
-  const errSpy = vi.spyOn(process.stderr, 'write').mockImplementation(() => true);
-  onTestFinished(() => {
-    spy.mockRestore();
-    errSpy.mockRestore();
-    process.exitCode = undefined;
-  });
-  return { written, errSpy };
-}
-
 describe('isobench sim serve (child process)', () => {
   it('starts on --port 0, serves, warns about unknown flags, stops on SIGTERM; a crash exits 1 with the line on stderr', async () => {
     // Both children start at once: starting the CLI dominates this file's time.
@@ -60,23 +44,19 @@ describe('isobench sim serve (child process)', () => {
   });
 
   it('bad flag values exit 2; sim bench prints a script format (in-process)', async () => {
-    const { written, errSpy } = captureOutput();
-    expect(await runCli(['node', 'isobench', 'sim', 'serve', '--max-num-seqs', '0'])).toBe(2);
-    expect(String(errSpy.mock.calls[0]?.[0])).toContain('--max-num-seqs');
-    process.exitCode = undefined;
-    expect(await runCli(['node', 'isobench', 'sim', 'bench', 'throughput', '--input-len', '64', '--output-len', '16', '--num-prompts', '10'])).toBe(0);
-    expect(written.join('')).toMatch(/^Throughput: [\d.]+ requests\/s/m);
+    const bad = await captureCli(['sim', 'serve', '--max-num-seqs', '0']);
+    expect(bad.code).toBe(2);
+    expect(bad.err).toContain('--max-num-seqs');
+    const ok = await captureCli(['sim', 'bench', 'throughput', '--input-len', '64', '--output-len', '16', '--num-prompts', '10']);
+    expect(ok.code).toBe(0);
+    expect(ok.out).toMatch(/^Throughput: [\d.]+ requests\/s/m);
   });
 
   it('sim bench --help and sim bench <script> --help print the usage and exit 0 (in-process)', async () => {
-    const { written, errSpy } = captureOutput();
-    expect(await runCli(['node', 'isobench', 'sim', 'bench', '--help'])).toBe(0);
-    const usage = written.join('');
-    expect(usage).toContain('Usage: isobench sim bench <latency|throughput|prefix-caching>');
-    expect(usage).toContain('--sim-profile <file>');
-    written.length = 0;
-    expect(await runCli(['node', 'isobench', 'sim', 'bench', 'latency', '-h'])).toBe(0);
-    expect(written.join('')).toBe(usage);
-    expect(errSpy).not.toHaveBeenCalled();
+    const help = await captureCli(['sim', 'bench', '--help']);
+    expect(help).toMatchObject({ code: 0, err: '' });
+    expect(help.out).toContain('Usage: isobench sim bench <latency|throughput|prefix-caching>');
+    expect(help.out).toContain('--sim-profile <file>');
+    expect(await captureCli(['sim', 'bench', 'latency', '-h'])).toEqual(help);
   });
 });
