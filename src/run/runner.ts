@@ -1,7 +1,7 @@
 import { randomUUID } from 'node:crypto';
 import { hostname } from 'node:os';
 import { errorMessage, IsobenchError, type Failure } from '../core/index.js';
-import { PRESETS, type Engine, type PreparedVariant } from '../engine/index.js';
+import { PRESETS, type Engine, type PreparedVariant, type PrepareProgress } from '../engine/index.js';
 import { LEASE_RENEW_MS, LEASE_TTL_MS, type RunRecord, type Store } from '../store/index.js';
 import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
 import { thrownFailure } from './classify.js';
@@ -215,18 +215,22 @@ class Runner {
   private async prepare(plan: TaskPlan, v: PlannedVariant): Promise<{ status: 'ready'; variant: PreparedVariant } | { status: 'failed'; failure: Failure; log: string }> {
     this.emit({ type: 'variant_prepare', taskCommit: plan.task.commit, variantId: v.record.id, status: 'start' });
     let result: { status: 'ready'; variant: PreparedVariant } | { status: 'failed'; failure: Failure; log: string };
+    // Build progress at most once a second: the first line at once, then the latest line of each second (a line
+    // that arrives inside the window is shown when it closes, never dropped for good: a build that prints one line
+    // and then works for minutes shows that line).
+    const progress = latestEvery(BUILD_PROGRESS_MS, (p: PrepareProgress) => {
+      this.emit({ type: 'variant_build', taskCommit: plan.task.commit, variantId: v.record.id, phase: p.phase, line: p.line.slice(0, 300) });
+    });
     try {
-      let last = 0;
       result = await this.input.engine.prepare(v.spec, this.signal, (p) => {
-        const now = performance.now();
-        if (now - last < 1000 || p.line.trim() === '') return;
-        last = now;
-        this.emit({ type: 'variant_build', taskCommit: plan.task.commit, variantId: v.record.id, phase: p.phase, line: p.line.slice(0, 300) });
+        if (p.line.trim() !== '') progress.push(p);
       });
     } catch (err) {
       // A misconfigured engine is the user's to fix, not a property of the variant: stop the run with the message.
       if (err instanceof IsobenchError && err.code === 'E_USAGE') throw err;
       result = { status: 'failed', failure: thrownFailure(err, 'engine'), log: errorMessage(err) };
+    } finally {
+      progress.cancel();
     }
     const build = result.status === 'ready' ? result.variant.build : undefined;
     if (build) {
@@ -310,6 +314,42 @@ class Runner {
  * probe becomes the reference before the other variants' probes run: a resumed run whose stored baseline gave no
  * usable reference). The positions of that round are renumbered in the new order, so what is recorded is what ran.
  */
+/** How often a variant's build progress line is emitted at most. */
+const BUILD_PROGRESS_MS = 1000;
+
+/**
+ * Calls `fn` with the first value at once and then with the latest value at most once per `ms`: a value pushed
+ * inside the window is delivered when the window closes (the last one wins), so a quiet spell after a push never
+ * hides it. `cancel` drops what is pending and stops the timer.
+ */
+export function latestEvery<T>(ms: number, fn: (value: T) => void): { push(value: T): void; cancel(): void } {
+  let last = -Infinity;
+  let pending: { value: T } | null = null;
+  let timer: NodeJS.Timeout | undefined;
+  const deliver = (value: T): void => {
+    last = performance.now();
+    fn(value);
+  };
+  return {
+    push(value) {
+      const wait = last + ms - performance.now();
+      if (wait <= 0 && timer === undefined) return deliver(value);
+      pending = { value };
+      timer ??= setTimeout(() => {
+        timer = undefined;
+        const p = pending;
+        pending = null;
+        if (p) deliver(p.value);
+      }, Math.max(0, wait));
+    },
+    cancel() {
+      if (timer) clearTimeout(timer);
+      timer = undefined;
+      pending = null;
+    },
+  };
+}
+
 function baselineFirst(todo: readonly PlannedTrial[], baselineId: string): PlannedTrial[] {
   const first = todo.find((t) => t.variantId === baselineId);
   if (!first) return [...todo];
