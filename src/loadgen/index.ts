@@ -34,7 +34,7 @@ export {
   type TokenizerPackage,
   type PackageLocation,
 } from './tokenizer-packages.js';
-export { runServeBenchmark, requestBody, probeRequest, type RunOptions } from './runner.js';
+export { runServeBenchmark, requestBody, probeRequest, type RunOptions } from './serve-bench.js';
 export { waitUntilReady, READY_RETRY_MS } from './ready.js';
 export { parseCsv } from './datasets.js';
 export { sweepPoints, sweepRow, summarizeSweep, kneeIndex, sweepCsv, sweepJson, sweepHtml, pointLabel, type SweepPoint, type SweepRow, type SweepSummary } from './sweep.js';
@@ -46,6 +46,6 @@ export { measure, requestSample, serveBenchResult, toMetricSet } from './measure
 export { formatServeSummary, buildResultJson, resultFilePath, resultDate, shownMetrics, vllmStatisticFields, type ResultFileInfo } from './vllm-result.js';
 export { completeGreedy } from './greedy.js';
 export { SseParser, SseOverflowError } from './sse.js';
-export { percentiles, mean, std } from './stats.js';
+export { percentiles, mean, std } from './numpy-stats.js';
 export { Prng } from './prng.js';
 export { DEFAULT_RANDOM_MM, encodePng, parseBucketConfig, parseLimitMmPerPrompt, type MmItem, type RandomMmConfig } from './multimodal.js';

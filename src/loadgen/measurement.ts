@@ -5,7 +5,7 @@
  */
 import { LATENCY_METRICS, latencyKey, percentileStatistic, requestTpotMs, type MetricSet } from '../core/index.js';
 import type { StreamOutcome } from './client.js';
-import { mean, percentiles, std } from './stats.js';
+import { mean, percentiles, std } from './numpy-stats.js';
 import type { GoodputMetric, LoadgenSample, Measurement, MetricStatistics, PercentileMetric, RequestSample, RunTotals, ServeBenchConfig, ServeBenchResult } from './types.js';
 
 /**

@@ -5,7 +5,7 @@
  */
 import path from 'node:path';
 import { PERCENTILE_METRICS } from '../core/index.js';
-import { mean } from './stats.js';
+import { mean } from './numpy-stats.js';
 import type { LoadgenSample, Measurement, PercentileMetric, ServeBenchResult } from './types.js';
 
 const SECTIONS: Record<PercentileMetric, [name: string, header: string]> = {

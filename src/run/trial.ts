@@ -4,7 +4,7 @@ import type { Engine, PreparedVariant, ServerHandle } from '../engine/index.js';
 import type { RequestSample } from '../loadgen/index.js';
 import type { LogRecord, SampleRecord, TrialRecord } from '../store/index.js';
 import { agreement, MISMATCH_BELOW } from './agreement.js';
-import { classifyLog, parseStandaloneOutput, thrownFailure } from './classify.js';
+import { classifyLog, parseStandaloneOutput, thrownFailure } from './trial-outcome.js';
 import type { RunEvent, TrialOutcome, TrialPhase } from './events.js';
 import { sweepPointText } from './plan.js';
 import { primaryMetric } from './primary.js';

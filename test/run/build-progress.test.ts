@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { latestEvery } from '../../src/run/runner.js';
+import { latestEvery } from '../../src/run/run-benchmarks.js';
 
 /**
  * The build progress throttle: the first line at once, later lines of a window delivered when it closes (the latest

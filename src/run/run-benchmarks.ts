@@ -4,7 +4,7 @@ import { errorMessage, IsobenchError, type Failure } from '../core/index.js';
 import { PRESETS, type Engine, type PreparedVariant, type PrepareProgress } from '../engine/index.js';
 import { LEASE_RENEW_MS, LEASE_TTL_MS, type RunRecord, type Store } from '../store/index.js';
 import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
-import { thrownFailure } from './classify.js';
+import { thrownFailure } from './trial-outcome.js';
 import { adaptiveStop, gpuSecondsOf, planTrials } from './results.js';
 import { buildTaskWorkload, usableReference, type TaskWorkload } from './serving.js';
 import { leaseKey, sweepPointText, tokenizerOf } from './plan.js';
