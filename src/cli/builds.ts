@@ -5,7 +5,8 @@ import { addOptions, opt, readOptions, type OptionTable, type OptionsOf } from '
  * `isobench builds`: the build cache (`$ISOBENCH_CACHE_DIR`, else ~/.cache/isobench; src/engine/source-build.ts),
  * listed, or pruned with `--prune` and what to remove. ccache's own folder is left to `ccache -C` / `ccache -M`.
  * With a Docker daemon (`--docker-host`, else $DOCKER_HOST when set) the docker engine's variant images
- * (`isobench-build:<key>`, found by their labels) are listed and pruned alongside.
+ * (`isobench-build:<key>`, found by their labels) are listed and pruned alongside; its failed builds are remembered in
+ * the cache folder (recipe `docker`) and listed and pruned as the failed trees are, daemon or not.
  */
 
 const BUILDS_OPTIONS = {
@@ -41,7 +42,7 @@ async function buildsCommand(opts: OptionsOf<typeof BUILDS_OPTIONS>): Promise<vo
     process.stdout.write(`build cache ${root}: ${builds.length} tree(s), ${size(builds.reduce((a, b) => a + (b.bytes ?? 0), 0))}\n`);
     for (const b of builds) {
       const what = b.status === 'built' ? `built in ${(b.seconds ?? 0).toFixed(1)} s` : b.status === 'failed' ? `${b.failure?.code ?? 'failed'}: ${b.failure?.evidence ?? ''}` : 'incomplete';
-      process.stdout.write(`${b.recipe}  ${b.commit.slice(0, 12)}${b.patchSha256 ? ` + patch ${b.patchSha256.slice(0, 12)}` : ''}  ${b.status}  ${size(b.bytes)}  ${b.builtAt ?? ''}  ${what}${b.locked ? '  (building now)' : ''}\n`);
+      process.stdout.write(`${b.recipe}  ${b.commit.slice(0, 12)}${b.base !== null ? ` (image ${b.base})` : ''}${b.patchSha256 ? ` + patch ${b.patchSha256.slice(0, 12)}` : ''}  ${b.status}  ${size(b.bytes)}  ${b.builtAt ?? ''}  ${what}${b.locked ? '  (building now)' : ''}\n`);
     }
     if (docker) {
       process.stdout.write(`docker images on ${docker.host}: ${docker.images.length}\n`);

@@ -6,7 +6,7 @@ import { IsobenchError, errorMessage, patchSha256, redactSecrets, type Failure }
 import { APPLY_WRAPPER, EXIT_NOT_APPLIED, PATCH_MOUNT } from './docker.js';
 import { BUILD_LABELS, ownerGone } from './docker-labels.js';
 import { applyFailure, patchFileBytes } from './patch.js';
-import { BuildFailedError, firstErrorLine, recipeKey, type BuildRecipe } from './source-build.js';
+import { BuildFailedError, firstErrorLine, recallFailure, recipeKey, rememberFailure, withLock, type BuildRecipe } from './source-build.js';
 
 /**
  * Agent variants of the docker engine built as images: FROM the baseline image (by its id), the patch copied in and
@@ -14,6 +14,11 @@ import { BuildFailedError, firstErrorLine, recipeKey, type BuildRecipe } from '.
  * forced), then the recipe's build steps run there. The image is tagged `isobench-build:<key>`, key = (base image id,
  * patch sha256, recipe key, source folder): a second run finds the tag and builds nothing. Every image it makes
  * (the intermediate ones of a failed build too) carries BUILD_LABELS, so prune and the leftover clean-up find them.
+ * A build a step refused (exit code 1-127: the compiler, or the patch not applying) is remembered in the build cache
+ * folder as the process engine remembers its failed trees (`<cacheRoot>/docker/<key>/` holding the failed stamp,
+ * `<key>.log` the whole log): the same key fails again at once, with the same evidence, no docker build started.
+ * One builder per key at a time (`<key>.lock`, the process engine's lock): a second waits, then takes the first's
+ * image or its remembered failure.
  */
 
 export const BUILD_REPOSITORY = 'isobench-build';
@@ -25,6 +30,8 @@ export interface DockerBuildRequest {
   /** The baseline image (name as configured) and its id. */
   baseImage: string;
   baseId: string;
+  /** The engine commit the base image holds (listed by `isobench builds`; not part of the key). */
+  commit: string;
   /** The engine's source tree inside the image: the patch applies there and the steps run there. */
   sourceDir: string;
   patch: Uint8Array;
@@ -102,9 +109,23 @@ async function dockerBuild(docker: Docker, context: string, files: string[], opt
   });
 }
 
+/** The exit code of the step that failed, when the daemon's error says one. */
+function exitCodeOf(event: BuildEvent): number {
+  return event.errorDetail?.code ?? Number(/non-zero code: (\d+)/.exec(event.error ?? '')?.[1]);
+}
+
+/**
+ * True when a step exited with a code of its own (1-127): the patch or the tree was refused, and the same bytes and
+ * config fail the same way. A step killed by a signal (128+: the OOM killer) or a daemon error (no code) is not.
+ */
+function refusedByStep(event: BuildEvent): boolean {
+  const code = exitCodeOf(event);
+  return Number.isInteger(code) && code > 0 && code < 128;
+}
+
 /** The failure of a build that the daemon reported: the patch did not apply, or a step (the compiler) refused it. */
 function failureOf(event: BuildEvent, log: string): Failure {
-  const code = event.errorDetail?.code ?? Number(/non-zero code: (\d+)/.exec(event.error ?? '')?.[1]);
+  const code = exitCodeOf(event);
   if (code === EXIT_NOT_APPLIED) return applyFailure(log);
   // Docker's own step lines (`Step 4/7 : RUN ...`) are commands, not the compiler's output.
   const first = firstErrorLine(log.replace(/^Step \d+\/\d+ : /gm, '$ '));
@@ -120,15 +141,29 @@ function failureOf(event: BuildEvent, log: string): Failure {
 export async function buildVariantImage(req: DockerBuildRequest): Promise<DockerBuildResult> {
   const { tag, key } = buildImageTag(req);
   const logDir = path.join(req.cacheRoot, 'docker');
-  const logFile = path.join(logDir, `${key}.log`);
-  const found = await req.docker
-    .getImage(tag)
-    .inspect()
-    .catch(() => null);
-  const seconds = Number(found?.Config.Labels?.[BUILD_LABELS.seconds]);
-  if (found && found.Config.Labels?.[BUILD_LABELS.key] === key && Number.isFinite(seconds)) {
-    return { image: tag, cached: true, seconds: 0, builtSeconds: seconds, logFile };
-  }
+  // Where a refused build is remembered (a folder, as the process engine's trees, holding only the failed stamp).
+  const failedDir = path.join(logDir, key);
+  const logFile = `${failedDir}.log`;
+  const done = async (): Promise<DockerBuildResult | null> => {
+    await recallFailure(failedDir, logFile, req.recipe.key);
+    const found = await req.docker
+      .getImage(tag)
+      .inspect()
+      .catch(() => null);
+    const seconds = Number(found?.Config.Labels?.[BUILD_LABELS.seconds]);
+    if (found && found.Config.Labels?.[BUILD_LABELS.key] === key && Number.isFinite(seconds)) {
+      return { image: tag, cached: true, seconds: 0, builtSeconds: seconds, logFile };
+    }
+    return null;
+  };
+  const hit = await done();
+  if (hit) return hit;
+  await mkdir(logDir, { recursive: true });
+  return withLock(`${failedDir}.lock`, req.signal, async () => (await done()) ?? build(req, tag, key, failedDir, logFile));
+}
+
+/** Builds the image (under the key's lock); a refused build is remembered. */
+async function build(req: DockerBuildRequest, tag: string, key: string, failedDir: string, logFile: string): Promise<DockerBuildResult> {
   const base = await req.docker.getImage(req.baseId).inspect();
   const t0 = performance.now();
   const ctx = await mkdtemp(path.join(tmpdir(), 'isobench-docker-build-'));
@@ -141,7 +176,6 @@ export async function buildVariantImage(req: DockerBuildRequest): Promise<Docker
     for (const l of lines) req.onLine?.(l);
   };
   try {
-    await mkdir(logDir, { recursive: true });
     await writeFile(path.join(ctx, 'agent.patch'), patchFileBytes(req.patch));
     await writeFile(path.join(ctx, 'apply.sh'), APPLY_WRAPPER);
     await writeFile(path.join(ctx, 'Dockerfile'), dockerfile(req, key, base.Config.WorkingDir || '/'));
@@ -153,6 +187,10 @@ export async function buildVariantImage(req: DockerBuildRequest): Promise<Docker
       throw new IsobenchError('E_ENGINE', `docker build of ${tag} failed: ${errorMessage(err)}`);
     }
     const text = redactSecrets(log);
+    if (failed && refusedByStep(failed)) {
+      const stamp = { commit: req.commit, recipeKey: req.recipe.key, seconds: (performance.now() - t0) / 1000, builtAt: new Date().toISOString(), source: req.baseId, base: req.baseImage, patchSha256: patchSha256(req.patch) };
+      await rememberFailure(failedDir, logFile, stamp, failureOf(failed, text), text);
+    }
     await writeFile(logFile, text);
     if (failed) throw new BuildFailedError(failureOf(failed, text), text, logFile, false);
     // The time it took goes on the image itself: a later run reads it from the tag it reuses.

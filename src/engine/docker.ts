@@ -167,6 +167,7 @@ export class DockerEngine implements Engine {
         docker: this.docker,
         baseImage: image,
         baseId,
+        commit: spec.engineCommit,
         sourceDir: build.sourceDir,
         patch: spec.agent.patchBytes,
         recipe,

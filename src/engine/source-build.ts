@@ -66,7 +66,7 @@ export interface BuildResult {
   logFile: string;
 }
 
-interface Stamp {
+export interface Stamp {
   commit: string;
   recipeKey: string;
   seconds: number;
@@ -74,6 +74,8 @@ interface Stamp {
   /** The repository or bundle it was built from, and the patch applied (for `isobench builds`). */
   source?: string;
   patchSha256?: string | null;
+  /** A docker build's base image (name as configured): its tree is the image, not a folder here. */
+  base?: string;
 }
 
 /** A build whose compiler (or `git apply`) refused the tree: same bytes and config fail the same way, so it is kept. */
@@ -173,8 +175,31 @@ function outputsOf(tree: string, recipe: BuildRecipe): Record<string, string> {
   return Object.fromEntries(recipe.outputs.map((o) => [o, path.join(tree, o)]));
 }
 
-/** Holds `<lock>` (a folder holding the owner's host and pid) while `fn` runs; waits for a live owner, breaks a dead one's. */
-async function withLock<T>(lock: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
+/**
+ * A failed build remembered under `tree` (its FAILED_STAMP) for `recipeKey`: thrown again as BuildFailedError (cached)
+ * with its failure and the log it left in `logFile`, so that a retry of the same bytes and config builds nothing.
+ */
+export async function recallFailure(tree: string, logFile: string, recipeKey: string): Promise<void> {
+  const failed = (await readStamp(tree, FAILED_STAMP)) as FailedStamp | null;
+  if (failed?.recipeKey === recipeKey && failed.failure !== undefined) {
+    const log = await readFile(logFile, 'utf8').catch(() => '');
+    throw new BuildFailedError(failed.failure, log, logFile, true);
+  }
+}
+
+/** Remembers a build the tree (or the patch) refused: the whole log in `logFile`, the failure in `tree`'s FAILED_STAMP; throws it. */
+export async function rememberFailure(tree: string, logFile: string, stamp: Stamp, failure: Failure, log: string): Promise<never> {
+  await mkdir(tree, { recursive: true });
+  await writeFile(logFile, log);
+  await writeFile(path.join(tree, FAILED_STAMP), JSON.stringify({ ...stamp, failure } satisfies FailedStamp));
+  throw new BuildFailedError(failure, log, logFile, false);
+}
+
+/**
+ * Holds `<lock>` (a folder holding the owner's host and pid) while `fn` runs; waits for a live owner (another process,
+ * or another call in this one), breaks a dead one's.
+ */
+export async function withLock<T>(lock: string, signal: AbortSignal | undefined, fn: () => Promise<T>): Promise<T> {
   const owner = `${hostname()} ${process.pid}`;
   while (true) {
     signal?.throwIfAborted();
@@ -287,11 +312,7 @@ export async function buildAtCommit(req: BuildRequest): Promise<BuildResult> {
   const tree = path.join(dir, patchHash === null ? sha : `${sha}-patch-${patchHash.slice(0, 16)}`);
   const logFile = `${tree}.log`;
   const done = async (): Promise<BuildResult | null> => {
-    const failed = (await readStamp(tree, FAILED_STAMP)) as FailedStamp | null;
-    if (failed?.recipeKey === req.recipe.key && failed.failure !== undefined) {
-      const log = await readFile(logFile, 'utf8').catch(() => '');
-      throw new BuildFailedError(failed.failure, log, logFile, true);
-    }
+    await recallFailure(tree, logFile, req.recipe.key);
     const stamp = await readStamp(tree, STAMP);
     const outputs = outputsOf(tree, req.recipe);
     if (stamp?.recipeKey !== req.recipe.key || !Object.values(outputs).every((o) => existsSync(o))) return null;
@@ -306,11 +327,7 @@ export async function buildAtCommit(req: BuildRequest): Promise<BuildResult> {
     await rm(tree, { recursive: true, force: true });
     await extractTree(mirror, sha, tree);
     const stampOf = (): Stamp => ({ commit: sha, recipeKey: req.recipe.key, seconds: (performance.now() - t0) / 1000, builtAt: new Date().toISOString(), source: req.source, patchSha256: patchHash });
-    const fail = async (failure: Failure, log: string): Promise<never> => {
-      await writeFile(logFile, log);
-      await writeFile(path.join(tree, FAILED_STAMP), JSON.stringify({ ...stampOf(), failure } satisfies FailedStamp));
-      throw new BuildFailedError(failure, log, logFile, false);
-    };
+    const fail = (failure: Failure, log: string): Promise<never> => rememberFailure(tree, logFile, stampOf(), failure, log);
     if (req.patch !== undefined) {
       const applied = await applyPatchToTree(tree, req.patch, 'apply', req.signal);
       req.signal?.throwIfAborted();
@@ -383,9 +400,12 @@ export function recipeKey(what: unknown): string {
 
 /** One tree of the build cache, as `isobench builds` lists it. */
 export interface CachedBuild {
+  /** The recipe's folder; `docker` for the docker engine's failed image builds (its built ones are images: listBuildImages). */
   recipe: string;
   tree: string;
   commit: string;
+  /** A docker build's base image, null for a tree. */
+  base: string | null;
   patchSha256: string | null;
   status: 'built' | 'failed' | 'incomplete';
   /** Seconds the build took (failed: until it failed); null for an incomplete tree. */
@@ -399,7 +419,8 @@ export interface CachedBuild {
   locked: boolean;
 }
 
-const SHA_DIR = /^[0-9a-f]{40}(?:-patch-[0-9a-f]{16})?$/;
+/** A tree: `<commit>` or `<commit>-patch-<16 hex>`; under `docker/`, a docker build's key (16 hex; docker-build.ts). */
+const SHA_DIR = /^(?:[0-9a-f]{40}(?:-patch-[0-9a-f]{16})?|[0-9a-f]{16})$/;
 
 /** Every tree of the build cache under `root`, by recipe then name. */
 export async function listBuilds(root = defaultCacheRoot()): Promise<CachedBuild[]> {
@@ -418,7 +439,8 @@ export async function listBuilds(root = defaultCacheRoot()): Promise<CachedBuild
       out.push({
         recipe: r.name,
         tree,
-        commit: e.name.slice(0, 40),
+        commit: stamp?.commit ?? e.name.slice(0, 40),
+        base: stamp?.base ?? null,
         patchSha256: stamp?.patchSha256 ?? (e.name.includes('-patch-') ? e.name.slice(47) : null),
         status: ok ? 'built' : failed ? 'failed' : 'incomplete',
         seconds: stamp?.seconds ?? null,

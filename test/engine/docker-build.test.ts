@@ -4,7 +4,7 @@ import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
 import Docker from 'dockerode';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { createEngine, type EngineConfig, type VariantSpec } from '../../src/engine/index.js';
+import { createEngine, listBuilds, type EngineConfig, type PrepareProgress, type VariantSpec } from '../../src/engine/index.js';
 import { BUILD_LABELS } from '../../src/engine/docker-labels.js';
 import { cleanupBuildLeftovers, listBuildImages } from '../../src/engine/docker-build.js';
 import { planRun, runBenchmarks } from '../../src/run/index.js';
@@ -44,6 +44,14 @@ function agentSpec(text: string, id = 'agent'): VariantSpec {
 }
 
 const docker = () => new Docker({ socketPath: (host ?? '').replace('unix://', '') });
+
+/** Counts the docker builds a prepare started: each prints its first step (`Step 1/N : FROM ...`) once. */
+function buildCounter(): { onProgress: (p: PrepareProgress) => void; builds: () => number } {
+  let n = 0;
+  return { onProgress: (p) => void (/^Step 1\/\d+ : FROM /.test(p.line) && n++), builds: () => n };
+}
+
+const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/isobench.js'), 'builds', '--cache-dir', cacheDir, '--docker-host', host ?? '', ...args], { encoding: 'utf8' });
 
 describe.skipIf(host === undefined)('docker engine: agent variants built as images (real daemon, gcc inside a local image)', () => {
   beforeAll(async () => {
@@ -97,7 +105,6 @@ describe.skipIf(host === undefined)('docker engine: agent variants built as imag
     expect(Number(labels[BUILD_LABELS.seconds])).toBeGreaterThan(0);
 
     // `isobench builds` lists the image by its labels and prunes it.
-    const cli = (...args: string[]) => spawnSync(process.execPath, [path.join(repoRoot, 'bin/isobench.js'), 'builds', '--cache-dir', cacheDir, '--docker-host', host ?? '', ...args], { encoding: 'utf8' });
     const listed = cli('--json');
     expect(listed.status, listed.stderr).toBe(0);
     expect((JSON.parse(listed.stdout) as { docker: { images: { image: string }[] } }).docker.images.map((i) => i.image)).toContain(built[0]?.image);
@@ -111,14 +118,38 @@ describe.skipIf(host === undefined)('docker engine: agent variants built as imag
   it('a patch that does not compile is build_failed with the compiler line and the whole log; one that does not apply is patch_apply_failed', async (ctx) => {
     if (image === undefined) ctx.skip('no gcc/dpkg on this host to make a compiler image from');
     const engine = createEngine(config(`run-dbuild-fail-${process.pid}`));
+    const brokenPatch = patch('static const int decode_ms = 2 +;');
+    const counter = buildCounter();
     try {
-      const broken = await engine.prepare(agentSpec(patch('static const int decode_ms = 2 +;')), new AbortController().signal);
-      expect(broken.status).toBe('failed');
-      if (broken.status !== 'failed') return;
+      // Two prepares of the same key at once: one builds, the other waits for its lock and gets its remembered failure.
+      const both = await Promise.all(['agent', 'agent2'].map((id) => engine.prepare(agentSpec(brokenPatch, id), new AbortController().signal, counter.onProgress)));
+      expect(counter.builds()).toBe(1);
+      const [broken, other] = both;
+      expect(broken?.status).toBe('failed');
+      if (broken?.status !== 'failed') return;
       expect(broken.failure.code).toBe('build_failed');
       expect(broken.failure.evidence).toMatch(/engine\.c:3:\d+: error: expected expression before ';' token/);
       expect(broken.log).toContain('isobench: patch applied to /src/engine');
       expect(broken.log).toContain('RUN ["cc","-O2"');
+      expect(other).toEqual(broken);
+
+      // Another run (another engine, the same cache folder): the remembered failure at once, no docker build started.
+      const again = createEngine(config(`run-dbuild-fail-again-${process.pid}`));
+      try {
+        expect(await again.prepare(agentSpec(brokenPatch), new AbortController().signal, counter.onProgress)).toEqual(broken);
+      } finally {
+        await again.cleanup();
+      }
+      expect(counter.builds()).toBe(1);
+      // `isobench builds` lists it (without a daemon too: it is in the cache folder) and prunes it with --failed.
+      const remembered = (await listBuilds(cacheDir)).filter((b) => b.recipe === 'docker');
+      expect(remembered).toMatchObject([{ status: 'failed', commit: t.parent, base: image, failure: broken.failure }]);
+      const listed = spawnSync(process.execPath, [path.join(repoRoot, 'bin/isobench.js'), 'builds', '--cache-dir', cacheDir], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: '' } });
+      expect(listed.stdout).toContain(`docker  ${t.parent.slice(0, 12)} (image ${image ?? ''}) + patch `);
+      expect(listed.stdout).toContain(`failed`);
+      expect(listed.stdout).toContain(broken.failure.evidence);
+      expect(JSON.parse(cli('--prune', '--failed', '--json').stdout)).toMatchObject({ removed: 1 });
+      expect((await listBuilds(cacheDir)).filter((b) => b.recipe === 'docker')).toEqual([]);
 
       const stale = await engine.prepare(agentSpec(patch('static const int decode_ms = 7;').replace('-static const int decode_ms = 2;', '-static const int decode_ms = 3;')), new AbortController().signal);
       expect(stale.status === 'failed' && stale.failure.code).toBe('patch_apply_failed');
@@ -132,6 +163,22 @@ describe.skipIf(host === undefined)('docker engine: agent variants built as imag
     expect(await docker().listImages({ filters: { label: [`${BUILD_LABELS.owner}=${hostname()}:${process.pid}`], dangling: ['true'] } })).toEqual([]);
     expect((await cleanupBuildLeftovers(docker())).images).toEqual([]);
   }, 600_000);
+
+  it('two prepares of the same key at once build one image: the second waits and takes it from the cache', async (ctx) => {
+    if (image === undefined) ctx.skip('no gcc/dpkg on this host to make a compiler image from');
+    const engine = createEngine(config(`run-dbuild-twice-${process.pid}`));
+    const counter = buildCounter();
+    try {
+      const both = await Promise.all(['agent', 'agent2'].map((id) => engine.prepare(agentSpec(patch('static const int decode_ms = 5;'), id), new AbortController().signal, counter.onProgress)));
+      expect(counter.builds()).toBe(1);
+      const builds = both.map((r) => (r.status === 'ready' ? r.variant.build : r.failure));
+      expect(builds.map((b) => b && 'cached' in b && b.cached).sort()).toEqual([false, true]);
+      expect(new Set(builds.map((b) => b && 'where' in b && b.where)).size).toBe(1);
+    } finally {
+      await engine.cleanup();
+      for (const b of await listBuildImages(docker())) if (b.base === image) await docker().getImage(b.image).remove({ force: true });
+    }
+  }, 300_000);
 
   it('a cancelled build stops: no build container is left, nothing is tagged', async (ctx) => {
     if (image === undefined) ctx.skip('no gcc/dpkg on this host to make a compiler image from');
