@@ -19,7 +19,7 @@ import { spawnSync } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
-import { compare, percentile, seededRandom, sequentialDecision, type Verdict } from '../src/analysis/index.js';
+import { compare, percentile, seededRandom, stopEstimate, type Verdict } from '../src/analysis/index.js';
 import { roundOrders } from '../src/run/index.js';
 import { Prng } from '../src/sim/prng.js';
 import { environmentFactor, normalFrom, positionFactor, REALISTIC_NOISE, startLevel, type NoiseModel } from '../src/sim/noise.js';
@@ -78,6 +78,9 @@ interface Outcome {
   rounds: number;
   /** `--trials auto`: why the task stopped. */
   reason?: string;
+  /** `--trials auto`: the deciding look's repeated interval (the reference), and whether the stage-wise one implies the boundary's verdict. */
+  repeated?: [number | null, number | null];
+  consistent?: boolean;
 }
 
 /** isobench's verdict for a task at a setting (fixed n rounds, or auto between MIN and MAX). */
@@ -89,11 +92,11 @@ function judge(trials: readonly Trial[], setting: Setting): Outcome {
   }
   const ref = byRound(trials, 0, MAX_TRIALS);
   const x = byRound(trials, 1, MAX_TRIALS);
-  for (let r = 1; r <= MAX_TRIALS; r++) {
-    const d = sequentialDecision(METRIC, ref, x, r, { minRounds: MIN_TRIALS, maxRounds: MAX_TRIALS });
-    if (d.stop && d.comparison?.status === 'ok') return { verdict: d.comparison.verdict, ciLow: d.comparison.ciLow, ciHigh: d.comparison.ciHigh, rounds: r, reason: d.reason ?? '' };
-  }
-  return { verdict: 'inconclusive', ciLow: null, ciHigh: null, rounds: MAX_TRIALS };
+  const s = stopEstimate(METRIC, ref, x, { minRounds: MIN_TRIALS, maxRounds: MAX_TRIALS });
+  const c = s?.comparison;
+  const look = s?.decision.comparison;
+  if (!s || c?.status !== 'ok' || look?.status !== 'ok') return { verdict: 'inconclusive', ciLow: null, ciHigh: null, rounds: MAX_TRIALS };
+  return { verdict: c.verdict, ciLow: c.ciLow, ciHigh: c.ciHigh, rounds: s.decision.rounds, reason: s.decision.reason ?? '', repeated: [look.ciLow, look.ciHigh], consistent: s.consistent };
 }
 
 /** The previous estimator: unpaired percentile bootstrap of the means (500 resamples), point estimate at 1 trial. */
@@ -163,19 +166,24 @@ function medianHalfWidth(cs: readonly ({ ciLow: number | null; ciHigh: number | 
 
 /** Coverage at the stop of the intervals of `row`, by true effect and stop reason (where auto's coverage comes from). */
 function printCoverageByStop(row: Row): void {
-  const cells = new Map<string, [number, number]>();
+  const cells = new Map<string, [number, number, number]>();
   for (const [effect, [a, b]] of row.results) {
     for (const o of [...a, ...b]) {
       if (o.ciLow === null || o.ciHigh === null) continue;
       const key = `${effect}% ${o.reason ?? '?'}`;
-      const c = cells.get(key) ?? [0, 0];
+      const c = cells.get(key) ?? [0, 0, 0];
       c[0]++;
       if (o.ciLow <= effect && effect <= o.ciHigh) c[1]++;
+      if (o.repeated?.[0] != null && o.repeated[1] != null && o.repeated[0] <= effect && effect <= o.repeated[1]) c[2]++;
       cells.set(key, c);
     }
   }
-  const parts = [...cells].map(([k, [n, covered]]) => `${k} ${pct(covered / n)} (${n})`);
-  process.stdout.write(`${row.label}: coverage at the stop by true effect and stop reason: ${parts.join(', ')}\n`);
+  const parts = [...cells].map(([k, [n, covered, rep]]) => `${k} ${pct(covered / n)} (repeated ${pct(rep / n)}; ${n})`);
+  process.stdout.write(`${row.label}: coverage at the stop (stage-wise 95% interval; the look's repeated interval in brackets) by true effect and stop reason: ${parts.join(', ')}\n`);
+  const all = [...row.results.values()].flatMap(([a, b]) => [...a, ...b]);
+  const inconsistent = all.filter((o) => o.consistent === false);
+  const repCovered = [...row.results].reduce((k, [effect, [a, b]]) => k + [...a, ...b].filter((o) => o.repeated?.[0] != null && o.repeated[1] != null && o.repeated[0] <= effect && effect <= o.repeated[1]).length, 0);
+  process.stdout.write(`${row.label}: repeated interval of the deciding look covers ${pct(repCovered / all.length)}; stage-wise interval implies a verdict other than the boundary's in ${inconsistent.length} of ${all.length} (${inconsistent.map((o) => `${o.verdict}/${o.reason ?? ''}@${o.rounds}`).join(', ') || 'none'})\n`);
 }
 
 function printTable(rows: readonly Row[]): void {

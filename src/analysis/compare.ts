@@ -119,19 +119,19 @@ export function byRound(entries: Iterable<{ round: number; value: number | null 
 const usable = (v: number | null | undefined): v is number => typeof v === 'number' && Number.isFinite(v) && v > 0;
 
 /** "positive = better" on the log scale: +1 when higher is better, -1 when lower is. */
-function directionOf(metricKey: string): 1 | -1 | null {
+export function directionOf(metricKey: string): 1 | -1 | null {
   const info = metricInfo(metricKey);
   if (!info || info.better === 'none') return null;
   return info.better === 'higher' ? 1 : -1;
 }
 
 /** Improvement in percent of a signed log-ratio `e` (positive = better). */
-function improvementOfLog(e: number, dir: 1 | -1): number {
+export function improvementOfLog(e: number, dir: 1 | -1): number {
   return dir === 1 ? Math.expm1(e) * 100 : -Math.expm1(-e) * 100;
 }
 
 /** The signed log-ratio whose improvement is `pct` percent. */
-function logOfImprovement(pct: number, dir: 1 | -1): number {
+export function logOfImprovement(pct: number, dir: 1 | -1): number {
   return dir === 1 ? Math.log1p(pct / 100) : -Math.log1p(-pct / 100);
 }
 

@@ -42,6 +42,46 @@ export function alphaSpent(schedule: readonly number[], j: number, level = DEFAU
   return j < 0 ? 0 : alpha * ((schedule[Math.min(j, schedule.length - 1)] ?? max) / max) ** SPENDING_RHO;
 }
 
+/** Standard normal draws from `random` (Box-Muller, both draws of each pair used). */
+export function normalSampler(random: () => number): () => number {
+  let spare = Number.NaN;
+  return () => {
+    if (!Number.isNaN(spare)) {
+      const z = spare;
+      spare = Number.NaN;
+      return z;
+    }
+    const r = Math.sqrt(-2 * Math.log(1 - random()));
+    const theta = 2 * Math.PI * random();
+    spare = r * Math.sin(theta);
+    return r * Math.cos(theta);
+  };
+}
+
+/**
+ * `paths` paths of iid standard normal rounds (drawn from `normal`, path after path): `onLook(m, j, mean, sd, n)` at
+ * each look j of `schedule` (n rounds: their mean and sample standard deviation), `afterPath(m)` after path m.
+ */
+export function forEachLookOfPaths(schedule: readonly number[], paths: number, normal: () => number, onLook: (m: number, j: number, mean: number, sd: number, n: number) => void, afterPath?: (m: number) => void): void {
+  const max = schedule[schedule.length - 1] ?? 0;
+  for (let m = 0; m < paths; m++) {
+    let sum = 0;
+    let sq = 0;
+    let j = 0;
+    for (let i = 1; i <= max; i++) {
+      const z = normal();
+      sum += z;
+      sq += z * z;
+      if (i === schedule[j]) {
+        const mean = sum / i;
+        onLook(m, j, mean, Math.sqrt(Math.max(0, (sq - i * mean * mean) / (i - 1))), i);
+        j++;
+      }
+    }
+    afterPath?.(m);
+  }
+}
+
 /** Paths of the calibration and its seed: fixed, so every process computes the same boundary. */
 const CALIBRATION_PATHS = 200_000;
 const CALIBRATION_SEED = 0x150b;
@@ -61,38 +101,10 @@ export function boundaryAlphas(schedule: readonly number[], level = DEFAULT_LEVE
   const known = boundaries.get(key);
   if (known) return known;
   const looks = schedule.length;
-  const max = schedule[looks - 1] ?? 0;
-  const random = seededRandom(CALIBRATION_SEED);
   const stats = schedule.map(() => new Float64Array(CALIBRATION_PATHS));
-  let spare = Number.NaN;
-  const normal = (): number => {
-    // Box-Muller, both draws of each pair used.
-    if (!Number.isNaN(spare)) {
-      const z = spare;
-      spare = Number.NaN;
-      return z;
-    }
-    const r = Math.sqrt(-2 * Math.log(1 - random()));
-    const theta = 2 * Math.PI * random();
-    spare = r * Math.sin(theta);
-    return r * Math.cos(theta);
-  };
-  for (let m = 0; m < CALIBRATION_PATHS; m++) {
-    let sum = 0;
-    let sq = 0;
-    let j = 0;
-    for (let i = 1; i <= max; i++) {
-      const z = normal();
-      sum += z;
-      sq += z * z;
-      if (i === schedule[j]) {
-        const mean = sum / i;
-        const sd = Math.sqrt(Math.max(0, (sq - i * mean * mean) / (i - 1)));
-        stats[j]![m] = sd > 0 ? Math.abs(mean) / (sd / Math.sqrt(i)) : Number.POSITIVE_INFINITY;
-        j++;
-      }
-    }
-  }
+  forEachLookOfPaths(schedule, CALIBRATION_PATHS, normalSampler(seededRandom(CALIBRATION_SEED)), (m, j, mean, sd, n) => {
+    stats[j]![m] = sd > 0 ? Math.abs(mean) / (sd / Math.sqrt(n)) : Number.POSITIVE_INFINITY;
+  });
   const crossed = new Uint8Array(CALIBRATION_PATHS);
   const out: number[] = [];
   for (let j = 0; j < looks; j++) {

@@ -165,7 +165,7 @@ export async function executeRun(input: ExecuteRunInput): Promise<{ summary: Run
       signal: abort.signal,
     });
     reporter.close();
-    const rows = await summarizeResults(store, plans);
+    const rows = await summarizeResults(store, plans, input.settings);
     const tasks = await summarizeTasks(store, plans, input.settings);
     return { summary, rows, tasks, plans, storeLocation: store.location };
   } finally {

@@ -11,8 +11,11 @@ import {
   isJudgedSecondary,
   positionEffect as positionEffectOf,
   sequentialDecision,
+  stopEstimate,
   type Comparison,
   type NoiseFloor,
+  type RoundValues,
+  type SequentialOptions,
   type StopReason,
   type Verdict,
 } from '../analysis/index.js';
@@ -95,11 +98,36 @@ export interface ResultComparison {
   /** Rounds in which both variants have an ok trial. */
   n: number;
   verdict: Verdict;
+  /**
+   * `--trials auto`, vs baseline: `stagewise` (the 95% interval at the stop aware of the stopping rule, src/analysis
+   * stopEstimate; verdict from the boundary) or `repeated` (the deciding look's own interval: the comparison was not
+   * the one that stopped the task, or a round is missing); absent for fixed trials (Student t 95%).
+   */
+  interval?: 'stagewise' | 'repeated';
 }
 
-function shown(c: Comparison | null): ResultComparison | null {
+function shown(c: Comparison | null, interval?: ResultComparison['interval']): ResultComparison | null {
   if (c?.status !== 'ok') return null;
-  return { improvementPct: c.improvementPct, ciLow: c.ciLow, ciHigh: c.ciHigh, n: c.n, verdict: c.verdict };
+  return { improvementPct: c.improvementPct, ciLow: c.ciLow, ciHigh: c.ciHigh, n: c.n, verdict: c.verdict, ...(interval ? { interval } : {}) };
+}
+
+/**
+ * `--trials auto`: the comparison of `x` with the baseline as the rule left it, at the task's stop (`stopRounds`): the
+ * estimate there with its stage-wise interval when this comparison's own rule stopped at that round, else the
+ * decision of the look at `stopRounds` (its repeated interval; another comparison kept the task running).
+ */
+function atStop(metric: string, ref: RoundValues, x: RoundValues, stopRounds: number, opts: SequentialOptions): { c: Comparison | null; interval: 'stagewise' | 'repeated' } {
+  const own = stopEstimate(metric, ref, x, opts, stopRounds);
+  if (own && own.decision.rounds === stopRounds) return { c: own.comparison, interval: own.interval };
+  return { c: sequentialDecision(metric, ref, x, stopRounds, opts).comparison, interval: 'repeated' };
+}
+
+/** The round at which `--trials auto` stopped a task (adaptiveStop on its stored trials); null for fixed trials or no stop yet. */
+function stopRoundsOf(plan: TaskPlan, trials: readonly TrialRecord[], settings: Pick<RunSettings, 'trials' | 'adaptive'> | undefined, tieThreshold: number): number | null {
+  if (!settings?.adaptive) return null;
+  const rounds = Math.max(0, ...trials.map((t) => t.trialIndex));
+  for (let r = 1; r <= rounds; r++) if (adaptiveStop(plan, trials, r, settings, tieThreshold)) return r;
+  return null;
 }
 
 function failureCounts(trials: readonly TrialRecord[]): ResultRow['failures'] {
@@ -128,10 +156,12 @@ function secondaryMetrics(trials: readonly TrialRecord[], primary: string | null
 }
 
 /** The results table of the planned tasks, from the store (so resumed trials count alike). */
-export async function summarizeResults(store: Store, plans: readonly TaskPlan[]): Promise<ResultRow[]> {
+export async function summarizeResults(store: Store, plans: readonly TaskPlan[], settings?: Pick<RunSettings, 'trials' | 'adaptive'>, tieThreshold = DEFAULT_TIE_THRESHOLD): Promise<ResultRow[]> {
   const rows: ResultRow[] = [];
   for (const plan of plans) {
     const trials = await planTrials(store, plan);
+    const stopRounds = stopRoundsOf(plan, trials, settings, tieThreshold);
+    const seqOpts = { minRounds: settings?.adaptive?.minTrials ?? 0, maxRounds: settings?.trials ?? 0, tieThreshold };
     const metric = plan.mode === null && trials.every((t) => t.status !== 'ok') ? null : plan.primary.metric;
     const baseline = plan.variants.find((v) => v.record.kind === 'baseline' && !isAaVariant(v.record.id));
     const others = secondaryMetrics(trials, metric);
@@ -154,7 +184,9 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[])
       if (vsBase) comparisonFailures.push({ against: 'baseline', failure: vsBase });
       const vsHum = v.record.kind === 'agent' ? mismatch('human', human) : null;
       if (vsHum) comparisonFailures.push({ against: 'human', failure: vsHum });
-      const cmp = metric !== null && v !== baseline && !vsBase ? compare(metric, baseValues, vals) : null;
+      // --trials auto: the watched comparison (vs baseline) as the stopping rule left it; fixed trials: Student t 95%.
+      const stopped = metric !== null && v !== baseline && !vsBase && stopRounds !== null && v.record.kind !== 'baseline' ? atStop(metric, baseValues, vals, stopRounds, seqOpts) : null;
+      const cmp = stopped ? stopped.c : metric !== null && v !== baseline && !vsBase ? compare(metric, baseValues, vals) : null;
       const cmpHuman = metric !== null && v.record.kind === 'agent' && !vsHum ? compare(metric, humanValues, vals) : null;
       const agreements = mine.flatMap((t) => (t.correctness ? [t.correctness.agreement] : []));
       const secondary = v === baseline ? [] : holmAdjust(others.map((m) => compare(m, values(baseTrials, m), values(mine, m))));
@@ -169,7 +201,7 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[])
         failures: failureCounts(mine),
         metric,
         value: vals.some((x) => x !== undefined) ? geometricMean(vals.filter((x): x is number => x !== undefined)) : null,
-        vsBaseline: shown(cmp),
+        vsBaseline: shown(cmp, stopped?.interval),
         vsHuman: shown(cmpHuman),
         deviations: [...new Set(mine.flatMap((t) => t.deviations))],
         oomFallbackMaxModelLen: mine.find((t) => t.oomFallbackMaxModelLen != null)?.oomFallbackMaxModelLen ?? null,

@@ -254,8 +254,11 @@ describe('runBenchmarks on the sim engine', () => {
       expect(row?.gpuSecondsAtMax).toBeCloseTo(summary?.gpuSecondsAtMax ?? 0, 6);
       const rowsOf = await buildDatasetRows(store, { includeRaw: false });
       expect(rowsOf[0]).toMatchObject({ trials_used: rounds, trials_max: 8, stop_reason: 'settled' });
-      const human = (await summarizeResults(store, plans)).find((r) => r.label === 'human');
+      const human = (await summarizeResults(store, plans, s)).find((r) => r.label === 'human');
       expect(human?.vsBaseline?.verdict).toBe('worse');
+      // At the stop: the estimate of the deciding look with its stage-wise 95% interval (src/analysis stopEstimate).
+      expect(human?.vsBaseline).toMatchObject({ interval: 'stagewise', n: rounds });
+      expect(human?.vsBaseline?.ciHigh ?? 0).toBeLessThan(-2);
       // Resuming the same plan runs nothing more: the stored rounds already settle it.
       const again = await runBenchmarks({ plans, engine: createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1 } }), store, settings: s, config: {} });
       expect(again.outcomes.filter((o) => o.status !== 'skipped')).toHaveLength(0);

@@ -36,7 +36,7 @@ export function taskLines(rows: readonly ResultRow[], tasks: readonly TaskSummar
       parts.push(`A/A baseline′ vs baseline ${signedPct(f.aaImprovementPct)}${interval} n=${f.n}, smallest detectable effect ${f.minDetectablePct === null ? '-' : `${f.minDetectablePct.toFixed(1)}%`}`);
       if (f.message) parts.push(f.message);
     }
-    if (t.stop) parts.push(`stopped after ${t.stop.rounds} rounds (${t.stop.reason}); ${t.gpuSeconds.toFixed(1)} GPU-s of ${(t.gpuSecondsAtMax ?? 0).toFixed(1)} at the maximum`);
+    if (t.stop) parts.push(`stopped after ${t.stop.rounds} rounds (${t.stop.reason}); ${t.gpuSeconds.toFixed(1)} GPU-s of ${(t.gpuSecondsAtMax ?? 0).toFixed(1)} at the maximum; vs baseline: the estimate at the stop, its 95% interval stage-wise (aware of the stopping rule), the verdict the boundary's`);
     const secondary = rows
       .filter((r) => r.taskCommit === t.taskCommit && (r.sweep === null ? null : `${r.sweep.index}/${r.sweep.count}: ${r.sweep.label}`) === t.sweepPoint)
       .flatMap((r) => {
