@@ -39,7 +39,7 @@ async function buildsCommand(opts: OptionsOf<typeof BUILDS_OPTIONS>): Promise<vo
       process.stdout.write(`${JSON.stringify({ root, builds, ...(docker ? { docker: { host: docker.host, images: docker.images } } : {}) })}\n`);
       return;
     }
-    process.stdout.write(`build cache ${root}: ${builds.length} tree(s), ${size(builds.reduce((a, b) => a + (b.bytes ?? 0), 0))}\n`);
+    process.stdout.write(`build cache ${root}: ${builds.length} build(s), ${size(builds.reduce((a, b) => a + (b.bytes ?? 0), 0))}\n`);
     for (const b of builds) {
       const what = b.status === 'built' ? `built in ${(b.seconds ?? 0).toFixed(1)} s` : b.status === 'failed' ? `${b.failure?.code ?? 'failed'}: ${b.failure?.evidence ?? ''}` : 'incomplete';
       process.stdout.write(`${b.recipe}  ${b.commit.slice(0, 12)}${b.base !== null ? ` (image ${b.base})` : ''}${b.patchSha256 ? ` + patch ${b.patchSha256.slice(0, 12)}` : ''}  ${b.status}  ${size(b.bytes)}  ${b.builtAt ?? ''}  ${what}${b.locked ? '  (building now)' : ''}\n`);
@@ -71,7 +71,7 @@ async function buildsCommand(opts: OptionsOf<typeof BUILDS_OPTIONS>): Promise<vo
     }
   }
   const msg = { root, removed, skippedBuildingNow: kept, left: builds.length - removed, ...(docker ? { imagesRemoved } : {}) };
-  process.stdout.write(opts.json ? `${JSON.stringify(msg)}\n` : `removed ${removed} tree(s) from ${root}${kept > 0 ? ` (${kept} being built now, left)` : ''}; ${msg.left} left${docker ? `; ${imagesRemoved} image(s) from ${docker.host}` : ''}\n`);
+  process.stdout.write(opts.json ? `${JSON.stringify(msg)}\n` : `removed ${removed} build(s) from ${root}${kept > 0 ? ` (${kept} being built now, left)` : ''}; ${msg.left} left${docker ? `; ${imagesRemoved} image(s) from ${docker.host}` : ''}\n`);
 }
 
 /** The docker engine's variant images on the daemon of `--docker-host`, else $DOCKER_HOST; undefined without either. */

@@ -1,6 +1,7 @@
 import { mkdir, mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { hostname, tmpdir } from 'node:os';
 import path from 'node:path';
+import { stripVTControlCharacters } from 'node:util';
 import type Docker from 'dockerode';
 import { IsobenchError, errorMessage, patchSha256, redactSecrets, type Failure } from '../core/index.js';
 import { APPLY_WRAPPER, EXIT_NOT_APPLIED, PATCH_MOUNT } from './docker.js';
@@ -173,7 +174,7 @@ async function build(req: DockerBuildRequest, tag: string, key: string, failedDi
     log += text;
     const lines = (partial + text).split('\n');
     partial = lines.pop() ?? '';
-    for (const l of lines) req.onLine?.(l);
+    for (const l of lines) req.onLine?.(stripVTControlCharacters(l));
   };
   try {
     await writeFile(path.join(ctx, 'agent.patch'), patchFileBytes(req.patch));
@@ -186,7 +187,8 @@ async function build(req: DockerBuildRequest, tag: string, key: string, failedDi
       if (req.signal.aborted) throw new IsobenchError('E_CANCELLED', 'image build cancelled');
       throw new IsobenchError('E_ENGINE', `docker build of ${tag} failed: ${errorMessage(err)}`);
     }
-    const text = redactSecrets(log);
+    // The classic builder colours a step's stderr (ESC[91m): the log and the evidence are plain text.
+    const text = redactSecrets(stripVTControlCharacters(log));
     if (failed && refusedByStep(failed)) {
       const stamp = { commit: req.commit, recipeKey: req.recipe.key, seconds: (performance.now() - t0) / 1000, builtAt: new Date().toISOString(), source: req.baseId, base: req.baseImage, patchSha256: patchSha256(req.patch) };
       await rememberFailure(failedDir, logFile, stamp, failureOf(failed, text), text);

@@ -128,7 +128,9 @@ describe.skipIf(host === undefined)('docker engine: agent variants built as imag
       expect(broken?.status).toBe('failed');
       if (broken?.status !== 'failed') return;
       expect(broken.failure.code).toBe('build_failed');
-      expect(broken.failure.evidence).toMatch(/engine\.c:3:\d+: error: expected expression before ';' token/);
+      // The classic builder colours a step's stderr (ESC[91m ... ESC[0m): neither the evidence nor the log keeps that.
+      expect(broken.failure.evidence).toMatch(/^\/src\/engine\/engine\.c:3:\d+: error: expected expression before ';' token$/);
+      expect(broken.log).not.toContain('\x1b');
       expect(broken.log).toContain('isobench: patch applied to /src/engine');
       expect(broken.log).toContain('RUN ["cc","-O2"');
       expect(other).toEqual(broken);
@@ -136,7 +138,9 @@ describe.skipIf(host === undefined)('docker engine: agent variants built as imag
       // Another run (another engine, the same cache folder): the remembered failure at once, no docker build started.
       const again = createEngine(config(`run-dbuild-fail-again-${process.pid}`));
       try {
+        const t0 = performance.now();
         expect(await again.prepare(agentSpec(brokenPatch), new AbortController().signal, counter.onProgress)).toEqual(broken);
+        process.stdout.write(`remembered build_failed: prepare took ${(performance.now() - t0).toFixed(0)} ms\n`);
       } finally {
         await again.cleanup();
       }
@@ -146,6 +150,7 @@ describe.skipIf(host === undefined)('docker engine: agent variants built as imag
       expect(remembered).toMatchObject([{ status: 'failed', commit: t.parent, base: image, failure: broken.failure }]);
       const listed = spawnSync(process.execPath, [path.join(repoRoot, 'bin/isobench.js'), 'builds', '--cache-dir', cacheDir], { encoding: 'utf8', env: { ...process.env, DOCKER_HOST: '' } });
       expect(listed.stdout).toContain(`docker  ${t.parent.slice(0, 12)} (image ${image ?? ''}) + patch `);
+      process.stdout.write(`isobench builds:\n${listed.stdout}`);
       expect(listed.stdout).toContain(`failed`);
       expect(listed.stdout).toContain(broken.failure.evidence);
       expect(JSON.parse(cli('--prune', '--failed', '--json').stdout)).toMatchObject({ removed: 1 });
