@@ -3,9 +3,9 @@ import { performance } from 'node:perf_hooks';
 import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import type cliProgress from 'cli-progress';
-import { addSecretValues, BACKENDS, DATASET_NAMES, FILE_DATASETS, SERVE_DEFAULTS, VLLM_COMPAT, type VllmCompat, headerSecretValues, IsobenchError, PERCENTILE_METRICS, errorMessage, redactDeep, redactSecrets, usageError, type PercentileMetric } from '../core/index.js';
-import type { GoodputMetric, LoadgenEvent, ServeBenchConfig, WorkloadConfig } from '../loadgen/index.js';
-import { addOptions, flagName, opt, parseNumberOption, readOptions, type OptionTable, type OptionsOf } from './options.js';
+import { addSecretValues, BACKENDS, DATASET_NAMES, FILE_DATASETS, SERVE_DEFAULTS, VLLM_COMPAT, type VllmCompat, headerSecretValues, IsobenchError, parseSlo, PERCENTILE_METRICS, SLO_ATTAINMENT_GOAL, errorMessage, redactDeep, redactSecrets, usageError, type PercentileMetric } from '../core/index.js';
+import type { LoadgenEvent, ServeBenchConfig, WorkloadConfig } from '../loadgen/index.js';
+import { addOptions, flagName, opt, readOptions, type OptionTable, type OptionsOf } from './options.js';
 
 /**
  * Every option of `bench serve`, once, as data: vLLM's flag names and defaults, isobench's additions, the vLLM flags
@@ -176,13 +176,14 @@ async function benchSweep(o: OptionsOf<typeof SWEEP_OPTIONS>): Promise<number> {
   writeFileSync(path.join(dir, 'sweep.csv'), sweepCsv(summary));
   writeFileSync(path.join(dir, 'sweep.html'), sweepHtml(summary, `isobench bench sweep: ${o.model ?? 'model'} (${o.datasetName})`));
   process.stdout.write('\n============== Sweep ==============\n');
-  process.stdout.write(`${'point'.padEnd(16)}${'req/s'.padStart(9)}${'out tok/s'.padStart(11)}${'TTFT p50'.padStart(10)}${'TTFT p99'.padStart(10)}${'TPOT p50'.padStart(10)}${'TPOT p99'.padStart(10)}\n`);
+  process.stdout.write(`${'point'.padEnd(16)}${'req/s'.padStart(9)}${'out tok/s'.padStart(11)}${'TTFT p50'.padStart(10)}${'TTFT p99'.padStart(10)}${'TPOT p50'.padStart(10)}${'TPOT p99'.padStart(10)}${slo ? 'meet SLO'.padStart(10) : ''}\n`);
   summary.rows.forEach((r, i) => {
     const tags = [summary.knee === i ? 'knee' : '', summary.maxMeetingSlo === i ? 'max meeting SLO' : ''].filter(Boolean).join(', ');
-    process.stdout.write(`${pointLabel(r).padEnd(16)}${r.request_throughput.toFixed(2).padStart(9)}${r.output_throughput.toFixed(1).padStart(11)}${r.median_ttft_ms.toFixed(1).padStart(10)}${r.p99_ttft_ms.toFixed(1).padStart(10)}${r.median_tpot_ms.toFixed(2).padStart(10)}${r.p99_tpot_ms.toFixed(2).padStart(10)}${tags ? `  <- ${tags}` : ''}\n`);
+    process.stdout.write(`${pointLabel(r).padEnd(16)}${r.request_throughput.toFixed(2).padStart(9)}${r.output_throughput.toFixed(1).padStart(11)}${r.median_ttft_ms.toFixed(1).padStart(10)}${r.p99_ttft_ms.toFixed(1).padStart(10)}${r.median_tpot_ms.toFixed(2).padStart(10)}${r.p99_tpot_ms.toFixed(2).padStart(10)}${r.slo_attainment === null ? '' : `${(r.slo_attainment * 100).toFixed(1)}%`.padStart(10)}${tags ? `  <- ${tags}` : ''}\n`);
   });
-  process.stdout.write('(ms; p50/p99 over each point\'s successful requests, linear interpolation)\n');
-  if (slo) process.stdout.write(summary.maxMeetingSlo === null ? 'No point meets every SLO at p99.\n' : `Highest load meeting every SLO at p99: ${pointLabel(summary.rows[summary.maxMeetingSlo]!)}\n`);
+  process.stdout.write(`(ms; p50/p99 over each point's successful requests, linear interpolation${slo ? '; meet SLO: requests (failed ones included) meeting every --goodput SLO, vLLM\'s per-request goodput test' : ''})\n`);
+  const goal = `${SLO_ATTAINMENT_GOAL * 100}% of requests`;
+  if (slo) process.stdout.write(summary.maxMeetingSlo === null ? `No point has ${goal} meeting every SLO.\n` : `Highest load with ${goal} meeting every SLO: ${pointLabel(summary.rows[summary.maxMeetingSlo]!)}\n`);
   process.stdout.write(`Sweep written to ${path.join(dir, 'sweep.json')}, sweep.csv, sweep.html\n`);
   return rows.length === points.length && rows.every((r) => r.completed > 0) ? 0 : 1;
 }
@@ -199,12 +200,9 @@ function keyValues(option: string, items: readonly string[] | undefined, sep: st
 
 function parseGoodput(items: readonly string[] | undefined): ServeBenchConfig['goodput'] {
   if (!items || items.length === 0) return null;
-  const out: Partial<Record<GoodputMetric, number>> = {};
-  for (const [k, v] of Object.entries(keyValues('--goodput', items, ':'))) {
-    if (k !== 'ttft' && k !== 'tpot' && k !== 'e2el') throw usageError('--goodput', `unknown metric "${k}"`, 'use ttft, tpot or e2el');
-    out[k] = parseNumberOption(`${k} (milliseconds)`, v, { min: 0, example: '100' }, '--goodput');
-  }
-  return out;
+  const r = parseSlo(items);
+  if ('problem' in r) throw usageError('--goodput', r.problem, 'give KEY:VALUE words in ms, e.g. --goodput ttft:500 tpot:50');
+  return r.slo;
 }
 
 function rampUp(o: Options): ServeBenchConfig['rampUp'] {

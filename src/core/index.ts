@@ -8,3 +8,4 @@ export * from './modes.js';
 export * from './presets.js';
 export * from './variants.js';
 export { kneeIndex } from './knee.js';
+export * from './slo.js';

@@ -1,6 +1,6 @@
 import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometricMean, geometricMeanCi, noiseFloor, primaryMetricOfCommand, type CompareOptions } from '../analysis/index.js';
-import { DEFAULT_SOURCE_PRIORITY, IMPORTED_CONFIG_KEY, isAaVariant, redactDeep, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
-import { expandSweep, parsePerfCommand, sweepPointOfCommand } from '../vllm/index.js';
+import { DEFAULT_SOURCE_PRIORITY, IMPORTED_CONFIG_KEY, isAaVariant, redactDeep, requestMeetsSlo, SLO_ATTAINMENT_GOAL, sloText, v5BenchmarkMode, workloadMismatch, type MetricSet, type Slo, type V5Mode } from '../core/index.js';
+import { expandSweep, goodputOfCommand, parsePerfCommand, sweepPointOfCommand } from '../vllm/index.js';
 import type { Store, TaskStopRecord, TrialRecord, VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
 import type { Measurement } from './compare.js';
@@ -105,6 +105,7 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
         fillStop(row, config === null ? undefined : stopOf.get(`${task.commit}#${config}`));
         // A sweep's point is a configuration of its own: one row per point, named by the point its commands end with.
         row.sweep_point = sweepPointOfCommand(pointCommandOf(chosen));
+        await fillSlo(store, row, task, chosen);
         failMismatchedComparisons(row, chosen);
         fillTrialOutcomes(row, chosen);
         fillBuilds(row, chosen, vs);
@@ -134,6 +135,44 @@ function fillNoiseFloor(row: DatasetRow, baseline: Chosen, aa: Chosen, opts: Bui
   row.min_detectable_effect_pct = f?.minDetectablePct ?? null;
   row.tie_resolvable = f?.tieResolvable ?? null;
   row.noise_floor_message = f?.message ?? null;
+}
+
+/**
+ * The SLO columns: the `--goodput` of the row's perf command (a sweep point's own bench command) and, per variant, the
+ * fraction of its requests that meet it (vLLM's per-request goodput test on the stored samples of the ok trials,
+ * pooled), its goodput in req/s (Σ good / Σ duration) and whether the attainment reaches SLO_ATTAINMENT_GOAL.
+ */
+async function fillSlo(store: Store, row: DatasetRow, task: Task, chosen: Record<V5Variant, Chosen>): Promise<void> {
+  const point = pointCommandOf(chosen);
+  const command = point === null ? (task.perf_command ?? null) : pointBenchCommand(point);
+  const parsed = command === null ? null : goodputOfCommand(command);
+  const slo = parsed !== null && 'slo' in parsed ? parsed.slo : null;
+  row.slo = slo === null ? null : sloText(slo);
+  for (const v of V5_VARIANTS) {
+    const a = slo === null ? null : await sloAttainment(store, chosen[v].ok, slo);
+    row[`${v}_slo_attainment`] = a?.fraction ?? null;
+    row[`${v}_goodput`] = a?.goodput ?? null;
+    row[`${v}_slo_met`] = a === null ? null : a.fraction >= SLO_ATTAINMENT_GOAL;
+  }
+}
+
+/** Good requests of the trials' stored samples over all their requests, and per second of their durations; null without samples. */
+async function sloAttainment(store: Store, ok: readonly TrialRecord[], slo: Slo): Promise<{ fraction: number; goodput: number | null } | null> {
+  let good = 0;
+  let all = 0;
+  let seconds = 0;
+  let timed = true;
+  for (const t of ok) {
+    const samples = await store.getSamples(t.id);
+    if (samples.length === 0) continue;
+    good += samples.filter((s) => requestMeetsSlo(s, slo)).length;
+    all += samples.length;
+    const d = t.metrics.duration;
+    if (d !== undefined && d > 0) seconds += d;
+    else timed = false;
+  }
+  if (all === 0) return null;
+  return { fraction: good / all, goodput: timed && seconds > 0 ? good / seconds : null };
 }
 
 /** `run --trials auto`: the stop row of the configuration (store schema 6), null columns for fixed trials. */

@@ -3,7 +3,7 @@
  * (`tpotMs`), every metric's statistics and the run totals (`measure`, vLLM's calculate_metrics), and the canonical
  * MetricSet of core/metrics.ts (`toMetricSet`). vLLM's summary and result JSON are projections in vllm-result.ts.
  */
-import { LATENCY_METRICS, latencyKey, percentileStatistic, requestTpotMs, type MetricSet } from '../core/index.js';
+import { LATENCY_METRICS, latencyKey, percentileStatistic, requestMeetsSlo, requestTpotMs, type MetricSet } from '../core/index.js';
 import type { StreamOutcome } from './client.js';
 import { mean, percentiles, std } from './numpy-stats.js';
 import type { GoodputMetric, LoadgenSample, Measurement, MetricStatistics, PercentileMetric, RequestSample, RunTotals, ServeBenchConfig, ServeBenchResult } from './types.js';
@@ -38,11 +38,9 @@ export function measure(
   const ttfts = ok.map((s) => s.ttftMs ?? 0);
   const e2els = ok.map((s) => s.e2elMs ?? 0);
   const tpots: number[] = [];
-  const allTpots: number[] = [];
   for (const s of ok) {
     const t = tpotMs(s);
     if (t !== null) tpots.push(t);
-    allTpots.push(t ?? 0);
   }
   const series: Record<PercentileMetric, number[]> = {
     ttft: ttfts,
@@ -56,17 +54,8 @@ export function measure(
     (Object.keys(series) as PercentileMetric[]).map((name) => [name, statistics(series[name], opts.metricPercentiles)]),
   ) as Record<PercentileMetric, MetricStatistics>;
 
-  let good = 0;
-  if (opts.goodput) {
-    const slo = opts.goodput;
-    for (let i = 0; i < ok.length; i++) {
-      const meets =
-        (slo.ttft === undefined || slo.ttft >= ttfts[i]!) &&
-        (slo.tpot === undefined || slo.tpot >= allTpots[i]!) &&
-        (slo.e2el === undefined || slo.e2el >= e2els[i]!);
-      if (meets) good++;
-    }
-  }
+  const slo = opts.goodput;
+  const good = slo ? ok.filter((s) => requestMeetsSlo(s, slo)).length : 0;
   const inputTokens = ok.reduce((sum, s) => sum + s.promptTokens, 0);
   const outputTokens = ok.reduce((sum, s) => sum + s.outputTokens, 0);
   const peak = peakOutput(ok);

@@ -1,4 +1,4 @@
-import { kneeIndex as kneeOf } from '../core/index.js';
+import { kneeIndex as kneeOf, requestMeetsSlo, SLO_ATTAINMENT_GOAL } from '../core/index.js';
 /**
  * `isobench bench sweep`: one serving benchmark per load point (request rate and/or concurrency), summarized as a
  * latency-vs-throughput curve with its knee and the highest load that meets the SLOs (docs/loadgen.md, Sweep).
@@ -25,7 +25,9 @@ export interface SweepRow extends SweepPoint {
   p99_tpot_ms: number;
   median_e2el_ms: number;
   p99_e2el_ms: number;
-  /** Every SLO of --goodput met at p99 (null without SLOs). */
+  /** Fraction of the point's requests (failed ones count as not good) meeting every SLO of --goodput, vLLM's per-request test; null without SLOs. */
+  slo_attainment: number | null;
+  /** slo_attainment >= SLO_ATTAINMENT_GOAL (0.9); null without SLOs. */
   meetsSlo: boolean | null;
 }
 
@@ -33,7 +35,7 @@ export interface SweepSummary {
   rows: SweepRow[];
   /** Index of the knee in `rows` ordered by output throughput (null with fewer than 3 points). */
   knee: number | null;
-  /** Index of the highest-throughput point that meets every SLO at p99 (null without SLOs or when none does). */
+  /** Index of the highest-throughput point that meets the SLOs (meetsSlo; null without SLOs or when none does). */
   maxMeetingSlo: number | null;
   slo: Partial<Record<GoodputMetric, number>> | null;
 }
@@ -62,9 +64,13 @@ export function sweepRow(point: SweepPoint, r: ServeBenchResult, slo: SweepSumma
     p99_tpot_ms: m.tpot.percentiles.get(99) ?? NaN,
     median_e2el_ms: m.e2el.median,
     p99_e2el_ms: m.e2el.percentiles.get(99) ?? NaN,
+    slo_attainment: null,
     meetsSlo: null,
   };
-  if (slo) row.meetsSlo = t.completed > 0 && (Object.entries(slo) as [GoodputMetric, number][]).every(([k, v]) => (m[k].percentiles.get(99) ?? NaN) <= v);
+  if (slo && r.samples.length > 0) {
+    row.slo_attainment = r.samples.filter((x) => requestMeetsSlo(x, slo)).length / r.samples.length;
+    row.meetsSlo = row.slo_attainment >= SLO_ATTAINMENT_GOAL;
+  } else if (slo) row.meetsSlo = false;
   return row;
 }
 
@@ -81,7 +87,7 @@ export function summarizeSweep(rows: SweepRow[], slo: SweepSummary['slo']): Swee
   return { rows, knee: kneeIndex(rows), maxMeetingSlo, slo };
 }
 
-const CSV_COLUMNS: (keyof SweepRow)[] = ['requestRate', 'maxConcurrency', 'completed', 'failed', 'duration', 'request_throughput', 'output_throughput', 'request_goodput', 'median_ttft_ms', 'p99_ttft_ms', 'median_tpot_ms', 'p99_tpot_ms', 'median_e2el_ms', 'p99_e2el_ms', 'meetsSlo'];
+const CSV_COLUMNS: (keyof SweepRow)[] = ['requestRate', 'maxConcurrency', 'completed', 'failed', 'duration', 'request_throughput', 'output_throughput', 'request_goodput', 'median_ttft_ms', 'p99_ttft_ms', 'median_tpot_ms', 'p99_tpot_ms', 'median_e2el_ms', 'p99_e2el_ms', 'slo_attainment', 'meetsSlo'];
 
 export function sweepCsv(s: SweepSummary): string {
   const cell = (v: SweepRow[keyof SweepRow]): string => (v === null || v === undefined ? '' : v === Infinity ? 'inf' : typeof v === 'number' ? String(Number(v.toFixed(6))) : String(v));
@@ -140,14 +146,14 @@ ${line('p50', '#1f77b4', '')}${line('p99', '#d62728', 'stroke-dasharray="6 3"')}
 <figcaption>${metric.toUpperCase()} median (solid) and p99 (dashed) per load point, over its successful requests.</figcaption></figure>`;
   };
   const rows = s.rows
-    .map((r, i) => `<tr><td>${esc(pointLabel(r))}${s.knee === i ? ' (knee)' : ''}${s.maxMeetingSlo === i ? ' (max meeting SLO)' : ''}</td><td>${r.completed}/${r.completed + r.failed}</td><td>${r.request_throughput.toFixed(2)}</td><td>${r.output_throughput.toFixed(1)}</td><td>${r.median_ttft_ms.toFixed(1)}</td><td>${r.p99_ttft_ms.toFixed(1)}</td><td>${r.median_tpot_ms.toFixed(2)}</td><td>${r.p99_tpot_ms.toFixed(2)}</td><td>${r.request_goodput === null ? '-' : r.request_goodput.toFixed(2)}</td><td>${r.meetsSlo === null ? '-' : r.meetsSlo ? 'yes' : 'no'}</td></tr>`)
+    .map((r, i) => `<tr><td>${esc(pointLabel(r))}${s.knee === i ? ' (knee)' : ''}${s.maxMeetingSlo === i ? ' (max meeting SLO)' : ''}</td><td>${r.completed}/${r.completed + r.failed}</td><td>${r.request_throughput.toFixed(2)}</td><td>${r.output_throughput.toFixed(1)}</td><td>${r.median_ttft_ms.toFixed(1)}</td><td>${r.p99_ttft_ms.toFixed(1)}</td><td>${r.median_tpot_ms.toFixed(2)}</td><td>${r.p99_tpot_ms.toFixed(2)}</td><td>${r.request_goodput === null ? '-' : r.request_goodput.toFixed(2)}</td><td>${r.slo_attainment === null ? '-' : `${(r.slo_attainment * 100).toFixed(1)}%`}</td><td>${r.meetsSlo === null ? '-' : r.meetsSlo ? 'yes' : 'no'}</td></tr>`)
     .join('\n');
   return `<!doctype html><html lang="en"><head><meta charset="utf-8"><meta name="viewport" content="width=device-width, initial-scale=1"><title>${esc(title)}</title>
 <style>body{font:15px/1.45 system-ui,sans-serif;margin:1.5rem auto;max-width:1100px;padding:0 1rem;color:#222}svg{width:100%;height:auto;max-width:760px;font-size:12px}figure{margin:1rem 0}table{border-collapse:collapse;font-size:14px;overflow-x:auto;display:block}td,th{border-bottom:1px solid #ddd;padding:.25rem .6rem;text-align:right}td:first-child,th:first-child{text-align:left}</style></head><body>
 <h1>${esc(title)}</h1>
-<p>One benchmark per load point. Knee: the point farthest below the chord of p99 TTFT vs output throughput (both scaled to [0, 1]; Kneedle). ${s.slo ? `SLO (p99, ms): ${esc(Object.entries(s.slo).map(([k, v]) => `${k} ${v}`).join(', '))}.` : 'No SLO given (--goodput).'}</p>
+<p>One benchmark per load point. Knee: the point farthest below the chord of p99 TTFT vs output throughput (both scaled to [0, 1]; Kneedle). ${s.slo ? `SLO (ms): ${esc(Object.entries(s.slo).map(([k, v]) => `${k} ${v}`).join(', '))}; a point meets it when at least ${SLO_ATTAINMENT_GOAL * 100}% of its requests meet every SLO (vLLM's per-request goodput test).` : 'No SLO given (--goodput).'}</p>
 ${chart('ttft')}${chart('tpot')}
-<table><thead><tr><th>point</th><th>ok</th><th>req/s</th><th>output tok/s</th><th>TTFT p50</th><th>TTFT p99</th><th>TPOT p50</th><th>TPOT p99</th><th>goodput req/s</th><th>meets SLO</th></tr></thead><tbody>
+<table><thead><tr><th>point</th><th>ok</th><th>req/s</th><th>output tok/s</th><th>TTFT p50</th><th>TTFT p99</th><th>TPOT p50</th><th>TPOT p99</th><th>goodput req/s</th><th>requests meeting SLO</th><th>meets SLO</th></tr></thead><tbody>
 ${rows}
 </tbody></table></body></html>
 `;

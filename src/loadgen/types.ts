@@ -1,4 +1,4 @@
-import type { Backend, DatasetName, PercentileMetric, VllmCompat } from '../core/index.js';
+import type { Backend, DatasetName, PercentileMetric, SloMetric, VllmCompat } from '../core/index.js';
 import type { MmItem, RandomMmConfig } from './multimodal.js';
 
 export { BACKENDS, DATASET_NAMES, PERCENTILE_METRICS, type Backend, type DatasetName, type PercentileMetric } from '../core/index.js';
@@ -107,7 +107,8 @@ export interface Tokenizer {
 }
 
 export type RampUpStrategy = 'linear' | 'exponential';
-export type GoodputMetric = 'ttft' | 'tpot' | 'e2el';
+/** A metric `--goodput` sets an SLO on (core SloMetric). */
+export type GoodputMetric = SloMetric;
 
 /** Optional sampling parameters sent with every request (omitted when null). */
 export interface SamplingParams {

@@ -296,13 +296,16 @@ export function ecdfChart(detail: TaskDetail): ChartSpec | null {
 
 const SWEEP_LABELS: Record<(typeof SWEEP_METRICS)[number], string> = { ttft_median: 'TTFT p50 (ms)', ttft_p99: 'TTFT p99 (ms)', tpot_median: 'TPOT p50 (ms)', tpot_p99: 'TPOT p99 (ms)' };
 
-/** A sweep task's latency vs output throughput per variant, one panel per metric; the knee of each curve ringed. */
+/**
+ * A sweep task's latency vs output throughput per variant, one panel per metric; the knee of each curve ringed, the
+ * highest-throughput point meeting the SLO (when the rows have one) a square with "SLO" beside it.
+ */
 export function sweepChart(sweep: TaskSweep): ChartSpec {
   const values = sweep.curves.flatMap((c) =>
     c.points.flatMap((p, i) =>
       SWEEP_METRICS.flatMap((m) => {
         const y = p.values[m];
-        return y === null ? [] : [{ variant: c.variant, metric: SWEEP_LABELS[m], throughput: p.throughput, y, index: p.index, point: p.point, knee: c.knee === i }];
+        return y === null ? [] : [{ variant: c.variant, metric: SWEEP_LABELS[m], throughput: p.throughput, y, index: p.index, point: p.point, knee: c.knee === i, sloMax: c.maxMeetingSlo === i }];
       }),
     ),
   );
@@ -321,6 +324,8 @@ export function sweepChart(sweep: TaskSweep): ChartSpec {
       layer: [
         { mark: { type: 'line', point: { filled: true, size: 30 } }, encoding: { x, y, color, order: { field: 'index', type: 'quantitative' } } },
         { transform: [{ filter: 'datum.knee' }], mark: { type: 'point', size: 160, strokeWidth: 2, filled: false }, encoding: { x, y, color } },
+        { transform: [{ filter: 'datum.sloMax' }], mark: { type: 'point', shape: 'square', size: 260, strokeWidth: 2, filled: false }, encoding: { x, y, color } },
+        { transform: [{ filter: 'datum.sloMax' }], mark: { type: 'text', text: 'SLO', fontSize: 11, align: 'left', dx: 10, dy: -8 }, encoding: { x, y, color } },
       ],
     },
   };

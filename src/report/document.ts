@@ -10,7 +10,8 @@ import {
   summarize,
   type Summary,
 } from '../analysis/index.js';
-import { metricInfo } from '../core/index.js';
+import { metricInfo, SLO_ATTAINMENT_GOAL } from '../core/index.js';
+import type { SweepCurve } from './sweeps.js';
 import { ECDF_MAX_POINTS } from '../dataset/index.js';
 import { COMPARISONS, groupByCommit, groupByTask, SIDES, taskKey, totals, type ComparisonKey, type ReportModel, type RowAnalysis, type RowStop, type StopTotals } from './model.js';
 import { ciChart, distributionChart, ecdfChart, sweepChart, PER_TASK_CHART_MAX, perTaskChart, perTaskCiChart, trialChart, verdictChart, type ChartSpec } from './charts.js';
@@ -407,16 +408,32 @@ function sweepsSection(model: ReportModel): Section {
   const blocks: Block[] = [
     {
       kind: 'p',
-      text: "Tasks measured as sweeps (one row per point, sweep_point): each variant's TTFT and TPOT p50/p99 against its output tok/s over the points (geometric means over the point's trials; points joined in sweep order). Ringed: the knee of each variant's p99 TTFT vs output tok/s curve (Kneedle, as isobench bench sweep; needs 3 points). The dataset rows carry no SLO, so no goodput limit is marked here (bench sweep --goodput and run's results mark it).",
+      text: `Tasks measured as sweeps (one row per point, sweep_point): each variant's TTFT and TPOT p50/p99 against its output tok/s over the points (geometric means over the point's trials; points joined in sweep order). Ringed: the knee of each variant's p99 TTFT vs output tok/s curve (Kneedle, as isobench bench sweep; needs 3 points). Square ("SLO"): where the point's perf command set --goodput (the row's slo), the highest-throughput point at which at least ${SLO_ATTAINMENT_GOAL * 100}% of the variant's requests meet every SLO (vLLM's per-request goodput test, pooled over the point's ok trials; slo_met); goodput is vLLM's request goodput, good requests per second.`,
     },
   ];
   for (const t of model.sweeps) {
-    blocks.push({ kind: 'chart', title: `${t.short} ${t.subject}`.trim(), spec: sweepChart(t), caption: t.curves.map((c) => `${c.variant}: ${c.points.length} points, knee ${c.knee === null ? 'none' : c.points[c.knee]!.point}`).join('; ') + '.' });
+    const sloPoint = (c: SweepCurve): string =>
+      t.slo === null ? '' : `, max meeting SLO ${c.maxMeetingSlo === null ? 'none' : `${c.points[c.maxMeetingSlo]!.point} (${value(c.points[c.maxMeetingSlo]!.throughput)} tok/s, goodput ${value(c.points[c.maxMeetingSlo]!.goodput)} req/s)`}`;
+    const caption = t.curves.map((c) => `${c.variant}: ${c.points.length} points, knee ${c.knee === null ? 'none' : c.points[c.knee]!.point}${sloPoint(c)}`).join('; ');
+    blocks.push({ kind: 'chart', title: `${t.short} ${t.subject}`.trim(), spec: sweepChart(t), caption: `${t.slo === null ? '' : `SLO ${t.slo} (ms). `}${caption}.` });
+    const marks = (c: SweepCurve, i: number): string => [c.knee === i ? 'knee' : null, c.maxMeetingSlo === i ? 'max meeting SLO' : null].filter((m) => m !== null).join(', ');
+    const slo = t.slo !== null;
     blocks.push({
       kind: 'table',
-      head: ['Variant', 'Point', 'Output tok/s', 'TTFT p50', 'TTFT p99', 'TPOT p50', 'TPOT p99'],
-      rows: t.curves.flatMap((c) => c.points.map((p, i) => [c.variant, `${p.point}${c.knee === i ? ' (knee)' : ''}`, value(p.throughput), value(p.values.ttft_median), value(p.values.ttft_p99), value(p.values.tpot_median), value(p.values.tpot_p99)])),
-      numeric: [false, false, true, true, true, true, true],
+      head: ['Variant', 'Point', 'Output tok/s', 'TTFT p50', 'TTFT p99', 'TPOT p50', 'TPOT p99', ...(slo ? ['Requests meeting SLO', 'Goodput req/s', 'Meets SLO'] : [])],
+      rows: t.curves.flatMap((c) =>
+        c.points.map((p, i) => [
+          c.variant,
+          `${p.point}${marks(c, i) === '' ? '' : ` (${marks(c, i)})`}`,
+          value(p.throughput),
+          value(p.values.ttft_median),
+          value(p.values.ttft_p99),
+          value(p.values.tpot_median),
+          value(p.values.tpot_p99),
+          ...(slo ? [p.sloAttainment === null ? 'n/a' : `${(p.sloAttainment * 100).toFixed(1)}%`, value(p.goodput), p.sloMet === null ? 'n/a' : p.sloMet ? 'yes' : 'no'] : []),
+        ]),
+      ),
+      numeric: [false, false, true, true, true, true, true, ...(slo ? [true, true, false] : [])],
     });
   }
   return { id: 'sweeps', title: 'Load sweeps: latency vs throughput', blocks };

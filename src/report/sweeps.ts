@@ -14,6 +14,10 @@ export interface SweepCurvePoint {
   index: number;
   throughput: number;
   values: Record<SweepMetric, number | null>;
+  /** The SLO columns of the row for this variant (`<side>_slo_attainment`, `_goodput`, `_slo_met`); null without. */
+  sloAttainment: number | null;
+  goodput: number | null;
+  sloMet: boolean | null;
 }
 
 export interface SweepCurve {
@@ -21,6 +25,8 @@ export interface SweepCurve {
   points: SweepCurvePoint[];
   /** Index into `points` of the knee of p99 TTFT vs output tok/s (core kneeIndex, as bench sweep); null below 3 points. */
   knee: number | null;
+  /** Index into `points` of the highest output tok/s point that meets the SLO (`slo_met`); null without SLO or when none does. */
+  maxMeetingSlo: number | null;
 }
 
 /** The curves of one sweep task: one per variant over the task's points. */
@@ -28,6 +34,8 @@ export interface TaskSweep {
   commit: string;
   short: string;
   subject: string;
+  /** The rows' `slo` (`ttft:500 tpot:50`, ms; `varies by point: ...` when the points' differ); null when no point's command set --goodput. */
+  slo: string | null;
   curves: SweepCurve[];
 }
 
@@ -37,14 +45,27 @@ function curvePoint(row: DatasetRow, side: Side, point: string): SweepCurvePoint
   const throughput = numberCell(row, `${side}_throughput`);
   if (throughput === null || !(throughput > 0)) return null;
   const values = Object.fromEntries(SWEEP_METRICS.map((m) => [m, numberCell(row, `${side}_${m}`)])) as Record<SweepMetric, number | null>;
-  return { point, index: pointIndex(point), throughput, values };
+  const met = row[`${side}_slo_met`];
+  return {
+    point,
+    index: pointIndex(point),
+    throughput,
+    values,
+    sloAttainment: numberCell(row, `${side}_slo_attainment`),
+    goodput: numberCell(row, `${side}_goodput`),
+    sloMet: typeof met === 'boolean' ? met : null,
+  };
 }
 
 function curve(variant: string, points: SweepCurvePoint[]): SweepCurve {
   const sorted = [...points].sort((a, b) => a.index - b.index);
   const usable = sorted.filter((p) => p.values.ttft_p99 !== null);
   const k = kneeIndex(usable.map((p) => ({ x: p.throughput, y: p.values.ttft_p99 ?? 0 })));
-  return { variant, points: sorted, knee: k === null ? null : sorted.indexOf(usable[k]!) };
+  let best: number | null = null;
+  sorted.forEach((p, i) => {
+    if (p.sloMet === true && (best === null || p.throughput > sorted[best]!.throughput)) best = i;
+  });
+  return { variant, points: sorted, knee: k === null ? null : sorted.indexOf(usable[k]!), maxMeetingSlo: best };
 }
 
 /**
@@ -76,7 +97,9 @@ export function sweepCurves(rows: readonly DatasetRow[], analysed: readonly RowA
       });
       if (points.length > 0) curves.push(curve(agent, points));
     }
-    if (curves.length > 0) out.push({ commit, short: list[0]!.a.short, subject: list[0]!.a.subject, curves });
+    const slos = [...new Set(list.map((e) => e.row.slo).filter((x): x is string => typeof x === 'string'))];
+    const slo = slos.length === 0 ? null : slos.length === 1 ? slos[0]! : `varies by point: ${slos.join(' / ')}`;
+    if (curves.length > 0) out.push({ commit, short: list[0]!.a.short, subject: list[0]!.a.subject, slo, curves });
   }
   return out;
 }

@@ -1,5 +1,6 @@
 import { SERVING_CLIENT_FLAGS, flagIndex } from './flags.js';
-import type { ParsedPerfCommand } from './perf-command.js';
+import { parseSlo, type Slo } from '../core/index.js';
+import { parsePerfCommand, type ParsedPerfCommand } from './perf-command.js';
 
 /**
  * What isobench does with each client flag of the serving benchmark (benchmark_serving.py / `vllm bench serve`).
@@ -80,6 +81,7 @@ const RULES: Record<string, FlagRule> = {
   '--ignore-eos': { use: 'request' },
   '--percentile-metrics': { use: 'output' },
   '--metric-percentiles': { use: 'output' },
+  // Sets the SLOs of the goodput columns (dataset `slo`, `<variant>_slo_attainment`); a bad one is refused.
   '--goodput': { use: 'output' },
   '--sonnet-input-len': { use: 'workload' },
   '--sonnet-output-len': { use: 'workload' },
@@ -148,6 +150,29 @@ export function extraBodyProblem(text: string): string | null {
 }
 
 /**
+ * The SLOs of a client command line's `--goodput` (vLLM's nargs='+': every word after the flag up to the next flag,
+ * or `--goodput=KEY:VALUE`), null without the flag. The last `--goodput` wins, as argparse's.
+ */
+export function goodputOfArgs(args: readonly string[]): { slo: Slo } | { problem: string } | null {
+  let words: string[] | null = null;
+  for (let i = 0; i < args.length; i++) {
+    const a = args[i] ?? '';
+    if (a.startsWith('--goodput=')) words = [a.slice('--goodput='.length)];
+    else if (a === '--goodput') {
+      words = [];
+      while (i + 1 < args.length && !(args[i + 1] ?? '').startsWith('-')) words.push(args[++i] ?? '');
+    }
+  }
+  return words === null ? null : parseSlo(words);
+}
+
+/** The SLOs of a serving perf command's `--goodput` (see goodputOfArgs); null without one or for another mode. */
+export function goodputOfCommand(command: string): { slo: Slo } | { problem: string } | null {
+  const parsed = parsePerfCommand(command);
+  return parsed.status === 'ok' && parsed.mode === 'serving' ? goodputOfArgs(parsed.clientArgs) : null;
+}
+
+/**
  * The client flags of a serving perf command that isobench cannot honour as the script would, each as
  * `--flag [value]: reason`; flags no table knows are refused too (the script itself would reject them).
  * Empty for commands of other modes.
@@ -158,6 +183,11 @@ export function refusedServingFlags(cmd: Pick<ParsedPerfCommand, 'mode' | 'scrip
   for (let i = 0; i < cmd.clientArgs.length; i++) {
     const flag = cmd.clientArgs[i] ?? '';
     if (!flag.startsWith('--')) continue;
+    if (flag === '--goodput' || flag.startsWith('--goodput=')) {
+      const slo = goodputOfArgs(cmd.clientArgs);
+      if (slo !== null && 'problem' in slo) out.push(`--goodput: ${slo.problem}`);
+      continue;
+    }
     const next = cmd.clientArgs[i + 1];
     const value = next !== undefined && !next.startsWith('--') ? next : undefined;
     const rule = RULES[flag];

@@ -10,7 +10,7 @@ export { classifyFailure, failureMeaning, FAILURE_SIGNATURES } from './failure.j
 export type { FailureInput, FailureSignature } from './failure.js';
 export { defaultImages, imageName } from './images.js';
 export type { ImageVars } from './images.js';
-export { clientFlagUse, extraBodyProblem, refusedServingFlags, servingFlagsWithoutRule, COMPLETIONS_BACKENDS, CHAT_BACKENDS, SERVING_DATASETS } from './client-flags.js';
+export { clientFlagUse, extraBodyProblem, goodputOfArgs, goodputOfCommand, refusedServingFlags, servingFlagsWithoutRule, COMPLETIONS_BACKENDS, CHAT_BACKENDS, SERVING_DATASETS } from './client-flags.js';
 export type { ClientFlagUse } from './client-flags.js';
 export { expandSweep, sweepPointOfCommand, sweepPointText } from './sweep-command.js';
 export type { ParamsReader, SweepCommandPoint, SweepExpansion, SweepValue } from './sweep-command.js';

@@ -285,6 +285,9 @@ function stripBrackets(args: readonly string[], fixes: string[]): string[] {
 
 type SplitResult = Pick<ParsedPerfCommand, 'serverArgs' | 'server' | 'clientArgs' | 'client' | 'scriptArgs' | 'unknownArgs' | 'invalid'>;
 
+/** Flags whose value is several words (argparse nargs='+'): `--goodput ttft:500 tpot:50`. */
+const MANY_VALUES: ReadonlySet<string> = new Set(['--goodput']);
+
 function isValueToken(token: string | undefined): token is string {
   return token !== undefined && (!token.startsWith('-') || NUMBER_LIKE.test(token));
 }
@@ -333,7 +336,10 @@ function splitArguments(info: ScriptInfo, args: readonly string[], fixes: string
       out.invalid.push(`${spec.name} needs a value`);
       continue;
     }
-    const argv = taken.value === undefined ? [spec.name] : [spec.name, taken.value];
+    // A flag of nargs='+' (vLLM's --goodput ttft:500 tpot:50) takes every following word up to the next flag.
+    const more: string[] = [];
+    if (MANY_VALUES.has(spec.name) && inlineValue === undefined && taken.value !== undefined) while (isValueToken(args[i + 1])) more.push(args[++i]!);
+    const argv = taken.value === undefined ? [spec.name] : [spec.name, taken.value, ...more];
     if (flag === '--dataset' && serving && info.client.length > 0 && taken.value !== undefined) {
       fixes.push(`--dataset ${taken.value} → --dataset-name sharegpt --dataset-path ${taken.value} (--dataset was removed from the serving script)`);
       record(out, clientIndex.get('--dataset-name'), 'sharegpt', 'client', out.invalid);
@@ -346,7 +352,7 @@ function splitArguments(info: ScriptInfo, args: readonly string[], fixes: string
     const toClient = clientSpec !== undefined;
     const toServer = serverSpec !== undefined && (!toClient || (serving && SHARED_SERVING_FLAGS.has(spec.name)));
     if (toClient) {
-      record(out, clientSpec, taken.value, 'client', out.invalid);
+      record(out, clientSpec, more.length > 0 ? [taken.value, ...more].join(' ') : taken.value, 'client', out.invalid);
       if (spec.name !== '--model') out.clientArgs.push(...argv);
     }
     if (toServer) {

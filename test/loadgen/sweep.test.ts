@@ -20,6 +20,7 @@ const row = (output_throughput: number, p99_ttft_ms: number): SweepRow => ({
   p99_tpot_ms: 1,
   median_e2el_ms: 1,
   p99_e2el_ms: 1,
+  slo_attainment: null,
   meetsSlo: null,
 });
 
@@ -47,13 +48,13 @@ describe('sweep', () => {
     expect(r.code, r.stderr).toBe(0);
     expect(r.stdout.match(/===== sweep point \d\/3/g)).toHaveLength(3);
     expect(r.stdout.match(/Serving Benchmark Result/g)).toHaveLength(3);
-    expect(r.stdout).toContain('Highest load meeting every SLO at p99: c12');
+    expect(r.stdout).toContain('Highest load with 90% of requests meeting every SLO: c12');
     for (const f of ['point-1.json', 'point-2.json', 'point-3.json', 'sweep.json', 'sweep.csv', 'sweep.html']) expect(existsSync(path.join(dir, f)), f).toBe(true);
-    const json = JSON.parse(readFileSync(path.join(dir, 'sweep.json'), 'utf8')) as { points: { maxConcurrency: number; completed: number; meetsSlo: boolean }[]; max_meeting_slo: number };
-    expect(json.points.map((p) => [p.maxConcurrency, p.completed, p.meetsSlo])).toEqual([
-      [1, 12, true],
-      [4, 12, true],
-      [12, 12, true],
+    const json = JSON.parse(readFileSync(path.join(dir, 'sweep.json'), 'utf8')) as { points: { maxConcurrency: number; completed: number; slo_attainment: number; meetsSlo: boolean }[]; max_meeting_slo: number };
+    expect(json.points.map((p) => [p.maxConcurrency, p.completed, p.slo_attainment, p.meetsSlo])).toEqual([
+      [1, 12, 1, true],
+      [4, 12, 1, true],
+      [12, 12, 1, true],
     ]);
     expect(json.max_meeting_slo).toBe(2);
     const csv = readFileSync(path.join(dir, 'sweep.csv'), 'utf8').trim().split('\n');

@@ -5,6 +5,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { runCli } from '../../src/cli/index.js';
+import { buildReport } from '../../src/report/index.js';
 import { writeTrialsStore } from './trials-store.js';
 
 const repoRoot = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '../..');
@@ -117,5 +118,28 @@ describe.skipIf(chromium === null || !existsSync(PUBLISHED))('the HTML report in
     screenshot(dir, section, 800, 2400);
     const shot = screenshot(dir, section, 1600, 2400);
     if (keep) copyFileSync(shot, path.join(keep, 'report-trials-screenshot.png'));
+  }, 240_000);
+
+  it('of sweep rows with an SLO (curves, knee, max point meeting the SLO) fits both widths too', async () => {
+    const dir = mkdtempSync(path.join(os.tmpdir(), 'isobench-browser-sweep-'));
+    const commit = 'cd'.repeat(20);
+    const tp = [100, 200, 300, 330, 340];
+    const ttft = [50, 52, 55, 200, 600];
+    const rows = tp.map((x, p) => {
+      const side = (v: string, f: number) => ({
+        [`${v}_throughput`]: x * f,
+        [`${v}_ttft_median`]: ttft[p]! / 2,
+        [`${v}_ttft_p99`]: ttft[p]!,
+        [`${v}_tpot_median`]: 9 + p,
+        [`${v}_tpot_p99`]: 10 + p,
+        [`${v}_slo_attainment`]: ttft[p]! <= 100 ? 0.97 : 0.4,
+        [`${v}_goodput`]: p + 1,
+        [`${v}_slo_met`]: ttft[p]! <= 100,
+      });
+      return { commit_hash: commit, commit_short: commit.slice(0, 8), commit_subject: 'sweep task', benchmark_mode: 'serving', config_key: `k${p}`, sweep_point: `${p + 1}/5: max_concurrency=${2 ** p}`, slo: 'ttft:100', baseline_ttft_mean: ttft[p]!, ...side('baseline', 1), ...side('human', 1.1) };
+    });
+    const { html } = await buildReport(rows, { generatedAt: 'now' });
+    expect(html).toContain('>SLO<');
+    checkInBrowser(dir, 'sweep', html);
   }, 240_000);
 });

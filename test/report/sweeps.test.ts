@@ -59,6 +59,47 @@ describe('report: load sweeps', () => {
     expect(svg).toContain('TTFT p99 (ms)');
   });
 
+  it("marks per variant the highest-throughput point meeting the rows' SLO, drawn and named", async () => {
+    // The baseline meets the SLO up to point 3, the agent up to point 4; point 2 of the agent misses it (noise), which
+    // does not hide the higher point 4 that meets it.
+    const met = [
+      [true, true, true, false, false],
+      [true, false, true, true, false],
+    ];
+    const rows = [0, 1, 2, 3, 4].map((p) => ({
+      ...row(p, 1),
+      slo: 'ttft:100 tpot:50',
+      baseline_slo_attainment: met[0]![p] ? 0.95 : 0.5,
+      baseline_goodput: 3 + p,
+      baseline_slo_met: met[0]![p]!,
+      agent_slo_attainment: met[1]![p] ? 1 : 0.2,
+      agent_goodput: 4 + p,
+      agent_slo_met: met[1]![p]!,
+    }));
+    const { model, markdown, html } = await buildReport(rows, { generatedAt: 'now' });
+    const t = model.sweeps[0]!;
+    expect(t.slo).toBe('ttft:100 tpot:50');
+    expect(t.curves.map((c) => c.points[c.maxMeetingSlo ?? -1]?.point)).toEqual(['3/5: max_concurrency=4', '4/5: max_concurrency=8']);
+    expect(markdown).toContain('SLO ttft:100 tpot:50 (ms). baseline: 5 points, knee ');
+    expect(markdown).toContain('max meeting SLO 3/5: max_concurrency=4 (300.0 tok/s, goodput 5.00 req/s)');
+    expect(markdown).toContain('max meeting SLO 4/5: max_concurrency=8 (400.0 tok/s, goodput 7.00 req/s)');
+    expect(markdown).toMatch(/\| bot \/ m \| 4\/5: max_concurrency=8 \((knee, )?max meeting SLO\) \| 400\.0 \|( [^|]+ \|){4} 100\.0% \| 7\.00 \| yes \|/);
+    expect(markdown).toMatch(/\| bot \/ m \| 2\/5: max_concurrency=2 \| 200\.0 \|( [^|]+ \|){4} 20\.0% \| 5\.00 \| no \|/);
+    // Drawn: one square with its "SLO" label per variant in each panel it has values in (baseline 4, the agent's rows
+    // have no TPOT: 2).
+    const svg = await renderSvg(sweepChart(t));
+    expect(svg.match(/>SLO</g)).toHaveLength(6);
+    expect(html).toContain('>SLO<');
+  });
+
+  it('without an SLO in the rows: no SLO columns, nothing marked', async () => {
+    const { model, markdown } = await buildReport([0, 1, 2].map((p) => row(p, 1)), { generatedAt: 'now' });
+    expect(model.sweeps[0]?.slo).toBeNull();
+    expect(model.sweeps[0]?.curves.every((c) => c.maxMeetingSlo === null)).toBe(true);
+    expect(markdown).not.toContain('Meets SLO');
+    expect(await renderSvg(sweepChart(model.sweeps[0]!))).not.toContain('>SLO<');
+  });
+
   it('has no sweep section without sweep rows', async () => {
     const { markdown } = await buildReport([{ ...row(0, 1), sweep_point: null }], { generatedAt: 'now' });
     expect(markdown).not.toContain('Load sweeps');
