@@ -48,7 +48,7 @@ export {
 } from './categories.js';
 export type { AgentAttempt, AgentStatus, CompletenessCategory, FailureGroup, FailureItem, Presence } from './categories.js';
 export { alphaSpent, boundaryAlphas, intervalHalfWidth, lookLevel, looksTaken, lookSchedule, minimumDetectableEffect, sequentialDecision } from './sequential.js';
-export { simulatedRank, stagewiseInterval, stopEstimate, type StopEstimate } from './stop-interval.js';
+export { comparisonAtStop, simulatedRank, stagewiseInterval, stopEstimate, type StopEstimate } from './stop-interval.js';
 export { noiseFloor, type NoiseFloor } from './noise-floor.js';
 export type { SequentialDecision, SequentialOptions, StopReason } from './sequential.js';
 export { isJudgedSecondary, positionEffect } from './diagnostics.js';

@@ -239,3 +239,15 @@ export function stopEstimate(metricKey: string, ref: RoundValues, x: RoundValues
   }
   return null;
 }
+
+/**
+ * `--trials auto`: the comparison of `x` with the reference as the rule left it at the task's stop (`stopRounds`): the
+ * estimate there with its stage-wise interval when this comparison's own rule stopped at that round, else the decision
+ * of the look at `stopRounds` (its repeated interval and verdict: another comparison kept the task running). `run`'s
+ * table and `dataset build` both call it.
+ */
+export function comparisonAtStop(metricKey: string, ref: RoundValues, x: RoundValues, stopRounds: number, opts: SequentialOptions): { comparison: Comparison | null; interval: 'stagewise' | 'repeated' } {
+  const own = stopEstimate(metricKey, ref, x, opts, stopRounds);
+  if (own && own.decision.rounds === stopRounds) return { comparison: own.comparison, interval: own.interval };
+  return { comparison: sequentialDecision(metricKey, ref, x, stopRounds, opts).comparison, interval: 'repeated' };
+}

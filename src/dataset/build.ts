@@ -1,4 +1,4 @@
-import { analysisMode, byRound, choosePrimaryMetric, compare, ESTIMATOR, geometricMean, geometricMeanCi, noiseFloor, primaryMetricOfCommand, type CompareOptions } from '../analysis/index.js';
+import { analysisMode, byRound, choosePrimaryMetric, compare, comparisonAtStop, ESTIMATOR, geometricMean, geometricMeanCi, noiseFloor, primaryMetricOfCommand, type CompareOptions, type Comparison } from '../analysis/index.js';
 import { DEFAULT_SOURCE_PRIORITY, IMPORTED_CONFIG_KEY, isAaVariant, redactDeep, requestMeetsSlo, SLO_ATTAINMENT_GOAL, sloText, v5BenchmarkMode, workloadMismatch, type MetricSet, type Slo, type V5Mode } from '../core/index.js';
 import { expandSweep, goodputOfCommand, parsePerfCommand, sweepPointOfCommand } from '../vllm/index.js';
 import type { Store, TaskStopRecord, TrialRecord, VariantRecord } from '../store/index.js';
@@ -102,7 +102,7 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
         row.config_key = config;
         row.config = describeConfig(config, [...chosen.baseline.trials, ...chosen.human.trials, ...chosen.agent.trials], runConfig);
         fillNoiseFloor(row, baseline, aa, opts);
-        fillStop(row, config === null ? undefined : stopOf.get(`${task.commit}#${config}`));
+        fillStop(row, config === null ? undefined : stopOf.get(`${task.commit}#${config}`), chosen, opts);
         // A sweep's point is a configuration of its own: one row per point, named by the point its commands end with.
         row.sweep_point = sweepPointOfCommand(pointCommandOf(chosen));
         await fillSlo(store, row, task, chosen);
@@ -176,7 +176,7 @@ async function sloAttainment(store: Store, ok: readonly TrialRecord[], slo: Slo)
 }
 
 /** `run --trials auto`: the stop row of the configuration (store schema 6), null columns for fixed trials. */
-function fillStop(row: DatasetRow, stop: TaskStopRecord | undefined): void {
+function fillStop(row: DatasetRow, stop: TaskStopRecord | undefined, chosen: Record<V5Variant, Chosen>, opts: BuildOptions): void {
   row.stop_reason = stop?.reason ?? null;
   row.trials_used = stop?.rounds ?? null;
   row.trials_max = stop?.maxRounds ?? null;
@@ -184,6 +184,17 @@ function fillStop(row: DatasetRow, stop: TaskStopRecord | undefined): void {
   row.stop_alpha_spent = stop?.alphaSpent ?? null;
   row.gpu_seconds = stop?.gpuSeconds ?? null;
   row.gpu_seconds_at_max = stop?.gpuSecondsAtMax ?? null;
+  // The vs-baseline primary comparisons as `run` reports them at the stop (src/analysis comparisonAtStop): the
+  // stage-wise interval and the boundary's verdict. Stop rows before schema 9 lack --min-trials: Student t stays.
+  const primary = typeof row.primary_metric === 'string' ? row.primary_metric : null;
+  const mode = typeof row.benchmark_mode === 'string' ? (row.benchmark_mode as V5Mode) : null;
+  if (!stop || stop.minRounds == null || primary === null) return;
+  const rounds = (v: V5Variant) => byRound(chosen[v].ok.map((t) => ({ round: t.trialIndex, value: v5Value(t.metrics, primary as V5Metric, mode) })));
+  const seq = { minRounds: stop.minRounds, maxRounds: stop.maxRounds, ...(opts.compare?.tieThreshold === undefined ? {} : { tieThreshold: opts.compare.tieThreshold }) };
+  for (const cmp of V5_COMPARISONS) {
+    if (cmp.ref !== 'baseline' || row[`${cmp.prefix}_primary`] === null) continue;
+    setPrimaryComparison(row, cmp.prefix, comparisonAtStop(primary, rounds('baseline'), rounds(cmp.x), stop.rounds, seq).comparison);
+  }
 }
 
 /** What the row's failed and unchecked trials were: every failure code with its count, ok trials nothing checked. */
@@ -406,14 +417,18 @@ function addExtensions(row: DatasetRow, task: Task, mode: V5Mode | null, chosen:
     row[`${v}_correctness_agreement`] = probes.length > 0 ? probes.reduce((a, b) => a + b, 0) / probes.length : null;
   }
   for (const cmp of V5_COMPARISONS) {
-    const result = compare(primary, roundsOf(cmp.ref, primary), roundsOf(cmp.x, primary), opts.compare ?? {});
-    const ok = result.status === 'ok' ? result : null;
-    row[`${cmp.prefix}_primary`] = ok?.improvementPct ?? null;
-    row[`${cmp.prefix}_primary_n`] = ok?.n ?? null;
-    row[`${cmp.prefix}_primary_ci_low`] = ok?.ciLow ?? null;
-    row[`${cmp.prefix}_primary_ci_high`] = ok?.ciHigh ?? null;
-    row[`${cmp.prefix}_verdict`] = ok?.verdict ?? null;
+    setPrimaryComparison(row, cmp.prefix, compare(primary, roundsOf(cmp.ref, primary), roundsOf(cmp.x, primary), opts.compare ?? {}));
   }
+}
+
+/** The primary comparison's columns of `prefix`: estimate, paired n, interval, verdict (null when not comparable). */
+function setPrimaryComparison(row: DatasetRow, prefix: string, result: Comparison | null): void {
+  const ok = result?.status === 'ok' ? result : null;
+  row[`${prefix}_primary`] = ok?.improvementPct ?? null;
+  row[`${prefix}_primary_n`] = ok?.n ?? null;
+  row[`${prefix}_primary_ci_low`] = ok?.ciLow ?? null;
+  row[`${prefix}_primary_ci_high`] = ok?.ciHigh ?? null;
+  row[`${prefix}_verdict`] = ok?.verdict ?? null;
 }
 
 async function fillRaw(store: Store, row: DatasetRow, chosen: Record<V5Variant, Chosen>): Promise<void> {

@@ -11,11 +11,9 @@ import {
   isJudgedSecondary,
   positionEffect as positionEffectOf,
   sequentialDecision,
-  stopEstimate,
+  comparisonAtStop,
   type Comparison,
   type NoiseFloor,
-  type RoundValues,
-  type SequentialOptions,
   type StopReason,
   type Verdict,
 } from '../analysis/index.js';
@@ -111,17 +109,6 @@ function shown(c: Comparison | null, interval?: ResultComparison['interval']): R
   return { improvementPct: c.improvementPct, ciLow: c.ciLow, ciHigh: c.ciHigh, n: c.n, verdict: c.verdict, ...(interval ? { interval } : {}) };
 }
 
-/**
- * `--trials auto`: the comparison of `x` with the baseline as the rule left it, at the task's stop (`stopRounds`): the
- * estimate there with its stage-wise interval when this comparison's own rule stopped at that round, else the
- * decision of the look at `stopRounds` (its repeated interval; another comparison kept the task running).
- */
-function atStop(metric: string, ref: RoundValues, x: RoundValues, stopRounds: number, opts: SequentialOptions): { c: Comparison | null; interval: 'stagewise' | 'repeated' } {
-  const own = stopEstimate(metric, ref, x, opts, stopRounds);
-  if (own && own.decision.rounds === stopRounds) return { c: own.comparison, interval: own.interval };
-  return { c: sequentialDecision(metric, ref, x, stopRounds, opts).comparison, interval: 'repeated' };
-}
-
 /** The round at which `--trials auto` stopped a task (adaptiveStop on its stored trials); null for fixed trials or no stop yet. */
 function stopRoundsOf(plan: TaskPlan, trials: readonly TrialRecord[], settings: Pick<RunSettings, 'trials' | 'adaptive'> | undefined, tieThreshold: number): number | null {
   if (!settings?.adaptive) return null;
@@ -185,8 +172,8 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[],
       const vsHum = v.record.kind === 'agent' ? mismatch('human', human) : null;
       if (vsHum) comparisonFailures.push({ against: 'human', failure: vsHum });
       // --trials auto: the watched comparison (vs baseline) as the stopping rule left it; fixed trials: Student t 95%.
-      const stopped = metric !== null && v !== baseline && !vsBase && stopRounds !== null && v.record.kind !== 'baseline' ? atStop(metric, baseValues, vals, stopRounds, seqOpts) : null;
-      const cmp = stopped ? stopped.c : metric !== null && v !== baseline && !vsBase ? compare(metric, baseValues, vals) : null;
+      const stopped = metric !== null && v !== baseline && !vsBase && stopRounds !== null && v.record.kind !== 'baseline' ? comparisonAtStop(metric, baseValues, vals, stopRounds, seqOpts) : null;
+      const cmp = stopped ? stopped.comparison : metric !== null && v !== baseline && !vsBase ? compare(metric, baseValues, vals) : null;
       const cmpHuman = metric !== null && v.record.kind === 'agent' && !vsHum ? compare(metric, humanValues, vals) : null;
       const agreements = mine.flatMap((t) => (t.correctness ? [t.correctness.agreement] : []));
       const secondary = v === baseline ? [] : holmAdjust(others.map((m) => compare(m, values(baseTrials, m), values(mine, m))));

@@ -203,6 +203,7 @@ class Runner {
       reason: stop.reason,
       rounds: stop.rounds,
       maxRounds: this.input.settings.trials,
+      minRounds: this.input.settings.adaptive?.minTrials ?? null,
       looks: stop.looks,
       alphaSpent: stop.alphaSpent,
       ...gpuSecondsOf(plan, used, this.input.settings.trials),

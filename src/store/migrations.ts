@@ -189,6 +189,13 @@ export const MIGRATIONS: readonly Migration[] = [
     },
     backfill: backfillDecisions,
   },
+  {
+    version: 9,
+    name: 'task_stops.min_rounds: --min-trials of the stopped configuration (the look schedule the interval at the stop needs)',
+    statements(db) {
+      return [db.schema.alterTable('task_stops').addColumn('min_rounds', 'integer').compile()];
+    },
+  },
 ];
 
 /** The schema version this isobench writes. */

@@ -25,6 +25,8 @@ export interface TaskStopsTable {
   reason: string;
   rounds: number;
   max_rounds: number;
+  /** Schema 9; null on rows written before it. */
+  min_rounds: number | null;
   looks: number;
   alpha_spent: number;
   gpu_seconds: number;

@@ -128,6 +128,8 @@ export interface TaskStopRecord {
   rounds: number;
   /** `--max-trials`: the rounds a fixed run would have used. */
   maxRounds: number;
+  /** `--min-trials` (schema 9): with maxRounds the look schedule; null on rows stored before schema 9. */
+  minRounds?: number | null;
   /** Looks of the group-sequential rule taken up to and including the one that stopped. */
   looks: number;
   /** Error rate (1 − level) spent by the boundary up to that look, of the run's total. */

@@ -259,6 +259,14 @@ describe('runBenchmarks on the sim engine', () => {
       // At the stop: the estimate of the deciding look with its stage-wise 95% interval (src/analysis stopEstimate).
       expect(human?.vsBaseline).toMatchObject({ interval: 'stagewise', n: rounds });
       expect(human?.vsBaseline?.ciHigh ?? 0).toBeLessThan(-2);
+      // The dataset row carries the same comparison at the stop (the stop row keeps --min-trials: schema 9).
+      expect(row?.minRounds).toBe(3);
+      expect(rowsOf[0]).toMatchObject({
+        human_improvement_primary: human?.vsBaseline?.improvementPct,
+        human_improvement_primary_ci_low: human?.vsBaseline?.ciLow,
+        human_improvement_primary_ci_high: human?.vsBaseline?.ciHigh,
+        human_improvement_verdict: 'worse',
+      });
       // Resuming the same plan runs nothing more: the stored rounds already settle it.
       const again = await runBenchmarks({ plans, engine: createEngine({ kind: 'sim', runId: 'test-run', profile: { decode_base_ms: 1 } }), store, settings: s, config: {} });
       expect(again.outcomes.filter((o) => o.status !== 'skipped')).toHaveLength(0);

@@ -210,6 +210,7 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
         reason: 'settled',
         rounds: 5,
         maxRounds: 10,
+        minRounds: 3,
         looks: 2,
         alphaSpent: 0.0125,
         gpuSeconds: 151.5,
@@ -217,8 +218,9 @@ export function defineStoreConformance(name: string, target: ConformanceTarget):
         decidedAt: '2026-01-02T03:30:00.000Z',
       };
       await store.saveTaskStop(stop);
-      await store.saveTaskStop({ ...stop, configKey: 'cfg-b', reason: 'futile', rounds: 8, looks: 3, alphaSpent: 0.032 });
-      expect(await store.listTaskStops()).toEqual([stop, { ...stop, configKey: 'cfg-b', reason: 'futile', rounds: 8, looks: 3, alphaSpent: 0.032 }]);
+      // Schema 9 keeps --min-trials (the look schedule); a row without it (written before schema 9) reads null.
+      await store.saveTaskStop({ ...stop, configKey: 'cfg-b', reason: 'futile', rounds: 8, looks: 3, alphaSpent: 0.032, minRounds: null });
+      expect(await store.listTaskStops()).toEqual([stop, { ...stop, configKey: 'cfg-b', reason: 'futile', rounds: 8, looks: 3, alphaSpent: 0.032, minRounds: null }]);
       // A resumed run that decides the same configuration again replaces its row.
       await store.saveTaskStop({ ...stop, runId: 'run-2', reason: 'max_rounds', rounds: 10, looks: 4, alphaSpent: 0.05 });
       const stops = await store.listTaskStops(COMMIT);

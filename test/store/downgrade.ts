@@ -2,6 +2,7 @@ import { STORE_SCHEMA_VERSION } from '../../src/store/index.js';
 
 /** What undoes each schema version's migration: a store as version N-1 wrote it (the data of later columns gone). */
 const UNDO: Record<number, string[]> = {
+  9: ['alter table task_stops drop column min_rounds'],
   8: ['drop index trials_task_config', 'alter table trials drop column config_key', 'alter table trials drop column oom_fallback_max_model_len', 'alter table trials drop column probe_outputs_json'],
   7: ['alter table variants drop column build_json'],
   6: ['drop table task_stops'],
