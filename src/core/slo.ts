@@ -48,3 +48,27 @@ export function requestMeetsSlo(r: { ok: boolean; outputTokens: number; ttftMs: 
     (slo.e2el === undefined || slo.e2el >= (r.e2elMs ?? 0))
   );
 }
+
+/** A request as the goodput test reads it. */
+export type SloRequest = Parameters<typeof requestMeetsSlo>[0];
+
+/**
+ * Over trials (each its requests and its benchmark duration in s): the fraction of all requests that meet the SLO
+ * (failed ones count as not good), vLLM's request goodput pooled (good / summed duration; null where a trial has no
+ * duration) and whether the fraction reaches SLO_ATTAINMENT_GOAL. Null when no trial has a request.
+ */
+export function sloAttainment(trials: readonly { requests: readonly SloRequest[]; durationS: number | undefined }[], slo: Slo): { fraction: number; goodput: number | null; met: boolean } | null {
+  let good = 0;
+  let all = 0;
+  let seconds = 0;
+  let timed = true;
+  for (const t of trials) {
+    if (t.requests.length === 0) continue;
+    good += t.requests.filter((r) => requestMeetsSlo(r, slo)).length;
+    all += t.requests.length;
+    if (t.durationS !== undefined && t.durationS > 0) seconds += t.durationS;
+    else timed = false;
+  }
+  if (all === 0) return null;
+  return { fraction: good / all, goodput: timed && seconds > 0 ? good / seconds : null, met: good / all >= SLO_ATTAINMENT_GOAL };
+}

@@ -1,7 +1,7 @@
 import { analysisMode, byRound, choosePrimaryMetric, compare, comparisonAtStop, ESTIMATOR, geometricMean, geometricMeanCi, noiseFloor, primaryMetricOfCommand, type CompareOptions, type Comparison } from '../analysis/index.js';
-import { DEFAULT_SOURCE_PRIORITY, IMPORTED_CONFIG_KEY, isAaVariant, redactDeep, requestMeetsSlo, SLO_ATTAINMENT_GOAL, sloText, v5BenchmarkMode, workloadMismatch, type MetricSet, type Slo, type V5Mode } from '../core/index.js';
+import { DEFAULT_SOURCE_PRIORITY, IMPORTED_CONFIG_KEY, isAaVariant, redactDeep, sloAttainment, sloText, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
 import { expandSweep, goodputOfCommand, parsePerfCommand, sweepPointOfCommand } from '../vllm/index.js';
-import type { Store, TaskStopRecord, TrialRecord, VariantRecord } from '../store/index.js';
+import { storedRequests, type Store, type TaskStopRecord, type TrialRecord, type VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
 import type { Measurement } from './compare.js';
 import { fillImprovements } from './formula.js';
@@ -149,30 +149,11 @@ async function fillSlo(store: Store, row: DatasetRow, task: Task, chosen: Record
   const slo = parsed !== null && 'slo' in parsed ? parsed.slo : null;
   row.slo = slo === null ? null : sloText(slo);
   for (const v of V5_VARIANTS) {
-    const a = slo === null ? null : await sloAttainment(store, chosen[v].ok, slo);
+    const a = slo === null ? null : sloAttainment(await storedRequests(store, chosen[v].ok), slo);
     row[`${v}_slo_attainment`] = a?.fraction ?? null;
     row[`${v}_goodput`] = a?.goodput ?? null;
-    row[`${v}_slo_met`] = a === null ? null : a.fraction >= SLO_ATTAINMENT_GOAL;
+    row[`${v}_slo_met`] = a?.met ?? null;
   }
-}
-
-/** Good requests of the trials' stored samples over all their requests, and per second of their durations; null without samples. */
-async function sloAttainment(store: Store, ok: readonly TrialRecord[], slo: Slo): Promise<{ fraction: number; goodput: number | null } | null> {
-  let good = 0;
-  let all = 0;
-  let seconds = 0;
-  let timed = true;
-  for (const t of ok) {
-    const samples = await store.getSamples(t.id);
-    if (samples.length === 0) continue;
-    good += samples.filter((s) => requestMeetsSlo(s, slo)).length;
-    all += samples.length;
-    const d = t.metrics.duration;
-    if (d !== undefined && d > 0) seconds += d;
-    else timed = false;
-  }
-  if (all === 0) return null;
-  return { fraction: good / all, goodput: timed && seconds > 0 ? good / seconds : null };
 }
 
 /** `run --trials auto`: the stop row of the configuration (store schema 6), null columns for fixed trials. */

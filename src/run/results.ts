@@ -17,9 +17,10 @@ import {
   type StopReason,
   type Verdict,
 } from '../analysis/index.js';
-import { isAaVariant, workloadMismatch, type Failure, type FailureCode } from '../core/index.js';
+import { isAaVariant, sloAttainment, sloText, workloadMismatch, type Failure, type FailureCode } from '../core/index.js';
 import { kneeIndex } from '../loadgen/index.js';
-import type { Store, TrialRecord } from '../store/index.js';
+import { storedRequests, type Store, type TrialRecord } from '../store/index.js';
+import { goodputOfArgs } from '../vllm/index.js';
 import type { VariantKind } from '../task/index.js';
 import type { RunSettings, TaskPlan } from './types.js';
 
@@ -62,6 +63,11 @@ export interface ResultRow {
   sweep: { index: number; count: number; label: string; knee: boolean } | null;
   /** Sweep rows: the curve's metrics, geometric means over the ok trials (null where none has it). */
   curve: Record<CurveMetric, number | null> | null;
+  /**
+   * Sweep rows whose point's command has --goodput: the SLO (`ttft:500 tpot:50`, ms) and, over the ok trials' stored
+   * requests, the fraction meeting it (vLLM's per-request test), the goodput (req/s) and `met` (fraction >= 0.9).
+   */
+  slo: { text: string; fraction: number | null; goodput: number | null; met: boolean | null } | null;
 }
 
 /** What a sweep's latency-vs-throughput curves are drawn from. */
@@ -77,6 +83,13 @@ function markKnees(rows: readonly ResultRow[]): void {
     const knee = k === null ? undefined : points[k];
     if (knee?.sweep) knee.sweep.knee = true;
   }
+}
+
+async function sloOf(store: Store, plan: TaskPlan, trials: readonly TrialRecord[]): Promise<ResultRow['slo']> {
+  const parsed = plan.perf ? goodputOfArgs(plan.perf.clientArgs) : null;
+  if (parsed === null || !('slo' in parsed)) return null;
+  const a = sloAttainment(await storedRequests(store, trials.filter((t) => t.status === 'ok')), parsed.slo);
+  return { text: sloText(parsed.slo), fraction: a?.fraction ?? null, goodput: a?.goodput ?? null, met: a?.met ?? null };
 }
 
 function curveOf(trials: readonly TrialRecord[]): Record<CurveMetric, number | null> {
@@ -202,6 +215,7 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[],
         }),
         sweep: plan.sweep ? { index: plan.sweep.index, count: plan.sweep.count, label: plan.sweep.label, knee: false } : null,
         curve: plan.sweep && plan.mode === 'serving' ? curveOf(mine) : null,
+        slo: plan.sweep && plan.mode === 'serving' ? await sloOf(store, plan, mine) : null,
       });
     }
   }

@@ -5,3 +5,4 @@ export { LEASE_RENEW_MS, LEASE_TTL_MS, type HeldLease, type LeaseHolder, type Le
 export type { IntegrityProblem, IntegrityReport } from './integrity.js';
 export { openStore } from './open.js';
 export { readStoreStatus, type StoreStatus } from './status.js';
+export { storedRequests } from './requests.js';

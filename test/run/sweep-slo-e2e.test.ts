@@ -3,7 +3,8 @@ import { buildDatasetRows, buildTaskTrials } from '../../src/dataset/index.js';
 import { createEngine } from '../../src/engine/index.js';
 import { buildReport } from '../../src/report/index.js';
 import { renderSvg, sweepChart } from '../../src/report/charts.js';
-import { planRun, runBenchmarks } from '../../src/run/index.js';
+import { formatResults, sweepCurves } from '../../src/cli/reporters/index.js';
+import { planRun, runBenchmarks, summarizeResults } from '../../src/run/index.js';
 import { settings, task, withStore } from './helpers.js';
 
 /**
@@ -29,6 +30,24 @@ describe('run: a sweep task with --goodput', () => {
       await engine.cleanup();
       expect(summary.status).toBe('finished');
 
+      // run's results: the same attainment per point and variant, and the table marks the max point meeting the SLO.
+      const results = await summarizeResults(store, plans);
+      expect(results.map((r) => `${r.sweep?.index} ${r.label} ${r.slo?.text} ${r.slo?.met}`)).toEqual([
+        '1 baseline ttft:300 e2el:100000 true',
+        '1 human ttft:300 e2el:100000 true',
+        '2 baseline ttft:300 e2el:100000 true',
+        '2 human ttft:300 e2el:100000 true',
+        '3 baseline ttft:300 e2el:100000 false',
+        '3 human ttft:300 e2el:100000 false',
+      ]);
+      const curves = sweepCurves(results);
+      expect(curves[0]?.slo).toBe('ttft:300 e2el:100000');
+      expect(curves[0]?.variants.map((v) => v.maxMeetingSlo)).toEqual([2, 2]);
+      const text = formatResults(results, []);
+      expect(text).toContain("SLO ttft:300 e2el:100000 (ms): meet SLO = requests meeting every SLO (vLLM's per-request goodput test), a point meets it at >= 90%");
+      expect(text).toMatch(/2\/3: max_concurrency=2 \((knee, )?max meeting SLO\) +human +2\/2 +[\d.]+( +[\d.]+){4} +100\.0%/);
+      expect(text).toMatch(/3\/3: max_concurrency=6 +baseline +2\/2 +[\d.]+( +[\d.]+){4} +(\d|1\d|2\d|3[0-3])\.\d%/);
+
       const rows = await buildDatasetRows(store, { includeRaw: false });
       expect(rows.map((r) => r.sweep_point)).toEqual(['1/3: max_concurrency=1', '2/3: max_concurrency=2', '3/3: max_concurrency=6']);
       expect(rows.map((r) => r.slo)).toEqual(['ttft:300 e2el:100000', 'ttft:300 e2el:100000', 'ttft:300 e2el:100000']);
@@ -40,6 +59,8 @@ describe('run: a sweep task with --goodput', () => {
         const trials = (await store.listTrials({ taskCommit: t.commit })).filter((x) => x.configKey === plans[1]?.configKey && x.variantId.endsWith(`:${v}`));
         const seconds = trials.reduce((sum, x) => sum + (x.metrics.duration ?? 0), 0);
         expect(rows[1]?.[`${v}_goodput`]).toBeCloseTo(12 / seconds, 9);
+        // The dataset and run's results say the same.
+        for (const [i, r] of rows.entries()) expect(results.find((x) => x.label === v && x.sweep?.index === i + 1)?.slo?.fraction).toBe(r[`${v}_slo_attainment`]);
       }
       expect(rows.every((r) => r.agent_slo_attainment === null && r.agent_slo_met === null)).toBe(true);
 

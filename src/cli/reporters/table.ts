@@ -1,6 +1,7 @@
 import { DEFAULT_TIE_THRESHOLD, ESTIMATOR } from '../../analysis/index.js';
 import type { CurveMetric, ResultComparison, ResultRow, TaskSummary } from '../../run/index.js';
 import { metricValue, short } from './format.js';
+import { SLO_ATTAINMENT_GOAL } from '../../core/index.js';
 
 function pad(cells: string[][]): string {
   const widths = cells[0]?.map((_, i) => Math.max(...cells.map((r) => (r[i] ?? '').length))) ?? [];
@@ -77,17 +78,21 @@ const ms = (x: number | null): string => (x === null ? '-' : x.toFixed(x < 10 ? 
 
 /** A sweep's curves: per point and variant, output throughput and TTFT/TPOT p50/p99 (geometric means over ok trials), the verdict of the point. */
 export function sweepLines(s: SweepCurves): string[] {
-  const cells: string[][] = [['point', 'variant', 'ok', 'output tok/s', 'TTFT p50', 'TTFT p99', 'TPOT p50', 'TPOT p99', `${s.metric ?? 'primary'} vs baseline`]];
+  const slo = s.slo !== null;
+  const cells: string[][] = [['point', 'variant', 'ok', 'output tok/s', 'TTFT p50', 'TTFT p99', 'TPOT p50', 'TPOT p99', ...(slo ? ['meet SLO'] : []), `${s.metric ?? 'primary'} vs baseline`]];
   const count = Math.max(0, ...s.variants.flatMap((v) => v.points.map((p) => p.index)));
   for (let i = 1; i <= count; i++) {
     for (const v of s.variants) {
       const p = v.points.find((x) => x.index === i);
       if (!p) continue;
       const c = p.curve;
-      cells.push([`${i}/${s.points}: ${p.label}${v.knee === i ? ' (knee)' : ''}`, v.label, `${p.ok}/${p.ok + p.failed}`, c.output_throughput === null ? '-' : c.output_throughput.toFixed(1), ms(c.ttft_median), ms(c.ttft_p99), ms(c.tpot_median), ms(c.tpot_p99), comparisonText(p.vsBaseline)]);
+      const marks = [v.knee === i ? 'knee' : null, v.maxMeetingSlo === i ? 'max meeting SLO' : null].filter((m) => m !== null).join(', ');
+      const meet = p.slo?.fraction == null ? '-' : `${(p.slo.fraction * 100).toFixed(1)}%`;
+      cells.push([`${i}/${s.points}: ${p.label}${marks === '' ? '' : ` (${marks})`}`, v.label, `${p.ok}/${p.ok + p.failed}`, c.output_throughput === null ? '-' : c.output_throughput.toFixed(1), ms(c.ttft_median), ms(c.ttft_p99), ms(c.tpot_median), ms(c.tpot_p99), ...(slo ? [meet] : []), comparisonText(p.vsBaseline)]);
     }
   }
-  return [`${short(s.taskCommit)} sweep, ${s.points} points: latency (ms) vs output throughput per point, geometric means over ok trials; knee = Kneedle on p99 TTFT vs output tok/s, per variant`, pad(cells)];
+  const sloNote = slo ? `; SLO ${s.slo ?? ''} (ms): meet SLO = requests meeting every SLO (vLLM's per-request goodput test), a point meets it at >= ${SLO_ATTAINMENT_GOAL * 100}%` : '';
+  return [`${short(s.taskCommit)} sweep, ${s.points} points: latency (ms) vs output throughput per point, geometric means over ok trials; knee = Kneedle on p99 TTFT vs output tok/s, per variant${sloNote}`, pad(cells)];
 }
 
 /** A task's sweep: per variant, its points in order (the curve) and the knee of p99 TTFT vs output throughput. */
@@ -95,12 +100,16 @@ export interface SweepCurves {
   taskCommit: string;
   points: number;
   metric: string | null;
+  /** The points' --goodput SLO (`ttft:500`, ms), the first point's that has one; null without. */
+  slo: string | null;
   variants: {
     label: string;
     variantId: string;
-    points: { index: number; label: string; ok: number; failed: number; value: number | null; vsBaseline: ResultComparison | null; curve: Record<CurveMetric, number | null> }[];
+    points: { index: number; label: string; ok: number; failed: number; value: number | null; vsBaseline: ResultComparison | null; curve: Record<CurveMetric, number | null>; slo: ResultRow['slo'] }[];
     /** Index (1-based) of the knee point (Kneedle, as `bench sweep`); null below 3 measured points or on a flat curve. */
     knee: number | null;
+    /** Index (1-based) of the highest output tok/s point that meets the SLO; null without an SLO or when none does. */
+    maxMeetingSlo: number | null;
   }[];
 }
 
@@ -110,13 +119,20 @@ export function sweepCurves(rows: readonly ResultRow[]): SweepCurves[] {
   for (const r of rows) {
     if (!r.sweep || !r.curve) continue;
     let task = out.find((t) => t.taskCommit === r.taskCommit);
-    if (!task) out.push((task = { taskCommit: r.taskCommit, points: r.sweep.count, metric: r.metric, variants: [] }));
+    if (!task) out.push((task = { taskCommit: r.taskCommit, points: r.sweep.count, metric: r.metric, slo: null, variants: [] }));
+    task.slo ??= r.slo?.text ?? null;
     let v = task.variants.find((x) => x.variantId === r.variantId);
-    if (!v) task.variants.push((v = { label: r.label, variantId: r.variantId, points: [], knee: null }));
+    if (!v) task.variants.push((v = { label: r.label, variantId: r.variantId, points: [], knee: null, maxMeetingSlo: null }));
     if (r.sweep.knee) v.knee = r.sweep.index;
-    v.points.push({ index: r.sweep.index, label: r.sweep.label, ok: r.ok, failed: r.failed, value: r.value, vsBaseline: r.vsBaseline, curve: r.curve });
+    v.points.push({ index: r.sweep.index, label: r.sweep.label, ok: r.ok, failed: r.failed, value: r.value, vsBaseline: r.vsBaseline, curve: r.curve, slo: r.slo });
   }
-  for (const t of out) for (const v of t.variants) v.points.sort((a, b) => a.index - b.index);
+  for (const t of out) {
+    for (const v of t.variants) {
+      v.points.sort((a, b) => a.index - b.index);
+      const met = v.points.filter((p) => p.slo?.met === true);
+      v.maxMeetingSlo = met.reduce<(typeof met)[number] | null>((best, p) => (best === null || (p.curve.output_throughput ?? 0) > (best.curve.output_throughput ?? 0) ? p : best), null)?.index ?? null;
+    }
+  }
   return out;
 }
 
