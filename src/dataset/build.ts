@@ -1,4 +1,4 @@
-import { analysisMode, byRound, choosePrimaryMetric, compare, comparisonAtStop, ESTIMATOR, geometricMean, geometricMeanCi, noiseFloor, primaryMetricOfCommand, type CompareOptions, type Comparison } from '../analysis/index.js';
+import { analysisMode, byRound, choosePrimaryMetric, compare, comparisonAtStop, ESTIMATOR, geometricMean, geometricMeanCi, noiseFloor, primaryMetricOfCommand, type CompareOptions, type Comparison, type RoundValues } from '../analysis/index.js';
 import { DEFAULT_SOURCE_PRIORITY, IMPORTED_CONFIG_KEY, isAaVariant, redactDeep, sloAttainment, sloText, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
 import { expandSweep, goodputOfCommand, parsePerfCommand, sweepPointOfCommand } from '../vllm/index.js';
 import { storedRequests, type Store, type TaskStopRecord, type TrialRecord, type VariantRecord } from '../store/index.js';
@@ -169,13 +169,35 @@ function fillStop(row: DatasetRow, stop: TaskStopRecord | undefined, chosen: Rec
   // stage-wise interval and the boundary's verdict. Stop rows before schema 9 lack --min-trials: Student t stays.
   const primary = typeof row.primary_metric === 'string' ? row.primary_metric : null;
   const mode = typeof row.benchmark_mode === 'string' ? (row.benchmark_mode as V5Mode) : null;
-  if (!stop || stop.minRounds == null || primary === null) return;
+  const schedule = stopSchedule(stop);
+  if (schedule === null || primary === null) return;
   const rounds = (v: V5Variant) => byRound(chosen[v].ok.map((t) => ({ round: t.trialIndex, value: v5Value(t.metrics, primary as V5Metric, mode) })));
-  const seq = { minRounds: stop.minRounds, maxRounds: stop.maxRounds, ...(opts.compare?.tieThreshold === undefined ? {} : { tieThreshold: opts.compare.tieThreshold }) };
   for (const cmp of V5_COMPARISONS) {
     if (cmp.ref !== 'baseline' || row[`${cmp.prefix}_primary`] === null) continue;
-    setPrimaryComparison(row, cmp.prefix, comparisonAtStop(primary, rounds('baseline'), rounds(cmp.x), stop.rounds, seq).comparison);
+    setPrimaryComparison(row, cmp.prefix, primaryAtStop(primary, rounds('baseline'), rounds(cmp.x), schedule, opts.compare?.tieThreshold).comparison);
   }
+}
+
+/** What the interval at a `--trials auto` stop needs of the configuration's stop row: the round it stopped at and its look schedule. */
+export interface StopSchedule {
+  rounds: number;
+  minRounds: number;
+  maxRounds: number;
+}
+
+/** The stop row's schedule; null for fixed trials and for stop rows before store schema 9 (no --min-trials: Student t stays). */
+export function stopSchedule(stop: TaskStopRecord | null | undefined): StopSchedule | null {
+  if (!stop || stop.minRounds == null) return null;
+  return { rounds: stop.rounds, minRounds: stop.minRounds, maxRounds: stop.maxRounds };
+}
+
+/**
+ * A vs-baseline primary comparison of a stopped configuration as `run` reports it (src/analysis comparisonAtStop): the
+ * estimate at the stop with the stage-wise interval and the boundary's verdict (`repeated`: the look's own interval).
+ * `dataset build` and the report's per-task tables both call it.
+ */
+export function primaryAtStop(metric: string, ref: RoundValues, x: RoundValues, stop: StopSchedule, tieThreshold?: number): ReturnType<typeof comparisonAtStop> {
+  return comparisonAtStop(metric, ref, x, stop.rounds, { minRounds: stop.minRounds, maxRounds: stop.maxRounds, ...(tieThreshold === undefined ? {} : { tieThreshold }) });
 }
 
 /** What the row's failed and unchecked trials were: every failure code with its count, ok trials nothing checked. */

@@ -2,7 +2,7 @@ import { ecdfPoints } from '../analysis/index.js';
 import { isAaVariant, requestTpotMs, v5BenchmarkMode, type MetricSet } from '../core/index.js';
 import type { SampleRecord, Store, TrialRecord, VariantRecord } from '../store/index.js';
 import type { VariantKind } from '../task/index.js';
-import { choose, DEFAULT_SOURCE_PRIORITY, trialConfig, v5Value } from './build.js';
+import { choose, DEFAULT_SOURCE_PRIORITY, stopSchedule, trialConfig, v5Value, type StopSchedule } from './build.js';
 import { V5_METRICS } from './schema.js';
 
 /** The per-request metrics whose distributions the report draws. */
@@ -49,6 +49,8 @@ export interface TaskTrials {
   /** The rows' `config_key`. */
   config: string | null;
   variants: VariantTrials[];
+  /** `run --trials auto`: the configuration's stop (store task_stops, schema 9+); null for fixed trials. */
+  stop: StopSchedule | null;
 }
 
 /** A trial's metrics with the v5 folds (`throughput`, `latency_avg`) set where the trial has no such key. */
@@ -99,7 +101,8 @@ async function distributions(store: Store, ok: readonly TrialRecord[]): Promise<
  * report's per-variant tables, per-trial points and per-request distributions.
  */
 export async function buildTaskTrials(store: Store, opts: { sourcePriority?: readonly string[]; signal?: AbortSignal } = {}): Promise<TaskTrials[]> {
-  const [tasks, variants, trials] = await Promise.all([store.listTasks(), store.listVariants(), store.listTrials()]);
+  const [tasks, variants, trials, stops] = await Promise.all([store.listTasks(), store.listVariants(), store.listTrials(), store.listTaskStops()]);
+  const stopOf = new Map(stops.map((s) => [`${s.taskCommit}#${s.configKey}`, s]));
   const priority = opts.sourcePriority ?? DEFAULT_SOURCE_PRIORITY;
   const out: TaskTrials[] = [];
   for (const task of [...tasks].sort((a, b) => a.commit.localeCompare(b.commit))) {
@@ -129,7 +132,7 @@ export async function buildTaskTrials(store: Store, opts: { sourcePriority?: rea
       }
       const order = (v: VariantTrials): number => (v.kind === 'baseline' ? (v.aa ? 1 : 0) : v.kind === 'human' ? 2 : 3);
       list.sort((a, b) => order(a) - order(b) || a.label.localeCompare(b.label));
-      out.push({ commit: task.commit, config, variants: list });
+      out.push({ commit: task.commit, config, variants: list, stop: stopSchedule(stopOf.get(`${task.commit}#${config}`)) });
     }
   }
   return out;

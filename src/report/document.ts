@@ -15,7 +15,7 @@ import type { SweepCurve } from './sweeps.js';
 import { ECDF_MAX_POINTS } from '../dataset/index.js';
 import { COMPARISONS, groupByCommit, groupByTask, SIDES, taskKey, totals, type ComparisonKey, type ReportModel, type RowAnalysis, type RowStop, type StopTotals } from './model.js';
 import { ciChart, distributionChart, ecdfChart, sweepChart, PER_TASK_CHART_MAX, perTaskChart, perTaskCiChart, trialChart, verdictChart, type ChartSpec } from './charts.js';
-import type { TaskDetail, VariantDetail } from './trials.js';
+import type { LineInterval, TaskDetail, VariantDetail } from './trials.js';
 
 /** A cell of a table: text, or text with a CSS class (verdict colouring in HTML). */
 export type Cell = string | { text: string; cls: string };
@@ -351,7 +351,7 @@ function perTaskSection(model: ReportModel): Section {
     ];
   });
   const blocks: Block[] = [
-    { kind: 'p', text: 'One line per task (per task and configuration where a task was measured under several: its config_key); agent cells show agent vs human on the primary metric, or the status of the agent row. "n=1: no verdict" = fewer than 2 paired rounds.' },
+    { kind: 'p', text: 'One line per task (per task and configuration where a task was measured under several: its config_key); agent cells show agent vs human on the primary metric (paired t, also for run --trials auto: the stopping rule watches the comparisons with the baseline), or the status of the agent row. "n=1: no verdict" = fewer than 2 paired rounds.' },
     { kind: 'table', head: ['Commit', 'Subject', 'Mode', 'Metric', 'Baseline', 'Human', 'Human vs baseline', ...model.agents], rows },
   ];
   if (stops.length > 0) {
@@ -468,7 +468,7 @@ function trialsSection(model: ReportModel): Section {
   } else {
     blocks.push({
       kind: 'p',
-      text: `Per task (and configuration): a table per variant of every metric its trials measured, each against the baseline with the ${ESTIMATOR.short} (n = paired rounds). The primary metric's verdict is unadjusted; the secondary metrics (TTFT/TPOT/ITL/E2EL mean, median, p99, the throughputs, latency) are Holm-corrected as one family, as in the run's output; the other statistics (p90, ...) show their interval without a verdict ("not judged"). Then the paired rounds of the primary metric, the per-request distributions from the stored samples, the noise floor (--aa) and the trial order.`,
+      text: `Per task (and configuration): a table per variant of every metric its trials measured, each against the baseline with the ${ESTIMATOR.short} (n = paired rounds; "paired t" in the verdict cell). For a run --trials auto configuration the primary metric's line of human and agents is the comparison at the stop, as run's table and the dataset give it: the estimate there, its 95% interval stage-wise (aware of the stopping rule, "stage-wise at the stop") or, where this comparison did not stop the task, the stop's look interval, and the boundary's verdict; secondary metrics and baseline′ stay paired t. The primary metric's verdict is unadjusted; the secondary metrics (TTFT/TPOT/ITL/E2EL mean, median, p99, the throughputs, latency) are Holm-corrected as one family, as in the run's output; the other statistics (p90, ...) show their interval without a verdict ("not judged"). Then the paired rounds of the primary metric, the per-request distributions from the stored samples, the noise floor (--aa) and the trial order.`,
     });
     details.forEach((d, i) => blocks.push({ kind: 'details', summary: taskTitle(d), open: i < OPEN_TASKS, blocks: taskBlocks(d, model) }));
   }
@@ -481,8 +481,16 @@ function taskTitle(d: TaskDetail): string {
   return `${d.short}${where} ${subject} · ${d.modeLabel} · primary ${d.primaryMetric}`;
 }
 
+/** How each line's interval was computed, as its verdict cell says it (src/report/trials.ts LineInterval). */
+const INTERVAL_TEXT: Record<LineInterval, string> = {
+  'paired-t': 'paired t',
+  stagewise: 'stage-wise at the stop',
+  repeated: "the stop's look interval",
+};
+
 /** A variant's table: every metric against the baseline, the interval in one column, the verdict and how it was judged in the next. */
 function variantTable(v: VariantDetail): Block {
+  const stopped = v.lines.find((l) => l.interval !== 'paired-t');
   const rows: Cell[][] = v.lines.map((l) => {
     const c = l.comparison;
     let interval = '-';
@@ -491,14 +499,14 @@ function variantTable(v: VariantDetail): Block {
     else if (c !== null) {
       interval = c.ciLow === null || c.ciHigh === null ? signedPct(c.improvementPct) : `${signedPct(c.improvementPct)} [${signedPct(c.ciLow)}, ${signedPct(c.ciHigh)}]`;
       if (c.ciLow === null) verdict = { text: `n=${c.n}: no verdict`, cls: 'insufficient' };
-      else if (l.role === 'descriptive') verdict = { text: `not judged n=${c.n}`, cls: 'na' };
-      else verdict = { text: `${c.verdict} n=${c.n}${l.role === 'secondary' ? ' (Holm)' : ' (primary)'}`, cls: c.verdict };
+      else if (l.role === 'descriptive') verdict = { text: `not judged n=${c.n} (${INTERVAL_TEXT[l.interval]})`, cls: 'na' };
+      else verdict = { text: `${c.verdict} n=${c.n} (${l.role === 'secondary' ? 'Holm' : 'primary'}; ${INTERVAL_TEXT[l.interval]})`, cls: c.verdict };
     }
     return [`${l.metric} (${unitOf(l.metric)})`, value(l.baseline), value(l.value), typeof verdict === 'string' ? interval : { text: interval, cls: verdict.cls }, verdict];
   });
   return {
     kind: 'table',
-    head: ['Metric (unit)', 'Baseline', v.variant.label, `vs baseline, + = better: ${ESTIMATOR.short}`, 'Verdict'],
+    head: ['Metric (unit)', 'Baseline', v.variant.label, `vs baseline, + = better: ${ESTIMATOR.short}${stopped ? ` (primary: ${INTERVAL_TEXT[stopped.interval]})` : ''}`, 'Verdict'],
     rows,
     numeric: [false, true, true, true, false],
   };
@@ -519,7 +527,7 @@ function taskBlocks(d: TaskDetail, model: ReportModel): Block[] {
       kind: 'chart',
       title: `${d.short}: paired rounds on ${d.primaryMetric}`,
       spec: trials,
-      caption: `One point per trial per variant: the variant's speed-up over the baseline's trial of the same round (colour: the variant's position in that round). Bar: the comparison's 95% interval (${ESTIMATOR.short}); tick: its estimate. Grey band: tie (±${model.options.tieThreshold}%).`,
+      caption: `One point per trial per variant: the variant's speed-up over the baseline's trial of the same round (colour: the variant's position in that round). Bar: the primary line's interval (${ESTIMATOR.short}; for a --trials auto stop the interval at the stop, as in the table below); tick: its estimate. Grey band: tie (±${model.options.tieThreshold}%).`,
     });
   }
   const ecdf = ecdfChart(d);

@@ -10,7 +10,7 @@ import {
   type NoiseFloor,
 } from '../analysis/index.js';
 import { metricInfo } from '../core/index.js';
-import type { TaskTrials, VariantTrials } from '../dataset/index.js';
+import { primaryAtStop, type StopSchedule, type TaskTrials, type VariantTrials } from '../dataset/index.js';
 import type { ResolvedReportOptions, RowAnalysis } from './model.js';
 import { taskKey } from './model.js';
 
@@ -24,9 +24,21 @@ export interface MetricLine {
   /** Geometric means over the ok trials. */
   baseline: number | null;
   value: number | null;
-  /** The paired comparison with the baseline (src/analysis ESTIMATOR); secondary verdicts Holm-adjusted. */
+  /**
+   * The paired comparison with the baseline (src/analysis ESTIMATOR); secondary verdicts Holm-adjusted. The primary
+   * line of a `--trials auto` configuration: the comparison at the stop, as `run` and `dataset build` report it.
+   */
   comparison: Comparison | null;
+  /** Which interval `comparison` carries: Student t over the paired rounds, or at a `--trials auto` stop (see LineInterval). */
+  interval: LineInterval;
 }
+
+/**
+ * `paired-t`: the paired Student t 95% interval (fixed trials; every secondary metric; vs baseline′). `stagewise`: the
+ * 95% interval at the stop aware of the stopping rule, verdict the boundary's. `repeated`: the stop's look's own
+ * interval and verdict (this comparison did not stop the task, or a round is missing).
+ */
+export type LineInterval = 'paired-t' | 'stagewise' | 'repeated';
 
 /** One round's ratio of a variant to the baseline on the primary metric, as the estimator pairs them. */
 export interface RoundRatio {
@@ -105,13 +117,17 @@ const geomean = (v: VariantTrials, metric: string): number | null => {
   return xs.length > 0 ? geometricMean(xs) : null;
 };
 
-function variantLines(base: VariantTrials, v: VariantTrials, metrics: readonly string[], primary: string, opts: ResolvedReportOptions): MetricLine[] {
+function variantLines(base: VariantTrials, v: VariantTrials, metrics: readonly string[], primary: string, stop: StopSchedule | null, opts: ResolvedReportOptions): MetricLine[] {
   const cmp = (m: string) => compare(m, roundsOf(base, m), roundsOf(v, m), { tieThreshold: opts.tieThreshold });
   const secondary = metrics.filter((m) => isJudgedSecondary(m, primary));
   const adjusted = new Map(holmAdjust(secondary.map(cmp)).map((c, i) => [secondary[i]!, c]));
+  // --trials auto watched the primary comparisons of human and agents with the baseline (not baseline′): as run reports them.
+  const atStop = stop !== null && v.kind !== 'baseline' ? primaryAtStop(primary, roundsOf(base, primary), roundsOf(v, primary), stop, opts.tieThreshold) : null;
   return metrics.map((m) => {
     const role: MetricRole = m === primary ? 'primary' : adjusted.has(m) ? 'secondary' : 'descriptive';
-    return { metric: m, role, baseline: geomean(base, m), value: geomean(v, m), comparison: adjusted.get(m) ?? cmp(m) };
+    const line = { metric: m, role, baseline: geomean(base, m), value: geomean(v, m) };
+    if (role === 'primary' && atStop !== null) return { ...line, comparison: atStop.comparison, interval: atStop.interval };
+    return { ...line, comparison: adjusted.get(m) ?? cmp(m), interval: 'paired-t' };
   });
 }
 
@@ -139,7 +155,7 @@ export function analyzeTrials(trials: readonly TaskTrials[], rows: readonly RowA
     const aa = t.variants.find((v) => v.aa);
     const variants: VariantDetail[] = t.variants.map((v) => {
       if (!base || v === base) return { variant: v, lines: [], rounds: [], primary: null };
-      const lines = variantLines(base, v, metrics, primary, opts);
+      const lines = variantLines(base, v, metrics, primary, t.stop, opts);
       return { variant: v, lines, rounds: roundRatios(base, v, primary, opts), primary: lines.find((l) => l.metric === primary)?.comparison ?? null };
     });
     out.push({

@@ -65,8 +65,12 @@ function metricsOf(samples: readonly SampleRecord[]): Record<string, number> {
   return m;
 }
 
-/** Writes the task into a new SQLite store at `file`; every trial with its 40 request samples. */
-export async function writeTrialsStore(file: string): Promise<void> {
+/**
+ * Writes the task into a new SQLite store at `file`; every trial with its 40 request samples. `minRounds`: the stop
+ * row's --min-trials (store schema 9; without it the stop row is one written before, which the interval at the stop
+ * cannot use).
+ */
+export async function writeTrialsStore(file: string, opts: { minRounds?: number } = {}): Promise<void> {
   const store = await openStore(file);
   const random = seededRandom(7);
   try {
@@ -125,6 +129,7 @@ export async function writeTrialsStore(file: string): Promise<void> {
       reason: 'settled',
       rounds: TRIALS_ROUNDS,
       maxRounds: 10,
+      ...(opts.minRounds === undefined ? {} : { minRounds: opts.minRounds }),
       looks: 2,
       alphaSpent: 0.0125,
       gpuSeconds: 200,

@@ -75,8 +75,8 @@ describe('report: per-task tables, paired rounds, distributions, noise floor and
     const c = line.comparison;
     const sign = (x: number) => `${x >= 0 ? '+' : ''}${x.toFixed(1)}%`;
     expect(markdown).toContain('| Metric (unit) | Baseline | human | vs baseline, + = better: paired geometric mean of per-round ratios, Student t 95% CI | Verdict |');
-    expect(markdown).toContain(`| tpot_p99 (ms) | ${line.baseline!.toFixed(2)} | ${line.value!.toFixed(2)} | ${sign(c.improvementPct)} [${sign(c.ciLow!)}, ${sign(c.ciHigh!)}] | ${c.verdict} n=${TRIALS_ROUNDS} (Holm) |`);
-    expect(markdown).toMatch(/\| itl_p90 \(ms\) \| [\d.]+ \| [\d.]+ \| [-+]\d+\.\d% \[[-+]\d+\.\d%, [-+]\d+\.\d%\] \| not judged n=5 \|/);
+    expect(markdown).toContain(`| tpot_p99 (ms) | ${line.baseline!.toFixed(2)} | ${line.value!.toFixed(2)} | ${sign(c.improvementPct)} [${sign(c.ciLow!)}, ${sign(c.ciHigh!)}] | ${c.verdict} n=${TRIALS_ROUNDS} (Holm; paired t) |`);
+    expect(markdown).toMatch(/\| itl_p90 \(ms\) \| [\d.]+ \| [\d.]+ \| [-+]\d+\.\d% \[[-+]\d+\.\d%, [-+]\d+\.\d%\] \| not judged n=5 \(paired t\) \|/);
     expect(html).toContain('<h3>slowbot / m2 vs baseline</h3>');
   });
 
@@ -179,7 +179,7 @@ describe('report: per-task tables of the latency and throughput modes', () => {
 
   it('lists every latency-script statistic and judges latency_avg (primary) and latency_p99 (Holm)', async () => {
     const commit = 'ee'.repeat(20);
-    const trials: TaskTrials[] = [{ commit, config: 'c1', variants: [variant(`${commit}:baseline`, 'baseline', latency(1)), variant(`${commit}:human`, 'human', latency(0.8))] }];
+    const trials: TaskTrials[] = [{ commit, config: 'c1', variants: [variant(`${commit}:baseline`, 'baseline', latency(1)), variant(`${commit}:human`, 'human', latency(0.8))], stop: null }];
     const rows = [{ commit_hash: commit, commit_short: commit.slice(0, 8), benchmark_mode: 'standalone', config_key: 'c1', baseline_latency_avg: 1002, human_latency_avg: 802 }];
     const { model, markdown } = await buildReport(rows, { generatedAt: 'now' }, trials);
     const d = model.details![0]!;
@@ -198,7 +198,7 @@ describe('report: per-task tables of the latency and throughput modes', () => {
   it('takes throughput for the throughput script, higher = better', async () => {
     const commit = 'ff'.repeat(20);
     const tp = (x: number) => (r: number) => ({ throughput: x + r, request_throughput: x / 100 + r / 100 });
-    const trials: TaskTrials[] = [{ commit, config: null, variants: [variant(`${commit}:baseline`, 'baseline', tp(1000)), variant(`${commit}:human`, 'human', tp(2000))] }];
+    const trials: TaskTrials[] = [{ commit, config: null, variants: [variant(`${commit}:baseline`, 'baseline', tp(1000)), variant(`${commit}:human`, 'human', tp(2000))], stop: null }];
     const rows = [{ commit_hash: commit, commit_short: commit.slice(0, 8), benchmark_mode: 'throughput', baseline_throughput: 1002, human_throughput: 2002 }];
     const { model } = await buildReport(rows, { generatedAt: 'now' }, trials);
     const d = model.details![0]!;
@@ -209,5 +209,75 @@ describe('report: per-task tables of the latency and throughput modes', () => {
     if (primary?.status !== 'ok') throw new Error('expected a comparison');
     // About 2×: a +100% throughput is a speed-up of 2 on the chart's axis.
     expect(speedup('throughput', primary.improvementPct)).toBeCloseTo(2, 2);
+  });
+});
+
+describe('report: a --trials auto configuration judges its primary line as run and the dataset do (the interval at the stop)', () => {
+  let dir: string;
+  let rows: Awaited<ReturnType<typeof buildDatasetRows>>;
+  let model: ReportModel;
+  let markdown: string;
+  let html: string;
+  let plain: TaskTrials[];
+
+  beforeAll(async () => {
+    dir = await mkdtemp(path.join(os.tmpdir(), 'isobench-report-auto-'));
+    const file = path.join(dir, 'store.sqlite');
+    // --min-trials 5 --max-trials 10: the first look is at round 5, where the task stopped.
+    await writeTrialsStore(file, { minRounds: 5 });
+    const store = await openStore(file, { create: false });
+    try {
+      const taskTrials = await buildTaskTrials(store);
+      plain = taskTrials.map((t) => ({ ...t, stop: null }));
+      rows = await buildDatasetRows(store, { includeRaw: false });
+      ({ model, markdown, html } = await buildReport(rows, { generatedAt: 'now' }, taskTrials));
+    } finally {
+      await store.close();
+    }
+  });
+  afterAll(async () => {
+    await rm(dir, { recursive: true, force: true });
+  });
+
+  it("puts the dataset row's primary estimate, interval and verdict on the per-task primary line, and says which interval", () => {
+    const d = model.details![0]!;
+    expect(rows).toHaveLength(1);
+    const row = rows[0]!;
+    const primaryOf = (label: string) => d.variants.find((v) => v.variant.label === label)!.lines.find((l) => l.role === 'primary')!;
+    let stagewise = 0;
+    for (const [label, prefix] of [['human', 'human_improvement'], ['slowbot / m2', 'agent_improvement']] as const) {
+      const line = primaryOf(label);
+      const c = line.comparison;
+      if (c?.status !== 'ok') throw new Error(`${label}: expected a comparison`);
+      expect(line.interval, label).not.toBe('paired-t');
+      if (line.interval === 'stagewise') stagewise++;
+      expect([c.improvementPct, c.ciLow, c.ciHigh, c.n, c.verdict], label).toEqual([
+        row[`${prefix}_primary`],
+        row[`${prefix}_primary_ci_low`],
+        row[`${prefix}_primary_ci_high`],
+        row[`${prefix}_primary_n`],
+        row[`${prefix}_verdict`],
+      ]);
+    }
+    // Both comparisons were decided at the stop's look: the stage-wise interval, narrower than Student t's here.
+    expect(stagewise).toBe(2);
+    // baseline′ and every secondary metric stay paired t.
+    const aaLines = d.variants.find((v) => v.variant.aa)!.lines;
+    expect(aaLines.every((l) => l.interval === 'paired-t')).toBe(true);
+    expect(d.variants.flatMap((v) => v.lines.filter((l) => l.role !== 'primary')).every((l) => l.interval === 'paired-t')).toBe(true);
+    const humanRow = markdown.split('\n').find((l) => l.startsWith('| ttft_mean (ms)') && l.includes('stage-wise at the stop'));
+    expect(humanRow).toBeDefined();
+    expect(markdown).toMatch(/\| tpot_mean \(ms\) .*\(Holm; paired t\)/);
+    expect(html).toContain('(primary; stage-wise at the stop)');
+    expect(markdown).toContain('| Metric (unit) | Baseline | human | vs baseline, + = better: paired geometric mean of per-round ratios, Student t 95% CI (primary: stage-wise at the stop) | Verdict |');
+  });
+
+  it('differs from the plain paired t interval the tables used before', async () => {
+    const { model: before } = await buildReport(rows, { generatedAt: 'now' }, plain);
+    const at = model.details![0]!.variants.find((v) => v.variant.label === 'human')!.primary;
+    const t = before.details![0]!.variants.find((v) => v.variant.label === 'human')!.primary;
+    if (at?.status !== 'ok' || t?.status !== 'ok') throw new Error('expected comparisons');
+    expect(t.improvementPct).toBeCloseTo(at.improvementPct, 10);
+    expect([t.ciLow, t.ciHigh]).not.toEqual([at.ciLow, at.ciHigh]);
   });
 });
