@@ -351,7 +351,7 @@ function perTaskSection(model: ReportModel): Section {
     ];
   });
   const blocks: Block[] = [
-    { kind: 'p', text: 'One line per task (per task and configuration where a task was measured under several: its config_key); agent cells show agent vs human on the primary metric (paired t, also for run --trials auto: the stopping rule watches the comparisons with the baseline), or the status of the agent row. "n=1: no verdict" = fewer than 2 paired rounds.' },
+    { kind: 'p', text: 'One line per task (per task and configuration where a task was measured under several: its config_key); agent cells show agent vs human on the primary metric (paired t, also where a run stopped early: its stopping rule watches only the comparisons with the baseline), or the status of the agent row. "n=1: no verdict" = fewer than 2 paired rounds.' },
     { kind: 'table', head: ['Commit', 'Subject', 'Mode', 'Metric', 'Baseline', 'Human', 'Human vs baseline', ...model.agents], rows },
   ];
   if (stops.length > 0) {
@@ -466,9 +466,11 @@ function trialsSection(model: ReportModel): Section {
   } else if (details.length === 0) {
     blocks.push({ kind: 'p', text: 'The store has no measured trial.' });
   } else {
+    const stopped = details.some((d) => d.variants.some((v) => v.lines.some((l) => l.interval !== 'paired-t')));
+    const atStopText = ` For a run --trials auto configuration the primary metric's line of human and agents is the comparison at the stop, as run's table and the dataset give it: the estimate there, its 95% interval stage-wise (aware of the stopping rule, "stage-wise at the stop") or, where this comparison did not stop the task, the stop's look interval, and the boundary's verdict; secondary metrics and baseline′ stay paired t.`;
     blocks.push({
       kind: 'p',
-      text: `Per task (and configuration): a table per variant of every metric its trials measured, each against the baseline with the ${ESTIMATOR.short} (n = paired rounds; "paired t" in the verdict cell). For a run --trials auto configuration the primary metric's line of human and agents is the comparison at the stop, as run's table and the dataset give it: the estimate there, its 95% interval stage-wise (aware of the stopping rule, "stage-wise at the stop") or, where this comparison did not stop the task, the stop's look interval, and the boundary's verdict; secondary metrics and baseline′ stay paired t. The primary metric's verdict is unadjusted; the secondary metrics (TTFT/TPOT/ITL/E2EL mean, median, p99, the throughputs, latency) are Holm-corrected as one family, as in the run's output; the other statistics (p90, ...) show their interval without a verdict ("not judged"). Then the paired rounds of the primary metric, the per-request distributions from the stored samples, the noise floor (--aa) and the trial order.`,
+      text: `Per task (and configuration): a table per variant of every metric its trials measured, each against the baseline with the ${ESTIMATOR.short} (n = paired rounds; "paired t" in the verdict cell).${stopped ? atStopText : ''} The primary metric's verdict is unadjusted; the secondary metrics (TTFT/TPOT/ITL/E2EL mean, median, p99, the throughputs, latency) are Holm-corrected as one family, as in the run's output; the other statistics (p90, ...) show their interval without a verdict ("not judged"). Then the paired rounds of the primary metric, the per-request distributions from the stored samples, the noise floor (--aa) and the trial order.`,
     });
     details.forEach((d, i) => blocks.push({ kind: 'details', summary: taskTitle(d), open: i < OPEN_TASKS, blocks: taskBlocks(d, model) }));
   }

@@ -269,6 +269,7 @@ describe('report: a --trials auto configuration judges its primary line as run a
     expect(humanRow).toBeDefined();
     expect(markdown).toMatch(/\| tpot_mean \(ms\) .*\(Holm; paired t\)/);
     expect(html).toContain('(primary; stage-wise at the stop)');
+    expect(markdown).toContain("For a run --trials auto configuration the primary metric's line of human and agents is the comparison at the stop");
     expect(markdown).toContain('| Metric (unit) | Baseline | human | vs baseline, + = better: paired geometric mean of per-round ratios, Student t 95% CI (primary: stage-wise at the stop) | Verdict |');
   });
 
