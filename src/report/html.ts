@@ -23,7 +23,7 @@ p, li { max-width: 1100px; }
 ul { padding-left: 20px; }
 .scroll { overflow-x: auto; }
 table { border-collapse: collapse; margin: 8px 0 12px; font-size: 12.5px; }
-th, td { border-bottom: 1px solid var(--line); padding: 4px 10px; text-align: left; vertical-align: top; }
+th, td { border-bottom: 1px solid var(--line); padding: 4px 8px; text-align: left; vertical-align: top; }
 th { background: #f3f4f6; font-weight: 600; position: sticky; top: 0; }
 td.num, th.num { text-align: right; font-variant-numeric: tabular-nums; }
 td.num { white-space: nowrap; }
@@ -33,14 +33,14 @@ td.worse { color: var(--worse); font-weight: 600; }
 td.tie { color: var(--tie); }
 td.inconclusive { color: var(--inc); }
 td.na { color: #9aa0a6; }
-td.better, td.worse, td.tie, td.inconclusive, td.na { white-space: nowrap; }
+td.better, td.worse, td.tie, td.inconclusive, td.na { min-width: 10em; }
 figure { margin: 12px 0; }
 figcaption { color: var(--muted); font-size: 12.5px; max-width: 1000px; }
 figure h3, section h3 { font-size: 15px; margin: 10px 0 4px; }
 details > summary { font-weight: 600; }
 .tiles { display: flex; flex-wrap: wrap; gap: 0 20px; align-items: flex-start; }
 .tiles > div, .tiles > figure { min-width: 0; max-width: 100%; }
-.tiles > div { flex: 0 1 680px; }
+.tiles > div { flex: 1 1 680px; }
 .tiles > figure { margin: 12px 0; }
 .tiles figcaption { max-width: 640px; }
 details summary { cursor: pointer; color: #0b57d0; margin: 6px 0; }

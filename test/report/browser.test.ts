@@ -38,9 +38,15 @@ const PROBE = `<script>window.addEventListener('load', () => setTimeout(() => {
       if (px < minFont) { minFont = px; minText = t.textContent; }
     }
   }
+  // Tables wider than their box (they scroll sideways inside it, and a screenshot cuts them): the heading above each.
+  const scrolled = [...document.querySelectorAll('.scroll')].filter((e) => e.scrollWidth > e.clientWidth + 1).map((e) => {
+    let h = e.previousElementSibling;
+    while (h && !/^H[1-4]$/.test(h.tagName)) h = h.previousElementSibling;
+    return (h ? h.textContent : '?') + ' (' + e.scrollWidth + ' px in ' + e.clientWidth + ')';
+  });
   const out = document.createElement('pre');
   out.id = 'isobench-probe';
-  out.textContent = JSON.stringify({ inner: window.innerWidth, scroll: d.scrollWidth, body: document.body.scrollWidth, minFont, minText, charts });
+  out.textContent = JSON.stringify({ inner: window.innerWidth, scroll: d.scrollWidth, body: document.body.scrollWidth, minFont, minText, charts, scrolled });
   document.body.appendChild(out);
 }, 500));</script>`;
 
@@ -67,10 +73,13 @@ function checkInBrowser(dir: string, name: string, html: string): void {
     const { stdout, stderr } = chrome([`--window-size=${width},1200`, '--dump-dom', `file://${probe}`]);
     const m = /<pre id="isobench-probe">([^<]*)<\/pre>/.exec(stdout);
     expect(m, `no probe output at ${width}px: ${stderr.slice(-500)}`).not.toBeNull();
-    const seen = JSON.parse(m![1]!) as { inner: number; scroll: number; body: number; minFont: number; minText: string; charts: number };
+    const seen = JSON.parse(m![1]!) as { inner: number; scroll: number; body: number; minFont: number; minText: string; charts: number; scrolled: string[] };
     expect(seen.inner).toBe(width);
     expect(seen.scroll, `${name}: page wider than the ${width}px window`).toBeLessThanOrEqual(width);
     expect(seen.charts).toBeGreaterThan(0);
+    // At 800 px a wide table scrolls inside its section; at 1600 px every table fits its box (a screenshot, the
+    // README's, would cut it).
+    if (width >= 1600) expect(seen.scrolled, `${name} at ${width}px: tables wider than their box`).toEqual([]);
     expect(seen.minFont, `${name} at ${width}px: chart text "${seen.minText}" drawn at ${seen.minFont.toFixed(1)} px`).toBeGreaterThanOrEqual(MIN_CHART_FONT_PX);
     const consoleErrors = stderr.split('\n').filter((l) => /CONSOLE|Uncaught|Failed to load resource/i.test(l));
     expect(consoleErrors, `${name} at ${width}px`).toEqual([]);
