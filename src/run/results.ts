@@ -122,11 +122,14 @@ function shown(c: Comparison | null, interval?: ResultComparison['interval']): R
   return { improvementPct: c.improvementPct, ciLow: c.ciLow, ciHigh: c.ciHigh, n: c.n, verdict: c.verdict, ...(interval ? { interval } : {}) };
 }
 
-/** The round at which `--trials auto` stopped a task (adaptiveStop on its stored trials); null for fixed trials or no stop yet. */
-function stopRoundsOf(plan: TaskPlan, trials: readonly TrialRecord[], settings: Pick<RunSettings, 'trials' | 'adaptive'> | undefined, tieThreshold: number): number | null {
+/** Where `--trials auto` stopped a task: the first round at which adaptiveStop stops on its stored trials; null for fixed trials or no stop yet. */
+function firstStop(plan: TaskPlan, trials: readonly TrialRecord[], settings: Pick<RunSettings, 'trials' | 'adaptive'> | undefined, tieThreshold: number): AdaptiveStop | null {
   if (!settings?.adaptive) return null;
   const rounds = Math.max(0, ...trials.map((t) => t.trialIndex));
-  for (let r = 1; r <= rounds; r++) if (adaptiveStop(plan, trials, r, settings, tieThreshold)) return r;
+  for (let r = 1; r <= rounds; r++) {
+    const stop = adaptiveStop(plan, trials, r, settings, tieThreshold);
+    if (stop) return stop;
+  }
   return null;
 }
 
@@ -160,7 +163,7 @@ export async function summarizeResults(store: Store, plans: readonly TaskPlan[],
   const rows: ResultRow[] = [];
   for (const plan of plans) {
     const trials = await planTrials(store, plan);
-    const stopRounds = stopRoundsOf(plan, trials, settings, tieThreshold);
+    const stopRounds = firstStop(plan, trials, settings, tieThreshold)?.rounds ?? null;
     const seqOpts = { minRounds: settings?.adaptive?.minTrials ?? 0, maxRounds: settings?.trials ?? 0, tieThreshold };
     const metric = plan.mode === null && trials.every((t) => t.status !== 'ok') ? null : plan.primary.metric;
     const baseline = plan.variants.find((v) => v.record.kind === 'baseline' && !isAaVariant(v.record.id));
@@ -297,9 +300,7 @@ export async function summarizeTasks(store: Store, plans: readonly TaskPlan[], s
     const { baseline } = watched(plan);
     const aa = plan.variants.find((v) => isAaVariant(v.record.id));
     const floor = aa && baseline !== null ? noiseFloor(metric, values(trials.filter((t) => t.variantId === baseline), metric), values(trials.filter((t) => t.variantId === aa.record.id), metric), { tieThreshold }) : null;
-    const rounds = Math.max(0, ...trials.map((t) => t.trialIndex));
-    let stop: TaskSummary['stop'] = null;
-    if (settings.adaptive) for (let r = 1; r <= rounds && stop === null; r++) stop = adaptiveStop(plan, trials, r, settings, tieThreshold);
+    const stop = firstStop(plan, trials, settings, tieThreshold);
     const { gpuSeconds, gpuSecondsAtMax } = gpuSecondsOf(plan, trials, settings.trials);
     out.push({
       taskCommit: plan.task.commit,
