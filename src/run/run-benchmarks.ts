@@ -369,7 +369,6 @@ function variantOf(plan: TaskPlan, trial: PlannedTrial): PlannedVariant {
 }
 
 function skipped(t: PlannedTrial, plan: TaskPlan): TrialOutcome {
-  void plan;
   return {
     trialKey: t.key,
     taskCommit: plan.task.commit,
