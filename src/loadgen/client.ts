@@ -161,7 +161,8 @@ export function postJsonTimed(req: Pick<StreamRequest, 'pool' | 'path' | 'header
         last = t;
       },
       onEnd: () => settle(null),
-      onError: (err) => settle(status !== 0 && status !== 200 ? `HTTP ${status}: ${Buffer.concat(parts).toString('utf8').slice(0, 500).trim()}` : err.message),
+      // An error status is reported by settle from the body read so far.
+      onError: (err) => settle(status !== 0 && status !== 200 ? null : err.message),
     };
     req.signal?.addEventListener('abort', onAbort, { once: true });
     try {
