@@ -251,7 +251,7 @@ function sender(cfg: ServeBenchConfig, url: URL, pool: Http1Pool, signal: AbortS
   return (req, id) =>
     streamCompletion({
       pool,
-      path: `${url.pathname}${url.search}`,
+      path,
       headers: { ...headers, 'x-request-id': id },
       body: requestBody(cfg, req),
       chat: cfg.backend === 'openai-chat',
