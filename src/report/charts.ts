@@ -275,14 +275,9 @@ export function ecdfChart(detail: TaskDetail): ChartSpec | null {
   if (values.length === 0) return null;
   const order = detail.variants.map((v) => v.variant.label);
   return {
-    config: CONFIG,
-    data: { values },
-    facet: { field: 'metric', type: 'nominal', title: null, sort: REQUEST_METRICS.map((m) => REQUEST_LABELS[m]) },
-    columns: 2,
-    resolve: { scale: { x: 'independent' } },
+    ...metricPanels(values, REQUEST_METRICS.map((m) => REQUEST_LABELS[m]), 'x'),
     spec: {
-      width: 250,
-      height: 150,
+      ...PANEL_SIZE,
       mark: { type: 'line', interpolate: 'step-after', strokeWidth: 1.5 },
       encoding: {
         x: { field: 'x', type: 'quantitative', title: null, scale: { type: 'log', nice: false }, axis: { labelOverlap: 'greedy', tickCount: 5 } },
@@ -291,6 +286,19 @@ export function ecdfChart(detail: TaskDetail): ChartSpec | null {
         order: { field: 'x', type: 'quantitative' },
       },
     },
+  };
+}
+
+const PANEL_SIZE = { width: 250, height: 150 } as const;
+
+/** The frame of a chart faceted by metric, two panels a row, each panel's `independent` scale its own. */
+function metricPanels(values: object[], sort: string[], independent: 'x' | 'y') {
+  return {
+    config: CONFIG,
+    data: { values },
+    facet: { field: 'metric', type: 'nominal' as const, title: null, sort },
+    columns: 2,
+    resolve: { scale: independent === 'x' ? { x: 'independent' as const } : { y: 'independent' as const } },
   };
 }
 
@@ -313,14 +321,9 @@ export function sweepChart(sweep: TaskSweep): ChartSpec {
   const x = { field: 'throughput', type: 'quantitative', title: 'output tok/s', scale: { zero: false } } as const;
   const y = { field: 'y', type: 'quantitative', title: null, scale: { zero: false } } as const;
   return {
-    config: CONFIG,
-    data: { values },
-    facet: { field: 'metric', type: 'nominal', title: null, sort: SWEEP_METRICS.map((m) => SWEEP_LABELS[m]) },
-    columns: 2,
-    resolve: { scale: { y: 'independent' } },
+    ...metricPanels(values, SWEEP_METRICS.map((m) => SWEEP_LABELS[m]), 'y'),
     spec: {
-      width: 250,
-      height: 150,
+      ...PANEL_SIZE,
       layer: [
         { mark: { type: 'line', point: { filled: true, size: 30 } }, encoding: { x, y, color, order: { field: 'index', type: 'quantitative' } } },
         { transform: [{ filter: 'datum.knee' }], mark: { type: 'point', size: 160, strokeWidth: 2, filled: false }, encoding: { x, y, color } },
