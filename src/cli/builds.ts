@@ -1,5 +1,5 @@
 import type { Command } from '@commander-js/extra-typings';
-import { addOptions, opt, readOptions, type OptionTable, type OptionsOf } from './options.js';
+import { addOptionsAction, opt, type OptionTable, type OptionsOf } from './options.js';
 
 /**
  * `isobench builds`: the build cache (`$ISOBENCH_CACHE_DIR`, else ~/.cache/isobench; src/engine/source-build.ts),
@@ -97,8 +97,5 @@ export function register(program: Command): void {
   const cmd = program
     .command('builds')
     .description('List the build cache of variants built from source, or prune it');
-  addOptions(cmd, BUILDS_OPTIONS);
-  cmd.action(async (raw) => {
-    await buildsCommand(readOptions(BUILDS_OPTIONS, raw));
-  });
+  addOptionsAction(cmd, BUILDS_OPTIONS, buildsCommand);
 }

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { VARIANT_KINDS, WORKLOAD_DEFAULTS } from '../core/index.js';
 import type { AgentSource, RunSettings } from '../run/index.js';
-import { addOptions, opt, readOptions, type OptionTable, type OptionsOf } from './options.js';
+import { addOptionsAction, opt, type OptionTable, type OptionsOf } from './options.js';
 import { executeRun, exitCodeOf, newRunId, printResults, resolveEngineConfig } from './run.js';
 import { writeDemoOutputs } from './demo-outputs.js';
 
@@ -84,8 +84,5 @@ export function register(program: Command): void {
   const cmd = program
     .command('demo')
     .description('Run a built-in catalog of three tasks with two agents on the simulated engine, then write the dataset and report');
-  addOptions(cmd, DEMO_OPTIONS);
-  cmd.action(async (raw) => {
-    await demoCommand(readOptions(DEMO_OPTIONS, raw));
-  });
+  addOptionsAction(cmd, DEMO_OPTIONS, demoCommand);
 }

@@ -194,6 +194,18 @@ export function helpDefault(spec: OptionSpec): string | undefined {
   return defaultText(spec.default);
 }
 
+/** Registers `table`'s options on `cmd` and makes `action`, given the options read by the table, what it runs. */
+export function addOptionsAction<T extends OptionTable>(
+  cmd: { addOption: (option: never) => unknown; action: (fn: (raw: Readonly<Record<string, unknown>>) => Promise<void>) => unknown },
+  table: T,
+  action: (opts: OptionsOf<T>) => Promise<void>,
+): void {
+  addOptions(cmd, table);
+  cmd.action(async (raw) => {
+    await action(readOptions(table, raw));
+  });
+}
+
 /** Registers every option of `table` on `cmd`; a key that is not the flag's commander name is a programming error. */
 export function addOptions(cmd: { addOption: (option: never) => unknown }, table: OptionTable): void {
   for (const [key, spec] of Object.entries(table)) {

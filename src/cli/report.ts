@@ -4,7 +4,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { DEFAULT_BOOTSTRAP_SEED, DEFAULT_TIE_THRESHOLD, type PrimaryMetricOverrides } from '../analysis/index.js';
 import { usageError } from '../core/index.js';
 import type { DatasetRow, TaskTrials } from '../dataset/index.js';
-import { addOptions, opt, readOptions, type OptionTable } from './options.js';
+import { addOptionsAction, opt, type OptionTable } from './options.js';
 
 /** Every option of `isobench report`. */
 const REPORT_OPTIONS = {
@@ -24,9 +24,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('report')
     .description('Write report.md and report.html (self-contained, charts as inline SVG) from a dataset file or a store');
-  addOptions(cmd, REPORT_OPTIONS);
-  cmd.action(async (raw) => {
-    const opts = readOptions(REPORT_OPTIONS, raw);
+  addOptionsAction(cmd, REPORT_OPTIONS, async (opts) => {
     if (opts.store !== undefined && opts.dataset !== undefined) throw usageError('--dataset', 'give either --store or --dataset, not both');
     const [{ parsePrimaryMetricSpec }, { buildReport }] = await Promise.all([import('../analysis/index.js'), import('../report/index.js')]);
     const primaryMetrics: PrimaryMetricOverrides = opts.primaryMetric === undefined ? {} : parsePrimaryMetricSpec(opts.primaryMetric);

@@ -2,7 +2,7 @@ import type { Command } from '@commander-js/extra-typings';
 import { errorMessage, redactSecrets } from '../core/index.js';
 import type { FleetStatus } from '../queue/index.js';
 import type { IntegrityReport, StoreStatus } from '../store/index.js';
-import { addOptions, opt, readOptions, type OptionTable } from './options.js';
+import { addOptionsAction, opt, type OptionTable } from './options.js';
 import { failureText, seconds, short } from './reporters/format.js';
 import { writeResult } from './output.js';
 
@@ -21,9 +21,7 @@ export function register(program: Command): void {
   const cmd = program
     .command('status')
     .description('Show the runs, trial counts per task and variant, and the most recent failures in a store');
-  addOptions(cmd, STATUS_OPTIONS);
-  cmd.action(async (raw) => {
-    const opts = readOptions(STATUS_OPTIONS, raw);
+  addOptionsAction(cmd, STATUS_OPTIONS, async (opts) => {
     const { openStore, readStoreStatus } = await import('../store/index.js');
     // create: false — looking at a store must never leave an empty one behind.
     const store = await openStore(opts.store, { create: false });

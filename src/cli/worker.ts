@@ -1,7 +1,7 @@
 import { execFileSync } from 'node:child_process';
 import type { Command } from '@commander-js/extra-typings';
 import { IsobenchError, usageError } from '../core/index.js';
-import { addOptions, opt, readOptions, type OptionTable, type OptionsOf } from './options.js';
+import { addOptionsAction, opt, type OptionTable, type OptionsOf } from './options.js';
 import { createReporter } from './reporters/index.js';
 import { ENGINES, resolveEngineConfig } from './run.js';
 
@@ -110,8 +110,5 @@ export function register(program: Command): void {
   const cmd = program
     .command('worker')
     .description('Run tasks queued by `run --queue` on this host: GPU needs matched, heartbeats, SIGTERM hands the task back');
-  addOptions(cmd, WORKER_OPTIONS);
-  cmd.action(async (raw) => {
-    await workerCommand(readOptions(WORKER_OPTIONS, raw));
-  });
+  addOptionsAction(cmd, WORKER_OPTIONS, workerCommand);
 }
