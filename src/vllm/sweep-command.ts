@@ -126,24 +126,24 @@ function vllmSweep(args: string[], env: string[], readParams: ParamsReader, rest
   const benchWords = splitShellWords(benchCmd);
   if (serveWords.status === 'error') return refused('task_invalid', `--serve-cmd: ${serveWords.message}`);
   if (benchWords.status === 'error') return refused('task_invalid', `--bench-cmd: ${benchWords.message}`);
-  const params = (flag: '--serve-params' | '--bench-params'): Record<string, SweepValue>[] | string => {
+  const params = (flag: '--serve-params' | '--bench-params'): Record<string, SweepValue>[] | SweepExpansion => {
     const path = opts.get(flag);
     if (typeof path !== 'string') return [{}];
     const read = readParams(path);
-    if ('looked' in read) return `${flag} ${path} not found${read.looked.length > 0 ? ` at ${read.looked.join(', ')}` : ''}`;
-    return parseParams(read.text, `${flag} ${read.file}`);
+    if ('looked' in read) return refused('dataset_missing', `${flag} ${path} not found${read.looked.length > 0 ? ` at ${read.looked.join(', ')}` : ''}: pass --dataset-dir with the file`);
+    const parsed = parseParams(read.text, `${flag} ${read.file}`);
+    return typeof parsed === 'string' ? refused('task_invalid', parsed) : parsed;
   };
   const serveParams = params('--serve-params');
+  if (!Array.isArray(serveParams)) return serveParams;
   const benchParams = params('--bench-params');
-  for (const p of [serveParams, benchParams]) {
-    if (typeof p === 'string') return refused(p.includes(' not found') ? 'dataset_missing' : 'task_invalid', p.includes(' not found') ? `${p}: pass --dataset-dir with the file` : p);
-  }
+  if (!Array.isArray(benchParams)) return benchParams;
   const links = parseLinkVars(typeof opts.get('--link-vars') === 'string' ? String(opts.get('--link-vars')) : '');
   if (typeof links === 'string') return refused('task_invalid', links);
   const warmup = opts.get('--warmup-num-prompts');
   const points: SweepCommandPoint[] = [];
-  for (const s of serveParams as Record<string, SweepValue>[]) {
-    for (const b of benchParams as Record<string, SweepValue>[]) {
+  for (const s of serveParams) {
+    for (const b of benchParams) {
       if (!links.every(([sk, bk]) => sk in s && bk in b && s[sk] === b[bk])) continue;
       const bench = applyParams(benchWords.words, b);
       if (typeof warmup === 'string' && !bench.includes('--num-warmups')) bench.push('--num-warmups', warmup);
