@@ -152,9 +152,15 @@ async function samplingPool(tok: Tokenizer, signal?: AbortSignal): Promise<numbe
   return pool;
 }
 
-async function randomDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: AbortSignal): Promise<Draft[]> {
+/** --random-range-ratio, refused outside [0, 1). */
+function rangeRatio(cfg: WorkloadConfig): number {
   const ratio = cfg.randomRangeRatio;
   if (!(ratio >= 0 && ratio < 1)) throw usageError('--random-range-ratio', `must be in [0, 1), got ${ratio}`);
+  return ratio;
+}
+
+async function randomDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: AbortSignal): Promise<Draft[]> {
+  const ratio = rangeRatio(cfg);
   const realInput = Math.max(0, cfg.randomInputLen - tok.numSpecialTokens);
   const inLo = Math.floor(realInput * (1 - ratio));
   const inHi = Math.ceil(realInput * (1 + ratio));
@@ -197,8 +203,7 @@ function randomMmItems(cfg: WorkloadConfig, drafts: Draft[]): Draft[] {
  * whole length and documents of the whole length, one document less and one fewer per batch (vLLM's score mode).
  */
 async function randomRerankDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: AbortSignal): Promise<Draft[]> {
-  const ratio = cfg.randomRangeRatio;
-  if (!(ratio >= 0 && ratio < 1)) throw usageError('--random-range-ratio', `must be in [0, 1), got ${ratio}`);
+  const ratio = rangeRatio(cfg);
   const sep = cfg.reranker ? 1 : 0;
   let n = cfg.numPrompts;
   let batch = cfg.randomBatchSize;
