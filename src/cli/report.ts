@@ -30,7 +30,7 @@ export function register(program: Command): void {
     const primaryMetrics: PrimaryMetricOverrides = opts.primaryMetric === undefined ? {} : parsePrimaryMetricSpec(opts.primaryMetric);
     const settings = { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics };
     const { rows, source, trials } = await loadRows(opts.dataset, opts.store, settings);
-    const report = await buildReport(rows, { tieThreshold: opts.tieThreshold, seed: opts.seed, primaryMetrics, source }, trials);
+    const report = await buildReport(rows, { ...settings, source }, trials);
     await mkdir(opts.out, { recursive: true });
     const md = path.join(opts.out, 'report.md');
     const html = path.join(opts.out, 'report.html');
