@@ -5,7 +5,7 @@ import type { Command } from '@commander-js/extra-typings';
 import type cliProgress from 'cli-progress';
 import { addSecretValues, BACKENDS, DATASET_NAMES, FILE_DATASETS, SERVE_DEFAULTS, VLLM_COMPAT, type VllmCompat, headerSecretValues, IsobenchError, parseSlo, PERCENTILE_METRICS, SLO_ATTAINMENT_GOAL, errorMessage, redactDeep, redactSecrets, usageError, type PercentileMetric } from '../core/index.js';
 import type { LoadgenEvent, ServeBenchConfig, WorkloadConfig } from '../loadgen/index.js';
-import { addOptions, flagName, opt, readOptions, type OptionTable, type OptionsOf } from './options.js';
+import { addOptionsAction, flagName, opt, type OptionTable, type OptionsOf } from './options.js';
 
 /**
  * Every option of `bench serve`, once, as data: vLLM's flag names and defaults, isobench's additions, the vLLM flags
@@ -141,17 +141,15 @@ export function register(program: Command): void {
   const serve = bench
     .command('serve')
     .description("Serving benchmark with vLLM's `vllm bench serve` flags, summary and result JSON (see docs/loadgen.md)");
-  addOptions(serve, SERVE_OPTIONS);
-  serve.action(async (raw) => {
-    const { code } = await benchServe(readOptions(SERVE_OPTIONS, raw));
+  addOptionsAction(serve, SERVE_OPTIONS, async (opts) => {
+    const { code } = await benchServe(opts);
     process.exitCode = code;
   });
   const sweep = bench
     .command('sweep')
     .description('One bench serve per load point (--request-rates and/or --concurrencies): JSON, CSV and latency-vs-throughput curves with the knee and the highest load meeting the --goodput SLOs (see docs/loadgen.md, Sweep)');
-  addOptions(sweep, SWEEP_OPTIONS);
-  sweep.action(async (raw) => {
-    process.exitCode = await benchSweep(readOptions(SWEEP_OPTIONS, raw));
+  addOptionsAction(sweep, SWEEP_OPTIONS, async (opts) => {
+    process.exitCode = await benchSweep(opts);
   });
 }
 

@@ -3,7 +3,7 @@ import path from 'node:path';
 import type { Command } from '@commander-js/extra-typings';
 import { usageError } from '../core/index.js';
 import type { LaunchInput } from '../queue/index.js';
-import { addOptions, opt, readOptions, type OptionTable, type OptionsOf } from './options.js';
+import { addOptionsAction, opt, type OptionTable, type OptionsOf } from './options.js';
 import { ENGINES } from './run.js';
 
 const NAME = /^[a-z0-9]([-a-z0-9]*[a-z0-9])?$/;
@@ -65,9 +65,7 @@ function launchInput(tasks: LaunchInput['tasks'], opts: OptionsOf<typeof COMMON_
 export function register(program: Command): void {
   const deploy = program.command('deploy').description('Print launchers that start `isobench worker` processes: a Kubernetes Indexed Job or a Slurm array script per GPU need');
   const k8s = deploy.command('k8s').description('Indexed Jobs (YAML on stdout) whose pods run workers; the store URL comes from a Secret');
-  addOptions(k8s, K8S_OPTIONS);
-  k8s.action(async (raw) => {
-    const opts = readOptions(K8S_OPTIONS, raw);
+  addOptionsAction(k8s, K8S_OPTIONS, async (opts) => {
     const tasks = await catalogOf(opts.tasks);
     const { k8sManifests } = await import('../queue/index.js');
     const nodeSelector = Object.fromEntries(opts.nodeSelector.map((kv) => kv.split('=') as [string, string]));
@@ -84,9 +82,7 @@ export function register(program: Command): void {
     );
   });
   const slurm = deploy.command('slurm').description('Slurm array scripts (one per GPU group) whose array tasks run workers; the store URL comes from a file only you can read');
-  addOptions(slurm, SLURM_OPTIONS);
-  slurm.action(async (raw) => {
-    const opts = readOptions(SLURM_OPTIONS, raw);
+  addOptionsAction(slurm, SLURM_OPTIONS, async (opts) => {
     const tasks = await catalogOf(opts.tasks);
     const { slurmScripts } = await import('../queue/index.js');
     const scripts = slurmScripts({
