@@ -125,8 +125,7 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
 function fillNoiseFloor(row: DatasetRow, baseline: Chosen, aa: Chosen, opts: BuildOptions): void {
   const primary = typeof row.primary_metric === 'string' ? row.primary_metric : null;
   const mode = typeof row.benchmark_mode === 'string' ? (row.benchmark_mode as V5Mode) : null;
-  const rounds = (c: Chosen) => byRound(c.ok.map((t) => ({ round: t.trialIndex, value: primary === null ? undefined : v5Value(t.metrics, primary as V5Metric, mode) })));
-  const f = primary !== null && aa.ok.length > 0 ? noiseFloor(primary, rounds(baseline), rounds(aa), opts.compare ?? {}) : null;
+  const f = primary !== null && aa.ok.length > 0 ? noiseFloor(primary, okRounds(baseline, primary, mode), okRounds(aa, primary, mode), opts.compare ?? {}) : null;
   row.aa_primary_n = f?.n ?? null;
   row.aa_primary = f?.aaImprovementPct ?? null;
   row.aa_primary_ci_low = f?.aaCiLow ?? null;
@@ -171,10 +170,9 @@ function fillStop(row: DatasetRow, stop: TaskStopRecord | undefined, chosen: Rec
   const mode = typeof row.benchmark_mode === 'string' ? (row.benchmark_mode as V5Mode) : null;
   const schedule = stopSchedule(stop);
   if (schedule === null || primary === null) return;
-  const rounds = (v: V5Variant) => byRound(chosen[v].ok.map((t) => ({ round: t.trialIndex, value: v5Value(t.metrics, primary as V5Metric, mode) })));
   for (const cmp of V5_COMPARISONS) {
     if (cmp.ref !== 'baseline' || row[`${cmp.prefix}_primary`] === null) continue;
-    setPrimaryComparison(row, cmp.prefix, primaryAtStop(primary, rounds('baseline'), rounds(cmp.x), schedule, opts.compare?.tieThreshold).comparison);
+    setPrimaryComparison(row, cmp.prefix, primaryAtStop(primary, okRounds(chosen.baseline, primary, mode), okRounds(chosen[cmp.x], primary, mode), schedule, opts.compare?.tieThreshold).comparison);
   }
 }
 
@@ -376,6 +374,11 @@ function primaryOfTask(task: Task, mode: string | null, pointCommand: string | n
   return primaryMetricOfCommand(mode, parsed?.status === 'ok' ? parsed.client : null, {}, task.primary_metric).metric;
 }
 
+/** The ok trials' values of `metric` by round: rounds pair the variants (a trial's round is its trial index; imports: each record its own index). */
+function okRounds(c: Chosen, metric: string, mode: V5Mode | null): RoundValues {
+  return byRound(c.ok.map((t) => ({ round: t.trialIndex, value: v5Value(t.metrics, metric as V5Metric, mode) })));
+}
+
 function addExtensions(row: DatasetRow, task: Task, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>, opts: BuildOptions): void {
   const cache = new Map<string, number[]>();
   const valuesOf = (v: V5Variant, metric: string): number[] => {
@@ -387,8 +390,7 @@ function addExtensions(row: DatasetRow, task: Task, mode: V5Mode | null, chosen:
     }
     return values;
   };
-  // Rounds pair the variants: a trial's round is its trial index (imports: each record its own index).
-  const roundsOf = (v: V5Variant, metric: string) => byRound(chosen[v].ok.map((t) => ({ round: t.trialIndex, value: v5Value(t.metrics, metric as V5Metric, mode) })));
+  const roundsOf = (v: V5Variant, metric: string) => okRounds(chosen[v], metric, mode);
   const amode = analysisMode(mode);
   const overrides = opts.primaryMetrics?.[amode];
   const measured = (m: string) => valuesOf('baseline', m).length + valuesOf('human', m).length + valuesOf('agent', m).length;
