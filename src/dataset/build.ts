@@ -98,14 +98,15 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
       const agentEntries = agents.size > 0 ? [...agents.values()] : [[]];
       for (const agentVariants of agentEntries) {
         const chosen = { baseline, human, agent: choose(trialsOf(agentVariants), priority) };
-        const row = buildRow(task, agentVariants, chosen, opts);
+        // A sweep's point is a configuration of its own: one row per point, named by the point its commands end with.
+        const point = pointCommandOf(chosen);
+        const row = buildRow(task, agentVariants, chosen, point, opts);
         row.config_key = config;
         row.config = describeConfig(config, [...chosen.baseline.trials, ...chosen.human.trials, ...chosen.agent.trials], runConfig);
         fillNoiseFloor(row, baseline, aa, opts);
         fillStop(row, config === null ? undefined : stopOf.get(`${task.commit}#${config}`), chosen, opts);
-        // A sweep's point is a configuration of its own: one row per point, named by the point its commands end with.
-        row.sweep_point = sweepPointOfCommand(pointCommandOf(chosen));
-        await fillSlo(store, row, task, chosen);
+        row.sweep_point = sweepPointOfCommand(point);
+        await fillSlo(store, row, task, chosen, point);
         failMismatchedComparisons(row, chosen);
         fillTrialOutcomes(row, chosen);
         fillBuilds(row, chosen, vs);
@@ -141,8 +142,7 @@ function fillNoiseFloor(row: DatasetRow, baseline: Chosen, aa: Chosen, opts: Bui
  * fraction of its requests that meet it (vLLM's per-request goodput test on the stored samples of the ok trials,
  * pooled), its goodput in req/s (Σ good / Σ duration) and whether the attainment reaches SLO_ATTAINMENT_GOAL.
  */
-async function fillSlo(store: Store, row: DatasetRow, task: Task, chosen: Record<V5Variant, Chosen>): Promise<void> {
-  const point = pointCommandOf(chosen);
+async function fillSlo(store: Store, row: DatasetRow, task: Task, chosen: Record<V5Variant, Chosen>, point: string | null): Promise<void> {
   const command = point === null ? (task.perf_command ?? null) : pointBenchCommand(point);
   const parsed = command === null ? null : goodputOfCommand(command);
   const slo = parsed !== null && 'slo' in parsed ? parsed.slo : null;
@@ -279,7 +279,7 @@ function rowMode(task: Task, chosen: Record<V5Variant, Chosen>): V5Mode | null {
 const dateOf = (iso: string): string | null => (iso.startsWith('1970-01-01') || iso === '' ? null : iso.slice(0, 10));
 const latest = (ts: readonly TrialRecord[]): TrialRecord | undefined => [...ts].sort((a, b) => b.finishedAt.localeCompare(a.finishedAt))[0];
 
-function buildRow(task: Task, agentVariants: readonly VariantRecord[], chosen: Record<V5Variant, Chosen>, opts: BuildOptions): DatasetRow {
+function buildRow(task: Task, agentVariants: readonly VariantRecord[], chosen: Record<V5Variant, Chosen>, point: string | null, opts: BuildOptions): DatasetRow {
   const row = emptyRow();
   const mode = rowMode(task, chosen);
   const agentVariant = agentVariants[0];
@@ -312,7 +312,7 @@ function buildRow(task: Task, agentVariants: readonly VariantRecord[], chosen: R
     }
   }
   fillComparableImprovements(row, mode, chosen);
-  addExtensions(row, task, mode, chosen, opts);
+  addExtensions(row, task, mode, chosen, point, opts);
   return row;
 }
 
@@ -379,7 +379,7 @@ function okRounds(c: Chosen, metric: string, mode: V5Mode | null): RoundValues {
   return byRound(c.ok.map((t) => ({ round: t.trialIndex, value: v5Value(t.metrics, metric as V5Metric, mode) })));
 }
 
-function addExtensions(row: DatasetRow, task: Task, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>, opts: BuildOptions): void {
+function addExtensions(row: DatasetRow, task: Task, mode: V5Mode | null, chosen: Record<V5Variant, Chosen>, point: string | null, opts: BuildOptions): void {
   const cache = new Map<string, number[]>();
   const valuesOf = (v: V5Variant, metric: string): number[] => {
     const key = `${v}:${metric}`;
@@ -397,7 +397,7 @@ function addExtensions(row: DatasetRow, task: Task, mode: V5Mode | null, chosen:
   // Our own runs: the metric the perf command implies, as `run` judged it; imports keep the mode's preference list.
   const ours = (['baseline', 'human', 'agent'] as const).every((v) => chosen[v].source === null || chosen[v].source === 'isobench');
   const runMode = chosen.baseline.ok[0]?.mode ?? chosen.human.ok[0]?.mode ?? null;
-  const fromRun = ours && overrides === undefined ? primaryOfTask(task, runMode, pointCommandOf(chosen)) : null;
+  const fromRun = ours && overrides === undefined ? primaryOfTask(task, runMode, point) : null;
   const primary = fromRun !== null && measured(fromRun) > 0 ? fromRun : choosePrimaryMetric(amode, measured, overrides === undefined ? {} : { [amode]: overrides });
   row.primary_metric = primary;
   row.estimator = ESTIMATOR.key;
