@@ -4,7 +4,7 @@
  * request. Built locally (no network); images are PNG (a stored-deflate encoder here), vLLM's are JPEG (PIL): the same
  * sizes and item counts, other bytes (docs/loadgen.md, Datasets).
  */
-import { deflateSync } from 'node:zlib';
+import { crc32, deflateSync } from 'node:zlib';
 import { SERVE_DEFAULTS, usageError } from '../core/index.js';
 import { Prng } from './prng.js';
 
@@ -121,29 +121,14 @@ export function drawItems(rng: Prng, s: ReturnType<typeof mmSampling>): [number,
   return out;
 }
 
-const CRC_TABLE = (() => {
-  const t = new Uint32Array(256);
-  for (let n = 0; n < 256; n++) {
-    let c = n;
-    for (let k = 0; k < 8; k++) c = c & 1 ? 0xedb88320 ^ (c >>> 1) : c >>> 1;
-    t[n] = c >>> 0;
-  }
-  return t;
-})();
-
-function crc32(parts: readonly Uint8Array[]): number {
-  let c = 0xffffffff;
-  for (const p of parts) for (let i = 0; i < p.length; i++) c = CRC_TABLE[(c ^ p[i]!) & 0xff]! ^ (c >>> 8);
-  return (c ^ 0xffffffff) >>> 0;
-}
-
+/** A PNG chunk: length, type, data and the CRC-32 of type and data (node:zlib's). */
 function chunk(type: string, data: Uint8Array): Buffer {
-  const head = Buffer.alloc(8);
-  head.writeUInt32BE(data.length, 0);
-  head.write(type, 4, 'latin1');
-  const crc = Buffer.alloc(4);
-  crc.writeUInt32BE(crc32([head.subarray(4), data]), 0);
-  return Buffer.concat([head, data, crc]);
+  const out = Buffer.alloc(12 + data.length);
+  out.writeUInt32BE(data.length, 0);
+  out.write(type, 4, 'latin1');
+  out.set(data, 8);
+  out.writeUInt32BE(crc32(out.subarray(4, 8 + data.length)), 8 + data.length);
+  return out;
 }
 
 /** An 8-bit RGB PNG of `rgb` (height rows of width x 3 bytes), deflate level 0: random pixels do not compress. */
