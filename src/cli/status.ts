@@ -64,19 +64,18 @@ interface StatusVerdict {
  */
 async function readVerdicts(store: import('../store/index.js').Store, trials: number): Promise<StatusVerdict[] | null> {
   if (trials === 0 || trials > VERDICT_TRIALS_MAX) return trials === 0 ? [] : null;
-  const { buildDatasetRows, V5_COMPARISONS } = await import('../dataset/index.js');
+  const { buildDatasetRows, numberCell, V5_COMPARISONS } = await import('../dataset/index.js');
   const rows = await buildDatasetRows(store, { includeRaw: false });
-  const num = (v: unknown) => (typeof v === 'number' && Number.isFinite(v) ? v : null);
   return rows.map((r) => ({
     taskCommit: String(r.commit_hash ?? ''),
     agent: typeof r.agent_name === 'string' ? r.agent_name : null,
     metric: typeof r.primary_metric === 'string' ? r.primary_metric : null,
     comparisons: V5_COMPARISONS.map((c) => ({
       comparison: c.prefix,
-      improvementPct: num(r[`${c.prefix}_primary`]),
-      ciLow: num(r[`${c.prefix}_primary_ci_low`]),
-      ciHigh: num(r[`${c.prefix}_primary_ci_high`]),
-      n: num(r[`${c.prefix}_primary_n`]),
+      improvementPct: numberCell(r, `${c.prefix}_primary`),
+      ciLow: numberCell(r, `${c.prefix}_primary_ci_low`),
+      ciHigh: numberCell(r, `${c.prefix}_primary_ci_high`),
+      n: numberCell(r, `${c.prefix}_primary_n`),
       verdict: typeof r[`${c.prefix}_verdict`] === 'string' ? (r[`${c.prefix}_verdict`] as string) : null,
     })),
   }));
