@@ -17,7 +17,8 @@ export interface DatasetKit {
   customDrafts(prompts: string[], outputLen: number, cfg: WorkloadConfig, tok: Tokenizer, rng: Prng, what: string, signal?: AbortSignal): Promise<Draft[]>;
 }
 
-function encodeOpts(addSpecialTokens: boolean, signal: AbortSignal | undefined): { addSpecialTokens: boolean; signal?: AbortSignal } {
+/** Tokenizer encode options, the signal only when there is one. */
+export function encodeOpts(addSpecialTokens: boolean, signal: AbortSignal | undefined): { addSpecialTokens: boolean; signal?: AbortSignal } {
   return signal ? { addSpecialTokens, signal } : { addSpecialTokens };
 }
 

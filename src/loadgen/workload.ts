@@ -1,7 +1,7 @@
 import { createHash } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { IsobenchError, SERVE_DEFAULTS as D, errorMessage, usageError } from '../core/index.js';
-import { burstgptDataset, specBenchDataset, timedTraceDataset, txtSlicesDataset, type DatasetKit, type Draft } from './datasets.js';
+import { burstgptDataset, encodeOpts, specBenchDataset, timedTraceDataset, txtSlicesDataset, type DatasetKit, type Draft } from './datasets.js';
 import { DEFAULT_RANDOM_MM, drawItems, mmSampling, randomImage } from './multimodal.js';
 import { Prng } from './prng.js';
 import type { Tokenizer, Workload, WorkloadConfig } from './types.js';
@@ -42,10 +42,6 @@ export function defaultWorkloadConfig(overrides: Partial<WorkloadConfig> = {}): 
     reranker: true,
     ...overrides,
   };
-}
-
-function opt(addSpecialTokens: boolean, signal: AbortSignal | undefined): { addSpecialTokens: boolean; signal?: AbortSignal } {
-  return signal ? { addSpecialTokens, signal } : { addSpecialTokens };
 }
 
 function turnText(v: unknown): string {
@@ -124,7 +120,7 @@ async function fitToLength(
   for (let attempt = 0; pending.length > 0; attempt++) {
     signal?.throwIfAborted();
     const decoded = await tok.decode(pending.map((i) => seqs[i]!), signal);
-    const encoded = await tok.encode(decoded, opt(false, signal));
+    const encoded = await tok.encode(decoded, encodeOpts(false, signal));
     const still: number[] = [];
     pending.forEach((i, k) => {
       prompts[i] = decoded[k]!;
@@ -271,7 +267,7 @@ function templateNote(cfg: WorkloadConfig, tok: Tokenizer): string[] {
 /** vLLM's CustomDataset.sample: each prompt through the chat template unless skipped, its length with special tokens. */
 async function customDrafts(prompts: string[], outputLen: number, cfg: WorkloadConfig, tok: Tokenizer, rng: Prng, what: string, signal?: AbortSignal): Promise<Draft[]> {
   const sent = cfg.skipChatTemplate ? prompts : prompts.map((p) => templated(tok, p));
-  const ids = await tok.encode(sent, opt(true, signal));
+  const ids = await tok.encode(sent, encodeOpts(true, signal));
   const out = sent.map((prompt, k) => ({ prompt, promptTokens: ids[k]!.length, maxTokens: outputLen, serverPromptTokens: ids[k]!.length }));
   return oversample(out, cfg, rng, what);
 }
@@ -301,8 +297,8 @@ async function sharegptDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: Abo
   const batch = 64;
   for (let start = 0; start < convs.length && out.length < cfg.numPrompts; start += batch) {
     const slice = convs.slice(start, start + batch);
-    const promptIds = await tok.encode(slice.map((c) => c[0]), opt(true, signal));
-    const completionIds = cfg.sharegptOutputLen === null ? await tok.encode(slice.map((c) => c[1]), opt(true, signal)) : null;
+    const promptIds = await tok.encode(slice.map((c) => c[0]), encodeOpts(true, signal));
+    const completionIds = cfg.sharegptOutputLen === null ? await tok.encode(slice.map((c) => c[1]), encodeOpts(true, signal)) : null;
     for (let k = 0; k < slice.length && out.length < cfg.numPrompts; k++) {
       const promptLen = promptIds[k]!.length;
       const outputLen = cfg.sharegptOutputLen ?? completionIds![k]!.length;
@@ -320,12 +316,12 @@ async function sonnetDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: Abort
   if (lines.length === 0) throw new IsobenchError('E_INPUT', `--dataset-path ${cfg.datasetPath}: no lines`);
   // As vLLM: lengths are those of the prompt through the chat template; it is sent formatted except to openai-chat.
   const fmt = (p: string): string => templated(tok, p);
-  const [baseIds] = await tok.encode([fmt(SONNET_BASE_PROMPT)], opt(true, signal));
+  const [baseIds] = await tok.encode([fmt(SONNET_BASE_PROMPT)], encodeOpts(true, signal));
   const baseOffset = baseIds!.length;
   if (cfg.sonnetInputLen <= baseOffset) {
     throw usageError('--sonnet-input-len', `must be greater than the base prompt's ${baseOffset} tokens`);
   }
-  const lineIds = await tok.encode(lines, opt(true, signal));
+  const lineIds = await tok.encode(lines, encodeOpts(true, signal));
   const avgLen = lineIds.reduce((s, ids) => s + ids.length, 0) / lines.length;
   const numPrefixLines = Math.max(Math.round((cfg.sonnetPrefixLen - baseOffset) / avgLen), 0);
   const numInputLines = Math.round((cfg.sonnetInputLen - baseOffset) / avgLen);
@@ -341,7 +337,7 @@ async function sonnetDataset(cfg: WorkloadConfig, tok: Tokenizer, signal?: Abort
       return `${SONNET_BASE_PROMPT}${prefix}${extra}`;
     });
     const formatted = candidates.map(fmt);
-    const ids = await tok.encode(formatted, opt(true, signal));
+    const ids = await tok.encode(formatted, encodeOpts(true, signal));
     candidates.forEach((prompt, k) => {
       const len = ids[k]!.length;
       if (len > cfg.sonnetInputLen) return;
