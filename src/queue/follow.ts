@@ -1,6 +1,6 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { RunEvent, RunEventListener, TaskPlan, TrialOutcome } from '../run/index.js';
-import { primaryMetric, sweepPointText } from '../run/index.js';
+import { primaryMetric, taskStartEvent } from '../run/index.js';
 import type { RunStatus, Store, TrialRecord } from '../store/index.js';
 
 /** What `run --queue --wait` follows: the run's plans, read back from the store as workers record trials. */
@@ -65,15 +65,7 @@ export async function followRun(input: FollowInput): Promise<{ status: RunStatus
         const id = idOf(plan);
         if (!started.has(id)) {
           started.add(id);
-          emit({
-            type: 'task_start',
-            taskCommit: plan.task.commit,
-            subject: plan.task.subject ?? null,
-            mode: plan.mode,
-            variants: plan.variants.map((v) => ({ id: v.record.id, kind: v.record.kind, label: v.label })),
-            trialsToRun: left.get(id) ?? 0,
-            ...(plan.sweep ? { sweepPoint: sweepPointText(plan.sweep) } : {}),
-          });
+          emit(taskStartEvent(plan, left.get(id) ?? 0));
         }
         const outcome = outcomeOf(t);
         outcomes.push(outcome);

@@ -1,5 +1,7 @@
 import type { Failure, FailureCode, MetricSet } from '../core/index.js';
 import type { BenchmarkMode, VariantKind } from '../task/index.js';
+import { sweepPointText } from '../vllm/index.js';
+import type { TaskPlan } from './types.js';
 
 /** The phases a trial goes through, in order; a trial that fails stops at the phase it failed in. */
 export type TrialPhase = 'prepare' | 'start' | 'ready' | 'probe' | 'warmup' | 'measure' | 'stop';
@@ -60,3 +62,16 @@ export type RunEvent =
   | { type: 'run_end'; runId: string; status: 'finished' | 'cancelled' | 'failed'; ok: number; failed: number; skipped: number; durationS: number; buildS?: number };
 
 export type RunEventListener = (event: RunEvent) => void;
+
+/** The `task_start` event of a plan with `trialsToRun` trials left: a local run and `run --queue --wait` emit the same one. */
+export function taskStartEvent(plan: TaskPlan, trialsToRun: number): Extract<RunEvent, { type: 'task_start' }> {
+  return {
+    type: 'task_start',
+    taskCommit: plan.task.commit,
+    subject: plan.task.subject ?? null,
+    mode: plan.mode,
+    variants: plan.variants.map((v) => ({ id: v.record.id, kind: v.record.kind, label: v.label })),
+    trialsToRun,
+    ...(plan.sweep ? { sweepPoint: sweepPointText(plan.sweep) } : {}),
+  };
+}

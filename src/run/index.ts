@@ -5,6 +5,7 @@ export { patchSha256 } from '../core/index.js';
 export type { AgentArg, AgentPatch, AgentSource } from './agents.js';
 export { agreement, MISMATCH_BELOW, PROBE_MAX_TOKENS, PROBE_PROMPTS, probeSimilarity } from './agreement.js';
 export type { RunEvent, RunEventListener, TrialOutcome, TrialPhase, VariantInfo } from './events.js';
+export { taskStartEvent } from './events.js';
 export { configKeyOf, interleaveTrials, leaseKey, planRun, sweepOf, sweepPointOfCommand, sweepPointText, planVariants, roundOrders, taskOrderSeed, trialKey } from './plan.js';
 export { perfInfoOf } from './perf.js';
 export { taskPrimaryMetric } from './primary.js';

@@ -3,11 +3,11 @@ import { hostname } from 'node:os';
 import { errorMessage, IsobenchError, type Failure } from '../core/index.js';
 import { PRESETS, type Engine, type PreparedVariant, type PrepareProgress } from '../engine/index.js';
 import { LEASE_RENEW_MS, LEASE_TTL_MS, type RunRecord, type Store } from '../store/index.js';
-import type { RunEvent, RunEventListener, TrialOutcome } from './events.js';
+import { taskStartEvent, type RunEvent, type RunEventListener, type TrialOutcome } from './events.js';
 import { thrownFailure } from './trial-outcome.js';
 import { adaptiveStop, gpuSecondsOf, planTrials } from './results.js';
 import { buildTaskWorkload, usableReference, type TaskWorkload } from './serving.js';
-import { leaseKey, sweepPointText, tokenizerOf } from './plan.js';
+import { leaseKey, tokenizerOf } from './plan.js';
 import { storedOomFallback, storedReference, taskDecisions, type TaskDecisions } from './decisions.js';
 import { failedTrial, runTrial, startupCheck, type TaskRun, type TrialContext, type TrialResult } from './trial.js';
 import type { PlannedTrial, PlannedVariant, RunSettings, TaskPlan } from './types.js';
@@ -103,15 +103,7 @@ class Runner {
     for (const t of plan.trials) if (existing.has(t.key)) this.outcomes.push(skipped(t, plan));
     await store.upsertTask(plan.task);
     for (const v of plan.variants) await store.upsertVariant(v.record);
-    this.emit({
-      type: 'task_start',
-      taskCommit: plan.task.commit,
-      subject: plan.task.subject ?? null,
-      mode: plan.mode,
-      variants: plan.variants.map((v) => ({ id: v.record.id, kind: v.record.kind, label: v.label })),
-      trialsToRun: todo.length,
-      ...(plan.sweep ? { sweepPoint: sweepPointText(plan.sweep) } : {}),
-    });
+    this.emit(taskStartEvent(plan, todo.length));
     if (todo.length > 0) {
       if (plan.preFailure) {
         this.emit({ type: 'task_invalid', taskCommit: plan.task.commit, code: plan.preFailure.code, evidence: plan.preFailure.evidence });
