@@ -1,7 +1,7 @@
 import { analysisMode, byRound, choosePrimaryMetric, compare, comparisonAtStop, ESTIMATOR, geometricMean, geometricMeanCi, noiseFloor, primaryMetricOfCommand, type CompareOptions, type Comparison, type RoundValues } from '../analysis/index.js';
 import { DEFAULT_SOURCE_PRIORITY, IMPORTED_CONFIG_KEY, isAaVariant, redactDeep, sloAttainment, sloText, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
 import { expandSweep, goodputOfCommand, parsePerfCommand, sweepPointOfCommand } from '../vllm/index.js';
-import { storedRequests, type Store, type TaskStopRecord, type TrialRecord, type VariantRecord } from '../store/index.js';
+import { storedRequests, type SampleRecord, type Store, type TaskStopRecord, type TrialRecord, type VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
 import type { Measurement } from './compare.js';
 import { fillImprovements } from './formula.js';
@@ -79,6 +79,15 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
   for (const task of [...tasks].sort((a, b) => a.commit.localeCompare(b.commit))) {
     opts.signal?.throwIfAborted();
     const vs = variantsByTask.get(task.commit) ?? [];
+    // Every agent's row of a configuration shares its baseline and human trials: their samples are read once per task.
+    const samples = new Map<string, Promise<SampleRecord[]>>();
+    const taskSamples: Pick<Store, 'getSamples'> = {
+      getSamples: (id) => {
+        let read = samples.get(id);
+        if (!read) samples.set(id, (read = store.getSamples(id)));
+        return read;
+      },
+    };
     const ids = new Set(vs.map((v) => v.id));
     // In the order each configuration was first stored; a task without trials still gets its (empty) rows.
     const taskTrials = (trialsByTask.get(task.commit) ?? []).filter((t) => ids.has(t.variantId));
@@ -106,7 +115,7 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
         fillNoiseFloor(row, baseline, aa, opts);
         fillStop(row, config === null ? undefined : stopOf.get(`${task.commit}#${config}`), chosen, opts);
         row.sweep_point = sweepPointOfCommand(point);
-        await fillSlo(store, row, task, chosen, point);
+        await fillSlo(taskSamples, row, task, chosen, point);
         failMismatchedComparisons(row, chosen);
         fillTrialOutcomes(row, chosen);
         fillBuilds(row, chosen, vs);
@@ -142,7 +151,7 @@ function fillNoiseFloor(row: DatasetRow, baseline: Chosen, aa: Chosen, opts: Bui
  * fraction of its requests that meet it (vLLM's per-request goodput test on the stored samples of the ok trials,
  * pooled), its goodput in req/s (Σ good / Σ duration) and whether the attainment reaches SLO_ATTAINMENT_GOAL.
  */
-async function fillSlo(store: Store, row: DatasetRow, task: Task, chosen: Record<V5Variant, Chosen>, point: string | null): Promise<void> {
+async function fillSlo(store: Pick<Store, 'getSamples'>, row: DatasetRow, task: Task, chosen: Record<V5Variant, Chosen>, point: string | null): Promise<void> {
   const command = point === null ? (task.perf_command ?? null) : pointBenchCommand(point);
   const parsed = command === null ? null : goodputOfCommand(command);
   const slo = parsed !== null && 'slo' in parsed ? parsed.slo : null;
