@@ -48,9 +48,11 @@ export async function backfillDecisions(db: Kysely<Database>): Promise<CompiledQ
   const byValue = new Map<Column, Map<string | number, string[]>>();
   const add = (column: Column, value: string | number | null, id: string) => {
     if (value === null) return;
-    const values = byValue.get(column) ?? new Map<string | number, string[]>();
-    values.set(value, [...(values.get(value) ?? []), id]);
-    byValue.set(column, values);
+    let values = byValue.get(column);
+    if (!values) byValue.set(column, (values = new Map<string | number, string[]>()));
+    const ids = values.get(value);
+    if (ids) ids.push(id);
+    else values.set(value, [id]);
   };
   for (let after = -1; ; ) {
     const rows = await db.selectFrom('trials').select(['seq', 'id', 'trial_key', 'deviations_json']).where('seq', '>', after).orderBy('seq').limit(PAGE).execute();
