@@ -80,6 +80,8 @@ describe('--trials auto: the stage-wise interval at the stop', () => {
     const a = stopEstimate('tpot_mean', ref, x, opts);
     const b = stopEstimate('tpot_mean', ref, x, opts);
     expect(a?.comparison).toEqual(b?.comparison);
+    // The same numbers in every process (the path table is cached per process, so a and b alone cannot tell).
+    expect(a?.comparison).toMatchObject({ improvementPct: expect.closeTo(9.674716500271476, 9), ciLow: expect.closeTo(4.897603205814822, 9), ciHigh: expect.closeTo(18.279676864087506, 9) });
     const flat = stopEstimate('tpot_mean', [undefined, 100, 100, 100], [undefined, 90, 90, 90], opts);
     expect(flat?.interval).toBe('repeated');
     expect(flat?.comparison).toEqual(flat?.decision.comparison);
