@@ -1,7 +1,7 @@
 import { analysisMode, byRound, choosePrimaryMetric, compare, comparisonAtStop, ESTIMATOR, geometricMean, geometricMeanCi, noiseFloor, primaryMetricOfCommand, type CompareOptions, type Comparison, type RoundValues } from '../analysis/index.js';
 import { DEFAULT_SOURCE_PRIORITY, IMPORTED_CONFIG_KEY, isAaVariant, redactDeep, sloAttainment, sloText, v5BenchmarkMode, workloadMismatch, type MetricSet, type V5Mode } from '../core/index.js';
 import { expandSweep, goodputOfCommand, parsePerfCommand, sweepPointOfCommand } from '../vllm/index.js';
-import { storedRequests, type SampleRecord, type Store, type TaskStopRecord, type TrialRecord, type VariantRecord } from '../store/index.js';
+import { storedRequests, type Store, type TaskStopRecord, type TrialRecord, type VariantRecord } from '../store/index.js';
 import type { Task } from '../task/index.js';
 import type { Measurement } from './compare.js';
 import { fillImprovements } from './formula.js';
@@ -79,15 +79,8 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
   for (const task of [...tasks].sort((a, b) => a.commit.localeCompare(b.commit))) {
     opts.signal?.throwIfAborted();
     const vs = variantsByTask.get(task.commit) ?? [];
-    // Every agent's row of a configuration shares its baseline and human trials: their samples are read once per task.
-    const samples = new Map<string, Promise<SampleRecord[]>>();
-    const taskSamples: Pick<Store, 'getSamples'> = {
-      getSamples: (id) => {
-        let read = samples.get(id);
-        if (!read) samples.set(id, (read = store.getSamples(id)));
-        return read;
-      },
-    };
+    // Every agent's row of a configuration shares its baseline and human trials: their samples and logs are read once per task.
+    const taskStore: Pick<Store, 'getSamples' | 'getLogs'> = { getSamples: once((id) => store.getSamples(id)), getLogs: once((id) => store.getLogs(id)) };
     const ids = new Set(vs.map((v) => v.id));
     // In the order each configuration was first stored; a task without trials still gets its (empty) rows.
     const taskTrials = (trialsByTask.get(task.commit) ?? []).filter((t) => ids.has(t.variantId));
@@ -115,17 +108,27 @@ export async function buildDatasetRows(store: Store, opts: BuildOptions = {}): P
         fillNoiseFloor(row, baseline, aa, opts);
         fillStop(row, config === null ? undefined : stopOf.get(`${task.commit}#${config}`), chosen, opts);
         row.sweep_point = sweepPointOfCommand(point);
-        await fillSlo(taskSamples, row, task, chosen, point);
+        await fillSlo(taskStore, row, task, chosen, point);
         failMismatchedComparisons(row, chosen);
         fillTrialOutcomes(row, chosen);
         fillBuilds(row, chosen, vs);
-        if (opts.includeRaw ?? true) await fillRaw(store, row, chosen);
+        if (opts.includeRaw ?? true) await fillRaw(taskStore, row, chosen);
         // Stores written before perf commands were redacted keep them in clear: nothing leaves in clear.
         rows.push(redactDeep(row));
       }
     }
   }
   return rows;
+}
+
+/** `read` with each trial id's answer kept (one read per id). */
+function once<T>(read: (id: string) => Promise<T>): (id: string) => Promise<T> {
+  const kept = new Map<string, Promise<T>>();
+  return (id) => {
+    let answer = kept.get(id);
+    if (!answer) kept.set(id, (answer = read(id)));
+    return answer;
+  };
 }
 
 /**
@@ -445,7 +448,7 @@ function setPrimaryComparison(row: DatasetRow, prefix: string, result: Compariso
   row[`${prefix}_verdict`] = ok?.verdict ?? null;
 }
 
-async function fillRaw(store: Store, row: DatasetRow, chosen: Record<V5Variant, Chosen>): Promise<void> {
+async function fillRaw(store: Pick<Store, 'getLogs'>, row: DatasetRow, chosen: Record<V5Variant, Chosen>): Promise<void> {
   for (const v of V5_VARIANTS) {
     const trial = chosen[v].ok[0] ?? latest(chosen[v].trials);
     if (!trial) continue;
