@@ -40,7 +40,7 @@ const IDS_PER_UPDATE = 500;
 type Column = 'config_key' | 'oom_fallback_max_model_len' | 'probe_outputs_json';
 
 /**
- * Migration 6's data step: the updates that fill the new columns of the trials already stored, from their keys,
+ * Migration 8's data step: the updates that fill the new columns of the trials already stored, from their keys,
  * deviations and probe logs. Rows with the same value share one statement (a store's trials have few configurations,
  * and greedy probe outputs repeat), so a large store is backfilled in few statements.
  */
